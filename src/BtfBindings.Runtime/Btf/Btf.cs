@@ -23,8 +23,9 @@ namespace BtfBindings
         private readonly int _strStart;
         private readonly int _strLen;
         private readonly int[] _offsets; // absolute offset in _data of type (FirstTypeId + i)
+        private readonly byte[] _kinds; // kind of type (FirstTypeId + i), so kind checks never touch the records
         private readonly byte[]? _kindLayout; // raw layout section (info_sz, elem_sz, flags) per kind
-        private NameIndex? _index;
+        private readonly NameIndex? _index;
         private NameIndex? _essentialIndex;
 
         /// <summary>The base this BTF is split over (kernel module BTF over vmlinux), or null.</summary>
@@ -57,13 +58,15 @@ namespace BtfBindings
         /// <summary>True if <see cref="PointerSize"/> was found from a <c>long</c> type rather than defaulted.</summary>
         public bool PointerSizeKnown { get; }
 
-        private Btf(byte[] data, int strStart, int strLen, int[] offsets, byte[]? kindLayout, Btf? baseBtf,
+        private Btf(byte[] data, int strStart, int strLen, int[] offsets, byte[] kinds, NameIndex? index, byte[]? kindLayout, Btf? baseBtf,
             string sourceName, bool bigEndian, int headerLength, int pointerSize, bool pointerSizeKnown)
         {
             _data = data;
             _strStart = strStart;
             _strLen = strLen;
             _offsets = offsets;
+            _kinds = kinds;
+            _index = index;
             _kindLayout = kindLayout;
             Base = baseBtf;
             SourceName = sourceName;
@@ -129,7 +132,11 @@ namespace BtfBindings
         internal int OffsetOf(int id) => _offsets[id - FirstTypeId];
 
         internal uint Word(int id, int wordIndex)
-            => BinaryPrimitives.ReadUInt32LittleEndian(_data.AsSpan(_offsets[id - FirstTypeId] + wordIndex * 4, 4));
+            => System.Runtime.CompilerServices.Unsafe.ReadUnaligned<uint>(ref _data[_offsets[id - FirstTypeId] + wordIndex * 4]);
+
+        internal byte[] RawData => _data;
+        internal int[] RawOffsets => _offsets;
+        internal int RawStringStart => _strStart;
 
         /// <summary>Owner of <paramref name="id"/>: this blob or one of its bases.</summary>
         internal Btf OwnerOf(int id)
@@ -150,6 +157,9 @@ namespace BtfBindings
             return nul < 0 ? span : span.Slice(0, nul);
         }
 
+        /// <summary>Length in bytes of the string at <paramref name="offset"/> (no decoding).</summary>
+        public int StringLengthOf(uint offset) => StringBytes(offset).Length;
+
         /// <summary>Returns the string at <paramref name="offset"/> in the string section ("" for 0).</summary>
         public string GetString(uint offset)
         {
@@ -168,16 +178,9 @@ namespace BtfBindings
 
         // ---- lookup --------------------------------------------------------------------------------
 
-        private NameIndex Index
-        {
-            get
-            {
-                var idx = Volatile.Read(ref _index);
-                if (idx != null) return idx;
-                Interlocked.CompareExchange(ref _index, NameIndex.Build(this, essential: false), null);
-                return _index!;
-            }
-        }
+        private NameIndex Index => _index!;
+
+        internal BtfKind KindOf(int id) => (BtfKind)_kinds[id - FirstTypeId];
 
         private NameIndex EssentialIndex
         {
@@ -185,13 +188,13 @@ namespace BtfBindings
             {
                 var idx = Volatile.Read(ref _essentialIndex);
                 if (idx != null) return idx;
-                Interlocked.CompareExchange(ref _essentialIndex, NameIndex.Build(this, essential: true), null);
+                Interlocked.CompareExchange(ref _essentialIndex, NameIndex.BuildEssential(this), null);
                 return _essentialIndex!;
             }
         }
 
-        /// <summary>Builds the name indexes now rather than on first lookup.</summary>
-        public void BuildIndex() => _ = Index;
+        /// <summary>Builds the essential-name (CO-RE flavor) index now rather than on first candidate lookup.</summary>
+        public void BuildCoreIndex() => _ = EssentialIndex;
 
         /// <summary>Every type named exactly <paramref name="name"/> (in this blob and its base), optionally of one kind, in id order.</summary>
         public List<BtfType> FindTypes(string name, BtfKind? kind = null)

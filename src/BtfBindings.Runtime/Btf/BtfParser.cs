@@ -28,6 +28,7 @@ namespace BtfBindings
 
             public Btf Run()
             {
+                if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("BtfBindings reads BTF on little-endian hosts only");
                 ParseHeader();
                 if (_base != null && _base.IsBigEndian != _bigEndian)
                     throw Err($"split BTF is {(_bigEndian ? "big" : "little")}-endian but its base '{_base.SourceName}' is not", 0);
@@ -35,19 +36,174 @@ namespace BtfBindings
                 ValidateStrings();
 
                 int firstId = _base?.TypeCount ?? 1;
-                int count = CountTypes();
-                if ((long)firstId + count > 0x7FFFFFF0) throw Err($"too many types ({count})", 0);
-                var offsets = new int[count];
-                int off = _typeStart;
-                for (int i = 0; i < count; i++)
+                // One pass over the records: offsets, kinds, string checks, the largest referenced id and the
+                // name index. Referenced ids are checked against the final count afterwards (they may point forward).
+                var pool = System.Buffers.ArrayPool<int>.Shared;
+                int maxRecords = (_typeEnd - _typeStart) / TypeHeaderSize + 1;
+                var tmp = pool.Rent(maxRecords);
+                var kindsTmp = System.Buffers.ArrayPool<byte>.Shared.Rent(maxRecords);
+                var hashTmp = System.Buffers.ArrayPool<uint>.Shared.Rent(maxRecords);
+                int[] offsets;
+                byte[] kinds;
+                NameIndex index;
+                int ptrSize;
+                try
                 {
-                    offsets[i] = off;
-                    off += RecordSize(off, firstId + i);
+                    int count = Walk(tmp, kindsTmp, hashTmp, firstId, out uint maxRef, out ptrSize, out int named);
+                    if ((long)firstId + count > 0x7FFFFFF0) throw Err($"too many types ({count})", 0);
+                    offsets = new int[count];
+                    Array.Copy(tmp, offsets, count);
+                    kinds = new byte[count];
+                    Array.Copy(kindsTmp, kinds, count);
+                    if (maxRef >= (uint)(firstId + count)) LocateBadId(offsets, firstId);
+                    CheckFuncs(offsets, kinds, firstId);
+                    index = NameIndex.FromHashes(hashTmp, count, named, firstId);
+                }
+                finally
+                {
+                    pool.Return(tmp);
+                    System.Buffers.ArrayPool<byte>.Shared.Return(kindsTmp);
+                    System.Buffers.ArrayPool<uint>.Shared.Return(hashTmp);
                 }
 
-                var (ptrSize, known) = ValidateTypes(offsets, firstId);
+                bool known = ptrSize != 0;
+                if (!known) ptrSize = 8;
                 if (!known && _base != null && _base.PointerSizeKnown) { ptrSize = _base.PointerSize; known = true; }
-                return new Btf(_d, _strStart, _strLen, offsets, _layout, _base, _src, _bigEndian, _hdrLen, ptrSize, known);
+                return new Btf(_d, _strStart, _strLen, offsets, kinds, index, _layout, _base, _src, _bigEndian, _hdrLen, ptrSize, known);
+            }
+
+            // Per kind (index = kind, 0..19): bytes after the 12-byte header, and bytes per vlen element; -1 = not a known kind.
+            private static readonly sbyte[] FixedExtra = { -1, 4, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 4, 0, 0 };
+            private static readonly byte[] ElemSize = { 0, 0, 0, 0, 12, 12, 8, 0, 0, 0, 0, 0, 0, 8, 0, 12, 0, 0, 0, 12 };
+
+            private unsafe int Walk(int[] offs, byte[] kinds, uint[] hashes, int firstId, out uint maxRef, out int ptrSize, out int named)
+            {
+                named = 0;
+                int n = 0;
+                int off = _typeStart, end = _typeEnd;
+                uint strEnd = (uint)((_base?.StringsEnd ?? 0) + _strLen);
+                uint baseStrEnd = (uint)(_base?.StringsEnd ?? 0);
+                uint mref = 0;
+                ptrSize = 0;
+                fixed (byte* p = _d)
+                {
+                    byte* strs = p + _strStart - baseStrEnd; // strs + nameOff addresses local strings
+                    byte* strLimit = p + _strStart + _strLen;
+                    while (off < end)
+                    {
+                        int id = firstId + n;
+                        if (end - off < TypeHeaderSize)
+                            throw Err($"type record truncated: {end - off} bytes left in the type section, need 12", off, id);
+                        uint* w = (uint*)(p + off);
+                        uint info = w[1];
+                        int kind = (int)((info >> 24) & 0x7f);
+                        int vlen = (int)(info & 0xffffff);
+                        long size;
+                        if (kind < 20 && FixedExtra[kind] >= 0) size = TypeHeaderSize + FixedExtra[kind] + (long)vlen * ElemSize[kind];
+                        else size = UnknownKindSize(kind, vlen, off, id);
+                        if (size > end - off)
+                            throw Err($"{KindName(kind)} record with vlen {vlen} needs {size} bytes but only {end - off} remain in the type section", off, id);
+                        offs[n] = off;
+                        kinds[n] = (byte)kind;
+                        n++;
+
+                        uint nameOff = w[0];
+                        if (nameOff != 0)
+                        {
+                            if (nameOff >= strEnd) BadStr("type name", nameOff, strEnd, off, id);
+                            hashes[n - 1] = nameOff >= baseStrEnd ? NameIndex.HashZ(strs + nameOff, strLimit) : NameIndex.Hash(_base!.StringBytes(nameOff));
+                            named++;
+                        }
+                        else hashes[n - 1] = 0;
+                        uint t = w[2];
+                        switch ((BtfKind)kind)
+                        {
+                            case BtfKind.Int:
+                                if (ptrSize == 0 && (t == 4 || t == 8) && nameOff != 0 && IsLongName(nameOff)) ptrSize = (int)t;
+                                break;
+                            case BtfKind.Ptr: case BtfKind.Typedef: case BtfKind.Volatile: case BtfKind.Const: case BtfKind.Restrict:
+                            case BtfKind.Var: case BtfKind.DeclTag: case BtfKind.TypeTag: case BtfKind.Func:
+                                if (t > mref) mref = t;
+                                break;
+                            case BtfKind.Array:
+                                if (w[3] > mref) mref = w[3];
+                                if (w[4] > mref) mref = w[4];
+                                break;
+                            case BtfKind.Struct: case BtfKind.Union:
+                                for (int m = 0; m < vlen; m++)
+                                {
+                                    uint* mw = w + 3 + m * 3;
+                                    if (mw[0] >= strEnd) BadStr("member name", mw[0], strEnd, off + 12 + m * 12, id);
+                                    if (mw[1] > mref) mref = mw[1];
+                                }
+                                break;
+                            case BtfKind.Enum:
+                                for (int m = 0; m < vlen; m++)
+                                    if (w[3 + m * 2] >= strEnd) BadStr("enumerator name", w[3 + m * 2], strEnd, off + 12 + m * 8, id);
+                                break;
+                            case BtfKind.Enum64:
+                                for (int m = 0; m < vlen; m++)
+                                    if (w[3 + m * 3] >= strEnd) BadStr("enumerator name", w[3 + m * 3], strEnd, off + 12 + m * 12, id);
+                                break;
+                            case BtfKind.FuncProto:
+                                if (t > mref) mref = t;
+                                for (int m = 0; m < vlen; m++)
+                                {
+                                    uint* mw = w + 3 + m * 2;
+                                    if (mw[0] >= strEnd) BadStr("parameter name", mw[0], strEnd, off + 12 + m * 8, id);
+                                    if (mw[1] > mref) mref = mw[1];
+                                }
+                                break;
+                            case BtfKind.DataSec:
+                                for (int m = 0; m < vlen; m++)
+                                    if (w[3 + m * 3] > mref) mref = w[3 + m * 3];
+                                break;
+                        }
+                        off += (int)size;
+                    }
+                }
+                maxRef = mref;
+                return n;
+            }
+
+            /// <summary>Slow path after the walk found an out-of-range reference: find the first one for the message.</summary>
+            private void LocateBadId(int[] offsets, int firstId)
+            {
+                var tmp = new Btf(_d, _strStart, _strLen, offsets, new byte[offsets.Length], null, _layout, null, _src, _bigEndian, _hdrLen, 8, false);
+                uint total = (uint)(firstId + offsets.Length);
+                for (int i = 0; i < offsets.Length; i++)
+                {
+                    int off = offsets[i];
+                    uint info = U32(off + 4);
+                    var kind = (BtfKind)((info >> 24) & 0x7f);
+                    int vlen = (int)(info & 0xffffff);
+                    void Check(int at) { uint r = U32(at); if (r >= total) BadId(r, total, at, firstId + i); }
+                    switch (kind)
+                    {
+                        case BtfKind.Ptr: case BtfKind.Typedef: case BtfKind.Volatile: case BtfKind.Const: case BtfKind.Restrict:
+                        case BtfKind.Var: case BtfKind.DeclTag: case BtfKind.TypeTag: case BtfKind.Func: case BtfKind.FuncProto:
+                            Check(off + 8);
+                            if (kind == BtfKind.FuncProto) for (int m = 0; m < vlen; m++) Check(off + 16 + m * 8);
+                            break;
+                        case BtfKind.Array: Check(off + 12); Check(off + 16); break;
+                        case BtfKind.Struct: case BtfKind.Union: for (int m = 0; m < vlen; m++) Check(off + 16 + m * 12); break;
+                        case BtfKind.DataSec: for (int m = 0; m < vlen; m++) Check(off + 12 + m * 12); break;
+                    }
+                }
+                GC.KeepAlive(tmp);
+                throw Err("refers to a type id out of range", 0);
+            }
+
+            private void CheckFuncs(int[] offsets, byte[] kinds, int firstId)
+            {
+                for (int i = 0; i < kinds.Length; i++)
+                {
+                    if (kinds[i] != (byte)BtfKind.Func) continue;
+                    int t = (int)U32(offsets[i] + 8);
+                    BtfKind k = t == 0 ? BtfKind.Void : t < firstId ? _base![t].Kind : (BtfKind)kinds[t - firstId];
+                    if (k != BtfKind.FuncProto)
+                        throw Err($"FUNC refers to type [{t}] which is {KindName((int)k)}, not FUNC_PROTO", offsets[i] + 8, firstId + i);
+                }
             }
 
             private void ParseHeader()
@@ -113,46 +269,6 @@ namespace BtfBindings
                     throw Err("string section does not start with an empty string; is this split BTF that needs its base (--base)?", _strStart);
             }
 
-            private int CountTypes()
-            {
-                int count = 0;
-                int off = _typeStart;
-                int firstId = _base?.TypeCount ?? 1;
-                while (off < _typeEnd)
-                {
-                    off += RecordSize(off, firstId + count);
-                    count++;
-                }
-                return count;
-            }
-
-            /// <summary>Size in bytes of the record at <paramref name="off"/>, checked against the section end.</summary>
-            private int RecordSize(int off, int id)
-            {
-                if (_typeEnd - off < TypeHeaderSize)
-                    throw Err($"type record truncated: {_typeEnd - off} bytes left in the type section, need 12", off, id);
-                uint info = U32(off + 4);
-                int kind = (int)((info >> 24) & 0x7f);
-                long vlen = info & 0xffffff;
-                long size = TypeHeaderSize;
-                switch ((BtfKind)kind)
-                {
-                    case BtfKind.Int: case BtfKind.Var: case BtfKind.DeclTag: size += 4; break;
-                    case BtfKind.Ptr: case BtfKind.Fwd: case BtfKind.Typedef: case BtfKind.Volatile:
-                    case BtfKind.Const: case BtfKind.Restrict: case BtfKind.Func: case BtfKind.Float:
-                    case BtfKind.TypeTag: break;
-                    case BtfKind.Array: size += 12; break;
-                    case BtfKind.Struct: case BtfKind.Union: case BtfKind.DataSec: case BtfKind.Enum64: size += vlen * 12; break;
-                    case BtfKind.Enum: case BtfKind.FuncProto: size += vlen * 8; break;
-                    default:
-                        size = UnknownKindSize(kind, vlen, off, id);
-                        break;
-                }
-                if (size > _typeEnd - off)
-                    throw Err($"{KindName(kind)} record with vlen {vlen} needs {size} bytes but only {_typeEnd - off} remain in the type section", off, id);
-                return (int)size;
-            }
-
             private long UnknownKindSize(int kind, long vlen, int off, int id)
             {
                 var layout = _layout ?? _base?._kindLayout;
@@ -164,84 +280,19 @@ namespace BtfBindings
                 return TypeHeaderSize + infoSz + vlen * elemSz;
             }
 
-            private (int ptrSize, bool known) ValidateTypes(int[] offsets, int firstId)
-            {
-                int total = firstId + offsets.Length;
-                long strEnd = (long)(_base?.StringsEnd ?? 0) + _strLen;
-                int ptrSize = 0;
-                for (int i = 0; i < offsets.Length; i++)
-                {
-                    int off = offsets[i], id = firstId + i;
-                    uint info = U32(off + 4);
-                    var kind = (BtfKind)((info >> 24) & 0x7f);
-                    int vlen = (int)(info & 0xffffff);
-                    CheckStr(U32(off), strEnd, "type name", off, id);
-                    uint t = U32(off + 8);
-                    switch (kind)
-                    {
-                        case BtfKind.Int:
-                            if (ptrSize == 0 && (t == 4 || t == 8) && IsLongName(U32(off))) ptrSize = (int)t;
-                            break;
-                        case BtfKind.Ptr: case BtfKind.Typedef: case BtfKind.Volatile: case BtfKind.Const:
-                        case BtfKind.Restrict: case BtfKind.Var: case BtfKind.DeclTag: case BtfKind.TypeTag:
-                            CheckId(t, total, off + 8, id);
-                            break;
-                        case BtfKind.Array:
-                            CheckId(U32(off + 12), total, off + 12, id);
-                            CheckId(U32(off + 16), total, off + 16, id);
-                            break;
-                        case BtfKind.Struct: case BtfKind.Union:
-                            for (int m = 0, mo = off + 12; m < vlen; m++, mo += 12)
-                            {
-                                CheckStr(U32(mo), strEnd, "member name", mo, id);
-                                CheckId(U32(mo + 4), total, mo + 4, id);
-                            }
-                            break;
-                        case BtfKind.Enum:
-                            for (int m = 0, mo = off + 12; m < vlen; m++, mo += 8) CheckStr(U32(mo), strEnd, "enumerator name", mo, id);
-                            break;
-                        case BtfKind.Enum64:
-                            for (int m = 0, mo = off + 12; m < vlen; m++, mo += 12) CheckStr(U32(mo), strEnd, "enumerator name", mo, id);
-                            break;
-                        case BtfKind.Func:
-                            {
-                                CheckId(t, total, off + 8, id);
-                                var k = KindOf((int)t, offsets, firstId);
-                                if (k != BtfKind.FuncProto)
-                                    throw Err($"FUNC refers to type [{t}] which is {KindName((int)k)}, not FUNC_PROTO", off + 8, id);
-                                break;
-                            }
-                        case BtfKind.FuncProto:
-                            CheckId(t, total, off + 8, id);
-                            for (int m = 0, mo = off + 12; m < vlen; m++, mo += 8)
-                            {
-                                CheckStr(U32(mo), strEnd, "parameter name", mo, id);
-                                CheckId(U32(mo + 4), total, mo + 4, id);
-                            }
-                            break;
-                        case BtfKind.DataSec:
-                            for (int m = 0, mo = off + 12; m < vlen; m++, mo += 12) CheckId(U32(mo), total, mo, id);
-                            break;
-                    }
-                }
-                return ptrSize == 0 ? (8, false) : (ptrSize, true);
-            }
+            [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+            private void BadStr(string what, uint strOff, uint strEnd, int at, int id)
+                => throw Err($"{what} string offset {strOff} is outside the string section (length {strEnd})", at, id);
+
+            [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+            private void BadId(uint refId, uint total, int at, int id)
+                => throw Err($"refers to type id {refId}, but the BTF has only {total} ids", at, id);
 
             private BtfKind KindOf(int id, int[] offsets, int firstId)
             {
                 if (id == 0) return BtfKind.Void;
                 if (id < firstId) return _base![id].Kind;
                 return (BtfKind)((U32(offsets[id - firstId] + 4) >> 24) & 0x7f);
-            }
-
-            private void CheckStr(uint strOff, long strEnd, string what, int at, int id)
-            {
-                if (strOff >= strEnd) throw Err($"{what} string offset {strOff} is outside the string section (length {strEnd})", at, id);
-            }
-
-            private void CheckId(uint refId, int total, int at, int id)
-            {
-                if (refId >= (uint)total) throw Err($"refers to type id {refId}, but the BTF has only {total} ids", at, id);
             }
 
             private static readonly string[] LongAliases =

@@ -20,7 +20,7 @@ namespace BtfBindings
         private uint Info => Id == 0 ? 0 : Btf.Word(Id, 1);
 
         /// <summary>The kind; <see cref="BtfKind.Void"/> for id 0. Kinds beyond 19 (described only by a kind layout section) are returned as their number.</summary>
-        public BtfKind Kind => (BtfKind)((Info >> 24) & 0x7f);
+        public BtfKind Kind => Id == 0 ? BtfKind.Void : Btf.KindOf(Id);
 
         /// <summary>The raw kind_flag bit (bitfield member encoding, union forward, signed enum, attribute type tag).</summary>
         public bool KindFlag => (Info >> 31) != 0;

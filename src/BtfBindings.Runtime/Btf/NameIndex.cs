@@ -4,46 +4,76 @@ using System.Collections.Generic;
 namespace BtfBindings
 {
     /// <summary>
-    /// Open-addressing hash table from a type's name (or essential name) to its ids: one int per slot,
-    /// no per-type objects, so indexing vmlinux costs about 1 MB.
+    /// Index from a type's name (or essential name) to its ids: (hash, id) pairs in one 64-bit word each,
+    /// radix-sorted by hash, looked up by binary search. No per-type objects (about 0.6 MB for vmlinux),
+    /// and built with sequential passes only, which keeps it cheap next to parsing.
     /// </summary>
     internal sealed class NameIndex
     {
-        private readonly int[] _slots; // type id, 0 = empty
-        private readonly int _mask;
+        private readonly ulong[] _entries; // (hash << 32) | id, sorted
         private readonly bool _essential;
 
-        private NameIndex(int[] slots, bool essential) { _slots = slots; _mask = slots.Length - 1; _essential = essential; }
+        private NameIndex(ulong[] entries, bool essential) { _entries = entries; _essential = essential; }
 
-        public static NameIndex Build(Btf btf, bool essential)
+        /// <summary>Builds the index from per-record hashes (0 = anonymous) of types <paramref name="firstId"/>…</summary>
+        public static NameIndex FromHashes(uint[] hashes, int count, int named, int firstId, bool essential = false)
         {
-            int named = 0;
-            for (int id = btf.FirstTypeId; id < btf.TypeCount; id++)
-                if (btf.Word(id, 0) != 0) named++;
-            int cap = 16;
-            while (cap < named + (named >> 1)) cap <<= 1;
-            var slots = new int[cap];
-            int mask = cap - 1;
-            for (int id = btf.FirstTypeId; id < btf.TypeCount; id++)
+            var a = new ulong[named];
+            int k = 0;
+            for (int i = 0; i < count; i++) if (hashes[i] != 0) a[k++] = ((ulong)hashes[i] << 32) | (uint)(firstId + i);
+            RadixSortByHigh32(a);
+            return new NameIndex(a, essential);
+        }
+
+        private static void RadixSortByHigh32(ulong[] a)
+        {
+            if (a.Length < 2) return;
+            var pool = System.Buffers.ArrayPool<ulong>.Shared;
+            var tmp = pool.Rent(a.Length);
+            var counts = new int[2048];
+            try
             {
-                uint nameOff = btf.Word(id, 0);
+                ulong[] src = a, dst = tmp;
+                // Three 11-bit passes over the hash (bits 32..64); ids within equal hashes keep their order.
+                for (int shift = 32; shift < 64; shift += 11)
+                {
+                    Array.Clear(counts, 0, counts.Length);
+                    for (int i = 0; i < a.Length; i++) counts[(int)(src[i] >> shift) & 2047]++;
+                    int sum = 0;
+                    for (int b = 0; b < 2048; b++) { int c = counts[b]; counts[b] = sum; sum += c; }
+                    for (int i = 0; i < a.Length; i++) { ulong e = src[i]; dst[counts[(int)(e >> shift) & 2047]++] = e; }
+                    var t = src; src = dst; dst = t;
+                }
+                if (!ReferenceEquals(src, a)) Array.Copy(src, a, a.Length);
+            }
+            finally { pool.Return(tmp); }
+        }
+
+        /// <summary>Index by essential name (CO-RE flavors stripped); built on first use.</summary>
+        public static NameIndex BuildEssential(Btf btf)
+        {
+            int n = btf.TypeCount - btf.FirstTypeId, named = 0;
+            var hashes = new uint[n];
+            for (int i = 0; i < n; i++)
+            {
+                uint nameOff = btf.Word(btf.FirstTypeId + i, 0);
                 if (nameOff == 0) continue;
                 var name = btf.StringBytes(nameOff);
-                if (essential) name = name.Slice(0, FlavorRules.EssentialLength(name));
-                int h = (int)Hash(name) & mask;
-                while (slots[h] != 0) h = (h + 1) & mask;
-                slots[h] = id;
+                hashes[i] = Hash(name.Slice(0, FlavorRules.EssentialLength(name)));
+                named++;
             }
-            return new NameIndex(slots, essential);
+            return FromHashes(hashes, n, named, btf.FirstTypeId, essential: true);
         }
 
         public void Collect(Btf btf, ReadOnlySpan<byte> name, BtfKind? kind, List<BtfType> into)
         {
-            int h = (int)Hash(name) & _mask;
-            while (true)
+            uint h = Hash(name);
+            ulong key = (ulong)h << 32;
+            int lo = 0, hi = _entries.Length;
+            while (lo < hi) { int mid = (lo + hi) >> 1; if (_entries[mid] < key) lo = mid + 1; else hi = mid; }
+            for (int i = lo; i < _entries.Length && (uint)(_entries[i] >> 32) == h; i++)
             {
-                int id = _slots[h];
-                if (id == 0) return;
+                int id = (int)(uint)_entries[i];
                 var n = btf.StringBytes(btf.Word(id, 0));
                 if (_essential) n = n.Slice(0, FlavorRules.EssentialLength(n));
                 if (n.SequenceEqual(name))
@@ -51,15 +81,70 @@ namespace BtfBindings
                     var t = new BtfType(btf, id);
                     if (kind == null || t.Kind == kind.Value) into.Add(t);
                 }
-                h = (h + 1) & _mask;
             }
         }
 
-        internal static uint Hash(ReadOnlySpan<byte> s)
+        // Word-at-a-time hash of a name's bytes. HashZ hashes a NUL-terminated string in place (finding the
+        // NUL eight bytes at a time) and must agree exactly with Hash over the same bytes.
+        private const ulong K1 = 0x9E3779B97F4A7C15, K2 = 0xff51afd7ed558ccd;
+
+        internal static unsafe uint Hash(ReadOnlySpan<byte> s)
         {
-            uint h = 2166136261;
-            for (int i = 0; i < s.Length; i++) { h ^= s[i]; h *= 16777619; }
-            return h ^ (h >> 15);
+            ulong h = K1;
+            int i = 0;
+            fixed (byte* p = s)
+            {
+                for (; i + 8 <= s.Length; i += 8) h = Round(h, *(ulong*)(p + i));
+                ulong last = 0;
+                for (int j = s.Length - 1; j >= i; j--) last = (last << 8) | p[j];
+                return Final(h, last, s.Length);
+            }
+        }
+
+        internal static unsafe uint HashZ(byte* s, byte* limit)
+        {
+            ulong h = K1;
+            byte* p = s;
+            while (p + 8 <= limit)
+            {
+                ulong w = *(ulong*)p;
+                ulong z = (w - 0x0101010101010101UL) & ~w & 0x8080808080808080UL;
+                if (z != 0)
+                {
+                    int n = TrailingZeroBytes(z);
+                    ulong part = n == 0 ? 0 : w & ((1UL << (8 * n)) - 1);
+                    return Final(h, part, (int)(p - s) + n);
+                }
+                h = Round(h, w);
+                p += 8;
+            }
+            // Near the end of the buffer: finish byte by byte (the section is NUL-terminated).
+            ulong last = 0;
+            int k = 0;
+            while (p + k < limit && p[k] != 0) k++;
+            for (int j = k - 1; j >= 0; j--) last = (last << 8) | p[j];
+            return Final(h, last, (int)(p - s) + k);
+        }
+
+        private static ulong Round(ulong h, ulong w) { h = (h ^ w) * K2; return h ^ (h >> 32); }
+
+        private static uint Final(ulong h, ulong last, int len)
+        {
+            h = (h ^ last ^ ((ulong)len << 56)) * K2;
+            h ^= h >> 29;
+            uint r = (uint)(h ^ (h >> 32));
+            return r == 0 ? 1 : r;
+        }
+
+        private static int TrailingZeroBytes(ulong z)
+        {
+#if NET
+            return System.Numerics.BitOperations.TrailingZeroCount(z) >> 3;
+#else
+            int n = 0;
+            while ((z & 0xff) == 0) { z >>= 8; n++; }
+            return n;
+#endif
         }
     }
 

@@ -27,7 +27,11 @@ namespace BtfBindings
                 if (IsBtfMagic(head))
                 {
                     if (fs.Length > int.MaxValue) throw new BtfException("file too large for raw BTF", path);
+#if NET
+                    var all = GC.AllocateUninitializedArray<byte>((int)fs.Length);
+#else
                     var all = new byte[fs.Length];
+#endif
                     fs.Seek(0, SeekOrigin.Begin);
                     ReadFully(fs, all, path);
                     return Btf.Parse(all, path, baseBtf);

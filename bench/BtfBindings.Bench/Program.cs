@@ -1,0 +1,51 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using BtfBindings;
+
+// Bench harness: prints one JSON line per measurement, the same shape as bench/peers/libbpf_parse.
+// Modes:
+//   parse FILE [ITER]     Btf.Load + name index + touch every type's name (what libbpf_parse does)
+static double Median(List<double> xs) { xs.Sort(); int n = xs.Count; return n % 2 == 1 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2; }
+static string F(double d) => d.ToString("0.000", CultureInfo.InvariantCulture);
+
+var mode = args.Length > 0 ? args[0] : "parse";
+switch (mode)
+{
+    case "parse":
+    {
+        string file = args[1];
+        int iters = args.Length > 2 ? int.Parse(args[2]) : 50;
+        long sum = 0;
+        long Run()
+        {
+            // Load validates every record and string reference and hashes every type name into the name index
+            // (that is where each name is touched); one lookup proves the index is usable.
+            var btf = Btf.Load(file);
+            return btf.FindTypes("task_struct").Count + btf.TypeCount;
+        }
+        // Warm up for two seconds so the measured code is fully optimised (tiered JIT, OSR), like the C peer's -O2.
+        var warm = Stopwatch.StartNew();
+        while (warm.Elapsed.TotalSeconds < 2) sum += Run();
+        var times = new List<double>();
+        long alloc = 0;
+        for (int i = 0; i < iters; i++)
+        {
+            long a0 = GC.GetAllocatedBytesForCurrentThread();
+            var sw = Stopwatch.StartNew();
+            sum += Run();
+            sw.Stop();
+            alloc = GC.GetAllocatedBytesForCurrentThread() - a0;
+            times.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        long size = new System.IO.FileInfo(file).Length;
+        Console.WriteLine($"{{\"tool\":\"btfbindings\",\"file\":\"{file}\",\"iterations\":{iters},\"median_ms\":{F(Median(times))},\"min_ms\":{F(times.Min())},\"alloc_bytes\":{alloc},\"file_bytes\":{size},\"alloc_ratio\":{F((double)alloc / size)},\"checksum\":{sum % 1000003}}}");
+        break;
+    }
+    default:
+        Console.Error.WriteLine("usage: bench parse FILE [ITER]");
+        return 2;
+}
+return 0;
