@@ -75,13 +75,13 @@ namespace BtfBindings
             {
                 foreach (var e in Compression.TarReader.ReadEntries(tar, source))
                 {
-                    if (!e.IsRegularFile) continue;
+                    if (e.Type != Compression.TarEntryType.RegularFile) continue;
                     bool btfName = e.Name.EndsWith(".btf", StringComparison.Ordinal);
-                    if (btfName || (found == null && IsBtfMagic(e.Data)))
+                    if (btfName || (found == null && IsBtfMagic(e.Data.Span)))
                     {
                         if (found != null && btfName && foundName!.EndsWith(".btf", StringComparison.Ordinal))
                             throw new BtfException($"archive holds several .btf files ({foundName}, {e.Name}); extract one", source);
-                        found = e.Data; foundName = e.Name;
+                        found = e.Data.ToArray(); foundName = e.Name;
                     }
                 }
             }

@@ -1,0 +1,109 @@
+using System;
+using System.Collections.Generic;
+
+namespace BtfBindings
+{
+    /// <summary>What kind of value a field holds, for layout matching.</summary>
+    public enum BtfFieldKind
+    {
+        /// <summary>An integer (or _Bool/char).</summary>
+        Int,
+        /// <summary>An enum.</summary>
+        Enum,
+        /// <summary>A float.</summary>
+        Float,
+        /// <summary>A pointer.</summary>
+        Pointer,
+        /// <summary>A struct.</summary>
+        Struct,
+        /// <summary>A union.</summary>
+        Union,
+        /// <summary>A fixed array.</summary>
+        Array,
+        /// <summary>A flexible array member (no size of its own).</summary>
+        FlexibleArray,
+        /// <summary>Anything else kept as raw bytes.</summary>
+        Bytes,
+    }
+
+    /// <summary>One field of a generated type: where the build-time kernel had it. Read by the CO-RE matcher.</summary>
+    public sealed class BtfFieldLayout
+    {
+        /// <summary>The C member name.</summary>
+        public string Name { get; }
+        /// <summary>Bit offset from the start of the type.</summary>
+        public uint BitOffset { get; }
+        /// <summary>Size in bits (bitfield width, or 8 × byte size).</summary>
+        public uint BitSize { get; }
+        /// <summary>True for bitfields.</summary>
+        public bool IsBitfield { get; }
+        /// <summary>True for signed integers and signed enums.</summary>
+        public bool IsSigned { get; }
+        /// <summary>Value kind.</summary>
+        public BtfFieldKind Kind { get; }
+        /// <summary>The C type spelling, e.g. <c>pid_t</c>.</summary>
+        public string CType { get; }
+        /// <summary>For struct/union/enum fields (and arrays of them): the kernel type name; "" when anonymous.</summary>
+        public string TypeName { get; }
+        /// <summary>For arrays: the element count.</summary>
+        public uint ArrayLength { get; }
+        /// <summary>For arrays: the element kind.</summary>
+        public BtfFieldKind ElementKind { get; }
+        /// <summary>Byte offset (bit offset / 8).</summary>
+        public uint ByteOffset => BitOffset / 8;
+        /// <summary>Byte size of the field's type (for bitfields, of the storage type).</summary>
+        public uint ByteSize { get; }
+
+        /// <summary>Creates the record (generated code calls this).</summary>
+        public BtfFieldLayout(string name, uint bitOffset, uint bitSize, bool isBitfield, bool isSigned, BtfFieldKind kind,
+            string cType, uint byteSize, string typeName = "", uint arrayLength = 0, BtfFieldKind elementKind = BtfFieldKind.Bytes)
+        {
+            Name = name; BitOffset = bitOffset; BitSize = bitSize; IsBitfield = isBitfield; IsSigned = isSigned; Kind = kind;
+            CType = cType; ByteSize = byteSize; TypeName = typeName; ArrayLength = arrayLength; ElementKind = elementKind;
+        }
+
+        /// <summary>Like pahole: <c>pid_t pid; /* 1264 4 */</c>.</summary>
+        public override string ToString() => IsBitfield ? $"{CType} {Name}:{BitSize} /* bit {BitOffset} */" : $"{CType} {Name} /* {ByteOffset} {ByteSize} */";
+    }
+
+    /// <summary>The build-time layout of one generated type, without reflection (AOT-safe).</summary>
+    public sealed class BtfTypeLayout
+    {
+        /// <summary>The kernel's name of the type (what CO-RE matching looks up; flavors and <c>___N</c> are ignored there).</summary>
+        public string BtfName { get; }
+        /// <summary>Struct, union or enum.</summary>
+        public BtfKind Kind { get; }
+        /// <summary>Size in bytes at build time.</summary>
+        public uint Size { get; }
+        /// <summary>Fields, flattened through anonymous members, in declaration order.</summary>
+        public IReadOnlyList<BtfFieldLayout> Fields { get; }
+        /// <summary>For enums: enumerator names and raw values.</summary>
+        public IReadOnlyList<KeyValuePair<string, ulong>> EnumValues { get; }
+        /// <summary>The BTF file the layout came from.</summary>
+        public string SourceFile { get; }
+        /// <summary>Pointer size of the build-time target.</summary>
+        public int PointerSize { get; }
+
+        /// <summary>Creates the record (generated code calls this).</summary>
+        public BtfTypeLayout(string btfName, BtfKind kind, uint size, BtfFieldLayout[] fields, string sourceFile, int pointerSize,
+            KeyValuePair<string, ulong>[]? enumValues = null)
+        {
+            BtfName = btfName; Kind = kind; Size = size; Fields = fields; SourceFile = sourceFile; PointerSize = pointerSize;
+            EnumValues = enumValues ?? Array.Empty<KeyValuePair<string, ulong>>();
+        }
+
+        /// <summary>The field named <paramref name="name"/>, or null.</summary>
+        public BtfFieldLayout? Field(string name)
+        {
+            foreach (var f in Fields) if (f.Name == name) return f;
+            return null;
+        }
+    }
+
+    /// <summary>Implemented by every generated struct/union: its build-time layout, reachable from generic code without reflection.</summary>
+    public interface IBtfType
+    {
+        /// <summary>The layout the type was generated from.</summary>
+        static abstract BtfTypeLayout BtfLayout { get; }
+    }
+}
