@@ -136,6 +136,33 @@ namespace BtfBindings.Emit
             w.Line($"/// <remarks>From <c>{CSharpNames.Xml(_o.SourceLabel)}</c>. Usable as the target of a kernel pointer only.</remarks>");
             w.Line($"{_o.Accessibility} partial struct {CSharpNames.Type(t.Name)}");
             w.Open();
+            WritePointerType(w, t);
+            w.Close();
+        }
+
+        /// <summary>The typed, target-sized kernel pointer to this type.</summary>
+        private void WritePointerType(CodeWriter w, PlannedType t)
+        {
+            bool p32 = _plan.PointerSize == 4;
+            string addr = p32 ? "uint" : "ulong";
+            w.Line($"/// <summary>A <c>{CSharpNames.Xml(t.CName)} *</c> of the target ({_plan.PointerSize} bytes): the kernel address it holds.</summary>");
+            w.Line($"[{G}System.Runtime.InteropServices.StructLayout({G}System.Runtime.InteropServices.LayoutKind.Sequential, Pack = 1)]");
+            w.Line($"public readonly struct Pointer : {G}System.IEquatable<Pointer>");
+            w.Open();
+            w.Line("/// <summary>The kernel address.</summary>");
+            w.Line($"public readonly {addr} Address;");
+            w.Line("/// <summary>Wraps an address.</summary>");
+            w.Line($"public Pointer({addr} address) {{ Address = address; }}");
+            w.Line("/// <summary>True for NULL.</summary>");
+            w.Line("public bool IsNull => Address == 0;");
+            w.Line("/// <inheritdoc/>");
+            w.Line("public bool Equals(Pointer other) => Address == other.Address;");
+            w.Line("/// <inheritdoc/>");
+            w.Line("public override bool Equals(object? obj) => obj is Pointer p && Equals(p);");
+            w.Line("/// <inheritdoc/>");
+            w.Line("public override int GetHashCode() => Address.GetHashCode();");
+            w.Line("/// <summary>The address in hex.</summary>");
+            w.Line($"public override string ToString() => \"0x\" + Address.ToString(\"{(p32 ? "x8" : "x16")}\");");
             w.Close();
         }
 
@@ -188,6 +215,7 @@ namespace BtfBindings.Emit
             w.Dedent();
             w.Line($"}}, {CSharpNames.Literal(_o.SourceLabel)}, {_plan.PointerSize});");
             w.Dedent();
+            if (!t.IsNested) WritePointerType(w, t);
             foreach (var n in t.Nested) { w.Line(""); WriteComposite(w, n); }
             w.Close();
         }
@@ -306,6 +334,10 @@ namespace BtfBindings.Emit
 
         private string Pointer(TypeShape s)
         {
+            // Pointers to structs/unions use the pointee's nested Pointer type: a generic KernelPointer64<S> inside S
+            // (directly or through members) sends the CLR type loader into unbounded recursion.
+            if (s.Element != null && s.Element.Kind == TypeShapeKind.Composite && !s.Element.IsNested)
+                return TypeRef(s.Element.TypeName!) + ".Pointer";
             string ptr = _plan.PointerSize == 4 ? "KernelPointer32" : "KernelPointer64";
             string target = s.Element == null
                 ? (s.PointsToFunction ? G + "BtfBindings.BtfFunction" : G + "BtfBindings.BtfVoid")

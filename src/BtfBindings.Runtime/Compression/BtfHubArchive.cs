@@ -14,7 +14,8 @@ public static class BtfHubArchive
 {
     /// <summary>
     /// Extracts the single regular-file member whose name ends in <c>.btf</c> from a BTFHub archive.
-    /// The archive may be xz-compressed (the usual <c>.btf.tar.xz</c>) or a plain tar.
+    /// The archive may be xz-compressed (the usual <c>.btf.tar.xz</c>) or a plain tar. As a convenience,
+    /// a bare BTF blob (optionally xz-compressed, e.g. <c>vmlinux.btf.xz</c>) is returned as is.
     /// </summary>
     /// <param name="archive">The archive bytes.</param>
     /// <param name="sourceName">Name used in error messages (typically the archive's file name), or null.</param>
@@ -26,10 +27,26 @@ public static class BtfHubArchive
         return ExtractBtf(archive, out _, sourceName, maxOutputBytes);
     }
 
-    /// <summary>As <see cref="ExtractBtf(ReadOnlySpan{byte}, string, long)"/>, also returning the member's name.</summary>
+    /// <summary>
+    /// As <see cref="ExtractBtf(ReadOnlySpan{byte}, string, long)"/>, also returning the member's name
+    /// (empty when the input was a bare BTF blob rather than a tar archive).
+    /// </summary>
     public static byte[] ExtractBtf(ReadOnlySpan<byte> archive, out string memberName, string? sourceName = null, long maxOutputBytes = XzDecoder.DefaultMaxOutputBytes)
     {
         byte[] tar = XzDecoder.IsXz(archive) ? XzDecoder.Decompress(archive, sourceName, maxOutputBytes) : archive.ToArray();
+        string where = sourceName is null ? string.Empty : " in " + sourceName;
+        if (!TarReader.IsTar(tar))
+        {
+            // Also accept a bare (optionally xz-compressed) BTF blob, e.g. "vmlinux.btf.xz".
+            if (IsRawBtf(tar))
+            {
+                memberName = string.Empty;
+                return tar;
+            }
+
+            throw new InvalidDataException("tar: not a tar archive (nor xz-compressed tar, nor raw BTF) at offset 0" + where);
+        }
+
         TarEntry? found = null;
         var names = new List<string>();
         var matches = new List<string>();
@@ -43,7 +60,6 @@ public static class BtfHubArchive
             }
         }
 
-        string where = sourceName is null ? string.Empty : " in " + sourceName;
         if (matches.Count == 0)
         {
             throw new InvalidDataException("tar: no *.btf member found" + where + " (members: " + Describe(names) + ")");
@@ -67,6 +83,14 @@ public static class BtfHubArchive
         }
 
         return ExtractBtf(File.ReadAllBytes(path), path, maxOutputBytes);
+    }
+
+    /// <summary>BTF header magic 0xEB9F in either byte order, followed by version 1.</summary>
+    private static bool IsRawBtf(byte[] data)
+    {
+        return data.Length >= 24
+            && ((data[0] == 0x9F && data[1] == 0xEB) || (data[0] == 0xEB && data[1] == 0x9F))
+            && data[2] == 1;
     }
 
     private static string Describe(List<string> names)

@@ -27,6 +27,11 @@ namespace BtfBindings.Compression;
 /// decompression bomb fails with <see cref="InvalidDataException"/> instead of exhausting memory;
 /// when the index declares more than the cap, decoding fails before any data is decompressed.
 /// </para>
+/// <para>
+/// Not supported (rejected with a message naming the feature): the RISC-V BCJ filter (0x0B, xz 5.6+),
+/// custom/unknown filters, integrity check types other than the four defined ones, the legacy
+/// <c>.lzma</c> format and raw LZMA/LZMA2 streams without the xz container.
+/// </para>
 /// <para>Thread safety: all members are static and may be called concurrently.</para>
 /// </remarks>
 public static class XzDecoder
@@ -89,8 +94,9 @@ public static class XzDecoder
 
         if (input is MemoryStream ms && ms.TryGetBuffer(out ArraySegment<byte> segment))
         {
-            int offset = segment.Offset + (int)ms.Position;
-            int count = (int)(ms.Length - ms.Position);
+            int start = (int)Math.Min(ms.Position, ms.Length);
+            int offset = segment.Offset + start;
+            int count = (int)ms.Length - start;
             ms.Position = ms.Length;
             return Decompress(new ReadOnlySpan<byte>(segment.Array, offset, count), sourceName, maxOutputBytes);
         }
@@ -164,7 +170,10 @@ public static class XzDecoder
                 throw _errors.At("the index declares " + declared + " uncompressed bytes, more than the output limit of " + _maxOutput + " bytes", lastIndexOffset);
             }
 
-            long initialCapacity = declared >= 0 ? declared : Math.Max(1L << 16, (long)_in.Length * 4);
+            // Trust the declared size for the initial allocation only up to a plausible compression
+            // ratio, so a small file with a lying index cannot force a huge allocation up front.
+            long plausible = Math.Max(64L << 20, (long)_in.Length * 64);
+            long initialCapacity = declared >= 0 ? Math.Min(declared, plausible) : Math.Max(1L << 16, (long)_in.Length * 4);
             _output = new OutputBuffer(initialCapacity, _maxOutput);
 
             int pos = 0;
@@ -232,9 +241,10 @@ public static class XzDecoder
             pos += StreamHeaderSize;
 
             var blocks = new List<BlockRecord>();
+            _blockNumber = 0;
             while (true)
             {
-                _errors.Context = null;
+                _errors.Context = _streamPrefix.Length > 0 ? _streamPrefix.TrimEnd() : null;
                 Require(pos, 1, "block header or index");
                 if (_in[pos] == 0)
                 {
@@ -250,7 +260,7 @@ public static class XzDecoder
             int indexSize = DecodeIndex(pos, blocks);
             pos += indexSize;
 
-            _errors.Context = _streamPrefix + "stream footer";
+            _errors.Context = _streamPrefix.Length > 0 ? _streamPrefix + "footer" : "stream footer";
             Require(pos, StreamFooterSize, "stream footer");
             ReadOnlySpan<byte> footer = _in.Slice(pos, StreamFooterSize);
             if (footer[10] != (byte)'Y' || footer[11] != (byte)'Z')

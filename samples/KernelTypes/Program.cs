@@ -1,0 +1,28 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using BtfBindings;
+
+namespace KernelTypes;
+
+/// <summary>The kernel types this program uses, generated at build time from the BtfFile.</summary>
+[BtfTypes("task_struct", "iphdr")]
+public static partial class Kernel { }
+
+public static class Program
+{
+    public static int Main()
+    {
+        // 1. The layout of task_struct as the kernel has it.
+        var layout = Kernel.task_struct.BtfLayout;
+        Console.WriteLine($"struct task_struct: {Unsafe.SizeOf<Kernel.task_struct>()} bytes (BTF says {layout.Size}), {layout.Fields.Count} fields, from {layout.SourceFile}");
+        foreach (var name in new[] { "pid", "tgid", "comm", "flags", "__state" })
+            Console.WriteLine($"  {layout.Field(name)}");
+
+        // 2. A real IPv4 header (a DNS query to 192.0.2.1), read through the generated bitfields.
+        byte[] packet = Convert.FromHexString("450000358a5c40004011c0a8c0a80001c0000201");
+        ref var ip = ref MemoryMarshal.AsRef<Kernel.iphdr>(packet.AsSpan());
+        Console.WriteLine($"iphdr: version={ip.version} ihl={ip.ihl} ({ip.ihl * 4} bytes) ttl={ip.ttl} protocol={ip.protocol} tot_len={System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(ip.tot_len)}");
+        return ip.version == 4 && ip.ihl == 5 ? 0 : 1;
+    }
+}

@@ -1,0 +1,55 @@
+using Microsoft.CodeAnalysis;
+
+namespace BtfBindings.Generator
+{
+    /// <summary>Every diagnostic the generator reports. Nothing it does may throw into the compiler.</summary>
+    internal static class Diagnostics
+    {
+        private const string Category = "BtfBindings";
+
+        public static readonly DiagnosticDescriptor UnknownType = new DiagnosticDescriptor("BTFB001",
+            "Unknown kernel type", "'{0}' is not a struct, union, enum or typedef in {1}{2}", Category, DiagnosticSeverity.Error, true);
+
+        public static readonly DiagnosticDescriptor NoBtfFile = new DiagnosticDescriptor("BTFB002",
+            "No BTF file", "{0}", Category, DiagnosticSeverity.Error, true,
+            description: "Add <BtfFile Include=\"path/to/vmlinux.btf\" /> to the project (raw BTF, an ELF file with .BTF, or a BTFHub .btf.tar.xz).");
+
+        public static readonly DiagnosticDescriptor AmbiguousBtfFile = new DiagnosticDescriptor("BTFB003",
+            "Ambiguous BTF file", "The project has several BtfFile items ({0}); name one with [BtfTypes(..., BtfFile = \"name\")]", Category, DiagnosticSeverity.Error, true);
+
+        public static readonly DiagnosticDescriptor UnreadableBtf = new DiagnosticDescriptor("BTFB004",
+            "Unreadable BTF", "Cannot read BTF: {0}", Category, DiagnosticSeverity.Error, true);
+
+        public static readonly DiagnosticDescriptor Language = new DiagnosticDescriptor("BTFB005",
+            "Language version too old", "BtfBindings generates C# 12 code (inline arrays, static abstract members); this project uses C# {0}. Set <LangVersion>12</LangVersion> or later.", Category, DiagnosticSeverity.Error, true);
+
+        public static readonly DiagnosticDescriptor Framework = new DiagnosticDescriptor("BTFB006",
+            "Target framework not supported", "BtfBindings needs .NET 8 or later ({0} is missing from the target framework)", Category, DiagnosticSeverity.Error, true);
+
+        public static readonly DiagnosticDescriptor NotPartial = new DiagnosticDescriptor("BTFB007",
+            "Class must be partial", "'{0}' must be declared partial (and every containing type too) so the kernel types can be nested in it", Category, DiagnosticSeverity.Error, true);
+
+        public static readonly DiagnosticDescriptor LayoutWarning = new DiagnosticDescriptor("BTFB008",
+            "Layout not exactly representable", "{0}", Category, DiagnosticSeverity.Warning, true);
+
+        public static readonly DiagnosticDescriptor Internal = new DiagnosticDescriptor("BTFB009",
+            "Internal generator error", "BtfBindings failed: {0}", Category, DiagnosticSeverity.Error, true);
+
+        public static readonly DiagnosticDescriptor NoNames = new DiagnosticDescriptor("BTFB010",
+            "No type names", "[BtfTypes] names no types", Category, DiagnosticSeverity.Warning, true);
+
+        public static DiagnosticDescriptor ById(string id) => id switch
+        {
+            "BTFB001" => UnknownType,
+            "BTFB002" => NoBtfFile,
+            "BTFB003" => AmbiguousBtfFile,
+            "BTFB004" => UnreadableBtf,
+            "BTFB005" => Language,
+            "BTFB006" => Framework,
+            "BTFB007" => NotPartial,
+            "BTFB008" => LayoutWarning,
+            "BTFB010" => NoNames,
+            _ => Internal,
+        };
+    }
+}
