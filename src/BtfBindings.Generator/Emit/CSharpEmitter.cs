@@ -35,7 +35,7 @@ namespace BtfBindings.Emit
     /// host alignment can add padding), bitfield properties, fixed/inline arrays, typed kernel pointers, enums,
     /// and per-type layout metadata. One file per type; the order never depends on BTF type ids.
     /// </summary>
-    internal sealed class CSharpEmitter
+    internal sealed partial class CSharpEmitter
     {
         private readonly LayoutPlan _plan;
         private readonly EmitOptions _o;
@@ -216,6 +216,7 @@ namespace BtfBindings.Emit
             w.Line($"}}, {CSharpNames.Literal(_o.SourceLabel)}, {_plan.PointerSize});");
             w.Dedent();
             if (!t.IsNested) WritePointerType(w, t);
+            WriteView(w, t, self);
             foreach (var n in t.Nested) { w.Line(""); WriteComposite(w, n); }
             w.Close();
         }

@@ -71,11 +71,41 @@ public static class XzDecoder
         var errors = new DecodeErrors("xz", sourceName);
         try
         {
-            return new XzReader(xz, errors, Math.Min(maxOutputBytes, MaxSupportedOutputBytes)).Run();
+            return new XzReader(xz, errors, Math.Min(maxOutputBytes, MaxSupportedOutputBytes)).Run(singleStream: false, out _);
         }
         catch (Exception e) when (e is IndexOutOfRangeException || e is ArgumentOutOfRangeException || e is OverflowException)
         {
             // Defensive: every input should be rejected by an explicit check before this can happen.
+            throw new InvalidDataException("xz: internal decoder error on malformed input" + (sourceName is null ? string.Empty : " in " + sourceName), e);
+        }
+    }
+
+    /// <summary>
+    /// Decompresses the one xz stream that starts at the beginning of <paramref name="data"/> and ignores
+    /// whatever follows it. Meant for xz streams embedded in other files, such as the payload of a
+    /// compressed Linux kernel image (which is followed by its 4-byte uncompressed size) once its start
+    /// has been located via the magic bytes. The stream itself is validated exactly as by
+    /// <see cref="Decompress(ReadOnlySpan{byte}, string, long)"/>.
+    /// </summary>
+    /// <param name="data">Bytes starting with an xz stream header.</param>
+    /// <param name="bytesConsumed">Receives the length of the stream (header through footer, without stream padding).</param>
+    /// <param name="sourceName">Name used in error messages, or null.</param>
+    /// <param name="maxOutputBytes">Maximum number of decompressed bytes.</param>
+    /// <exception cref="InvalidDataException">The stream is corrupt, truncated, unsupported or too large.</exception>
+    public static byte[] DecompressSingleStream(ReadOnlySpan<byte> data, out int bytesConsumed, string? sourceName = null, long maxOutputBytes = DefaultMaxOutputBytes)
+    {
+        if (maxOutputBytes < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxOutputBytes), "The output limit must not be negative.");
+        }
+
+        var errors = new DecodeErrors("xz", sourceName);
+        try
+        {
+            return new XzReader(data, errors, Math.Min(maxOutputBytes, MaxSupportedOutputBytes)).Run(singleStream: true, out bytesConsumed);
+        }
+        catch (Exception e) when (e is IndexOutOfRangeException || e is ArgumentOutOfRangeException || e is OverflowException)
+        {
             throw new InvalidDataException("xz: internal decoder error on malformed input" + (sourceName is null ? string.Empty : " in " + sourceName), e);
         }
     }
@@ -152,8 +182,9 @@ public static class XzDecoder
             _streamPrefix = string.Empty;
         }
 
-        public byte[] Run()
+        public byte[] Run(bool singleStream, out int consumed)
         {
+            consumed = 0;
             if (_in.Length == 0)
             {
                 throw _errors.At("input is empty", 0);
@@ -164,6 +195,7 @@ public static class XzDecoder
                 throw _errors.At("not an xz file (bad magic bytes)", 0);
             }
 
+            // With trailing foreign data (single-stream mode) the backward walk simply finds nothing.
             long declared = DeclaredUncompressedSize(_in, out int lastIndexOffset);
             if (declared > _maxOutput)
             {
@@ -184,6 +216,11 @@ public static class XzDecoder
                 _streamPrefix = streamNumber > 1 ? "stream " + streamNumber + " " : string.Empty;
                 pos = DecodeStream(pos);
                 _errors.Context = null;
+                if (singleStream)
+                {
+                    consumed = pos;
+                    break;
+                }
 
                 int paddingStart = pos;
                 while (pos < _in.Length && _in[pos] == 0)
@@ -198,6 +235,7 @@ public static class XzDecoder
 
                 if (pos == _in.Length)
                 {
+                    consumed = pos;
                     break;
                 }
 
@@ -213,7 +251,6 @@ public static class XzDecoder
         private int DecodeStream(int pos)
         {
             _errors.Context = _streamPrefix.Length > 0 ? _streamPrefix + "header" : "stream header";
-            int streamStart = pos;
             Require(pos, StreamHeaderSize, "stream header");
             ReadOnlySpan<byte> flags = _in.Slice(pos + 6, 2);
             if (Crc32.Compute(flags) != BinaryPrimitives.ReadUInt32LittleEndian(_in.Slice(pos + 8)))
@@ -284,7 +321,6 @@ public static class XzDecoder
                 throw _errors.At("backward size " + backwardSize + " does not match the index size " + indexSize + " (index at offset " + indexStart + ")", pos + 4);
             }
 
-            _ = streamStart;
             return pos + StreamFooterSize;
         }
 

@@ -1,0 +1,2 @@
+[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("BtfBindings.Tests")]
+[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("btfgen")]
