@@ -1,0 +1,74 @@
+extern alias gen;
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.IO;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Text;
+
+namespace BtfBindings.Tests.Generator
+{
+    /// <summary>Runs the real source generator through Roslyn's driver, the way the compiler does.</summary>
+    public sealed class GeneratorHarness
+    {
+        public static readonly ImmutableArray<MetadataReference> References = BuildReferences();
+
+        private static ImmutableArray<MetadataReference> BuildReferences()
+        {
+            var dir = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
+            var refs = Directory.GetFiles(dir, "*.dll")
+                .Where(f => !Path.GetFileName(f).StartsWith("Microsoft.VisualBasic", StringComparison.Ordinal))
+                .Select(f => { try { return (MetadataReference)MetadataReference.CreateFromFile(f); } catch { return null; } })
+                .Where(r => r != null).Cast<MetadataReference>().ToList();
+            refs.Add(MetadataReference.CreateFromFile(typeof(BtfBindings.IBtfType).Assembly.Location));
+            return refs.ToImmutableArray();
+        }
+
+        public static CSharpCompilation Compile(IEnumerable<string> sources, LanguageVersion lang = LanguageVersion.CSharp12, bool allowUnsafe = true)
+        {
+            var parse = new CSharpParseOptions(lang);
+            var trees = sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, parse, path: $"/src/File{i}.cs"));
+            return CSharpCompilation.Create("GenTest", trees, References,
+                new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: allowUnsafe, nullableContextOptions: NullableContextOptions.Enable));
+        }
+
+        /// <summary>The build_property value the MSBuild targets would set for these files.</summary>
+        public static string FilesProperty(params (string path, string hash)[] files) => string.Join(";", files.Select(f => f.path + "|" + f.hash + "|"));
+
+        public static GeneratorDriver CreateDriver(string? btfFilesProperty, LanguageVersion lang = LanguageVersion.CSharp12)
+        {
+            var gen = new gen::BtfBindings.Generator.BtfSourceGenerator().AsSourceGenerator();
+            var options = new Options(btfFilesProperty);
+            return CSharpGeneratorDriver.Create(new[] { gen }, optionsProvider: options, parseOptions: new CSharpParseOptions(lang),
+                driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
+        }
+
+        public static GeneratorDriver WithFiles(GeneratorDriver driver, string? btfFilesProperty)
+            => driver.WithUpdatedAnalyzerConfigOptions(new Options(btfFilesProperty));
+
+        private sealed class Options : AnalyzerConfigOptionsProvider
+        {
+            private readonly Global _global;
+            public Options(string? files) { _global = new Global(files); }
+            public override AnalyzerConfigOptions GlobalOptions => _global;
+            public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => Global.Empty;
+            public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => Global.Empty;
+        }
+
+        private sealed class Global : AnalyzerConfigOptions
+        {
+            public static readonly Global Empty = new Global(null);
+            private readonly string? _files;
+            public Global(string? files) { _files = files; }
+            public override bool TryGetValue(string key, out string value)
+            {
+                if (key == "build_property.BtfBindingsFiles" && _files != null) { value = _files; return true; }
+                value = "";
+                return false;
+            }
+        }
+    }
+}
