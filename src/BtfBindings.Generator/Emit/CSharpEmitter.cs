@@ -213,7 +213,7 @@ namespace BtfBindings.Emit
                 w.Line($"new {G}BtfBindings.BtfFieldLayout({CSharpNames.Literal(f.Name)}, {f.BitOffset}, {f.BitSize}, {B(f.IsBitfield)}, {B(f.IsSigned)}, {G}BtfBindings.BtfFieldKind.{fk}, {CSharpNames.Literal(f.CType)}, {f.Type.ByteSize}, {CSharpNames.Literal(tn)}, {len}, {G}BtfBindings.BtfFieldKind.{ek}),");
             }
             w.Dedent();
-            w.Line($"}}, {CSharpNames.Literal(_o.SourceLabel)}, {_plan.PointerSize});");
+            w.Line($"}}, {CSharpNames.Literal(_o.SourceLabel)}, {_plan.PointerSize}{(t.NamedByTypedef ? ", null, namedByTypedef: true" : "")});");
             w.Dedent();
             if (!t.IsNested) WritePointerType(w, t);
             WriteView(w, t, self);
@@ -254,8 +254,13 @@ namespace BtfBindings.Emit
                 string read = f.IsSigned ? "ReadSigned" : "ReadUnsigned";
                 string be = B(_plan.BigEndian);
                 string raw = $"{G}BtfBindings.Bitfield.{read}(ref {Unsafe}.As<{self}, byte>(ref this), {f.BitOffset}, {f.BitSize}, {be})";
-                string get = f.Type.Kind == TypeShapeKind.Scalar && f.Type.Scalar == ScalarKind.Bool ? raw + " != 0" : $"({pt})({Scalar(f.Type.Scalar, f.IsSigned)}){raw}";
-                string setv = f.Type.Kind == TypeShapeKind.Scalar && f.Type.Scalar == ScalarKind.Bool ? "(value ? 1UL : 0UL)" : $"unchecked((ulong)({(f.IsSigned ? "long" : "ulong")})({Scalar(f.Type.Scalar, f.IsSigned)})value)";
+                bool isBool = f.Type.Kind == TypeShapeKind.Scalar && f.Type.Scalar == ScalarKind.Bool;
+                bool isEnum = f.Type.Kind == TypeShapeKind.Enum;
+                string under = Scalar(f.Type.Scalar, f.IsSigned);
+                string get = isBool ? raw + " != 0" : isEnum ? $"({pt})({under}){raw}" : $"unchecked(({pt}){raw})";
+                string setv = isBool ? "(value ? 1UL : 0UL)"
+                    : isEnum ? $"unchecked((ulong)({(f.IsSigned ? "long" : "ulong")})({under})value)"
+                    : f.IsSigned ? "unchecked((ulong)(long)value)" : "(ulong)value";
                 w.Line($"/// <summary><c>{CSharpNames.Xml(f.CDeclaration)}</c>: bit offset {f.BitOffset} (byte {off}, bit {f.BitOffset % 8}), {f.BitSize} bits{via}.</summary>");
                 w.Line($"public {pt} {name}");
                 w.Open();

@@ -84,10 +84,14 @@ namespace BtfBindings
         /// <summary>Pointer size of the build-time target.</summary>
         public int PointerSize { get; }
 
+        /// <summary>True when the kernel type is anonymous and <see cref="BtfName"/> is the typedef naming it (<c>atomic_t</c>): match through the typedef.</summary>
+        public bool NamedByTypedef { get; }
+
         /// <summary>Creates the record (generated code calls this).</summary>
         public BtfTypeLayout(string btfName, BtfKind kind, uint size, BtfFieldLayout[] fields, string sourceFile, int pointerSize,
-            KeyValuePair<string, ulong>[]? enumValues = null)
+            KeyValuePair<string, ulong>[]? enumValues = null, bool namedByTypedef = false)
         {
+            NamedByTypedef = namedByTypedef;
             BtfName = btfName; Kind = kind; Size = size; Fields = fields; SourceFile = sourceFile; PointerSize = pointerSize;
             EnumValues = enumValues ?? Array.Empty<KeyValuePair<string, ulong>>();
         }

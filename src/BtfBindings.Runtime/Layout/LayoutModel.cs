@@ -141,6 +141,8 @@ namespace BtfBindings.Layout
         public PlannedKind Kind { get; set; }
         /// <summary>The BTF name ("" for anonymous types, which are named after their typedef or parent member).</summary>
         public string BtfName { get; set; } = "";
+        /// <summary>True when the BTF type is anonymous and <see cref="BtfName"/> is the typedef that names it (<c>atomic_t</c>).</summary>
+        public bool NamedByTypedef { get; set; }
         /// <summary>The C spelling: <c>struct task_struct</c>, <c>atomic_t</c>, <c>enum pid_type</c>.</summary>
         public string CName { get; set; } = "";
         /// <summary>Size in bytes.</summary>

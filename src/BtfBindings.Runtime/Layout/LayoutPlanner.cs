@@ -196,6 +196,7 @@ namespace BtfBindings.Layout
             if (t.Kind == BtfKind.Fwd) { RequestOpaque(id, "forward declaration: the BTF has no definition"); return; }
             _opaque.Remove(id);
             var pt = new PlannedType { Name = NameOf(id), BtfName = t.Name, BtfId = id };
+            if (t.IsAnonymous && TypedefName(id) is string td) { pt.BtfName = td; pt.NamedByTypedef = true; }
             _full[id] = pt;
             _pending.Enqueue(id);
         }

@@ -19,10 +19,10 @@ namespace Demo
             /// <summary>The layout this type was generated from (kernel name, size, every field's bit offset and size).</summary>
             public static global::BtfBindings.BtfTypeLayout BtfLayout => s_btfLayout;
             private static readonly global::BtfBindings.BtfTypeLayout s_btfLayout = new global::BtfBindings.BtfTypeLayout(
-                "", global::BtfBindings.BtfKind.Struct, 4, new global::BtfBindings.BtfFieldLayout[]
+                "atomic_t", global::BtfBindings.BtfKind.Struct, 4, new global::BtfBindings.BtfFieldLayout[]
                 {
                     new global::BtfBindings.BtfFieldLayout("counter", 0, 32, false, true, global::BtfBindings.BtfFieldKind.Int, "int", 4, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
-                }, "x86_64-6.12.btf", 8);
+                }, "x86_64-6.12.btf", 8, null, namedByTypedef: true);
             /// <summary>A <c>atomic_t *</c> of the target (8 bytes): the kernel address it holds.</summary>
             [global::System.Runtime.InteropServices.StructLayout(global::System.Runtime.InteropServices.LayoutKind.Sequential, Pack = 1)]
             public readonly struct Pointer : global::System.IEquatable<Pointer>

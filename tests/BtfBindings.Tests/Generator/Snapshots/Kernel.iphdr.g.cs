@@ -17,14 +17,14 @@ namespace Demo
             /// <summary><c>__u8 ihl: 4</c>: bit offset 0 (byte 0, bit 0), 4 bits.</summary>
             public byte ihl
             {
-                get => (byte)(byte)global::BtfBindings.Bitfield.ReadUnsigned(ref global::System.Runtime.CompilerServices.Unsafe.As<iphdr, byte>(ref this), 0, 4, false);
-                set => global::BtfBindings.Bitfield.Write(ref global::System.Runtime.CompilerServices.Unsafe.As<iphdr, byte>(ref this), 0, 4, false, unchecked((ulong)(ulong)(byte)value));
+                get => unchecked((byte)global::BtfBindings.Bitfield.ReadUnsigned(ref global::System.Runtime.CompilerServices.Unsafe.As<iphdr, byte>(ref this), 0, 4, false));
+                set => global::BtfBindings.Bitfield.Write(ref global::System.Runtime.CompilerServices.Unsafe.As<iphdr, byte>(ref this), 0, 4, false, (ulong)value);
             }
             /// <summary><c>__u8 version: 4</c>: bit offset 4 (byte 0, bit 4), 4 bits.</summary>
             public byte version
             {
-                get => (byte)(byte)global::BtfBindings.Bitfield.ReadUnsigned(ref global::System.Runtime.CompilerServices.Unsafe.As<iphdr, byte>(ref this), 4, 4, false);
-                set => global::BtfBindings.Bitfield.Write(ref global::System.Runtime.CompilerServices.Unsafe.As<iphdr, byte>(ref this), 4, 4, false, unchecked((ulong)(ulong)(byte)value));
+                get => unchecked((byte)global::BtfBindings.Bitfield.ReadUnsigned(ref global::System.Runtime.CompilerServices.Unsafe.As<iphdr, byte>(ref this), 4, 4, false));
+                set => global::BtfBindings.Bitfield.Write(ref global::System.Runtime.CompilerServices.Unsafe.As<iphdr, byte>(ref this), 4, 4, false, (ulong)value);
             }
             /// <summary><c>__u8 tos</c>: offset 1, size 1.</summary>
             [global::System.Runtime.InteropServices.FieldOffset(1)] public byte tos;
