@@ -7,7 +7,9 @@ using BtfBindings;
 
 // Bench harness: prints one JSON line per measurement, the same shape as bench/peers/libbpf_parse.
 // Modes:
-//   parse FILE [ITER]     Btf.Load + name index + touch every type's name (what libbpf_parse does)
+//   parse FILE [ITER]     Btf.Load: validate every record and string, index every name (libbpf_parse's peer)
+//   generate BTF [TYPE]   parse + plan + emit TYPE's closure: first run in the process, then warm
+//   rerun BTF [TYPE]      the source generator re-running after an unrelated edit
 static double Median(List<double> xs) { xs.Sort(); int n = xs.Count; return n % 2 == 1 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2; }
 static string F(double d) => d.ToString("0.000", CultureInfo.InvariantCulture);
 
@@ -44,8 +46,14 @@ switch (mode)
         Console.WriteLine($"{{\"tool\":\"btfbindings\",\"file\":\"{file}\",\"iterations\":{iters},\"median_ms\":{F(Median(times))},\"min_ms\":{F(times.Min())},\"alloc_bytes\":{alloc},\"file_bytes\":{size},\"alloc_ratio\":{F((double)alloc / size)},\"checksum\":{sum % 1000003}}}");
         break;
     }
+    case "generate":
+        GeneratorBench.Cold(args[1], args.Length > 2 ? args[2] : "task_struct");
+        break;
+    case "rerun":
+        GeneratorBench.Rerun(args[1], args.Length > 2 ? args[2] : "task_struct");
+        break;
     default:
-        Console.Error.WriteLine("usage: bench parse FILE [ITER]");
+        Console.Error.WriteLine("usage: bench parse FILE [ITER] | generate BTF [TYPE] | rerun BTF [TYPE]");
         return 2;
 }
 return 0;

@@ -81,14 +81,13 @@ namespace BtfBindings.Generator
 
         internal static CompilationFeatures ReadFeatures(Compilation c)
         {
+            // Runs on every edit: only cheap checks (the core library alone is searched, not every reference).
             var lv = c is CSharpCompilation cs ? cs.LanguageVersion : LanguageVersion.Default;
             bool langOk = lv >= LanguageVersion.CSharp12;
-            bool inline = c.GetTypeByMetadataName("System.Runtime.CompilerServices.InlineArrayAttribute") != null;
-            bool staticAbstract = c.Assembly.GetTypeByMetadataName("System.Runtime.CompilerServices.RuntimeFeature") != null
-                || c.GetTypeByMetadataName("System.Diagnostics.CodeAnalysis.UnscopedRefAttribute") != null;
+            var core = c.GetSpecialType(SpecialType.System_Object).ContainingAssembly;
+            bool inline = core?.GetTypeByMetadataName("System.Runtime.CompilerServices.InlineArrayAttribute") != null;
             bool unsafeOk = c.Options is CSharpCompilationOptions o && o.AllowUnsafe;
-            bool runtime = c.GetTypeByMetadataName("BtfBindings.IBtfType") != null;
-            return new CompilationFeatures(langOk, lv.ToDisplayString(), inline, staticAbstract, unsafeOk, runtime);
+            return new CompilationFeatures(langOk, lv.ToDisplayString(), inline, unsafeOk);
         }
 
         internal static RequestModel ReadRequest(GeneratorAttributeSyntaxContext ctx, CancellationToken ct)

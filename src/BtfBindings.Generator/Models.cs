@@ -82,7 +82,7 @@ namespace BtfBindings.Generator
     internal sealed record BtfFileSet(EquatableArray<BtfFileRef> Files, string BaseHashes);
 
     /// <summary>What the consuming compilation supports.</summary>
-    internal sealed record CompilationFeatures(bool LanguageOk, string LanguageVersion, bool HasInlineArray, bool HasStaticAbstract, bool AllowUnsafe, bool HasRuntime);
+    internal sealed record CompilationFeatures(bool LanguageOk, string LanguageVersion, bool HasInlineArray, bool AllowUnsafe);
 
     /// <summary>One output file.</summary>
     internal sealed record GeneratedSource(string HintName, string Text);

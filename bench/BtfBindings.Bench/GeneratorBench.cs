@@ -1,0 +1,94 @@
+extern alias gen;
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
+
+/// <summary>Generator benchmarks: cold parse + generation of a closure, and the re-run after an unrelated edit.</summary>
+static class GeneratorBench
+{
+    static string F(double d) => d.ToString("0.000", CultureInfo.InvariantCulture);
+    static double Median(List<double> xs) { xs.Sort(); return xs[xs.Count / 2]; }
+
+    /// <summary>Parse the BTF, plan task_struct's closure and emit C#: the first time in this process (JIT cold), then warm.</summary>
+    public static void Cold(string btfFile, string type)
+    {
+        var sw = Stopwatch.StartNew();
+        int files = GenerateOnce(btfFile, type, out int types);
+        double first = sw.Elapsed.TotalMilliseconds;
+        var warm = new List<double>();
+        var until = Stopwatch.StartNew();
+        while (until.Elapsed.TotalSeconds < 3 || warm.Count < 10)
+        {
+            sw.Restart();
+            GenerateOnce(btfFile, type, out _);
+            warm.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        Console.WriteLine($"{{\"tool\":\"btfbindings\",\"mode\":\"parse+generate\",\"file\":\"{btfFile}\",\"type\":\"{type}\",\"types\":{types},\"files\":{files},\"first_run_ms\":{F(first)},\"warm_median_ms\":{F(Median(warm))},\"runs\":{warm.Count}}}");
+    }
+
+    static int GenerateOnce(string btfFile, string type, out int types)
+    {
+        var btf = gen::BtfBindings.BtfContainer.Load(btfFile);
+        var plan = gen::BtfBindings.Layout.LayoutPlanner.Plan(btf, new[] { type }, null, out _);
+        types = plan.Types.Count;
+        var opts = new gen::BtfBindings.Emit.EmitOptions { Namespace = "Bench", SourceLabel = Path.GetFileName(btfFile) };
+        opts.Containers.Add(new KeyValuePair<string, string>("partial class", "Kernel"));
+        return new gen::BtfBindings.Emit.CSharpEmitter(plan, opts).Emit().Count;
+    }
+
+    /// <summary>The generator driver re-running after an edit to an unrelated file (everything cached).</summary>
+    public static void Rerun(string btfFile, string type)
+    {
+        var parse = new CSharpParseOptions(LanguageVersion.CSharp12);
+        var refs = Directory.GetFiles(Path.GetDirectoryName(typeof(object).Assembly.Location)!, "*.dll")
+            .Select(f => { try { return (MetadataReference?)MetadataReference.CreateFromFile(f); } catch { return null; } })
+            .Where(r => r != null).Cast<MetadataReference>().Append(MetadataReference.CreateFromFile(typeof(BtfBindings.IBtfType).Assembly.Location)).ToList();
+        var user = CSharpSyntaxTree.ParseText($"[BtfBindings.BtfTypes(\"{type}\")] partial class Kernel {{ }}", parse, path: "/src/Kernel.cs");
+        var other = CSharpSyntaxTree.ParseText("class Other { int X => 1; }", parse, path: "/src/Other.cs");
+        var comp = CSharpCompilation.Create("Bench", new[] { user, other }, refs, new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true));
+        GeneratorDriver driver = CSharpGeneratorDriver.Create(new[] { new gen::BtfBindings.Generator.BtfSourceGenerator().AsSourceGenerator() },
+            optionsProvider: new Opts(btfFile + "|bench|"), parseOptions: parse);
+        var sw = Stopwatch.StartNew();
+        driver = driver.RunGenerators(comp);
+        double first = sw.Elapsed.TotalMilliseconds;
+        int generated = driver.GetRunResult().GeneratedTrees.Length;
+        var times = new List<double>();
+        for (int i = 0; i < 200; i++)
+        {
+            // An unrelated edit: Other.cs changes; the attributed file and the BTF do not.
+            var edited = comp.ReplaceSyntaxTree(other, CSharpSyntaxTree.ParseText($"class Other {{ int X => {i}; }}", parse, path: "/src/Other.cs"));
+            sw.Restart();
+            driver = driver.RunGenerators(edited);
+            times.Add(sw.Elapsed.TotalMilliseconds);
+            comp = edited; other = edited.SyntaxTrees.Last();
+        }
+        var steady = times.Skip(50).ToList();
+        Console.WriteLine($"{{\"tool\":\"btfbindings\",\"mode\":\"generator-rerun-after-unrelated-edit\",\"type\":\"{type}\",\"generated_files\":{generated},\"first_run_ms\":{F(first)},\"rerun_median_ms\":{F(Median(steady))},\"rerun_max_ms\":{F(steady.Max())},\"runs\":{steady.Count}}}");
+    }
+
+    sealed class Opts : AnalyzerConfigOptionsProvider
+    {
+        private readonly G _g;
+        public Opts(string files) { _g = new G(files); }
+        public override AnalyzerConfigOptions GlobalOptions => _g;
+        public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => G.Empty;
+        public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => G.Empty;
+        sealed class G : AnalyzerConfigOptions
+        {
+            public static readonly G Empty = new G(null);
+            private readonly string? _files;
+            public G(string? f) { _files = f; }
+            public override bool TryGetValue(string key, out string value)
+            {
+                value = _files ?? "";
+                return key == "build_property.BtfBindingsFiles" && _files != null;
+            }
+        }
+    }
+}
