@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Benchmarks, each side by side with its peer measured in the same run, printing the ratio.
+#   bench/run.sh [BTF]    BTF defaults to the committed Debian 6.12 x86_64 fixture (5.4 MB raw)
+# Peers: libbpf's btf__parse (bench/peers/libbpf_parse.c) and the aya-tool pipeline (bpftool format c + bindgen).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+btf="${1:-}"
+if [ -z "$btf" ]; then zcat "$root/tests/fixtures/x86_64-6.12.btf.gz" > "$work/vmlinux.btf"; btf="$work/vmlinux.btf"; fi
+
+"$here/peers/build.sh" >/dev/null
+dotnet build -c Release "$here/BtfBindings.Bench" -nologo -v q >/dev/null
+dotnet build -c Release "$root/src/BtfBindings.Cli" -nologo -v q >/dev/null
+ours="$here/BtfBindings.Bench/bin/Release/net10.0/BtfBindings.Bench"
+num() { sed -E "s/.*\"$1\":([0-9.]+).*/\1/"; }
+
+echo "== 1. parse + index $(basename "$btf") ($(stat -c %s "$btf") bytes): ours vs libbpf btf__parse + touch every name"
+l=$("$here/peers/bin/libbpf_parse" "$btf" 200); echo "$l"
+o=$("$ours" parse "$btf" 200); echo "$o"
+awk -v a="$(num median_ms <<<"$o")" -v b="$(num median_ms <<<"$l")" -v m="$(num min_ms <<<"$o")" -v n="$(num min_ms <<<"$l")" -v r="$(num alloc_ratio <<<"$o")" \
+  'BEGIN { printf "ratio ours/libbpf: median %.2fx, min %.2fx; managed allocation %.2fx the file size\n", a/b, m/n, r }'
+
+echo "== 2. source generator: parse + plan + emit task_struct's closure; re-run after an unrelated edit"
+"$ours" generate "$btf" task_struct
+"$ours" rerun "$btf" task_struct
+
+echo "== 3. whole process: btfgen task_struct vs the aya-tool pipeline (bpftool format c + bindgen)"
+if command -v hyperfine >/dev/null && command -v bindgen >/dev/null; then
+  cli="$root/src/BtfBindings.Cli/bin/Release/net8.0/btfgen"
+  hyperfine -N --warmup 2 --runs 10 --export-json "$work/h.json" \
+    "$cli task_struct --btf $btf -o $work/out.cs" \
+    "$here/peers/aya_pipeline.sh -o $work/out.rs $btf task_struct" >/dev/null
+  python3 - "$work/h.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+ours, aya = r[0]["median"], r[1]["median"]
+print(f"btfgen: {ours*1000:.1f} ms, aya-tool pipeline: {aya*1000:.1f} ms (medians of {len(r[0]['times'])}) -> btfgen is {aya/ours:.1f}x faster")
+PY
+else
+  echo "skipped: needs hyperfine and bindgen (apt-get install hyperfine bindgen)"
+fi

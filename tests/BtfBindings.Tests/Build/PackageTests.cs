@@ -1,0 +1,66 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+using BtfBindings.Tests.Support;
+using Xunit;
+
+namespace BtfBindings.Tests.Build
+{
+    /// <summary>The one NuGet package (runtime + analyzer + buildTransitive targets) works for a consumer that only adds a PackageReference.</summary>
+    public class PackageTests
+    {
+        private static (int code, string output) Dotnet(string args, string workDir)
+        {
+            var psi = new ProcessStartInfo("dotnet", args) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir, UseShellExecute = false };
+            using var p = Process.Start(psi)!;
+            var so = p.StandardOutput.ReadToEndAsync();
+            var se = p.StandardError.ReadToEndAsync();
+            if (!p.WaitForExit(600_000)) { p.Kill(true); throw new TimeoutException("dotnet " + args); }
+            return (p.ExitCode, so.Result + se.Result);
+        }
+
+        [Fact]
+        public void Package_reference_alone_generates_kernel_types()
+        {
+            var dir = Path.Combine(Path.GetTempPath(), "btfb-pkg-" + Guid.NewGuid().ToString("N"));
+            var feed = Path.Combine(dir, "feed");
+            var app = Path.Combine(dir, "app");
+            Directory.CreateDirectory(app);
+            string version = "0.1.0-t" + DateTime.UtcNow.ToString("yyyyMMddHHmmss") + Guid.NewGuid().ToString("N").Substring(0, 6);
+            var (code, output) = Dotnet($"pack \"{Path.Combine(Fixtures.RepoRoot, "src", "BtfBindings.Runtime")}\" -c Release -o \"{feed}\" -p:PackageVersion={version} -nologo", Fixtures.RepoRoot);
+            Assert.True(code == 0, output);
+
+            var nupkg = Directory.GetFiles(feed, "BtfBindings." + version + ".nupkg").Single();
+            using (var zip = ZipFile.OpenRead(nupkg))
+            {
+                var entries = zip.Entries.Select(e => e.FullName).ToList();
+                Assert.Contains("lib/net8.0/BtfBindings.Runtime.dll", entries);
+                Assert.Contains("analyzers/dotnet/cs/BtfBindings.Generator.dll", entries);
+                Assert.Contains("buildTransitive/BtfBindings.targets", entries);
+                Assert.Contains("build/BtfBindings.props", entries);
+            }
+
+            File.Copy(Fixtures.Path("aarch64-6.1"), Path.Combine(app, "aarch64.btf"));
+            File.WriteAllText(Path.Combine(app, "nuget.config"), $@"<configuration><packageSources><add key=""local"" value=""{feed}"" /></packageSources></configuration>");
+            File.WriteAllText(Path.Combine(app, "App.csproj"), $@"<Project Sdk=""Microsoft.NET.Sdk"">
+  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net8.0</TargetFramework><RollForward>Major</RollForward><AllowUnsafeBlocks>true</AllowUnsafeBlocks><Nullable>enable</Nullable></PropertyGroup>
+  <ItemGroup>
+    <PackageReference Include=""BtfBindings"" Version=""{version}"" />
+    <BtfFile Include=""aarch64.btf"" />
+  </ItemGroup>
+</Project>");
+            File.WriteAllText(Path.Combine(app, "Program.cs"), @"
+[BtfBindings.BtfTypes(""task_struct"", ""iphdr"")] partial class K { }
+static class P { static void Main() => System.Console.WriteLine($""task_struct={K.task_struct.BtfLayout.Size} iphdr={System.Runtime.CompilerServices.Unsafe.SizeOf<K.iphdr>()}""); }");
+            (code, output) = Dotnet("build -nologo -o out", app);
+            Assert.True(code == 0, output);
+            var (runCode, run) = Dotnet("out/App.dll", app);
+            Assert.True(runCode == 0, run);
+            var btf = Btf.Load(Path.Combine(app, "aarch64.btf"));
+            Assert.Contains($"task_struct={btf.FindTypes("task_struct", BtfKind.Struct)[0].Size} iphdr=20", run);
+            try { Directory.Delete(dir, true); } catch (IOException) { }
+        }
+    }
+}
