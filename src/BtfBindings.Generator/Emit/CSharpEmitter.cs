@@ -289,6 +289,8 @@ namespace BtfBindings.Emit
                 if (fixedType != null && _o.AllowUnsafe)
                 {
                     w.Line($"[{G}System.Runtime.InteropServices.FieldOffset({off})] public fixed {fixedType} {name}[{count}];");
+                    w.Line($"/// <summary><c>{CSharpNames.Xml(f.Name)}</c> as a span of its {count} elements (no copy).</summary>");
+                    w.Line($"[{G}System.Diagnostics.CodeAnalysis.UnscopedRef] public {G}System.Span<{fixedType}> {f.Name}_AsSpan => {G}System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref {name}[0], {count});");
                     return;
                 }
             }

@@ -85,11 +85,13 @@ namespace BtfBindings
         /// <param name="sourceName">File name for error messages.</param>
         /// <param name="baseBtf">The base, for split BTF (kernel modules).</param>
         /// <param name="sourceOffset">Offset of the blob in its file (an ELF section), so errors point into the file.</param>
+        /// <param name="pointerSize">The target's pointer size when the container says it (the ELF class); 0 to infer it from <c>long</c>.</param>
         /// <exception cref="BtfException">The data is not valid BTF.</exception>
-        public static Btf Parse(byte[] data, string? sourceName = null, Btf? baseBtf = null, long sourceOffset = 0)
+        public static Btf Parse(byte[] data, string? sourceName = null, Btf? baseBtf = null, long sourceOffset = 0, int pointerSize = 0)
         {
             if (data is null) throw new ArgumentNullException(nameof(data));
-            return new Parser(data, sourceName ?? "<memory>", baseBtf, sourceOffset).Run();
+            if (pointerSize != 0 && pointerSize != 4 && pointerSize != 8) throw new ArgumentOutOfRangeException(nameof(pointerSize), pointerSize, "pointer size must be 4 or 8");
+            return new Parser(data, sourceName ?? "<memory>", baseBtf, sourceOffset, pointerSize).Run();
         }
 
         /// <summary>

@@ -33,7 +33,7 @@ namespace BtfBindings
         /// <summary>Adds (or reuses) a string; returns its offset. "" is offset 0.</summary>
         public uint AddString(string s)
         {
-            if (s.Length == 0 && _stringBase == 0) return 0;
+            if (s.Length == 0) return 0; // offset 0 is the empty string, also for split BTF (it resolves into the base)
             if (_stringOffsets.TryGetValue(s, out var off)) return off;
             off = _stringBase + (uint)_strings.Length;
             var b = Encoding.UTF8.GetBytes(s);

@@ -71,9 +71,9 @@ namespace BtfBindings
         /// type or the size is not a multiple of the alignment).
         /// </summary>
         /// <exception cref="BtfException">The type has no alignment (void, FUNC, FWD…) or is cyclic.</exception>
-        public int AlignOf(int id) => AlignOf(id, 0, id);
+        public int AlignOf(int id) => AlignOf(id, 0, id, null);
 
-        private int AlignOf(int id, int depth, int start)
+        private int AlignOf(int id, int depth, int start, Dictionary<int, int>? memo)
         {
             if (depth > 64) throw new BtfException("reference cycle or nesting deeper than 64 while computing alignment", SourceName, typeId: start);
             var t = this[id];
@@ -84,27 +84,37 @@ namespace BtfBindings
                 case BtfKind.Ptr:
                     return PointerSize;
                 case BtfKind.Typedef: case BtfKind.Volatile: case BtfKind.Const: case BtfKind.Restrict: case BtfKind.TypeTag:
-                    return AlignOf(t.TypeId, depth + 1, start);
+                    return AlignOf(t.TypeId, depth + 1, start, memo);
                 case BtfKind.Array:
-                    return AlignOf(t.ArrayElementTypeId, depth + 1, start);
+                    return AlignOf(t.ArrayElementTypeId, depth + 1, start, memo);
                 case BtfKind.Struct: case BtfKind.Union:
                     {
-                        int max = 1;
-                        int n = t.Vlen;
-                        for (int i = 0; i < n; i++)
-                        {
-                            var m = t.GetMember(i);
-                            int a = AlignOf(m.TypeId, depth + 1, start);
-                            if (a <= 0) throw new BtfException($"member {i} has alignment {a}", SourceName, typeId: id);
-                            if (a > max) max = a;
-                            if (m.BitfieldSize == 0 && m.BitOffset % (uint)(8 * a) != 0) return 1;
-                        }
-                        if (t.Size % (uint)max != 0) return 1;
-                        return max;
+                        // Memoised: a struct holding many copies of a shared sub-struct is visited once, not 2^depth times.
+                        memo ??= new Dictionary<int, int>();
+                        if (memo.TryGetValue(id, out int known)) return known;
+                        int result = StructAlign(t, id, depth, start, memo);
+                        memo[id] = result;
+                        return result;
                     }
                 default:
                     throw new BtfException($"type [{id}] of kind {KindName((int)t.Kind)} has no alignment", SourceName, typeId: start);
             }
+        }
+
+        private int StructAlign(BtfType t, int id, int depth, int start, Dictionary<int, int> memo)
+        {
+            int max = 1;
+            int n = t.Vlen;
+            for (int i = 0; i < n; i++)
+            {
+                var m = t.GetMember(i);
+                int a = AlignOf(m.TypeId, depth + 1, start, memo);
+                if (a <= 0) throw new BtfException($"member {i} has alignment {a}", SourceName, typeId: id);
+                if (a > max) max = a;
+                if (m.BitfieldSize == 0 && m.BitOffset % (uint)(8 * a) != 0) return 1;
+            }
+            if (t.Size % (uint)max != 0) return 1;
+            return max;
         }
 
         /// <summary>Ids directly referenced by a type (member, element, pointee, parameter types…), void excluded.</summary>

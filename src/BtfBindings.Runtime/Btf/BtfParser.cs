@@ -16,9 +16,11 @@ namespace BtfBindings
             private byte[]? _layout;
             private bool _bigEndian;
 
-            public Parser(byte[] data, string source, Btf? baseBtf, long sourceOffset)
+            private readonly int _givenPointerSize;
+
+            public Parser(byte[] data, string source, Btf? baseBtf, long sourceOffset, int pointerSize)
             {
-                _d = data; _src = source; _base = baseBtf; _srcOff = sourceOffset;
+                _d = data; _src = source; _base = baseBtf; _srcOff = sourceOffset; _givenPointerSize = pointerSize;
             }
 
             private BtfException Err(string msg, long offset, int? typeId = null)
@@ -49,7 +51,9 @@ namespace BtfBindings
                 int ptrSize;
                 try
                 {
-                    int count = Walk(tmp, kindsTmp, hashTmp, firstId, out uint maxRef, out ptrSize, out int named);
+                    int count = WalkRecords(tmp, kindsTmp, firstId);
+                    var (maxRef, ptr, named) = ValidateAll(tmp, kindsTmp, hashTmp, count, firstId);
+                    ptrSize = ptr;
                     if ((long)firstId + count > 0x7FFFFFF0) throw Err($"too many types ({count})", 0);
                     offsets = new int[count];
                     Array.Copy(tmp, offsets, count);
@@ -66,6 +70,7 @@ namespace BtfBindings
                     System.Buffers.ArrayPool<uint>.Shared.Return(hashTmp);
                 }
 
+                if (_givenPointerSize != 0) ptrSize = _givenPointerSize;
                 bool known = ptrSize != 0;
                 if (!known) ptrSize = 8;
                 if (!known && _base != null && _base.PointerSizeKnown) { ptrSize = _base.PointerSize; known = true; }
@@ -76,47 +81,82 @@ namespace BtfBindings
             private static readonly sbyte[] FixedExtra = { -1, 4, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 4, 0, 0 };
             private static readonly byte[] ElemSize = { 0, 0, 0, 0, 12, 12, 8, 0, 0, 0, 0, 0, 0, 8, 0, 12, 0, 0, 0, 12 };
 
-            private unsafe int Walk(int[] offs, byte[] kinds, uint[] hashes, int firstId, out uint maxRef, out int ptrSize, out int named)
+            /// <summary>Pass 1 (sequential by nature: each record's size gives the next one's offset): offsets and kinds.</summary>
+            private unsafe int WalkRecords(int[] offs, byte[] kinds, int firstId)
             {
-                named = 0;
                 int n = 0;
                 int off = _typeStart, end = _typeEnd;
-                uint strEnd = (uint)((_base?.StringsEnd ?? 0) + _strLen);
-                uint baseStrEnd = (uint)(_base?.StringsEnd ?? 0);
-                uint mref = 0;
-                ptrSize = 0;
                 fixed (byte* p = _d)
                 {
-                    byte* strs = p + _strStart - baseStrEnd; // strs + nameOff addresses local strings
-                    byte* strLimit = p + _strStart + _strLen;
                     while (off < end)
                     {
-                        int id = firstId + n;
                         if (end - off < TypeHeaderSize)
-                            throw Err($"type record truncated: {end - off} bytes left in the type section, need 12", off, id);
-                        uint* w = (uint*)(p + off);
-                        uint info = w[1];
+                            throw Err($"type record truncated: {end - off} bytes left in the type section, need 12", off, firstId + n);
+                        uint info = *(uint*)(p + off + 4);
                         int kind = (int)((info >> 24) & 0x7f);
                         int vlen = (int)(info & 0xffffff);
                         long size;
                         if (kind < 20 && FixedExtra[kind] >= 0) size = TypeHeaderSize + FixedExtra[kind] + (long)vlen * ElemSize[kind];
-                        else size = UnknownKindSize(kind, vlen, off, id);
+                        else size = UnknownKindSize(kind, vlen, off, firstId + n);
                         if (size > end - off)
-                            throw Err($"{KindName(kind)} record with vlen {vlen} needs {size} bytes but only {end - off} remain in the type section", off, id);
+                            throw Err($"{KindName(kind)} record with vlen {vlen} needs {size} bytes but only {end - off} remain in the type section", off, firstId + n);
                         offs[n] = off;
                         kinds[n] = (byte)kind;
                         n++;
+                        off += (int)size;
+                    }
+                }
+                return n;
+            }
 
+            /// <summary>
+            /// Pass 2: string offsets, the largest referenced id, the pointer size and every name's hash. Records are
+            /// independent here, so large inputs are split across two threads; the first error in id order wins.
+            /// </summary>
+            private (uint maxRef, int ptrSize, int named) ValidateAll(int[] offs, byte[] kinds, uint[] hashes, int count, int firstId)
+            {
+                if (count < 32768 || Environment.ProcessorCount < 2)
+                {
+                    var r = ValidateRange(offs, kinds, hashes, 0, count, firstId);
+                    return (r.maxRef, r.ptrSize, r.named);
+                }
+                int mid = count / 2;
+                var second = System.Threading.Tasks.Task.Run(() => ValidateRange(offs, kinds, hashes, mid, count, firstId));
+                (uint maxRef, int ptrSize, int named) a;
+                try { a = ValidateRange(offs, kinds, hashes, 0, mid, firstId); }
+                catch (BtfException) { try { second.Wait(); } catch (AggregateException) { } throw; }
+                (uint maxRef, int ptrSize, int named) b;
+                try { b = second.GetAwaiter().GetResult(); }
+                catch (BtfException) { throw; }
+                return (Math.Max(a.maxRef, b.maxRef), a.ptrSize != 0 ? a.ptrSize : b.ptrSize, a.named + b.named);
+            }
+
+            private unsafe (uint maxRef, int ptrSize, int named) ValidateRange(int[] offs, byte[] kinds, uint[] hashes, int from, int to, int firstId)
+            {
+                int named = 0, ptrSize = 0;
+                uint strEnd = (uint)((_base?.StringsEnd ?? 0) + _strLen);
+                uint baseStrEnd = (uint)(_base?.StringsEnd ?? 0);
+                uint mref = 0;
+                fixed (byte* p = _d)
+                {
+                    byte* strs = p + _strStart - baseStrEnd; // strs + nameOff addresses local strings
+                    byte* strLimit = p + _strStart + _strLen;
+                    for (int n = from; n < to; n++)
+                    {
+                        int id = firstId + n;
+                        int off = offs[n];
+                        uint* w = (uint*)(p + off);
+                        int vlen = (int)(w[1] & 0xffffff);
                         uint nameOff = w[0];
                         if (nameOff != 0)
                         {
                             if (nameOff >= strEnd) BadStr("type name", nameOff, strEnd, off, id);
-                            hashes[n - 1] = nameOff >= baseStrEnd ? NameIndex.HashZ(strs + nameOff, strLimit) : NameIndex.Hash(_base!.StringBytes(nameOff));
+                            hashes[n] = nameOff >= baseStrEnd ? NameIndex.HashZ(strs + nameOff, strLimit) : NameIndex.Hash(_base!.StringBytes(nameOff));
                             named++;
                         }
-                        else hashes[n - 1] = 0;
+                        else hashes[n] = 0;
                         uint t = w[2];
-                        switch ((BtfKind)kind)
+                        switch ((BtfKind)kinds[n])
                         {
                             case BtfKind.Int:
                                 if (ptrSize == 0 && (t == 4 || t == 8) && nameOff != 0 && IsLongName(nameOff)) ptrSize = (int)t;
@@ -159,11 +199,9 @@ namespace BtfBindings
                                     if (w[3 + m * 3] > mref) mref = w[3 + m * 3];
                                 break;
                         }
-                        off += (int)size;
                     }
                 }
-                maxRef = mref;
-                return n;
+                return (mref, ptrSize, named);
             }
 
             /// <summary>Slow path after the walk found an out-of-range reference: find the first one for the message.</summary>
@@ -329,10 +367,10 @@ namespace BtfBindings
 
         internal static string KindName(int kind) => kind switch
         {
-            0 => "UNKN", 1 => "INT", 2 => "PTR", 3 => "ARRAY", 4 => "STRUCT", 5 => "UNION", 6 => "ENUM", 7 => "FWD",
+            0 => "UNKNOWN", 1 => "INT", 2 => "PTR", 3 => "ARRAY", 4 => "STRUCT", 5 => "UNION", 6 => "ENUM", 7 => "FWD",
             8 => "TYPEDEF", 9 => "VOLATILE", 10 => "CONST", 11 => "RESTRICT", 12 => "FUNC", 13 => "FUNC_PROTO",
             14 => "VAR", 15 => "DATASEC", 16 => "FLOAT", 17 => "DECL_TAG", 18 => "TYPE_TAG", 19 => "ENUM64",
-            _ => "UNKN",
+            _ => "UNKNOWN",
         };
     }
 }

@@ -96,11 +96,12 @@ namespace BtfBindings
             var sec = elf.FindSection(".BTF")
                 ?? throw new BtfException("ELF file has no .BTF section (built without BTF? try pahole -J, or a BTFHub file)", path);
             var data = elf.ReadSection(s, sec);
-            return Btf.Parse(data, path + ":.BTF", baseBtf, 0);
+            // libbpf (btf_parse_elf) takes the pointer size from the ELF class, not from 'long'.
+            return Btf.Parse(data, path + ":.BTF", baseBtf, sec.Offset, pointerSize: elf.Is64Bit ? 8 : 4);
         }
 
         internal static bool IsBtfMagic(ReadOnlySpan<byte> b)
-            => b.Length >= 4 && ((b[0] == 0x9f && b[1] == 0xeb) || (b[0] == 0xeb && b[1] == 0x9f)) && b[2] == 1;
+            => b.Length >= 4 && ((b[0] == 0x9f && b[1] == 0xeb) || (b[0] == 0xeb && b[1] == 0x9f));
 
         private static byte[] Gunzip(byte[] gz, string source)
         {

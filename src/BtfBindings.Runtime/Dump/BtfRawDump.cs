@@ -24,7 +24,7 @@ namespace BtfBindings.Dump
         private static void WriteTextType(BtfType t, ByteWriter w)
         {
             var btf = t.Btf;
-            w.Ascii("["); w.Num(t.Id); w.Ascii("] "); w.Ascii(Btf.KindName((int)t.Kind)); w.Ascii(" '"); w.Name(t.NameUtf8); w.Ascii("'");
+            w.Ascii("["); w.Num(t.Id); w.Ascii("] "); w.Ascii(Btf.KindName((int)t.Kind)); w.Ascii(" '"); w.Name(t.NameOffset, t.NameUtf8); w.Ascii("'");
             switch (t.Kind)
             {
                 case BtfKind.Int:
@@ -44,7 +44,7 @@ namespace BtfBindings.Dump
                     for (int i = 0; i < t.Vlen; i++)
                     {
                         var m = t.GetMember(i);
-                        w.Ascii("\n\t'"); w.Name(btf.StringBytes(m.NameOffset)); w.Ascii("' type_id="); w.Num(m.TypeId);
+                        w.Ascii("\n\t'"); w.Name(m.NameOffset, btf.StringBytes(m.NameOffset)); w.Ascii("' type_id="); w.Num(m.TypeId);
                         w.Ascii(" bits_offset="); w.Num(m.BitOffset);
                         if (m.BitfieldSize != 0) { w.Ascii(" bitfield_size="); w.Num(m.BitfieldSize); }
                     }
@@ -57,7 +57,7 @@ namespace BtfBindings.Dump
                         for (int i = 0; i < t.Vlen; i++)
                         {
                             var v = t.GetEnumValue(i);
-                            w.Ascii("\n\t'"); w.Name(btf.StringBytes(v.NameOffset)); w.Ascii("' val=");
+                            w.Ascii("\n\t'"); w.Name(v.NameOffset, btf.StringBytes(v.NameOffset)); w.Ascii("' val=");
                             if (t.KindFlag) w.Num(e64 ? v.SignedValue : (int)v.RawValue);
                             else w.Num(e64 ? v.RawValue : (uint)v.RawValue);
                             if (e64) w.Ascii(t.KindFlag ? "LL" : "ULL");
@@ -75,7 +75,7 @@ namespace BtfBindings.Dump
                     for (int i = 0; i < t.Vlen; i++)
                     {
                         var p = t.GetParam(i);
-                        w.Ascii("\n\t'"); w.Name(btf.StringBytes(p.NameOffset)); w.Ascii("' type_id="); w.Num(p.TypeId);
+                        w.Ascii("\n\t'"); w.Name(p.NameOffset, btf.StringBytes(p.NameOffset)); w.Ascii("' type_id="); w.Num(p.TypeId);
                     }
                     break;
                 case BtfKind.Var:
@@ -88,7 +88,7 @@ namespace BtfBindings.Dump
                         var v = t.GetVarSecInfo(i);
                         w.Ascii("\n\ttype_id="); w.Num(v.TypeId); w.Ascii(" offset="); w.Num(v.Offset); w.Ascii(" size="); w.Num(v.Size);
                         var vt = btf[v.TypeId];
-                        w.Ascii(" ("); w.Ascii(Btf.KindName((int)vt.Kind)); w.Ascii(" '"); w.Name(vt.NameUtf8); w.Ascii("')");
+                        w.Ascii(" ("); w.Ascii(Btf.KindName((int)vt.Kind)); w.Ascii(" '"); w.Name(vt.NameOffset, vt.NameUtf8); w.Ascii("')");
                     }
                     break;
                 case BtfKind.Float:
@@ -118,7 +118,7 @@ namespace BtfBindings.Dump
             j.WriteStartObject();
             j.WriteNumber("id", t.Id);
             j.WriteString("kind", Btf.KindName((int)t.Kind));
-            JName(j, "name", t.NameUtf8);
+            JName(j, "name", t.NameOffset, t.NameUtf8);
             switch (t.Kind)
             {
                 case BtfKind.Int:
@@ -140,7 +140,7 @@ namespace BtfBindings.Dump
                     {
                         var m = t.GetMember(i);
                         j.WriteStartObject();
-                        JName(j, "name", btf.StringBytes(m.NameOffset));
+                        JName(j, "name", m.NameOffset, btf.StringBytes(m.NameOffset));
                         j.WriteNumber("type_id", m.TypeId); j.WriteNumber("bits_offset", m.BitOffset);
                         if (m.BitfieldSize != 0) j.WriteNumber("bitfield_size", m.BitfieldSize);
                         j.WriteEndObject();
@@ -157,7 +157,7 @@ namespace BtfBindings.Dump
                         {
                             var v = t.GetEnumValue(i);
                             j.WriteStartObject();
-                            JName(j, "name", btf.StringBytes(v.NameOffset));
+                            JName(j, "name", v.NameOffset, btf.StringBytes(v.NameOffset));
                             if (t.KindFlag) j.WriteNumber("val", e64 ? v.SignedValue : (int)v.RawValue);
                             // bpftool passes the s32 value to a u64 writer: unsigned 32-bit values with the top bit
                             // set come out sign-extended (4026531839 -> 18446744073441116159). Reproduced for equality.
@@ -180,7 +180,7 @@ namespace BtfBindings.Dump
                     {
                         var p = t.GetParam(i);
                         j.WriteStartObject();
-                        JName(j, "name", btf.StringBytes(p.NameOffset));
+                        JName(j, "name", p.NameOffset, btf.StringBytes(p.NameOffset));
                         j.WriteNumber("type_id", p.TypeId);
                         j.WriteEndObject();
                     }
@@ -213,8 +213,9 @@ namespace BtfBindings.Dump
 
         private static readonly byte[] Anon = { (byte)'(', (byte)'a', (byte)'n', (byte)'o', (byte)'n', (byte)')' };
 
-        private static void JName(Utf8JsonWriter j, string prop, ReadOnlySpan<byte> name)
-            => j.WriteString(prop, name.Length == 0 ? Anon : name);
+        // bpftool prints "(anon)" for name offset 0 only; an empty string elsewhere prints as ''.
+        private static void JName(Utf8JsonWriter j, string prop, uint offset, ReadOnlySpan<byte> name)
+            => j.WriteString(prop, offset == 0 ? Anon : name);
 
         private static string IntEncoding(BtfType t) => (int)t.IntEncoding switch
         {
@@ -242,9 +243,9 @@ namespace BtfBindings.Dump
                 for (int i = 0; i < s.Length; i++) _buf[_len++] = (byte)s[i];
             }
 
-            public void Name(ReadOnlySpan<byte> name)
+            public void Name(uint offset, ReadOnlySpan<byte> name)
             {
-                if (name.Length == 0) { Ascii("(anon)"); return; }
+                if (offset == 0) { Ascii("(anon)"); return; }
                 if (name.Length > _buf.Length - _len) { Flush(); if (name.Length > _buf.Length) { _out.Write(name.ToArray(), 0, name.Length); return; } }
                 name.CopyTo(_buf.AsSpan(_len)); _len += name.Length;
             }
