@@ -1,41 +1,74 @@
 using System;
 using System.CommandLine;
 using System.IO;
-using BtfBindings.Dump;
+using BtfBindings.Cli.Commands;
 
 namespace BtfBindings.Cli
 {
     /// <summary>The <c>btfgen</c> command line: one subcommand per job, shared option parsing and error reporting.</summary>
+    /// <remarks>
+    /// Exit codes: 0 success; 1 a negative answer (unknown type name, <c>diff</c> found differences); 2 an error
+    /// (unreadable input, bad usage).
+    /// </remarks>
     public static class BtfGenCommand
     {
         /// <summary>Default BTF when none is given: the running kernel's.</summary>
         public const string DefaultKernelBtf = "/sys/kernel/btf/vmlinux";
 
+        /// <summary>Exit code for errors (unreadable input, bad usage).</summary>
+        public const int ExitError = 2;
+
         /// <summary>Runs the CLI with <paramref name="args"/>; returns the process exit code.</summary>
         public static int Run(string[] args, Stream stdoutStream, TextWriter stderr)
         {
-            var stdout = new StreamWriter(stdoutStream, new System.Text.UTF8Encoding(false), 1 << 16) { AutoFlush = false };
-            try { return RunCore(args, stdoutStream, stdout, stderr); }
+            var stdout = new StreamWriter(stdoutStream, new System.Text.UTF8Encoding(false), 1 << 16) { AutoFlush = false, NewLine = "\n" };
+            try { return RunCore(args, new CliContext(stdoutStream, stdout, stderr)); }
             finally { stdout.Flush(); }
         }
 
-        private static int RunCore(string[] args, Stream stdoutStream, StreamWriter stdout, TextWriter stderr)
+        private static int RunCore(string[] args, CliContext ctx)
         {
-            var root = new RootCommand("btfgen: C# bindings and tools for Linux kernel BTF (BPF Type Format).");
-            root.Subcommands.Add(DumpCommand(stdoutStream, stdout, stderr));
-            var config = new InvocationConfiguration { Output = stdout, Error = stderr };
+            var root = new RootCommand("btfgen: C# bindings and tools for Linux kernel BTF (BPF Type Format).\n"
+                + "With no command, generates C# for the named types (see 'generate').");
+            GenerateCommand.ConfigureRoot(root, ctx);
+            root.Subcommands.Add(GenerateCommand.Create(ctx));
+            root.Subcommands.Add(DumpCommand.Create(ctx));
+            root.Subcommands.Add(ListCommand.Create(ctx));
+            root.Subcommands.Add(ShowCommand.Create(ctx));
+            root.Subcommands.Add(DiffCommand.Create(ctx));
+            root.Subcommands.Add(ExtractCommand.Create(ctx));
+            root.Subcommands.Add(MinimizeCommand.Create(ctx));
+
+            var parsed = root.Parse(args);
+            if (parsed.Errors.Count > 0)
+            {
+                foreach (var e in parsed.Errors) ctx.Error(e.Message);
+                var cmd = parsed.CommandResult.Command;
+                ctx.Err.WriteLine($"Try '{(cmd == root ? "btfgen" : "btfgen " + cmd.Name)} --help'.");
+                return ExitError;
+            }
+            var config = new InvocationConfiguration { Output = ctx.Out, Error = ctx.Err, EnableDefaultExceptionHandler = false };
             try
             {
-                return root.Parse(args).Invoke(config);
+                return parsed.Invoke(config);
             }
             catch (BtfException e)
             {
-                stderr.WriteLine("btfgen: error: " + e.Message);
-                return 2;
+                ctx.Error(e.Message);
+                return ExitError;
             }
         }
 
         internal static Option<string?> BaseOption() => new("--base", "-B") { Description = "Base BTF (vmlinux) for split BTF such as a kernel module's." };
+
+        internal static Option<string> BtfOption() => new("--btf", "-b")
+        {
+            Description = "BTF input: raw, ELF (vmlinux, .ko), gzip/xz, BTFHub .btf.tar.xz, or a kernel image. Default: " + DefaultKernelBtf + ".",
+            DefaultValueFactory = _ => DefaultKernelBtf,
+            HelpName = "FILE",
+        };
+
+        internal static Option<bool> JsonOption(string what) => new("--json") { Description = "Write " + what + " as JSON." };
 
         internal static Btf LoadWithBase(string file, string? basePath)
         {
@@ -43,30 +76,51 @@ namespace BtfBindings.Cli
             return Btf.Load(file, b);
         }
 
-        private static Command DumpCommand(Stream stdoutStream, TextWriter stdout, TextWriter stderr)
+        /// <summary>Loads BTF from any input the tool accepts: what <see cref="Btf.Load"/> reads, plus kernel images.</summary>
+        internal static Btf LoadAny(string file, string? basePath, CliContext ctx)
         {
-            var file = new Argument<string>("FILE") { Description = "BTF file: raw, ELF (.BTF section), gzip/xz, or BTFHub .btf.tar.xz." };
-            var baseOpt = BaseOption();
-            var format = new Option<string>("--format", "-f") { Description = "raw: bpftool's text form; json: bpftool -j's JSON.", DefaultValueFactory = _ => "raw" };
-            format.AcceptOnlyFromAmong("raw", "json");
-            var cmd = new Command("dump", "Print every type of a BTF file exactly as 'bpftool btf dump file FILE format raw' does.") { file, baseOpt, format };
-            cmd.SetAction(pr => Guard(stderr, () =>
+            Btf? b = basePath == null ? null : LoadAny(basePath, null, ctx);
+            try { return Btf.Load(file, b); }
+            catch (BtfException first)
             {
-                var btf = LoadWithBase(pr.GetValue(file)!, pr.GetValue(baseOpt));
-                stdout.Flush();
-                if (pr.GetValue(format) == "json") BtfRawDump.WriteJson(btf, stdoutStream);
-                else BtfRawDump.WriteText(btf, stdoutStream);
-                stdoutStream.Flush();
-                return 0;
-            }));
-            return cmd;
+                byte[] head = new byte[4];
+                try
+                {
+                    using var fs = File.OpenRead(file);
+                    int n = fs.Read(head, 0, 4);
+                    if (n < 4) throw;
+                }
+                catch (IOException) { throw first; }
+                catch (UnauthorizedAccessException) { throw first; }
+                bool btfOrElf = (head[0] == 0x9f && head[1] == 0xeb) || (head[0] == 0xeb && head[1] == 0x9f) || Containers.ElfFile.IsElf(head);
+                if (btfOrElf) throw;
+                var found = Containers.KernelImage.FindBtf(File.ReadAllBytes(file), file, b, ctx.Progress);
+                return Btf.Parse(found.Data, file, b);
+            }
         }
 
-        internal static int Guard(TextWriter stderr, Func<int> body)
+        internal static int Guard(CliContext ctx, Func<int> body)
         {
             try { return body(); }
-            catch (BtfException e) { stderr.WriteLine("btfgen: error: " + e.Message); return 2; }
-            catch (IOException e) { stderr.WriteLine("btfgen: error: " + e.Message); return 2; }
+            catch (BtfException e) { ctx.Error(e.Message); return ExitError; }
+            catch (IOException e) { ctx.Error(e.Message); return ExitError; }
+            catch (UnauthorizedAccessException e) { ctx.Error(e.Message); return ExitError; }
+            catch (InvalidDataException e) { ctx.Error(e.Message); return ExitError; }
         }
+    }
+
+    /// <summary>Where a command writes: stdout (as text and as a raw stream) and stderr.</summary>
+    internal sealed class CliContext
+    {
+        public Stream StdoutStream { get; }
+        public StreamWriter Out { get; }
+        public TextWriter Err { get; }
+        public bool Quiet { get; set; }
+
+        public CliContext(Stream stdoutStream, StreamWriter stdout, TextWriter stderr) { StdoutStream = stdoutStream; Out = stdout; Err = stderr; }
+
+        public void Error(string message) => Err.WriteLine("btfgen: error: " + message);
+        public void Warning(string message) => Err.WriteLine("btfgen: warning: " + message);
+        public void Progress(string message) { if (!Quiet) { Err.WriteLine("btfgen: " + message); Err.Flush(); } }
     }
 }

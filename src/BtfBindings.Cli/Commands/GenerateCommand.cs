@@ -1,0 +1,182 @@
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using System.IO;
+using System.Linq;
+using System.Text;
+using BtfBindings.Emit;
+using BtfBindings.Layout;
+
+namespace BtfBindings.Cli.Commands
+{
+    /// <summary>
+    /// <c>btfgen [generate] TYPE… [--btf FILE]</c>: the C# the source generator writes for the same types (the
+    /// emitter is shared as source), as one file: one namespace, optionally one container class.
+    /// </summary>
+    internal static class GenerateCommand
+    {
+        private sealed class Options
+        {
+            public readonly Argument<string[]> Types = new("TYPES") { Description = "Kernel type names (struct, union, enum or typedef), e.g. task_struct iphdr.", Arity = ArgumentArity.ZeroOrMore };
+            public readonly Option<string> Btf = BtfGenCommand.BtfOption();
+            public readonly Option<string?> Base = BtfGenCommand.BaseOption();
+            public readonly Option<string?> Output = new("--output", "-o") { Description = "Write the C# to FILE instead of standard output.", HelpName = "FILE" };
+            public readonly Option<string?> Namespace = new("--namespace", "-n") { Description = "Namespace of the generated types (default: the global namespace).", HelpName = "NS" };
+            public readonly Option<string?> Class = new("--class", "-c") { Description = "Nest the types in 'public partial class NAME' (as [BtfTypes] on a partial class does).", HelpName = "NAME" };
+            public readonly Option<bool> All = new("--all") { Description = "Generate every named struct, union and enum of the BTF." };
+            public readonly Option<bool> FollowPointers = new("--follow-pointers") { Description = "Generate pointee types in full instead of opaque stubs." };
+            public readonly Option<bool> NoUnsafe = new("--no-unsafe") { Description = "Use inline arrays instead of fixed buffers (no AllowUnsafeBlocks needed for arrays)." };
+
+            public void AddTo(Command c)
+            {
+                c.Arguments.Add(Types);
+                foreach (var o in new Option[] { Btf, Base, Output, Namespace, Class, All, FollowPointers, NoUnsafe }) c.Options.Add(o);
+            }
+        }
+
+        /// <summary>Makes generation the root command's own action: <c>btfgen task_struct iphdr</c>.</summary>
+        public static void ConfigureRoot(RootCommand root, CliContext ctx)
+        {
+            var o = new Options();
+            o.AddTo(root);
+            root.SetAction(pr => BtfGenCommand.Guard(ctx, () => Execute(pr, o, ctx)));
+        }
+
+        public static Command Create(CliContext ctx)
+        {
+            var o = new Options();
+            var cmd = new Command("generate", "Generate C# structs for kernel types (the default command): the same code the BtfBindings source generator writes.");
+            o.AddTo(cmd);
+            cmd.SetAction(pr => BtfGenCommand.Guard(ctx, () => Execute(pr, o, ctx)));
+            return cmd;
+        }
+
+        private static int Execute(ParseResult pr, Options o, CliContext ctx)
+        {
+            var names = pr.GetValue(o.Types) ?? Array.Empty<string>();
+            bool all = pr.GetValue(o.All);
+            if (!all && names.Length == 0)
+            {
+                ctx.Error("no type names given: name the types to generate (e.g. 'btfgen task_struct iphdr'), or pass --all");
+                ctx.Err.WriteLine("Try 'btfgen --help'.");
+                return BtfGenCommand.ExitError;
+            }
+            if (all && names.Length > 0) ctx.Warning("--all generates every type; the names given are ignored");
+            string btfPath = pr.GetValue(o.Btf)!;
+            var btf = BtfGenCommand.LoadAny(btfPath, pr.GetValue(o.Base), ctx);
+            var layoutOptions = new LayoutOptions { FollowPointers = pr.GetValue(o.FollowPointers) };
+            LayoutPlan plan;
+            if (all) plan = LayoutPlanner.PlanAll(btf, layoutOptions);
+            else
+            {
+                plan = LayoutPlanner.Plan(btf, names, layoutOptions, out var unknown);
+                if (unknown.Count > 0)
+                {
+                    foreach (var u in unknown) ctx.Error(UnknownMessage(u, btfPath));
+                    return 1;
+                }
+            }
+            ReportWarnings(plan, ctx);
+
+            string? ns = pr.GetValue(o.Namespace);
+            string? cls = pr.GetValue(o.Class);
+            var text = Generate(plan, ns ?? "", cls, !pr.GetValue(o.NoUnsafe), Path.GetFileName(btfPath));
+            var output = pr.GetValue(o.Output);
+            if (output == null || output == "-")
+            {
+                ctx.Out.Write(text);
+            }
+            else
+            {
+                File.WriteAllText(output, text, new UTF8Encoding(false));
+                ctx.Progress($"wrote {plan.Types.Count} types ({text.Length / 1024} KB of C#) to {output}");
+            }
+            return 0;
+        }
+
+        /// <summary>"unknown type 'x' in FILE; did you mean: a, b?"</summary>
+        internal static string UnknownMessage(UnknownTypeName u, string source)
+            => $"unknown type '{u.Name}' in {source}" + (u.Suggestions.Count > 0 ? "; did you mean: " + string.Join(", ", u.Suggestions) + "?" : " (no similar names)");
+
+        internal static void ReportWarnings(LayoutPlan plan, CliContext ctx, int max = 10)
+        {
+            int n = 0;
+            foreach (var w in plan.Warnings)
+                if (n++ < max) ctx.Warning(w);
+            if (n > max) ctx.Warning($"... and {n - max} more warnings");
+        }
+
+        /// <summary>The emitter's output for <paramref name="plan"/> as one C# file.</summary>
+        internal static string Generate(LayoutPlan plan, string ns, string? cls, bool allowUnsafe, string sourceLabel)
+        {
+            var options = new EmitOptions { Namespace = ns, AllowUnsafe = allowUnsafe, SourceLabel = sourceLabel };
+            if (!string.IsNullOrEmpty(cls)) options.Containers.Add(new KeyValuePair<string, string>("public partial class", cls!));
+            var files = new CSharpEmitter(plan, options).Emit();
+            return Combine(files.Select(f => f.Text).ToList(), ns.Length > 0, options.Containers.Count,
+                $"Kernel types from <c>{CSharpNames.Xml(sourceLabel)}</c>, generated by btfgen.");
+        }
+
+        /// <summary>
+        /// Joins the emitter's per-type files into one: one header, one namespace block, one container. Each file is
+        /// <c>header, [namespace X {], [container {]…, body, closing braces</c>; if a file does not have that shape
+        /// the files are concatenated whole (still valid C#: namespace blocks and partial classes may repeat).
+        /// </summary>
+        internal static string Combine(IReadOnlyList<string> files, bool hasNamespace, int containers, string? containerDoc = null)
+        {
+            if (files.Count == 0) return "// <auto-generated>\n// Generated by BtfBindings: no types.\n// </auto-generated>\n";
+            int wrappers = (hasNamespace ? 1 : 0) + containers;
+            var header = new List<string>();
+            var opening = new List<string>();
+            var bodies = new List<List<string>>();
+            foreach (var text in files)
+            {
+                var lines = text.Split('\n').ToList();
+                while (lines.Count > 0 && lines[lines.Count - 1].Length == 0) lines.RemoveAt(lines.Count - 1);
+                int i = 0;
+                var h = new List<string>();
+                // The header: "// <auto-generated>", pragmas, up to the first blank line (doc comments that follow are body).
+                while (i < lines.Count && lines[i].Length > 0 && (lines[i].StartsWith("//", StringComparison.Ordinal) || lines[i].StartsWith("#", StringComparison.Ordinal))
+                       && !lines[i].StartsWith("///", StringComparison.Ordinal)) h.Add(lines[i++]);
+                while (i < lines.Count && lines[i].Length == 0) h.Add(lines[i++]);
+                var open = new List<string>();
+                bool ok = true;
+                for (int k = 0; k < wrappers && ok; k++)
+                {
+                    if (i + 1 >= lines.Count || lines[i + 1].Trim() != "{") { ok = false; break; }
+                    open.Add(lines[i]); open.Add(lines[i + 1]);
+                    i += 2;
+                }
+                int end = lines.Count;
+                for (int k = 0; k < wrappers && ok; k++)
+                {
+                    if (end - 1 < i || lines[end - 1].Trim() != "}") ok = false;
+                    else end--;
+                }
+                if (!ok || (opening.Count > 0 && !open.SequenceEqual(opening))) return string.Join("\n", files);
+                if (header.Count == 0) { header = h; opening = open; }
+                bodies.Add(lines.GetRange(i, end - i));
+            }
+            var sb = new StringBuilder();
+            foreach (var l in header) sb.Append(l).Append('\n');
+            if (header.Count > 0 && header[header.Count - 1].Length != 0) sb.Append('\n');
+            for (int k = 0; k < opening.Count; k++)
+            {
+                // The container class is ours (with [BtfTypes] the user declares it), so it gets the doc comment.
+                bool isContainer = k % 2 == 0 && k / 2 >= (hasNamespace ? 1 : 0);
+                if (isContainer && containerDoc != null)
+                {
+                    var line = opening[k];
+                    sb.Append(line.Substring(0, line.Length - line.TrimStart().Length)).Append("/// <summary>").Append(containerDoc).Append("</summary>\n");
+                }
+                sb.Append(opening[k]).Append('\n');
+            }
+            for (int b = 0; b < bodies.Count; b++)
+            {
+                if (b > 0) sb.Append('\n');
+                foreach (var l in bodies[b]) sb.Append(l).Append('\n');
+            }
+            for (int k = wrappers - 1; k >= 0; k--) sb.Append(' ', k * 4).Append("}\n");
+            return sb.ToString();
+        }
+    }
+}

@@ -1,0 +1,139 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using BtfBindings.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace BtfBindings.Tests.Cli
+{
+    /// <summary>
+    /// <c>btfgen minimize</c>: bpftool must accept the small BTF, and bpftool's JSON of it must give every requested
+    /// type the same layout as bpftool's JSON of the full BTF: size, every member's name, bit offset and bitfield size,
+    /// recursively through every type held by value (pointers are compared as pointers).
+    /// </summary>
+    public class MinimizeTests : IDisposable
+    {
+        private readonly List<string> _scratch = new List<string>();
+        private string Scratch(string name) { var d = CliSupport.Scratch(name); _scratch.Add(d); return d; }
+        public void Dispose() { foreach (var d in _scratch) try { Directory.Delete(d, true); } catch (IOException) { } catch (UnauthorizedAccessException) { } }
+
+        private readonly ITestOutputHelper _out;
+        public MinimizeTests(ITestOutputHelper output) { _out = output; }
+
+        /// <summary>A canonical, id-free description of a type's by-value layout.</summary>
+        private static string Layout(Bpftool b, int id, Dictionary<int, string> memo, int depth = 0)
+        {
+            if (memo.TryGetValue(id, out var s)) return s;
+            if (depth > 64) throw new InvalidOperationException("too deep");
+            id = b.Strip(id);
+            if (id == 0) return "void";
+            var t = b.Types[id];
+            string k = Bpftool.Kind(t);
+            var sb = new StringBuilder();
+            switch (k)
+            {
+                case "STRUCT": case "UNION":
+                    sb.Append(k).Append(' ').Append(Bpftool.Name(t)).Append(" size=").Append(t.GetProperty("size").GetInt64()).Append(" {");
+                    foreach (var m in t.GetProperty("members").EnumerateArray())
+                    {
+                        sb.Append(Bpftool.Anon(m.GetProperty("name").GetString()!)).Append('@').Append(m.GetProperty("bits_offset").GetInt64());
+                        if (m.TryGetProperty("bitfield_size", out var bf)) sb.Append(':').Append(bf.GetInt32());
+                        sb.Append('=').Append(Layout(b, m.GetProperty("type_id").GetInt32(), memo, depth + 1)).Append(';');
+                    }
+                    sb.Append('}');
+                    break;
+                case "ARRAY":
+                    sb.Append(Layout(b, t.GetProperty("type_id").GetInt32(), memo, depth + 1)).Append('[').Append(t.GetProperty("nr_elems").GetInt64()).Append(']');
+                    break;
+                case "PTR": sb.Append("ptr"); break;
+                case "INT": sb.Append("int").Append(t.GetProperty("size").GetInt64()).Append(t.GetProperty("encoding").GetString()).Append(t.GetProperty("nr_bits").GetInt32()).Append('+').Append(t.GetProperty("bits_offset").GetInt32()); break;
+                case "ENUM": case "ENUM64":
+                    sb.Append("enum").Append(t.GetProperty("size").GetInt64()).Append('{');
+                    foreach (var v in t.GetProperty("values").EnumerateArray()) sb.Append(v.GetProperty("name").GetString()).Append('=').Append(v.GetProperty("val").GetRawText()).Append(',');
+                    sb.Append('}');
+                    break;
+                default: sb.Append(k).Append(' ').Append(Bpftool.Name(t)); break;
+            }
+            return memo[id] = sb.ToString();
+        }
+
+        private static int Root(Bpftool b, string name)
+            => b.Types.OrderBy(kv => kv.Key).First(kv => Bpftool.Name(kv.Value) == name && Bpftool.Kind(kv.Value) is "STRUCT" or "UNION" or "ENUM" or "ENUM64" or "TYPEDEF").Key;
+
+        private (long full, long small) MinimizeAndCompare(string input, string? baseFile, params string[] types)
+        {
+            var dir = Scratch("min");
+            var small = Path.Combine(dir, "small.btf");
+            var args = new List<string> { "minimize", "--btf", input, "-o", small, "--json" };
+            if (baseFile != null) { args.Add("--base"); args.Add(baseFile); }
+            args.AddRange(types);
+            var r = CliSupport.Check(0, args.ToArray());
+            using var report = r.Json();
+
+            // bpftool accepts it (raw and C output) and it stands alone (no base needed).
+            var raw = Tool.Check("bpftool", $"btf dump file {small} format raw");
+            Assert.Contains("STRUCT", raw.StdOut);
+            Tool.Check("bpftool", $"btf dump file {small} format c");
+
+            var fullJson = baseFile == null
+                ? CliSupport.BpftoolJson(input)
+                : new Bpftool(Tool.Check("bpftool", $"-j btf dump file {input} -B {baseFile} format raw").StdOutBytes);
+            var smallJson = new Bpftool(Tool.Check("bpftool", $"-j btf dump file {small} format raw").StdOutBytes);
+            if (baseFile != null)
+            {
+                // The module's own dump lists only its types; resolve base ids from the base's dump.
+                foreach (var kv in CliSupport.BpftoolJson(baseFile).Types) fullJson.Types.TryAdd(kv.Key, kv.Value);
+            }
+            var fm = new Dictionary<int, string>();
+            var sm = new Dictionary<int, string>();
+            foreach (var type in types)
+            {
+                var expected = Layout(fullJson, Root(fullJson, type), fm);
+                var actual = Layout(smallJson, Root(smallJson, type), sm);
+                Assert.True(expected == actual, $"{type}: layouts differ\nfull:  {expected.Substring(0, Math.Min(600, expected.Length))}\nsmall: {actual.Substring(0, Math.Min(600, actual.Length))}");
+            }
+            long full = report.RootElement.GetProperty("full_bytes").GetInt64();
+            long smallBytes = report.RootElement.GetProperty("small_bytes").GetInt64();
+            Assert.Equal(new FileInfo(small).Length, smallBytes);
+            if (baseFile == null) Assert.True(smallBytes < full / 10, $"small {smallBytes} vs full {full}");
+            var head = File.ReadAllBytes(small).Take(2).ToArray();
+            bool inputBigEndian = Btf.Load(input, baseFile == null ? null : Btf.Load(baseFile)).IsBigEndian;
+            Assert.Equal(inputBigEndian ? new byte[] { 0xeb, 0x9f } : new byte[] { 0x9f, 0xeb }, head);
+            _out.WriteLine($"{Path.GetFileName(input)} {string.Join(" ", types)}: {full} -> {smallBytes} bytes ({100.0 * smallBytes / full:0.00}%), {report.RootElement.GetProperty("full_types").GetInt32()} -> {report.RootElement.GetProperty("small_types").GetInt32()} types");
+            return (full, smallBytes);
+        }
+
+        [Fact]
+        public void Task_struct_needs_keep_the_same_layout_in_a_fraction_of_the_bytes()
+        {
+            var (full, small) = MinimizeAndCompare(Fixtures.Path("x86_64-6.12"), null, "task_struct");
+            Assert.True(small < 64 * 1024, $"task_struct's minimized BTF is {small} bytes");
+            Assert.True(full > 4_000_000);
+        }
+
+        [Fact]
+        public void Several_types_including_a_typedef_on_arm64()
+            => MinimizeAndCompare(Fixtures.Path("aarch64-6.1"), null, "sk_buff", "iphdr", "tcp_sock", "cpumask_t", "pid_type");
+
+        [Fact]
+        public void Big_endian_s390x_stays_big_endian_and_bpftool_reads_it()
+        {
+            MinimizeAndCompare(Fixtures.Path("s390x-6.12"), null, "task_struct");
+        }
+
+        [Fact]
+        public void Module_types_over_their_base_become_standalone_btf()
+            => MinimizeAndCompare(Fixtures.Path("x86_64-6.12-ip_vs.ko"), Fixtures.Path("x86_64-6.12"), "ip_vs_conn", "ip_vs_service");
+
+        [Fact]
+        public void Unknown_type_exits_1()
+        {
+            var r = CliSupport.Check(1, "minimize", "--btf", Fixtures.Path("aarch64-6.1"), "-o", Path.Combine(Scratch("min"), "x.btf"), "task_strukt");
+            Assert.Contains("did you mean: task_struct", r.StdErr);
+        }
+    }
+}
