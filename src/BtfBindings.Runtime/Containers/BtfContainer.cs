@@ -63,7 +63,15 @@ namespace BtfBindings
 #endif
                 break;
             }
-            throw new BtfException("not BTF: no BTF magic (0xeb9f), ELF, gzip, xz or tar header found", sourceName, 0);
+            // Anything else may be a kernel boot image (bzImage, Image.gz, EFI zboot, s390x image): find the BTF inside.
+            Containers.FoundBtf found;
+            try { found = Containers.KernelImage.FindBtf(bytes, sourceName, baseBtf); }
+            catch (BtfException e) when (e.SourceName == sourceName)
+            {
+                throw new BtfException("not BTF: no BTF magic (0xeb9f), ELF, gzip, xz or tar header, and not a kernel image with BTF inside ("
+                    + e.Message.Substring(e.Message.IndexOf(": ", StringComparison.Ordinal) + 2) + ")", sourceName, 0, inner: e);
+            }
+            return Btf.Parse(found.Data, sourceName + " (" + found.Description + ")", baseBtf);
         }
 
 #if !BTFB_NO_XZ
