@@ -63,7 +63,12 @@ namespace BtfBindings.Cli.Commands
             }
             if (all && names.Length > 0) ctx.Warning("--all generates every type; the names given are ignored");
             string btfPath = pr.GetValue(o.Btf)!;
+            // BTFGEN_TIMING=1 prints where the time goes (load, plan, emit, write) to stderr.
+            var timer = Environment.GetEnvironmentVariable("BTFGEN_TIMING") == "1" ? System.Diagnostics.Stopwatch.StartNew() : null;
+            void Mark(string phase) { if (timer != null) { ctx.Err.WriteLine($"timing: {phase} {timer.Elapsed.TotalMilliseconds:0.0} ms (since start of process {(DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalMilliseconds:0} ms)"); timer.Restart(); } }
+            Mark("start");
             var btf = BtfGenCommand.LoadAny(btfPath, pr.GetValue(o.Base), ctx);
+            Mark("load");
             var layoutOptions = new LayoutOptions { FollowPointers = pr.GetValue(o.FollowPointers) };
             LayoutPlan plan;
             if (all) plan = LayoutPlanner.PlanAll(btf, layoutOptions);
@@ -77,10 +82,12 @@ namespace BtfBindings.Cli.Commands
                 }
             }
             ReportWarnings(plan, ctx);
+            Mark("plan");
 
             string? ns = pr.GetValue(o.Namespace);
             string? cls = pr.GetValue(o.Class);
             var text = Generate(plan, ns ?? "", cls, !pr.GetValue(o.NoUnsafe), Path.GetFileName(btfPath));
+            Mark("emit");
             var output = pr.GetValue(o.Output);
             if (output == null || output == "-")
             {
@@ -91,6 +98,7 @@ namespace BtfBindings.Cli.Commands
                 File.WriteAllText(output, text, new UTF8Encoding(false));
                 ctx.Progress($"wrote {plan.Types.Count} types ({text.Length / 1024} KB of C#) to {output}");
             }
+            Mark("write");
             return 0;
         }
 
