@@ -10,6 +10,8 @@ using BtfBindings;
 //   parse FILE [ITER]     Btf.Load: validate every record and string, index every name (libbpf_parse's peer)
 //   generate BTF [TYPE]   parse + plan + emit TYPE's closure: first run in the process, then warm
 //   rerun BTF [TYPE]      the source generator re-running after an unrelated edit
+//   core-read BTF [TARGET]     task_struct generated from BTF: field read via the relocatable view vs the direct struct field
+//   core-resolve BTF TARGET    resolving task_struct (generated from BTF) against the loaded TARGET kernel BTF
 static double Median(List<double> xs) { xs.Sort(); int n = xs.Count; return n % 2 == 1 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2; }
 static string F(double d) => d.ToString("0.000", CultureInfo.InvariantCulture);
 
@@ -52,8 +54,14 @@ switch (mode)
     case "rerun":
         GeneratorBench.Rerun(args[1], args.Length > 2 ? args[2] : "task_struct");
         break;
+    case "core-read":
+        CoreBench.Read(args[1], args.Length > 2 ? args[2] : args[1]);
+        break;
+    case "core-resolve":
+        CoreBench.Resolve(args[1], args.Length > 2 ? args[2] : args[1]);
+        break;
     default:
-        Console.Error.WriteLine("usage: bench parse FILE [ITER] | generate BTF [TYPE] | rerun BTF [TYPE]");
+        Console.Error.WriteLine("usage: bench parse FILE [ITER] | generate BTF [TYPE] | rerun BTF [TYPE] | core-read BTF [TARGET] | core-resolve BTF TARGET");
         return 2;
 }
 return 0;

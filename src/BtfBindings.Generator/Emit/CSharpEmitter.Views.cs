@@ -1,12 +1,340 @@
+using System;
+using System.Collections.Generic;
 using BtfBindings.Layout;
 
 namespace BtfBindings.Emit
 {
     internal sealed partial class CSharpEmitter
     {
-        /// <summary>Emits the relocatable view of a struct/union (fields read at offsets resolved against the running kernel's BTF).</summary>
+        private Dictionary<string, PlannedType>? _topLevelByName;
+        private const string Ms = "global::System.Runtime.InteropServices.MemoryMarshal";
+        private const string Res = "global::BtfBindings.CoreTypeResolution";
+        private const string DataField = "__btfViewData";
+        private const string ResField = "__btfViewResolution";
+        private const string OffsField = "__btfViewOffsets";
+        private const string Inline = "[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]";
+
+        /// <summary>
+        /// Emits the relocatable view of a struct/union: a <c>ref struct View</c> over the target kernel's bytes whose
+        /// properties have the struct's field names and read/write at the offsets a <see cref="CoreTypeResolution"/>
+        /// resolved against the running kernel's BTF (bitfields with libbpf's load window and shifts, struct fields as
+        /// nested views resolved against the target member's type, arrays as spans, existence checks as <c>Has_x</c>).
+        /// </summary>
         private void WriteView(CodeWriter w, PlannedType t, string self)
         {
+            string view = ViewTypeName(t);
+            // Member names: the struct's field names where possible. Every property P also reserves get_P and set_P (a kernel
+            // struct may have both 'bin_args' and 'get_bin_args'), and no member may share the view type's name.
+            var taken = new HashSet<string>(StringComparer.Ordinal) { view };
+            var fieldNames = FieldNames(t);
+            var names = new List<string>(fieldNames.Count);
+            for (int i = 0; i < fieldNames.Count; i++)
+            {
+                var f = t.Fields[i];
+                if (!f.IsBitfield && !f.IsFlexibleArray && (f.IsZeroSized || f.Type.ByteSize == 0)) { names.Add(""); continue; }
+                names.Add(Claim(fieldNames[i], IsMethod(f) ? false : true, taken));
+            }
+            string dataName = Claim("Data", true, taken), resName = Claim("Resolution", true, taken), completeName = Claim("IsComplete", true, taken);
+            string existsName = Claim("Exists", false, taken);
+            var hasNames = new List<string>(names.Count);
+            foreach (var n in names) hasNames.Add(n.Length == 0 ? "" : Claim("Has_" + n.TrimStart('@'), true, taken));
+            bool rootable = !t.IsNested && t.BtfName.Length > 0;
+
+            w.Line("");
+            w.Line($"/// <summary>");
+            w.Line($"/// A relocatable view of <c>{CSharpNames.Xml(t.CName)}</c> held in a span of the target kernel's bytes: the same field names as");
+            w.Line($"/// <see cref=\"{self}\"/>, read and written at the offsets resolved against the running kernel's BTF (CO-RE), not at the");
+            w.Line($"/// build-time offsets of <c>{CSharpNames.Xml(_o.SourceLabel)}</c>. A field the kernel lacks throws <see cref=\"global::BtfBindings.CoreFieldException\"/> when used;");
+            w.Line($"/// test with <c>Has_x</c> or <c>{existsName}(nameof(x))</c> first.");
+            w.Line($"/// </summary>");
+            w.Line($"public readonly ref struct {view}");
+            w.Open();
+            w.Line($"private readonly {G}System.Span<byte> {DataField};");
+            w.Line($"private readonly {Res} {ResField};");
+            w.Line($"private readonly int[] {OffsField};");
+            w.Line("");
+            w.Line($"/// <summary>A view over <paramref name=\"data\"/> (the target's bytes of the object) using <paramref name=\"resolution\"/>, which must be this type's.</summary>");
+            w.Line(Inline);
+            w.Line($"public {view}({G}System.Span<byte> data, {Res} resolution)");
+            w.Open();
+            w.Line($"{Res}.EnsureFor(resolution, s_btfLayout);");
+            w.Line($"{DataField} = data;");
+            w.Line($"{ResField} = resolution;");
+            w.Line($"{OffsField} = resolution.FastOffsetsFor(data.Length);");
+            w.Close();
+            w.Line($"/// <summary>For nested views: <paramref name=\"resolution\"/> came from <c>Nested</c>/<c>Element</c> with this type's layout, so it is not checked again.</summary>");
+            w.Line(Inline);
+            w.Line($"internal {view}({G}System.Span<byte> data, {Res} resolution, bool trusted)");
+            w.Open();
+            w.Line($"{DataField} = data;");
+            w.Line($"{ResField} = resolution;");
+            w.Line($"{OffsField} = resolution.FastOffsetsFor(data.Length);");
+            w.Close();
+            if (rootable)
+            {
+                w.Line($"/// <summary>A view over <paramref name=\"data\"/> resolved against <paramref name=\"kernel\"/> (the resolution is cached per kernel).</summary>");
+                w.Line($"public {view}({G}System.Span<byte> data, {G}BtfBindings.TargetKernel kernel) : this(data, kernel.Resolve(s_btfLayout)) {{ }}");
+            }
+            w.Line($"/// <summary>The target bytes this view reads.</summary>");
+            w.Line($"public {G}System.Span<byte> {dataName} => {DataField};");
+            w.Line($"/// <summary>Where each field is in the target kernel (and the printable <c>Report()</c> of what moved).</summary>");
+            w.Line($"public {Res} {resName} => {ResField};");
+            w.Line($"/// <summary>True when the span holds the whole target object.</summary>");
+            w.Line($"public bool {completeName} => {DataField}.Length >= {ResField}.Size;");
+            w.Line($"/// <summary>True when the target kernel has the field named <paramref name=\"field\"/> (libbpf <c>FIELD_EXISTS</c>).</summary>");
+            w.Line($"public bool {existsName}(string field) => {ResField}.Exists(field);");
+
+            for (int i = 0; i < t.Fields.Count; i++)
+            {
+                var f = t.Fields[i];
+                string name = names[i];
+                if (name.Length == 0) continue;
+                w.Line("");
+                w.Line($"/// <summary>True when the running kernel has <c>{CSharpNames.Xml(f.Name)}</c> with a compatible type.</summary>");
+                w.Line($"public bool {hasNames[i]} => {ResField}.Exists({i});");
+                WriteViewField(w, t, f, i, name);
+            }
+            w.Close();
+        }
+
+        /// <summary>Takes <paramref name="name"/> (or name_, name__…) so that it, and for properties its accessors, collide with nothing taken.</summary>
+        private static string Claim(string name, bool property, HashSet<string> taken)
+        {
+            for (; ; name += "_")
+            {
+                string bare = name.TrimStart('@');
+                if (taken.Contains(bare) || (property && (taken.Contains("get_" + bare) || taken.Contains("set_" + bare)))) continue;
+                taken.Add(bare);
+                if (property) { taken.Add("get_" + bare); taken.Add("set_" + bare); }
+                return name;
+            }
+        }
+
+        /// <summary>Fields the view exposes as methods (element accessors of arrays of structs, flexible arrays).</summary>
+        private static bool IsMethod(PlannedField f)
+        {
+            if (f.IsBitfield) return false;
+            if (f.IsFlexibleArray) return true;
+            return f.Type.Kind == TypeShapeKind.Array && Innermost(f.Type).Kind == TypeShapeKind.Composite;
+        }
+
+        /// <summary>The C# member names the emitter gives the fields of <paramref name="t"/> (same rule as <c>WriteComposite</c>).</summary>
+        private static List<string> FieldNames(PlannedType t)
+        {
+            var used = new HashSet<string>(StringComparer.Ordinal);
+            var result = new List<string>(t.Fields.Count);
+            foreach (var f in t.Fields)
+            {
+                string name = CSharpNames.Member(f.Name);
+                if (f.Name == t.Name || !used.Add(name)) { name = f.Name + "_"; used.Add(name); }
+                result.Add(name);
+            }
+            return result;
+        }
+
+        /// <summary>"View", unless a field of the type already has that name.</summary>
+        private static string ViewTypeName(PlannedType t)
+        {
+            var taken = new HashSet<string>(FieldNames(t), StringComparer.Ordinal) { "Pointer", "BtfLayout", "s_btfLayout", CSharpNames.Type(t.Name).TrimStart('@') };
+            foreach (var n in t.Nested) taken.Add(CSharpNames.Type(n.Name));
+            string v = "View";
+            while (taken.Contains(v)) v += "_";
+            return v;
+        }
+
+        /// <summary>The C# reference to the view type of a struct/union field's type.</summary>
+        private string ViewOf(PlannedType owner, TypeShape s, out string layoutOwner)
+        {
+            PlannedType? pt = null;
+            if (s.IsNested)
+            {
+                foreach (var n in owner.Nested) if (n.Name == s.TypeName) { pt = n; break; }
+                layoutOwner = CSharpNames.Type(s.TypeName!);
+            }
+            else
+            {
+                if (_topLevelByName == null)
+                {
+                    _topLevelByName = new Dictionary<string, PlannedType>(StringComparer.Ordinal);
+                    foreach (var x in _plan.Types) _topLevelByName[x.Name] = x;
+                }
+                _topLevelByName.TryGetValue(s.TypeName!, out pt);
+                layoutOwner = TypeRef(s.TypeName!);
+            }
+            return layoutOwner + "." + (pt != null ? ViewTypeName(pt) : "View");
+        }
+
+        private void WriteViewField(CodeWriter w, PlannedType owner, PlannedField f, int i, string name)
+        {
+            string doc = CSharpNames.Xml(f.CDeclaration);
+            string data = DataField, r = ResField;
+            var s = f.Type;
+
+            if (f.IsBitfield)
+            {
+                string pt = PropertyType(s);
+                string u = Scalar(s.Scalar, f.IsSigned);
+                bool isBool = s.Kind == TypeShapeKind.Scalar && s.Scalar == ScalarKind.Bool;
+                string get = isBool ? $"{r}.Read({i}, {data}) != 0" : $"({pt})unchecked(({u}){r}.Read({i}, {data}))";
+                string set = isBool ? "value ? 1UL : 0UL" : $"unchecked((ulong)({(f.IsSigned ? "long" : "ulong")})({u})value)";
+                w.Line($"/// <summary><c>{doc}</c> (build-time bit {f.BitOffset}): a bitfield read with the running kernel's load window and shifts.</summary>");
+                w.Line($"public {pt} {name}");
+                w.Open();
+                w.Line($"get => {get};");
+                w.Line($"set => {r}.Write({i}, {data}, {set});");
+                w.Close();
+                return;
+            }
+
+            if (f.IsFlexibleArray)
+            {
+                var e = Innermost(s);
+                if (e.Kind == TypeShapeKind.Composite && !IsZero(e))
+                {
+                    string vt = ViewOf(owner, e, out var lo);
+                    w.Line($"/// <summary><c>{doc}</c>: element <paramref name=\"index\"/> of the flexible array, as a view relocated against the target's element type.</summary>");
+                    w.Line($"public {vt} {name}(int index) => new {vt}({r}.ElementBytes({i}, index, {data}), {r}.Element({i}, {lo}.BtfLayout), true);");
+                }
+                else
+                {
+                    string et = e.Kind == TypeShapeKind.Bytes ? "byte" : ElementType(e);
+                    w.Line($"/// <summary><c>{doc}</c>: <paramref name=\"count\"/> elements of the flexible array at the running kernel's offset.</summary>");
+                    w.Line($"public {G}System.Span<{et}> {name}(int count) => {r}.FlexibleSpan<{et}>({i}, {data}, count);");
+                }
+                return;
+            }
+
+            switch (s.Kind)
+            {
+                case TypeShapeKind.Composite:
+                    {
+                        string vt = ViewOf(owner, s, out var lo);
+                        w.Line($"/// <summary><c>{doc}</c>: a view of the member, relocated against the type the running kernel's member has.</summary>");
+                        w.Line($"public {vt} {name} {{ {Inline} get => new {vt}({r}.StructBytes({i}, {data}), {r}.Nested({i}, {lo}.BtfLayout), true); }}");
+                        return;
+                    }
+                case TypeShapeKind.Array:
+                    {
+                        var e = Innermost(s);
+                        if (e.Kind == TypeShapeKind.Composite)
+                        {
+                            string vt = ViewOf(owner, e, out var lo);
+                            w.Line($"/// <summary><c>{doc}</c>: element <paramref name=\"index\"/>, as a view relocated against the target's element type.</summary>");
+                            w.Line($"public {vt} {name}(int index) => new {vt}({r}.ElementBytes({i}, index, {data}), {r}.Element({i}, {lo}.BtfLayout), true);");
+                            return;
+                        }
+                        string et = e.Kind == TypeShapeKind.Bytes ? "byte" : ElementType(e);
+                        w.Line($"/// <summary><c>{doc}</c>: the array at the running kernel's offset, with the running kernel's length.</summary>");
+                        w.Line($"public {G}System.Span<{et}> {name} => {r}.ArraySpan<{et}>({i}, {data});");
+                        return;
+                    }
+                case TypeShapeKind.Bytes:
+                    w.Line($"/// <summary><c>{doc}</c>: the raw target bytes of the member.</summary>");
+                    w.Line($"public {G}System.Span<byte> {name} => {r}.FieldBytes({i}, {data});");
+                    return;
+            }
+
+            // Scalars, enums and pointers: a direct read at the resolved offset when nothing else is needed.
+            string type = s.Kind == TypeShapeKind.Pointer ? Pointer(s) : ElementType(s);
+            uint size = s.ByteSize;
+            bool is128 = s.Kind == TypeShapeKind.Scalar && (s.Scalar == ScalarKind.I128 || s.Scalar == ScalarKind.U128);
+            bool isBoolField = s.Kind == TypeShapeKind.Scalar && s.Scalar == ScalarKind.Bool;
+            bool fast = ClrSize(s) == size && size > 0;
+            string slowGet, slowSet;
+            if (is128)
+            {
+                slowGet = $"({type}){r}.Read128({i}, {data})";
+                slowSet = $"{r}.Write128({i}, {data}, unchecked((global::System.UInt128)value))";
+            }
+            else
+            {
+                string raw = $"{r}.Read({i}, {data})";
+                slowGet = SlowGet(s, type, raw);
+                slowSet = $"{r}.Write({i}, {data}, {ToBits(s, f.IsSigned, "value")})";
+            }
+            string at = $"{Unsafe}.Add(ref {Ms}.GetReference({data}), o)";
+            w.Line($"/// <summary><c>{doc}</c> (build-time offset {f.BitOffset / 8}): read at the running kernel's offset.</summary>");
+            w.Line($"public {type} {name}");
+            w.Open();
+            if (!fast)
+            {
+                w.Line($"get => {slowGet};");
+                w.Line($"set => {slowSet};");
+                w.Close();
+                return;
+            }
+            // The offsets array has one entry per field of this layout (the constructor checked the resolution), so it is indexed
+            // unchecked; an offset >= 0 is only handed out when the data reaches FastLimit, so the read needs no bounds check.
+            string off = $"{Unsafe}.Add(ref {Ms}.GetArrayDataReference({OffsField}), {i})";
+            w.Line(Inline + " get");
+            w.Open();
+            w.Line($"int o = {off};");
+            w.Line($"if (o >= 0) return " + (isBoolField ? $"{Unsafe}.ReadUnaligned<byte>(ref {at}) != 0;" : $"{Unsafe}.ReadUnaligned<{type}>(ref {at});"));
+            w.Line($"return {slowGet};");
+            w.Close();
+            w.Line(Inline + " set");
+            w.Open();
+            w.Line($"int o = {off};");
+            w.Line($"if (o >= 0) " + (isBoolField ? $"{Unsafe}.WriteUnaligned(ref {at}, (byte)(value ? 1 : 0));" : $"{Unsafe}.WriteUnaligned(ref {at}, value);"));
+            w.Line($"else {slowSet};");
+            w.Close();
+            w.Close();
+        }
+
+        private static TypeShape Innermost(TypeShape s)
+        {
+            while (s.Kind == TypeShapeKind.Array && s.Element != null) s = s.Element;
+            return s;
+        }
+
+        private static bool IsZero(TypeShape s) => s.ByteSize == 0;
+
+        /// <summary>Size in bytes of the C# type a scalar/enum/pointer shape is emitted as (0 when unknown).</summary>
+        private uint ClrSize(TypeShape s)
+        {
+            if (s.Kind == TypeShapeKind.Pointer) return (uint)_plan.PointerSize;
+            switch (s.Scalar)
+            {
+                case ScalarKind.Bool: case ScalarKind.I8: case ScalarKind.U8: return 1;
+                case ScalarKind.I16: case ScalarKind.U16: case ScalarKind.F16: return 2;
+                case ScalarKind.I32: case ScalarKind.U32: case ScalarKind.F32: return 4;
+                case ScalarKind.I64: case ScalarKind.U64: case ScalarKind.F64: return 8;
+                case ScalarKind.I128: case ScalarKind.U128: return 16;
+                default: return 0;
+            }
+        }
+
+        /// <summary>Converts the general path's 64 bits (already extended by the target's signedness) to the property type.</summary>
+        private string SlowGet(TypeShape s, string type, string raw)
+        {
+            if (s.Kind == TypeShapeKind.Pointer)
+                return $"new {type}(unchecked(({(_plan.PointerSize == 4 ? "uint" : "ulong")}){raw}))";
+            if (s.Kind == TypeShapeKind.Enum)
+                return $"({type})unchecked(({Scalar(s.Scalar)}){raw})";
+            switch (s.Scalar)
+            {
+                case ScalarKind.Bool: return raw + " != 0";
+                case ScalarKind.F16: return $"{G}System.BitConverter.UInt16BitsToHalf(unchecked((ushort){raw}))";
+                case ScalarKind.F32: return $"{G}System.BitConverter.Int32BitsToSingle(unchecked((int){raw}))";
+                case ScalarKind.F64: return $"{G}System.BitConverter.Int64BitsToDouble(unchecked((long){raw}))";
+                default: return $"unchecked(({type}){raw})";
+            }
+        }
+
+        /// <summary>The property value as the 64 bits the general write path stores (sign-extended for signed types).</summary>
+        private string ToBits(TypeShape s, bool signed, string v)
+        {
+            if (s.Kind == TypeShapeKind.Pointer) return $"(ulong){v}.Address";
+            if (s.Kind == TypeShapeKind.Enum) return $"unchecked((ulong)({(signed ? "long" : "ulong")})({Scalar(s.Scalar)}){v})";
+            switch (s.Scalar)
+            {
+                case ScalarKind.Bool: return $"({v} ? 1UL : 0UL)";
+                case ScalarKind.F16: return $"(ulong){G}System.BitConverter.HalfToUInt16Bits({v})";
+                case ScalarKind.F32: return $"(ulong)(uint){G}System.BitConverter.SingleToInt32Bits({v})";
+                case ScalarKind.F64: return $"unchecked((ulong){G}System.BitConverter.DoubleToInt64Bits({v}))";
+                case ScalarKind.I8: case ScalarKind.I16: case ScalarKind.I32: case ScalarKind.I64: return $"unchecked((ulong)(long){v})";
+                default: return $"(ulong){v}";
+            }
         }
     }
 }

@@ -42,6 +42,63 @@ namespace Demo
                 /// <summary>The address in hex.</summary>
                 public override string ToString() => "0x" + Address.ToString("x16");
             }
+            /// <summary>
+            /// A relocatable view of <c>atomic_t</c> held in a span of the target kernel's bytes: the same field names as
+            /// <see cref="atomic_t"/>, read and written at the offsets resolved against the running kernel's BTF (CO-RE), not at the
+            /// build-time offsets of <c>x86_64-6.12.btf</c>. A field the kernel lacks throws <see cref="global::BtfBindings.CoreFieldException"/> when used;
+            /// test with <c>Has_x</c> or <c>Exists(nameof(x))</c> first.
+            /// </summary>
+            public readonly ref struct View
+            {
+                private readonly global::System.Span<byte> __btfViewData;
+                private readonly global::BtfBindings.CoreTypeResolution __btfViewResolution;
+                private readonly int[] __btfViewOffsets;
+                /// <summary>A view over <paramref name="data"/> (the target's bytes of the object) using <paramref name="resolution"/>, which must be this type's.</summary>
+                [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+                public View(global::System.Span<byte> data, global::BtfBindings.CoreTypeResolution resolution)
+                {
+                    global::BtfBindings.CoreTypeResolution.EnsureFor(resolution, s_btfLayout);
+                    __btfViewData = data;
+                    __btfViewResolution = resolution;
+                    __btfViewOffsets = resolution.FastOffsetsFor(data.Length);
+                }
+                /// <summary>For nested views: <paramref name="resolution"/> came from <c>Nested</c>/<c>Element</c> with this type's layout, so it is not checked again.</summary>
+                [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+                internal View(global::System.Span<byte> data, global::BtfBindings.CoreTypeResolution resolution, bool trusted)
+                {
+                    __btfViewData = data;
+                    __btfViewResolution = resolution;
+                    __btfViewOffsets = resolution.FastOffsetsFor(data.Length);
+                }
+                /// <summary>A view over <paramref name="data"/> resolved against <paramref name="kernel"/> (the resolution is cached per kernel).</summary>
+                public View(global::System.Span<byte> data, global::BtfBindings.TargetKernel kernel) : this(data, kernel.Resolve(s_btfLayout)) { }
+                /// <summary>The target bytes this view reads.</summary>
+                public global::System.Span<byte> Data => __btfViewData;
+                /// <summary>Where each field is in the target kernel (and the printable <c>Report()</c> of what moved).</summary>
+                public global::BtfBindings.CoreTypeResolution Resolution => __btfViewResolution;
+                /// <summary>True when the span holds the whole target object.</summary>
+                public bool IsComplete => __btfViewData.Length >= __btfViewResolution.Size;
+                /// <summary>True when the target kernel has the field named <paramref name="field"/> (libbpf <c>FIELD_EXISTS</c>).</summary>
+                public bool Exists(string field) => __btfViewResolution.Exists(field);
+                /// <summary>True when the running kernel has <c>counter</c> with a compatible type.</summary>
+                public bool Has_counter => __btfViewResolution.Exists(0);
+                /// <summary><c>int counter</c> (build-time offset 0): read at the running kernel's offset.</summary>
+                public int counter
+                {
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
+                    {
+                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 0);
+                        if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<int>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
+                        return unchecked((int)__btfViewResolution.Read(0, __btfViewData));
+                    }
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
+                    {
+                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 0);
+                        if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
+                        else __btfViewResolution.Write(0, __btfViewData, unchecked((ulong)(long)value));
+                    }
+                }
+            }
         }
     }
 }

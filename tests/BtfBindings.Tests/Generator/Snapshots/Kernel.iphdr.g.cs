@@ -83,6 +83,227 @@ namespace Demo
                 /// <summary>The address in hex.</summary>
                 public override string ToString() => "0x" + Address.ToString("x16");
             }
+            /// <summary>
+            /// A relocatable view of <c>struct iphdr</c> held in a span of the target kernel's bytes: the same field names as
+            /// <see cref="iphdr"/>, read and written at the offsets resolved against the running kernel's BTF (CO-RE), not at the
+            /// build-time offsets of <c>x86_64-6.12.btf</c>. A field the kernel lacks throws <see cref="global::BtfBindings.CoreFieldException"/> when used;
+            /// test with <c>Has_x</c> or <c>Exists(nameof(x))</c> first.
+            /// </summary>
+            public readonly ref struct View
+            {
+                private readonly global::System.Span<byte> __btfViewData;
+                private readonly global::BtfBindings.CoreTypeResolution __btfViewResolution;
+                private readonly int[] __btfViewOffsets;
+                /// <summary>A view over <paramref name="data"/> (the target's bytes of the object) using <paramref name="resolution"/>, which must be this type's.</summary>
+                [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+                public View(global::System.Span<byte> data, global::BtfBindings.CoreTypeResolution resolution)
+                {
+                    global::BtfBindings.CoreTypeResolution.EnsureFor(resolution, s_btfLayout);
+                    __btfViewData = data;
+                    __btfViewResolution = resolution;
+                    __btfViewOffsets = resolution.FastOffsetsFor(data.Length);
+                }
+                /// <summary>For nested views: <paramref name="resolution"/> came from <c>Nested</c>/<c>Element</c> with this type's layout, so it is not checked again.</summary>
+                [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+                internal View(global::System.Span<byte> data, global::BtfBindings.CoreTypeResolution resolution, bool trusted)
+                {
+                    __btfViewData = data;
+                    __btfViewResolution = resolution;
+                    __btfViewOffsets = resolution.FastOffsetsFor(data.Length);
+                }
+                /// <summary>A view over <paramref name="data"/> resolved against <paramref name="kernel"/> (the resolution is cached per kernel).</summary>
+                public View(global::System.Span<byte> data, global::BtfBindings.TargetKernel kernel) : this(data, kernel.Resolve(s_btfLayout)) { }
+                /// <summary>The target bytes this view reads.</summary>
+                public global::System.Span<byte> Data => __btfViewData;
+                /// <summary>Where each field is in the target kernel (and the printable <c>Report()</c> of what moved).</summary>
+                public global::BtfBindings.CoreTypeResolution Resolution => __btfViewResolution;
+                /// <summary>True when the span holds the whole target object.</summary>
+                public bool IsComplete => __btfViewData.Length >= __btfViewResolution.Size;
+                /// <summary>True when the target kernel has the field named <paramref name="field"/> (libbpf <c>FIELD_EXISTS</c>).</summary>
+                public bool Exists(string field) => __btfViewResolution.Exists(field);
+                /// <summary>True when the running kernel has <c>ihl</c> with a compatible type.</summary>
+                public bool Has_ihl => __btfViewResolution.Exists(0);
+                /// <summary><c>__u8 ihl: 4</c> (build-time bit 0): a bitfield read with the running kernel's load window and shifts.</summary>
+                public byte ihl
+                {
+                    get => (byte)unchecked((byte)__btfViewResolution.Read(0, __btfViewData));
+                    set => __btfViewResolution.Write(0, __btfViewData, unchecked((ulong)(ulong)(byte)value));
+                }
+                /// <summary>True when the running kernel has <c>version</c> with a compatible type.</summary>
+                public bool Has_version => __btfViewResolution.Exists(1);
+                /// <summary><c>__u8 version: 4</c> (build-time bit 4): a bitfield read with the running kernel's load window and shifts.</summary>
+                public byte version
+                {
+                    get => (byte)unchecked((byte)__btfViewResolution.Read(1, __btfViewData));
+                    set => __btfViewResolution.Write(1, __btfViewData, unchecked((ulong)(ulong)(byte)value));
+                }
+                /// <summary>True when the running kernel has <c>tos</c> with a compatible type.</summary>
+                public bool Has_tos => __btfViewResolution.Exists(2);
+                /// <summary><c>__u8 tos</c> (build-time offset 1): read at the running kernel's offset.</summary>
+                public byte tos
+                {
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
+                    {
+                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 2);
+                        if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<byte>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
+                        return unchecked((byte)__btfViewResolution.Read(2, __btfViewData));
+                    }
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
+                    {
+                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 2);
+                        if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
+                        else __btfViewResolution.Write(2, __btfViewData, (ulong)value);
+                    }
+                }
+                /// <summary>True when the running kernel has <c>tot_len</c> with a compatible type.</summary>
+                public bool Has_tot_len => __btfViewResolution.Exists(3);
+                /// <summary><c>__be16 tot_len</c> (build-time offset 2): read at the running kernel's offset.</summary>
+                public ushort tot_len
+                {
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
+                    {
+                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 3);
+                        if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<ushort>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
+                        return unchecked((ushort)__btfViewResolution.Read(3, __btfViewData));
+                    }
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
+                    {
+                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 3);
+                        if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
+                        else __btfViewResolution.Write(3, __btfViewData, (ulong)value);
+                    }
+                }
+                /// <summary>True when the running kernel has <c>id</c> with a compatible type.</summary>
+                public bool Has_id => __btfViewResolution.Exists(4);
+                /// <summary><c>__be16 id</c> (build-time offset 4): read at the running kernel's offset.</summary>
+                public ushort id
+                {
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
+                    {
+                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 4);
+                        if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<ushort>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
+                        return unchecked((ushort)__btfViewResolution.Read(4, __btfViewData));
+                    }
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
+                    {
+                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 4);
+                        if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
+                        else __btfViewResolution.Write(4, __btfViewData, (ulong)value);
+                    }
+                }
+                /// <summary>True when the running kernel has <c>frag_off</c> with a compatible type.</summary>
+                public bool Has_frag_off => __btfViewResolution.Exists(5);
+                /// <summary><c>__be16 frag_off</c> (build-time offset 6): read at the running kernel's offset.</summary>
+                public ushort frag_off
+                {
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
+                    {
+                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 5);
+                        if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<ushort>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
+                        return unchecked((ushort)__btfViewResolution.Read(5, __btfViewData));
+                    }
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
+                    {
+                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 5);
+                        if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
+                        else __btfViewResolution.Write(5, __btfViewData, (ulong)value);
+                    }
+                }
+                /// <summary>True when the running kernel has <c>ttl</c> with a compatible type.</summary>
+                public bool Has_ttl => __btfViewResolution.Exists(6);
+                /// <summary><c>__u8 ttl</c> (build-time offset 8): read at the running kernel's offset.</summary>
+                public byte ttl
+                {
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
+                    {
+                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 6);
+                        if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<byte>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
+                        return unchecked((byte)__btfViewResolution.Read(6, __btfViewData));
+                    }
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
+                    {
+                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 6);
+                        if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
+                        else __btfViewResolution.Write(6, __btfViewData, (ulong)value);
+                    }
+                }
+                /// <summary>True when the running kernel has <c>protocol</c> with a compatible type.</summary>
+                public bool Has_protocol => __btfViewResolution.Exists(7);
+                /// <summary><c>__u8 protocol</c> (build-time offset 9): read at the running kernel's offset.</summary>
+                public byte protocol
+                {
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
+                    {
+                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 7);
+                        if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<byte>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
+                        return unchecked((byte)__btfViewResolution.Read(7, __btfViewData));
+                    }
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
+                    {
+                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 7);
+                        if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
+                        else __btfViewResolution.Write(7, __btfViewData, (ulong)value);
+                    }
+                }
+                /// <summary>True when the running kernel has <c>check</c> with a compatible type.</summary>
+                public bool Has_check => __btfViewResolution.Exists(8);
+                /// <summary><c>__sum16 check</c> (build-time offset 10): read at the running kernel's offset.</summary>
+                public ushort check
+                {
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
+                    {
+                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 8);
+                        if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<ushort>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
+                        return unchecked((ushort)__btfViewResolution.Read(8, __btfViewData));
+                    }
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
+                    {
+                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 8);
+                        if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
+                        else __btfViewResolution.Write(8, __btfViewData, (ulong)value);
+                    }
+                }
+                /// <summary>True when the running kernel has <c>saddr</c> with a compatible type.</summary>
+                public bool Has_saddr => __btfViewResolution.Exists(9);
+                /// <summary><c>__be32 saddr</c> (build-time offset 12): read at the running kernel's offset.</summary>
+                public uint saddr
+                {
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
+                    {
+                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 9);
+                        if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<uint>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
+                        return unchecked((uint)__btfViewResolution.Read(9, __btfViewData));
+                    }
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
+                    {
+                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 9);
+                        if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
+                        else __btfViewResolution.Write(9, __btfViewData, (ulong)value);
+                    }
+                }
+                /// <summary>True when the running kernel has <c>daddr</c> with a compatible type.</summary>
+                public bool Has_daddr => __btfViewResolution.Exists(10);
+                /// <summary><c>__be32 daddr</c> (build-time offset 16): read at the running kernel's offset.</summary>
+                public uint daddr
+                {
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
+                    {
+                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 10);
+                        if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<uint>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
+                        return unchecked((uint)__btfViewResolution.Read(10, __btfViewData));
+                    }
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
+                    {
+                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 10);
+                        if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
+                        else __btfViewResolution.Write(10, __btfViewData, (ulong)value);
+                    }
+                }
+                /// <summary>True when the running kernel has <c>addrs</c> with a compatible type.</summary>
+                public bool Has_addrs => __btfViewResolution.Exists(11);
+                /// <summary><c>struct {...} addrs</c>: a view of the member, relocated against the type the running kernel's member has.</summary>
+                public __anon_addrs.View addrs { [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => new __anon_addrs.View(__btfViewResolution.StructBytes(11, __btfViewData), __btfViewResolution.Nested(11, __anon_addrs.BtfLayout), true); }
+            }
             /// <summary><c>struct (anonymous, in struct iphdr.addrs)</c>: 8 bytes, alignment 4.</summary>
             /// <remarks>From <c>x86_64-6.12.btf</c>. Offsets and size are the kernel's (explicit layout, no host padding).</remarks>
             [global::System.Runtime.InteropServices.StructLayout(global::System.Runtime.InteropServices.LayoutKind.Explicit, Size = 8, Pack = 1)]
@@ -100,6 +321,79 @@ namespace Demo
                         new global::BtfBindings.BtfFieldLayout("saddr", 0, 32, false, false, global::BtfBindings.BtfFieldKind.Int, "__be32", 4, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
                         new global::BtfBindings.BtfFieldLayout("daddr", 32, 32, false, false, global::BtfBindings.BtfFieldKind.Int, "__be32", 4, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
                     }, "x86_64-6.12.btf", 8);
+                /// <summary>
+                /// A relocatable view of <c>struct (anonymous, in struct iphdr.addrs)</c> held in a span of the target kernel's bytes: the same field names as
+                /// <see cref="__anon_addrs"/>, read and written at the offsets resolved against the running kernel's BTF (CO-RE), not at the
+                /// build-time offsets of <c>x86_64-6.12.btf</c>. A field the kernel lacks throws <see cref="global::BtfBindings.CoreFieldException"/> when used;
+                /// test with <c>Has_x</c> or <c>Exists(nameof(x))</c> first.
+                /// </summary>
+                public readonly ref struct View
+                {
+                    private readonly global::System.Span<byte> __btfViewData;
+                    private readonly global::BtfBindings.CoreTypeResolution __btfViewResolution;
+                    private readonly int[] __btfViewOffsets;
+                    /// <summary>A view over <paramref name="data"/> (the target's bytes of the object) using <paramref name="resolution"/>, which must be this type's.</summary>
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+                    public View(global::System.Span<byte> data, global::BtfBindings.CoreTypeResolution resolution)
+                    {
+                        global::BtfBindings.CoreTypeResolution.EnsureFor(resolution, s_btfLayout);
+                        __btfViewData = data;
+                        __btfViewResolution = resolution;
+                        __btfViewOffsets = resolution.FastOffsetsFor(data.Length);
+                    }
+                    /// <summary>For nested views: <paramref name="resolution"/> came from <c>Nested</c>/<c>Element</c> with this type's layout, so it is not checked again.</summary>
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+                    internal View(global::System.Span<byte> data, global::BtfBindings.CoreTypeResolution resolution, bool trusted)
+                    {
+                        __btfViewData = data;
+                        __btfViewResolution = resolution;
+                        __btfViewOffsets = resolution.FastOffsetsFor(data.Length);
+                    }
+                    /// <summary>The target bytes this view reads.</summary>
+                    public global::System.Span<byte> Data => __btfViewData;
+                    /// <summary>Where each field is in the target kernel (and the printable <c>Report()</c> of what moved).</summary>
+                    public global::BtfBindings.CoreTypeResolution Resolution => __btfViewResolution;
+                    /// <summary>True when the span holds the whole target object.</summary>
+                    public bool IsComplete => __btfViewData.Length >= __btfViewResolution.Size;
+                    /// <summary>True when the target kernel has the field named <paramref name="field"/> (libbpf <c>FIELD_EXISTS</c>).</summary>
+                    public bool Exists(string field) => __btfViewResolution.Exists(field);
+                    /// <summary>True when the running kernel has <c>saddr</c> with a compatible type.</summary>
+                    public bool Has_saddr => __btfViewResolution.Exists(0);
+                    /// <summary><c>__be32 saddr</c> (build-time offset 0): read at the running kernel's offset.</summary>
+                    public uint saddr
+                    {
+                        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
+                        {
+                            int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 0);
+                            if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<uint>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
+                            return unchecked((uint)__btfViewResolution.Read(0, __btfViewData));
+                        }
+                        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
+                        {
+                            int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 0);
+                            if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
+                            else __btfViewResolution.Write(0, __btfViewData, (ulong)value);
+                        }
+                    }
+                    /// <summary>True when the running kernel has <c>daddr</c> with a compatible type.</summary>
+                    public bool Has_daddr => __btfViewResolution.Exists(1);
+                    /// <summary><c>__be32 daddr</c> (build-time offset 4): read at the running kernel's offset.</summary>
+                    public uint daddr
+                    {
+                        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
+                        {
+                            int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 1);
+                            if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<uint>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
+                            return unchecked((uint)__btfViewResolution.Read(1, __btfViewData));
+                        }
+                        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
+                        {
+                            int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 1);
+                            if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
+                            else __btfViewResolution.Write(1, __btfViewData, (ulong)value);
+                        }
+                    }
+                }
             }
         }
     }

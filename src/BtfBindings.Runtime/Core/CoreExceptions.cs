@@ -1,0 +1,66 @@
+using System;
+using System.Collections.Generic;
+
+namespace BtfBindings
+{
+    /// <summary>Base class of the errors raised when a generated layout is matched against a target kernel (CO-RE).</summary>
+    public class CoreException : Exception
+    {
+        /// <summary>The generated type's kernel name.</summary>
+        public string TypeName { get; }
+
+        /// <summary>The target kernel (release and BTF source), as <see cref="TargetKernel.Name"/> says it.</summary>
+        public string Kernel { get; }
+
+        /// <summary>The target candidates considered, like <c>[3107] STRUCT 'task_struct' size 3264 (vmlinux)</c>.</summary>
+        public IReadOnlyList<string> Candidates { get; }
+
+        /// <summary>Creates the exception.</summary>
+        public CoreException(string message, string typeName, string kernel, IReadOnlyList<string>? candidates = null, Exception? inner = null)
+            : base(message, inner)
+        {
+            TypeName = typeName;
+            Kernel = kernel;
+            Candidates = candidates ?? Array.Empty<string>();
+        }
+    }
+
+    /// <summary>
+    /// Several target types match a generated type and give different layouts (libbpf's "field offset ambiguity";
+    /// the check that aya-rs/aya#1727 lacks). The message lists every candidate and the first field that differs.
+    /// </summary>
+    public sealed class CoreAmbiguityException : CoreException
+    {
+        /// <summary>The first field whose relocation differs between candidates (null when the type sizes differ).</summary>
+        public string? Field { get; }
+
+        /// <summary>Creates the exception.</summary>
+        public CoreAmbiguityException(string message, string typeName, string kernel, IReadOnlyList<string> candidates, string? field)
+            : base(message, typeName, kernel, candidates)
+        {
+            Field = field;
+        }
+    }
+
+    /// <summary>
+    /// A field was read or written that the target kernel does not have (or has with a type whose value cannot be
+    /// read as the generated one). Resolution never throws this: a missing field is data
+    /// (<see cref="CoreFieldResolution.Exists"/>) until someone uses it.
+    /// </summary>
+    public sealed class CoreFieldException : CoreException
+    {
+        /// <summary>The field name.</summary>
+        public string FieldName { get; }
+
+        /// <summary>Why the field cannot be used.</summary>
+        public string Reason { get; }
+
+        /// <summary>Creates the exception.</summary>
+        public CoreFieldException(string message, string typeName, string fieldName, string kernel, IReadOnlyList<string> candidates, string reason)
+            : base(message, typeName, kernel, candidates)
+        {
+            FieldName = fieldName;
+            Reason = reason;
+        }
+    }
+}

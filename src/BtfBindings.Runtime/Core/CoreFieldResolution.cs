@@ -1,0 +1,129 @@
+using System;
+
+namespace BtfBindings
+{
+    /// <summary>How a generated field compares with the target kernel's field of the same name.</summary>
+    public enum CoreFieldStatus
+    {
+        /// <summary>Same place, same size: reads at the build-time offset would have been right.</summary>
+        Unchanged,
+        /// <summary>Exists at another offset (or bit position), same size.</summary>
+        Moved,
+        /// <summary>Exists with another size (an unsigned integer or pointer widened or narrowed, an array with another length, a struct that grew…).</summary>
+        Resized,
+        /// <summary>Exists, but its value cannot be read as the generated type (a signed integer, enum or float whose size changed).</summary>
+        Unreadable,
+        /// <summary>The target has no compatible field of this name.</summary>
+        Missing,
+    }
+
+    /// <summary>
+    /// Where one field of a generated type lives in the target kernel: libbpf's field relocation values
+    /// (<c>FIELD_EXISTS</c>, <c>FIELD_BYTE_OFFSET</c>, <c>FIELD_BYTE_SIZE</c>, <c>FIELD_SIGNED</c>,
+    /// <c>FIELD_LSHIFT_U64</c>, <c>FIELD_RSHIFT_U64</c>) plus what the relocatable view needs.
+    /// </summary>
+    public sealed class CoreFieldResolution
+    {
+        internal CoreFieldResolution(BtfFieldLayout local, int index)
+        {
+            Local = local;
+            Index = index;
+        }
+
+        /// <summary>The generated (build-time) field.</summary>
+        public BtfFieldLayout Local { get; }
+
+        /// <summary>Index of the field in <see cref="BtfTypeLayout.Fields"/>.</summary>
+        public int Index { get; }
+
+        /// <summary>The field name.</summary>
+        public string Name => Local.Name;
+
+        /// <summary><c>FIELD_EXISTS</c>: the target has a field of this name with a compatible type.</summary>
+        public bool Exists { get; internal set; }
+
+        /// <summary>True when the field exists and its value can be read and written as the generated type.</summary>
+        public bool IsReadable { get; internal set; }
+
+        /// <summary>Why the field is missing or unreadable (null otherwise).</summary>
+        public string? Problem { get; internal set; }
+
+        /// <summary>Comparison with the build-time layout.</summary>
+        public CoreFieldStatus Status { get; internal set; }
+
+        /// <summary>Exact bit offset in the target type (summed through anonymous members).</summary>
+        public uint BitOffset { get; internal set; }
+
+        /// <summary>Size in bits in the target (bitfield width, or 8 × byte size).</summary>
+        public uint BitSize { get; internal set; }
+
+        /// <summary>True when the target field is a bitfield (or not byte aligned).</summary>
+        public bool IsBitfield { get; internal set; }
+
+        /// <summary>
+        /// <c>FIELD_BYTE_OFFSET</c>: for plain fields the byte offset; for bitfields the start of libbpf's load
+        /// window (the smallest naturally aligned 1/2/4/8-byte unit, starting from the member type's size, that holds the bits).
+        /// </summary>
+        public uint ByteOffset { get; internal set; }
+
+        /// <summary><c>FIELD_BYTE_SIZE</c>: the size of the field's type (whole array for arrays); for bitfields the load window size.</summary>
+        public uint ByteSize { get; internal set; }
+
+        /// <summary><c>FIELD_SIGNED</c>: a signed integer or an enum with the signed flag, in the target.</summary>
+        public bool IsSigned { get; internal set; }
+
+        /// <summary><c>FIELD_LSHIFT_U64</c>: after loading <see cref="ByteSize"/> bytes at <see cref="ByteOffset"/> as a u64 (target byte order), shift left by this…</summary>
+        public int LeftShift { get; internal set; }
+
+        /// <summary><c>FIELD_RSHIFT_U64</c>: …then right by this (arithmetic when <see cref="IsSigned"/>) to get the value.</summary>
+        public int RightShift { get; internal set; }
+
+        /// <summary>The target member's type after typedefs and qualifiers (null when missing or unverified).</summary>
+        public BtfType? TargetType { get; internal set; }
+
+        /// <summary>The kind of value the target field holds.</summary>
+        public BtfFieldKind TargetKind { get; internal set; }
+
+        /// <summary>For arrays: the target's outer element count (0 for flexible arrays).</summary>
+        public uint ArrayLength { get; internal set; }
+
+        /// <summary>For arrays: the target's size of one outer element (a row for multi-dimensional arrays).</summary>
+        public uint ArrayElementSize { get; internal set; }
+
+        /// <summary>For arrays: size of the innermost scalar/struct element in the target.</summary>
+        public uint InnerElementSize { get; internal set; }
+
+        /// <summary>For arrays: the target's innermost element type id (after typedefs), for arrays of structs.</summary>
+        internal int InnerElementTypeId { get; set; }
+
+        /// <summary>True for a flexible array (length 0) in the target.</summary>
+        public bool IsFlexibleArray { get; internal set; }
+
+        /// <summary>The same field in every other matching candidate that has it (all identical to this one), for nested resolution.</summary>
+        internal CoreFieldResolution[]? Agreeing { get; set; }
+
+        /// <summary>True when the field exists as a plain (non-bitfield, byte-aligned) field.</summary>
+        internal bool IsPlain => Exists && !IsBitfield;
+
+        /// <summary>Whether two candidates resolve this field identically (libbpf compares the relocated values).</summary>
+        internal bool SameAs(CoreFieldResolution o)
+            => Exists == o.Exists && IsReadable == o.IsReadable && BitOffset == o.BitOffset && BitSize == o.BitSize
+               && ByteOffset == o.ByteOffset && ByteSize == o.ByteSize && IsSigned == o.IsSigned && IsBitfield == o.IsBitfield
+               && LeftShift == o.LeftShift && RightShift == o.RightShift && TargetKind == o.TargetKind
+               && ArrayLength == o.ArrayLength && ArrayElementSize == o.ArrayElementSize && InnerElementSize == o.InnerElementSize;
+
+        /// <summary>One line: where the field is in the target, or why it is not there.</summary>
+        public string Describe()
+        {
+            if (!Exists) return "missing: " + (Problem ?? "not found");
+            string where = IsBitfield
+                ? $"bit {BitOffset} ({BitSize} bits; load {ByteSize} bytes at {ByteOffset}, <<{LeftShift} >>{RightShift}{(IsSigned ? " signed" : "")})"
+                : $"offset {ByteOffset}, size {ByteSize}";
+            if (ArrayLength > 0 || IsFlexibleArray) where += IsFlexibleArray ? ", flexible array" : $", {ArrayLength} x {ArrayElementSize} bytes";
+            return IsReadable ? where : where + "; unreadable: " + Problem;
+        }
+
+        /// <inheritdoc />
+        public override string ToString() => Name + ": " + Describe();
+    }
+}

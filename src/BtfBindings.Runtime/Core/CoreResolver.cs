@@ -1,0 +1,264 @@
+using System;
+using System.Collections.Generic;
+
+namespace BtfBindings
+{
+    /// <summary>
+    /// libbpf's CO-RE field rules (<c>relo_core.c</c>: <c>bpf_core_match_member</c>, <c>bpf_core_fields_are_compat</c>,
+    /// <c>bpf_core_calc_field_relo</c>) applied to every field of a generated type at once.
+    /// </summary>
+    internal static class CoreResolver
+    {
+        /// <summary>A named member of a target composite, found directly or through anonymous members.</summary>
+        internal readonly struct TargetMember
+        {
+            public readonly int TypeId;
+            public readonly uint BitOffset;
+            public readonly int BitfieldSize;
+            public TargetMember(int typeId, uint bitOffset, int bitfieldSize) { TypeId = typeId; BitOffset = bitOffset; BitfieldSize = bitfieldSize; }
+        }
+
+        /// <summary>
+        /// Every name reachable in a target struct/union, as libbpf's member search finds it: declaration order,
+        /// anonymous struct/union members searched depth-first with their offsets accumulated, first hit wins.
+        /// </summary>
+        internal sealed class MemberMap
+        {
+            public readonly Dictionary<string, TargetMember> ByName;
+            public MemberMap(int capacity) { ByName = new Dictionary<string, TargetMember>(capacity, StringComparer.Ordinal); }
+        }
+
+        internal static MemberMap BuildMembers(BtfType t)
+        {
+            var map = new MemberMap(t.Vlen);
+            Collect(t.Btf, t, 0, map.ByName, 0);
+            return map;
+        }
+
+        private static void Collect(Btf btf, BtfType t, uint bitBase, Dictionary<string, TargetMember> into, int depth)
+        {
+            if (depth > 64) throw new BtfException("anonymous members nested deeper than 64 levels", btf.SourceName, typeId: t.Id);
+            int n = t.Vlen;
+            for (int i = 0; i < n; i++)
+            {
+                var m = t.GetMember(i);
+                if (m.IsAnonymous)
+                {
+                    var it = btf[btf.Skip(m.TypeId)];
+                    if (it.IsComposite) Collect(btf, it, bitBase + m.BitOffset, into, depth + 1);
+                    continue; // unnamed bitfields are padding; libbpf's search skips non-composite anonymous members
+                }
+                into.TryAdd(m.Name, new TargetMember(m.TypeId, bitBase + m.BitOffset, m.BitfieldSize));
+            }
+        }
+
+        /// <summary>Resolves every local field against one target candidate.</summary>
+        internal static CoreFieldResolution[] ResolveFields(BtfTypeLayout local, BtfType target, MemberMap map, out int found)
+        {
+            var fields = local.Fields;
+            var result = new CoreFieldResolution[fields.Count];
+            found = 0;
+            for (int i = 0; i < result.Length; i++)
+            {
+                var lf = fields[i];
+                var r = new CoreFieldResolution(lf, i);
+                if (map.ByName.TryGetValue(lf.Name, out var m)) Resolve(r, lf, target, m);
+                else Missing(r, $"no field '{lf.Name}' in {Describe(target)}");
+                if (r.Exists) found++;
+                result[i] = r;
+            }
+            return result;
+        }
+
+        private static void Missing(CoreFieldResolution r, string why)
+        {
+            r.Exists = false;
+            r.IsReadable = false;
+            r.Problem = why;
+            r.Status = CoreFieldStatus.Missing;
+        }
+
+        private static void Resolve(CoreFieldResolution r, BtfFieldLayout lf, BtfType owner, TargetMember m)
+        {
+            var btf = owner.Btf;
+            BtfType tt;
+            long size;
+            try
+            {
+                tt = btf[btf.Skip(m.TypeId)];
+                string? why = Incompatible(lf.Kind, lf.TypeName, lf.CType, lf.ElementKind, btf, tt);
+                if (why != null) { Missing(r, $"'{lf.Name}' in {Describe(owner)} has an incompatible type: {why}"); return; }
+                size = tt.Kind == BtfKind.Array && tt.ArrayLength == 0 ? 0 : btf.ResolveSize(m.TypeId);
+            }
+            catch (BtfException e)
+            {
+                Missing(r, $"'{lf.Name}' in {Describe(owner)}: {e.Message}");
+                return;
+            }
+
+            r.Exists = true;
+            r.TargetType = tt;
+            r.TargetKind = KindOf(tt);
+            r.BitOffset = m.BitOffset;
+            r.IsSigned = tt.IsSigned;
+            bool bitfield = m.BitfieldSize > 0 || m.BitOffset % 8 != 0;
+            r.IsBitfield = bitfield;
+            bool be = btf.IsBigEndian;
+            bool windowOk = true;
+            if (bitfield)
+            {
+                uint bitSz = m.BitfieldSize > 0 ? (uint)m.BitfieldSize : (uint)size * 8;
+                r.BitSize = bitSz;
+                uint typeSize = tt.Kind == BtfKind.Int || tt.Kind == BtfKind.Enum || tt.Kind == BtfKind.Enum64 ? tt.Size : (uint)Math.Min(size, 8);
+                windowOk = Window(m.BitOffset, bitSz, typeSize, be, out var byteOff, out var byteSz, out var lsh, out var rsh);
+                r.ByteOffset = byteOff; r.ByteSize = byteSz; r.LeftShift = lsh; r.RightShift = rsh;
+            }
+            else
+            {
+                r.ByteOffset = m.BitOffset / 8;
+                r.ByteSize = (uint)size;
+                r.BitSize = (uint)size * 8;
+                if (size > 0 && size <= 8)
+                {
+                    // libbpf's formulas with byte_off = bit_off / 8 and bit_sz = 8 * byte_sz.
+                    r.LeftShift = be ? (int)((8 - size) * 8) : (int)(64 - size * 8);
+                    r.RightShift = (int)(64 - size * 8);
+                }
+            }
+            if (tt.Kind == BtfKind.Array)
+            {
+                r.ArrayLength = tt.ArrayLength;
+                r.IsFlexibleArray = tt.ArrayLength == 0;
+                int elem = btf.Skip(tt.ArrayElementTypeId);
+                r.ArrayElementSize = (uint)SafeSize(btf, tt.ArrayElementTypeId);
+                for (int d = 0; d < 32 && btf[elem].Kind == BtfKind.Array; d++) elem = btf.Skip(btf[elem].ArrayElementTypeId);
+                r.InnerElementTypeId = elem;
+                r.InnerElementSize = (uint)SafeSize(btf, elem);
+            }
+
+            // Readability (libbpf fail_memsz_adjust: a size change is only readable for unsigned ints and pointers).
+            string? problem = null;
+            switch (lf.Kind)
+            {
+                case BtfFieldKind.Struct: case BtfFieldKind.Union:
+                    break;
+                case BtfFieldKind.Array: case BtfFieldKind.FlexibleArray:
+                    {
+                        // Arrays of structs are read element by element through nested resolutions: their size may change.
+                        uint localRow = lf.ArrayLength > 0 ? lf.ByteSize / lf.ArrayLength : 0;
+                        bool composite = lf.ElementKind == BtfFieldKind.Struct || lf.ElementKind == BtfFieldKind.Union;
+                        if (!composite && localRow != 0 && r.ArrayElementSize != localRow)
+                            problem = $"array element size changed from {localRow} to {r.ArrayElementSize} bytes";
+                        break;
+                    }
+                case BtfFieldKind.Bytes:
+                    if (size != lf.ByteSize) problem = $"size changed from {lf.ByteSize} to {size} bytes";
+                    break;
+                default:
+                    if (lf.IsBitfield || bitfield)
+                    {
+                        if (!windowOk) problem = "the bitfield does not fit one naturally aligned 8-byte load";
+                    }
+                    else if (size == lf.ByteSize) { }
+                    else if (lf.Kind == BtfFieldKind.Pointer && tt.Kind == BtfKind.Ptr) { }
+                    else if (lf.Kind == BtfFieldKind.Int && !lf.IsSigned && tt.Kind == BtfKind.Int && !tt.IsSigned && size <= 8 && lf.ByteSize <= 8) { }
+                    else problem = $"size changed from {lf.ByteSize} to {size} bytes and the field is not an unsigned integer or pointer on both sides, so its value cannot be widened or narrowed (libbpf fail_memsz_adjust)";
+                    break;
+            }
+            r.IsReadable = problem == null;
+            r.Problem = problem;
+            r.Status = problem != null ? CoreFieldStatus.Unreadable : StatusOf(lf, r);
+        }
+
+        internal static CoreFieldStatus StatusOf(BtfFieldLayout lf, CoreFieldResolution r)
+        {
+            bool resized = lf.IsBitfield || r.IsBitfield ? (lf.IsBitfield != r.IsBitfield || lf.BitSize != r.BitSize) : lf.ByteSize != r.ByteSize;
+            if (resized) return CoreFieldStatus.Resized;
+            return lf.BitOffset != r.BitOffset ? CoreFieldStatus.Moved : CoreFieldStatus.Unchanged;
+        }
+
+        private static long SafeSize(Btf btf, int id)
+        {
+            try { return btf.ResolveSize(id); } catch (BtfException) { return 0; }
+        }
+
+        /// <summary>libbpf <c>bpf_core_calc_field_relo</c>'s bitfield load window and shifts, in the target's byte order.</summary>
+        internal static bool Window(uint bitOff, uint bitSz, uint typeSize, bool bigEndian, out uint byteOff, out uint byteSz, out int lshift, out int rshift)
+        {
+            byteSz = typeSize;
+            if (byteSz == 0 || (byteSz & (byteSz - 1)) != 0) byteSz = 1;
+            if (byteSz > 8) byteSz = 8;
+            byteOff = bitOff / 8 / byteSz * byteSz;
+            lshift = rshift = 0;
+            while (bitOff + bitSz - byteOff * 8 > byteSz * 8)
+            {
+                if (byteSz >= 8) return false;
+                byteSz *= 2;
+                byteOff = bitOff / 8 / byteSz * byteSz;
+            }
+            lshift = bigEndian ? (int)((8 - byteSz) * 8 + (bitOff - byteOff * 8)) : (int)(64 - (bitOff + bitSz - byteOff * 8));
+            rshift = (int)(64 - bitSz);
+            return true;
+        }
+
+        internal static BtfFieldKind KindOf(BtfType t) => t.Kind switch
+        {
+            BtfKind.Int => BtfFieldKind.Int,
+            BtfKind.Enum or BtfKind.Enum64 => BtfFieldKind.Enum,
+            BtfKind.Float => BtfFieldKind.Float,
+            BtfKind.Ptr => BtfFieldKind.Pointer,
+            BtfKind.Struct => BtfFieldKind.Struct,
+            BtfKind.Union => BtfFieldKind.Union,
+            BtfKind.Array => t.ArrayLength == 0 ? BtfFieldKind.FlexibleArray : BtfFieldKind.Array,
+            _ => BtfFieldKind.Bytes,
+        };
+
+        /// <summary>
+        /// <c>bpf_core_fields_are_compat</c> with the local side described by the generated metadata: null when
+        /// compatible, else why not. Composites match composites (struct and union mixed), pointers pointers,
+        /// floats floats, enums enums of the same essential name (or anonymous), ints ints (size and signedness
+        /// ignored, legacy bitfield ints rejected), arrays by element.
+        /// </summary>
+        internal static string? Incompatible(BtfFieldKind lk, string localTypeName, string localCType, BtfFieldKind elementKind, Btf btf, BtfType tt)
+        {
+            switch (lk)
+            {
+                case BtfFieldKind.Struct: case BtfFieldKind.Union:
+                    return tt.IsComposite ? null : $"a struct/union in the generated type, {Spell(tt)} in the target";
+                case BtfFieldKind.Pointer:
+                    return tt.Kind == BtfKind.Ptr ? null : $"a pointer in the generated type, {Spell(tt)} in the target";
+                case BtfFieldKind.Float:
+                    return tt.Kind == BtfKind.Float ? null : $"a float in the generated type, {Spell(tt)} in the target";
+                case BtfFieldKind.Enum:
+                    if (tt.Kind != BtfKind.Enum && tt.Kind != BtfKind.Enum64) return $"an enum in the generated type, {Spell(tt)} in the target";
+                    if (localTypeName.Length == 0 || tt.IsAnonymous) return null;
+                    return FlavorRules.EssentialName(localTypeName) == FlavorRules.EssentialName(tt.Name)
+                        ? null : $"enum {localTypeName} in the generated type, enum {tt.Name} in the target";
+                case BtfFieldKind.Int:
+                    if (localCType.StartsWith("enum {", StringComparison.Ordinal) && (tt.Kind == BtfKind.Enum || tt.Kind == BtfKind.Enum64))
+                        return null; // an anonymous enum member (the metadata shows it as its integer)
+                    if (tt.Kind != BtfKind.Int) return $"an integer in the generated type, {Spell(tt)} in the target";
+                    return tt.IntBitOffset == 0 ? null : "the target integer has a non-zero INT bit offset (a legacy bitfield encoding libbpf rejects)";
+                case BtfFieldKind.Array: case BtfFieldKind.FlexibleArray:
+                    {
+                        if (tt.Kind != BtfKind.Array) return $"an array in the generated type, {Spell(tt)} in the target";
+                        var e = tt;
+                        for (int d = 0; d < 32 && e.Kind == BtfKind.Array; d++) e = btf[btf.Skip(e.ArrayElementTypeId)];
+                        if (e.Kind == BtfKind.Array) return "array nesting too deep";
+                        var inner = Incompatible(elementKind == BtfFieldKind.Array ? BtfFieldKind.Bytes : elementKind, localTypeName, "", BtfFieldKind.Bytes, btf, e);
+                        return inner == null ? null : "array elements differ: " + inner;
+                    }
+                default: // raw bytes (long double, odd-sized integers): any scalar or array of the same size
+                    return tt.IsComposite || tt.Kind == BtfKind.Ptr ? $"raw bytes in the generated type, {Spell(tt)} in the target" : null;
+            }
+        }
+
+        private static string Spell(BtfType t)
+        {
+            string kind = Btf.KindName((int)t.Kind).ToLowerInvariant();
+            return t.IsAnonymous ? "an anonymous " + kind : kind + " " + t.Name;
+        }
+
+        internal static string Describe(BtfType t) => $"[{t.Id}] {Btf.KindName((int)t.Kind)} '{(t.IsAnonymous ? "(anon)" : t.Name)}'";
+    }
+}

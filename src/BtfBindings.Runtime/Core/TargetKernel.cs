@@ -1,0 +1,325 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.CompilerServices;
+
+namespace BtfBindings
+{
+    /// <summary>
+    /// The kernel generated types are matched against at run time (CO-RE for user space): its vmlinux BTF plus the
+    /// split BTF of its modules, which are searched (and loaded) only when vmlinux has no candidate, as libbpf does.
+    /// Resolutions are cached per generated layout. Thread-safe.
+    /// </summary>
+    public sealed class TargetKernel
+    {
+        private readonly KernelModuleBtf[] _modules;
+        private readonly ConcurrentDictionary<BtfTypeLayout, CoreTypeResolution> _roots = new ConcurrentDictionary<BtfTypeLayout, CoreTypeResolution>(ReferenceComparer<BtfTypeLayout>.Instance);
+        private readonly ConcurrentDictionary<(string, BtfKind), BtfType[]> _candidates = new ConcurrentDictionary<(string, BtfKind), BtfType[]>();
+        private readonly ConcurrentDictionary<BtfType, CoreResolver.MemberMap> _members = new ConcurrentDictionary<BtfType, CoreResolver.MemberMap>();
+
+        /// <summary>A target from its vmlinux BTF (and, optionally, module BTF split over it).</summary>
+        /// <param name="vmlinux">The kernel's BTF.</param>
+        /// <param name="name">How messages name the kernel (default: the BTF's source name).</param>
+        /// <param name="modules">Module BTF, loaded on first need.</param>
+        /// <param name="release">The kernel release (<c>uname -r</c>), when known.</param>
+        public TargetKernel(Btf vmlinux, string? name = null, IEnumerable<KernelModuleBtf>? modules = null, string? release = null)
+        {
+            Vmlinux = vmlinux ?? throw new ArgumentNullException(nameof(vmlinux));
+            _modules = modules?.ToArray() ?? Array.Empty<KernelModuleBtf>();
+            Release = release;
+            Name = name ?? (release != null ? release + " (" + vmlinux.SourceName + ")" : vmlinux.SourceName);
+        }
+
+        private TargetKernel(string name, string reason)
+        {
+            _modules = Array.Empty<KernelModuleBtf>();
+            Name = name;
+            NonPortableReason = reason;
+        }
+
+        /// <summary>
+        /// A target with no BTF (non-portable mode): every resolution uses the build-time layout unverified and says so
+        /// (<see cref="CoreTypeResolution.IsVerified"/> is false, the report starts with NOT VERIFIED).
+        /// </summary>
+        public static TargetKernel NonPortable(string reason, string? release = null)
+            => new TargetKernel((release ?? "unknown kernel") + " (no kernel BTF: non-portable mode)", reason) { Release = release };
+
+        /// <summary>Loads a target from a BTF file in any container <see cref="Btf.Load"/> reads.</summary>
+        public static TargetKernel Load(string path, string? name = null) => new TargetKernel(Btf.Load(path), name);
+
+        /// <summary>The target a discovery result describes (non-portable when nothing was found).</summary>
+        public static TargetKernel FromSource(KernelBtfSource source)
+        {
+            if (source.Vmlinux == null) return NonPortable(source.Description, source.Release);
+            return new TargetKernel(source.Vmlinux, (source.Release ?? "kernel") + " (" + source.Path + ", " + source.Origin + ")", source.Modules, source.Release);
+        }
+
+        /// <summary>The running kernel, found with <see cref="KernelBtf.Locate"/>.</summary>
+        public static TargetKernel Current(KernelBtfOptions? options = null) => FromSource(KernelBtf.Locate(options));
+
+        /// <summary>The vmlinux BTF (null in non-portable mode).</summary>
+        public Btf? Vmlinux { get; }
+
+        /// <summary>The name used in messages and reports: release and BTF source.</summary>
+        public string Name { get; }
+
+        /// <summary>The kernel release, when known.</summary>
+        public string? Release { get; private set; }
+
+        /// <summary>True when there is kernel BTF to verify layouts against.</summary>
+        public bool IsPortable => Vmlinux != null;
+
+        /// <summary>Why layouts cannot be verified (non-portable mode), else null.</summary>
+        public string? NonPortableReason { get; }
+
+        /// <summary>Module BTF (split over <see cref="Vmlinux"/>).</summary>
+        public IReadOnlyList<KernelModuleBtf> Modules => _modules;
+
+        /// <summary>True when the kernel stores data big-endian.</summary>
+        public bool IsBigEndian => Vmlinux?.IsBigEndian ?? !BitConverter.IsLittleEndian;
+
+        /// <summary>
+        /// Target types whose essential name (libbpf's <c>___flavor</c> rule) equals that of <paramref name="name"/>
+        /// and whose kind is CO-RE compatible: vmlinux first, module BTF only when vmlinux has none. Cached.
+        /// </summary>
+        public IReadOnlyList<BtfType> FindCandidates(string name, BtfKind kind)
+        {
+            if (Vmlinux == null) return Array.Empty<BtfType>();
+            string ess = FlavorRules.EssentialName(name);
+            return _candidates.GetOrAdd((ess, kind), key =>
+            {
+                var list = Vmlinux.FindCoreCandidates(key.Item1, key.Item2);
+                if (list.Count == 0)
+                {
+                    foreach (var m in _modules)
+                    {
+                        Btf btf;
+                        try { btf = m.Load(Vmlinux); }
+                        catch (BtfException) { continue; } // an unreadable module cannot hold a candidate; its error is on the module
+                        foreach (var t in btf.FindCoreCandidates(key.Item1, key.Item2))
+                            if (t.Btf == btf) list.Add(t); // base types were already searched
+                    }
+                }
+                return list.ToArray();
+            });
+        }
+
+        /// <summary>
+        /// Resolves a generated type against this kernel (cached): every candidate is evaluated; candidates where no
+        /// field matches are dropped; all remaining ones must give identical results or <see cref="CoreAmbiguityException"/>
+        /// lists them. Missing fields do not throw: they have <see cref="CoreFieldResolution.Exists"/> false.
+        /// </summary>
+        /// <exception cref="CoreAmbiguityException">Same-named target types disagree.</exception>
+        /// <exception cref="NotSupportedException">The generated type is anonymous (resolve it through its parent's field).</exception>
+        public CoreTypeResolution Resolve(BtfTypeLayout local)
+        {
+            if (local is null) throw new ArgumentNullException(nameof(local));
+            if (_roots.TryGetValue(local, out var r)) return r;
+            return _roots.GetOrAdd(local, ResolveUncached(local));
+        }
+
+        /// <summary>Resolves the generated type <typeparamref name="T"/> (see <see cref="Resolve(BtfTypeLayout)"/>).</summary>
+        public CoreTypeResolution Resolve<T>() where T : IBtfType => Resolve(T.BtfLayout);
+
+        /// <summary>Resolves without the cache (benchmarks; the candidate list and member maps stay cached).</summary>
+        public CoreTypeResolution ResolveUncached(BtfTypeLayout local)
+        {
+            if (Vmlinux == null) return CoreTypeResolution.Unverified(local, Name, NonPortableReason ?? "no kernel BTF");
+            if (local.BtfName.Length == 0)
+                throw new NotSupportedException("an anonymous type has no name to look up in the target (libbpf rejects anonymous roots too); resolve its parent and use Nested() on the field");
+            if (local.Kind != BtfKind.Struct && local.Kind != BtfKind.Union)
+                throw new NotSupportedException($"{local.BtfName} is a {local.Kind}; field resolution is for structs and unions (use ResolveEnum for enums)");
+            var cands = local.NamedByTypedef ? TypedefCandidates(local.BtfName) : FindCandidates(local.BtfName, local.Kind);
+            return ResolveCandidates(local, cands, context: null);
+        }
+
+        /// <summary>
+        /// For a type the kernel leaves anonymous and names with a typedef (<c>atomic_t</c>): the structs/unions behind
+        /// every target TYPEDEF of the same essential name (libbpf takes a typedef root's candidates among typedefs and
+        /// then skips them).
+        /// </summary>
+        public IReadOnlyList<BtfType> TypedefCandidates(string name)
+        {
+            var list = new List<BtfType>();
+            foreach (var td in FindCandidates(name, BtfKind.Typedef))
+            {
+                BtfType t;
+                try { t = td.Btf[td.Btf.Skip(td.Id)]; } catch (BtfException) { continue; }
+                if (t.IsComposite && !list.Contains(t)) list.Add(t);
+            }
+            return list;
+        }
+
+        /// <summary>Resolves a generated type against one chosen target type (for example to settle an ambiguity).</summary>
+        public CoreTypeResolution ResolveAgainst(BtfTypeLayout local, BtfType target)
+        {
+            if (!target.IsComposite) throw new ArgumentException($"{target} is not a struct or union", nameof(target));
+            return ResolveCandidates(local, new[] { target }, context: null);
+        }
+
+        internal CoreTypeResolution ResolveAgainstTargets(BtfTypeLayout local, List<BtfType> targets, string context)
+            => ResolveCandidates(local, targets, context);
+
+        internal CoreResolver.MemberMap MembersOf(BtfType t) => _members.GetOrAdd(t, CoreResolver.BuildMembers);
+
+        private CoreTypeResolution ResolveCandidates(BtfTypeLayout local, IReadOnlyList<BtfType> cands, string? context)
+        {
+            var descriptions = new string[cands.Count];
+            for (int i = 0; i < descriptions.Length; i++) descriptions[i] = Describe(cands[i]);
+            string label = context ?? CoreTypeResolution.Label(local);
+            if (cands.Count == 0)
+            {
+                var missing = new CoreFieldResolution[local.Fields.Count];
+                string why = local.NamedByTypedef
+                    ? $"the kernel has no typedef {FlavorRules.EssentialName(local.BtfName)} (or a ___flavor of it) naming a struct or union"
+                    : $"the kernel has no {(local.Kind == BtfKind.Union ? "union" : "struct")} named {FlavorRules.EssentialName(local.BtfName)} (or a ___flavor of it)";
+                for (int i = 0; i < missing.Length; i++)
+                    missing[i] = new CoreFieldResolution(local.Fields[i], i) { Problem = why, Status = CoreFieldStatus.Missing };
+                return new CoreTypeResolution(local, this, Name, Array.Empty<BtfType>(), descriptions, missing, 0, IsBigEndian, true, null);
+            }
+
+            var results = new CoreFieldResolution[cands.Count][];
+            var found = new int[cands.Count];
+            for (int c = 0; c < cands.Count; c++)
+                results[c] = CoreResolver.ResolveFields(local, cands[c], MembersOf(cands[c]), out found[c]);
+
+            // libbpf: candidates that do not match are skipped, and every matching candidate must give the same answer.
+            // Whole type at once: a candidate matches when at least one field resolves in it (all of them when none
+            // does); for each field, every matching candidate that has it must resolve it identically (otherwise the
+            // layouts conflict: CoreAmbiguityException, the check aya-rs/aya#1727 lacks); a field exists when any has it.
+            var matching = new List<int>(cands.Count);
+            for (int c = 0; c < cands.Count; c++) if (found[c] > 0) matching.Add(c);
+            if (matching.Count == 0) for (int c = 0; c < cands.Count; c++) matching.Add(c);
+            int primary = matching[0];
+            foreach (int c in matching) if (found[c] > found[primary]) primary = c;
+
+            var fields = new CoreFieldResolution[local.Fields.Count];
+            for (int i = 0; i < fields.Length; i++)
+            {
+                CoreFieldResolution? chosen = null;
+                List<CoreFieldResolution>? agreeing = null;
+                int chosenCand = -1;
+                foreach (int c in matching)
+                {
+                    var fr = results[c][i];
+                    if (!fr.Exists) continue;
+                    if (chosen == null) { chosen = fr; chosenCand = c; continue; }
+                    if (!fr.SameAs(chosen))
+                    {
+                        var list = matching.Select(k => descriptions[k]).ToArray();
+                        throw new CoreAmbiguityException(
+                            $"{label} is ambiguous in kernel {Name}: {matching.Count} matching candidates disagree on field '{fr.Name}' "
+                            + $"({Describe(cands[chosenCand])}: {chosen.Describe()}; {Describe(cands[c])}: {fr.Describe()}). "
+                            + $"Candidates: {string.Join("; ", list)}. Resolve against one of them with TargetKernel.ResolveAgainst.",
+                            local.BtfName, Name, list, fr.Name);
+                    }
+                    (agreeing ??= new List<CoreFieldResolution> { chosen }).Add(fr);
+                }
+                fields[i] = chosen ?? results[primary][i];
+                if (agreeing != null) fields[i].Agreeing = agreeing.ToArray();
+            }
+            var targets = new List<BtfType>(matching.Count) { cands[primary] };
+            foreach (int c in matching) if (c != primary) targets.Add(cands[c]);
+            return new CoreTypeResolution(local, this, Name, targets.ToArray(), descriptions, fields, cands[primary].Size, IsBigEndian, true, null);
+        }
+
+        /// <summary>Like bpftool plus where it lives: <c>[3107] STRUCT 'task_struct' size 3264 (vmlinux)</c>.</summary>
+        public string Describe(BtfType t)
+        {
+            string where = "vmlinux";
+            if (Vmlinux != null && !ReferenceEquals(t.Btf, Vmlinux) && !ReferenceEquals(t.Btf, Vmlinux.Base))
+            {
+                where = t.Btf.SourceName;
+                foreach (var m in _modules) if (m.IsLoaded && ReferenceEquals(m.Loaded, t.Btf)) { where = "module " + m.Name; break; }
+            }
+            string size = t.Kind is BtfKind.Struct or BtfKind.Union or BtfKind.Enum or BtfKind.Enum64 ? $" size {t.Size}" : "";
+            return $"{CoreResolver.Describe(t)}{size} ({where})";
+        }
+
+        // ---- enums ------------------------------------------------------------------------------------
+
+        /// <summary>
+        /// Resolves a generated enum's enumerators by essential name (libbpf <c>ENUMVAL_EXISTS</c>/<c>ENUMVAL_VALUE</c>):
+        /// matching candidates (any enumerator found) must agree on every value.
+        /// </summary>
+        public CoreEnumResolution ResolveEnum(BtfTypeLayout enumLayout)
+        {
+            if (enumLayout.Kind != BtfKind.Enum && enumLayout.Kind != BtfKind.Enum64) throw new ArgumentException("not an enum layout", nameof(enumLayout));
+            var cands = Vmlinux == null ? (IReadOnlyList<BtfType>)Array.Empty<BtfType>() : FindCandidates(enumLayout.BtfName, BtfKind.Enum);
+            var descriptions = cands.Select(Describe).ToArray();
+            var perCand = new List<(BtfType t, ulong?[] values)>();
+            foreach (var t in cands)
+            {
+                var byName = new Dictionary<string, ulong>(StringComparer.Ordinal);
+                foreach (var v in t.EnumValues) byName.TryAdd(FlavorRules.EssentialName(v.Name), v.RawValue);
+                var vals = new ulong?[enumLayout.EnumValues.Count];
+                bool any = false;
+                for (int i = 0; i < vals.Length; i++)
+                    if (byName.TryGetValue(FlavorRules.EssentialName(enumLayout.EnumValues[i].Key), out var raw)) { vals[i] = raw; any = true; }
+                if (any) perCand.Add((t, vals));
+            }
+            for (int k = 1; k < perCand.Count; k++)
+                for (int i = 0; i < enumLayout.EnumValues.Count; i++)
+                    if (perCand[k].values[i] != perCand[0].values[i])
+                        throw new CoreAmbiguityException(
+                            $"enum {enumLayout.BtfName} is ambiguous in kernel {Name}: {enumLayout.EnumValues[i].Key} is {Show(perCand[0].values[i])} in {Describe(perCand[0].t)} but {Show(perCand[k].values[i])} in {Describe(perCand[k].t)}",
+                            enumLayout.BtfName, Name, descriptions, enumLayout.EnumValues[i].Key);
+            return new CoreEnumResolution(enumLayout, Name, perCand.Count > 0 ? perCand[0].t : (BtfType?)null, perCand.Count > 0 ? perCand[0].values : new ulong?[enumLayout.EnumValues.Count], descriptions, Vmlinux != null);
+        }
+
+        private static string Show(ulong? v) => v.HasValue ? v.Value.ToString() : "missing";
+
+        /// <summary>The value of enumerator <paramref name="enumerator"/> of enum <paramref name="enumName"/> in this kernel, if both exist.</summary>
+        public bool TryGetEnumValue(string enumName, string enumerator, out ulong value)
+        {
+            var layout = new BtfTypeLayout(enumName, BtfKind.Enum, 0, Array.Empty<BtfFieldLayout>(), "", 8, new[] { new KeyValuePair<string, ulong>(enumerator, 0) });
+            var r = ResolveEnum(layout);
+            value = r.Values[0] ?? 0;
+            return r.Values[0].HasValue;
+        }
+
+        /// <inheritdoc />
+        public override string ToString() => Name;
+
+        private sealed class ReferenceComparer<T> : IEqualityComparer<T> where T : class
+        {
+            public static readonly ReferenceComparer<T> Instance = new ReferenceComparer<T>();
+            public bool Equals(T? x, T? y) => ReferenceEquals(x, y);
+            public int GetHashCode(T obj) => RuntimeHelpers.GetHashCode(obj);
+        }
+    }
+
+    /// <summary>A generated enum resolved against a kernel: each enumerator's target value, or null when the kernel lacks it.</summary>
+    public sealed class CoreEnumResolution
+    {
+        internal CoreEnumResolution(BtfTypeLayout local, string kernel, BtfType? target, ulong?[] values, IReadOnlyList<string> candidates, bool verified)
+        {
+            Local = local; KernelName = kernel; Target = target; Values = values; Candidates = candidates; IsVerified = verified;
+        }
+
+        /// <summary>The generated enum.</summary>
+        public BtfTypeLayout Local { get; }
+        /// <summary>The target kernel.</summary>
+        public string KernelName { get; }
+        /// <summary>The target enum the values come from, or null.</summary>
+        public BtfType? Target { get; }
+        /// <summary>Per local enumerator (in <see cref="BtfTypeLayout.EnumValues"/> order): the target's raw value, or null.</summary>
+        public IReadOnlyList<ulong?> Values { get; }
+        /// <summary>The candidates considered.</summary>
+        public IReadOnlyList<string> Candidates { get; }
+        /// <summary>False in non-portable mode.</summary>
+        public bool IsVerified { get; }
+
+        /// <summary>The target value of the enumerator named <paramref name="name"/> (essential-name match), or null.</summary>
+        public ulong? this[string name]
+        {
+            get
+            {
+                for (int i = 0; i < Local.EnumValues.Count; i++)
+                    if (Local.EnumValues[i].Key == name) return IsVerified ? Values[i] : Local.EnumValues[i].Value;
+                throw new KeyNotFoundException($"enum {Local.BtfName} has no enumerator {name} in the generated type");
+            }
+        }
+    }
+}

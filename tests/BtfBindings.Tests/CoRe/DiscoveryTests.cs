@@ -1,0 +1,235 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using BtfBindings.Tests.Generator;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Xunit;
+
+namespace BtfBindings.Tests.CoRe
+{
+    /// <summary>Kernel BTF discovery over a fake file system root: order, formats, modules, BTFHub layout, embedded BTF, non-portable mode.</summary>
+    public sealed class DiscoveryTests : IDisposable
+    {
+        private const string Release = "6.1.0-99-test";
+        private readonly string _root = Path.Combine(Path.GetTempPath(), "btfbindings-discovery-" + Guid.NewGuid().ToString("N"));
+
+        public DiscoveryTests() { Directory.CreateDirectory(_root); }
+        public void Dispose() { try { Directory.Delete(_root, true); } catch (IOException) { } }
+
+        /// <summary>A small raw vmlinux BTF with struct task_struct { int pid; }, marked by a struct named <paramref name="marker"/>.</summary>
+        private static byte[] Vmlinux(string marker, bool withTask = true)
+        {
+            var b = new BtfBuilder();
+            int i = b.AddInt("int", 4, BtfIntEncoding.Signed);
+            b.AddInt("long int", 8, BtfIntEncoding.Signed);
+            if (withTask) b.AddComposite(BtfKind.Struct, "task_struct", 8, ("pid", i, 0, 0), ("tgid", i, 32, 0));
+            b.AddComposite(BtfKind.Struct, marker, 4, ("x", i, 0, 0));
+            return b.ToArray();
+        }
+
+        private string Put(string rel, byte[] bytes)
+        {
+            var p = Path.Combine(_root, rel.TrimStart('/'));
+            Directory.CreateDirectory(Path.GetDirectoryName(p)!);
+            File.WriteAllBytes(p, bytes);
+            return p;
+        }
+
+        private KernelBtfOptions Options(Dictionary<string, string>? env = null) => new KernelBtfOptions
+        {
+            RootDirectory = _root,
+            GetEnvironmentVariable = n => env != null && env.TryGetValue(n, out var v) ? v : null,
+        };
+
+        private static bool Has(KernelBtfSource s, string marker) => s.Vmlinux!.FindTypes(marker).Count == 1;
+
+        [Fact]
+        public void NothingFound_IsNonPortable_AndSaysSo()
+        {
+            Put("/proc/sys/kernel/osrelease", System.Text.Encoding.ASCII.GetBytes(Release + "\n"));
+            var s = KernelBtf.Locate(Options());
+            Assert.False(s.IsPortable);
+            Assert.Equal(KernelBtfOrigin.None, s.Origin);
+            Assert.Equal(Release, s.Release);
+            Assert.Contains("layouts cannot be verified", s.Description);
+            Assert.Contains("non-portable mode", s.Description);
+            Assert.Contains(s.Attempts, a => a.Contains("/sys/kernel/btf/vmlinux") && a.Contains("not found"));
+            Assert.Equal(7, s.Attempts.Count(a => a.Contains(Release)));
+            var target = s.CreateTarget();
+            Assert.False(target.IsPortable);
+            var layout = new BtfTypeLayout("task_struct", BtfKind.Struct, 8, new[] { new BtfFieldLayout("pid", 32, 32, false, true, BtfFieldKind.Int, "int", 4) }, "x", 8);
+            var r = target.Resolve(layout);
+            Assert.False(r.IsVerified);
+            Assert.Equal(7, r.ReadInt64("pid", new byte[] { 0, 0, 0, 0, 7, 0, 0, 0 }));
+            Assert.Contains("non-portable", r.KernelName);
+        }
+
+        [Fact]
+        public void Sysfs_ComesFirst_WithModulesAsSplitBtf_SearchedOnlyWhenVmlinuxHasNoCandidate()
+        {
+            var vmlinux = Vmlinux("sysfs_marker");
+            Put("/sys/kernel/btf/vmlinux", vmlinux);
+            Put("/boot/vmlinux-" + Release, Vmlinux("boot_marker"));
+            var baseBtf = Btf.Parse((byte[])vmlinux.Clone());
+            var m = new BtfBuilder(baseBtf);
+            m.AddComposite(BtfKind.Struct, "ip_vs_conn", 4, ("flags", 1, 0, 0));
+            m.AddComposite(BtfKind.Struct, "task_struct", 4, ("pid", 1, 0, 0)); // a module type that must not win over vmlinux
+            Put("/sys/kernel/btf/ip_vs", m.ToArray());
+            var o = Options();
+            o.KernelRelease = Release;
+            var s = KernelBtf.Locate(o);
+            Assert.Equal(KernelBtfOrigin.Sysfs, s.Origin);
+            Assert.True(Has(s, "sysfs_marker"));
+            Assert.Equal(new[] { "ip_vs" }, s.Modules.Select(x => x.Name));
+            Assert.False(s.Modules[0].IsLoaded);
+            var t = s.CreateTarget();
+            Assert.Single(t.FindCandidates("task_struct", BtfKind.Struct));
+            Assert.False(s.Modules[0].IsLoaded); // vmlinux had a candidate: the module was not even read
+            var conn = t.FindCandidates("ip_vs_conn", BtfKind.Struct);
+            Assert.Single(conn);
+            Assert.True(s.Modules[0].IsLoaded);
+            Assert.Contains("module ip_vs", t.Describe(conn[0]));
+            Assert.Contains("sysfs", s.Description);
+        }
+
+        [Fact]
+        public void ExplicitPath_AndEnvironment_OverrideEverything_AndFailLoudly()
+        {
+            Put("/sys/kernel/btf/vmlinux", Vmlinux("sysfs_marker"));
+            var mine = Put("/mine.btf", Vmlinux("explicit_marker"));
+            var env = Put("/env.btf", Vmlinux("env_marker"));
+            var o = Options(new Dictionary<string, string> { [KernelBtfOptions.DefaultEnvironmentVariable] = env });
+            var s = KernelBtf.Locate(o);
+            Assert.Equal(KernelBtfOrigin.EnvironmentVariable, s.Origin);
+            Assert.True(Has(s, "env_marker"));
+            o.ExplicitPath = mine;
+            s = KernelBtf.Locate(o);
+            Assert.Equal(KernelBtfOrigin.ExplicitPath, s.Origin);
+            Assert.True(Has(s, "explicit_marker"));
+            o.ExplicitPath = Path.Combine(_root, "missing.btf");
+            Assert.Throws<BtfException>(() => KernelBtf.Locate(o));
+            o.ExplicitPath = null;
+            Put("/env.btf", new byte[] { 1, 2, 3 });
+            var e = Assert.Throws<BtfException>(() => KernelBtf.Locate(o));
+            Assert.Contains(KernelBtfOptions.DefaultEnvironmentVariable, e.Message);
+        }
+
+        public static IEnumerable<object[]> FallbackIndices() => Enumerable.Range(0, 7).Select(i => new object[] { i });
+
+        [Theory]
+        [MemberData(nameof(FallbackIndices))]
+        public void FallbackPaths_InLibbpfOrder_RawOrElf(int index)
+        {
+            var paths = KernelBtf.FallbackPaths(Release);
+            // The index-th path holds the kernel; every earlier one is absent, every later one holds a decoy.
+            bool elf = index % 2 == 1;
+            byte[] content = elf ? File.ReadAllBytes(CoreFixtures.CorePath("target.o")) : Vmlinux("raw_marker");
+            Put(paths[index], content);
+            for (int j = index + 1; j < paths.Count; j++) Put(paths[j], Vmlinux("decoy_" + j));
+            Put("/proc/sys/kernel/osrelease", System.Text.Encoding.ASCII.GetBytes(Release + "\n"));
+            var s = KernelBtf.Locate(Options());
+            Assert.Equal(KernelBtfOrigin.FallbackPath, s.Origin);
+            Assert.EndsWith(paths[index], s.Path);
+            Assert.True(elf ? s.Vmlinux!.FindTypes("core_bits").Count == 1 : Has(s, "raw_marker"));
+            Assert.Equal(index, s.Attempts.Count(a => a.Contains(Release) && a.EndsWith("not found")));
+        }
+
+        [Fact]
+        public void FallbackPath_ElfWithoutBtf_IsSkipped()
+        {
+            var paths = KernelBtf.FallbackPaths(Release);
+            Put(paths[0], File.ReadAllBytes(Environment.ProcessPath!)); // an ELF executable without .BTF (the test host)
+            Put(paths[2], Vmlinux("third"));
+            var o = Options();
+            o.KernelRelease = Release;
+            var s = KernelBtf.Locate(o);
+            Assert.True(Has(s, "third"));
+            Assert.Contains(s.Attempts, a => a.StartsWith(Path.Combine(_root, paths[0].TrimStart('/'))) && !a.EndsWith("not found") && !a.EndsWith("used"));
+        }
+
+        [Theory]
+        [InlineData("x86_64", "x86_64")]
+        [InlineData("aarch64", "arm64")]
+        public void BtfHubCache_DistroVersionArchRelease(string machine, string hubArch)
+        {
+            Put("/etc/os-release", System.Text.Encoding.ASCII.GetBytes("NAME=\"Ubuntu\"\nID=ubuntu\nVERSION_ID=\"20.04\"\n"));
+            var hub = Path.Combine(_root, "hub");
+            Put($"/hub/ubuntu/20.04/{hubArch}/{Release}.btf", Vmlinux("hub_marker"));
+            var o = Options(new Dictionary<string, string> { [KernelBtfOptions.DefaultBtfHubVariable] = hub });
+            o.KernelRelease = Release;
+            o.Machine = machine;
+            var s = KernelBtf.Locate(o);
+            Assert.Equal(KernelBtfOrigin.BtfHubCache, s.Origin);
+            Assert.True(Has(s, "hub_marker"));
+            Assert.Contains("BTFHub", s.Description);
+        }
+
+        [Fact]
+        public void Embedded_ByteArraysAndResources_ReleaseMatchFirst()
+        {
+            var o = Options();
+            o.KernelRelease = Release;
+            o.Embedded.Add(EmbeddedKernelBtf.FromBytes("generic", Vmlinux("generic_marker")));
+            o.Embedded.Add(EmbeddedKernelBtf.FromBytes("other release", Vmlinux("other_marker"), "5.4.0-1"));
+            o.Embedded.Add(EmbeddedKernelBtf.FromBytes("this release", Vmlinux("exact_marker"), Release));
+            var s = KernelBtf.Locate(o);
+            Assert.Equal(KernelBtfOrigin.Embedded, s.Origin);
+            Assert.True(Has(s, "exact_marker"));
+            o.Embedded.RemoveAt(2);
+            Assert.True(Has(KernelBtf.Locate(o), "generic_marker"));
+            o.Embedded.RemoveAt(0);
+            Assert.False(KernelBtf.Locate(o).IsPortable);
+
+            // Manifest resources (an assembly built here with two of them; gzip is read too).
+            var gz = new MemoryStream();
+            using (var z = new System.IO.Compression.GZipStream(gz, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true)) z.Write(Vmlinux("resource_marker"));
+            var asm = AssemblyWithResources(("btf/" + Release + ".btf.gz", gz.ToArray()), ("btf/vmlinux.btf", Vmlinux("any_marker")), ("other.txt", new byte[] { 1 }));
+            var res = EmbeddedKernelBtf.FromResources(asm);
+            Assert.Equal(2, res.Count);
+            Assert.Contains(res, r => r.Release == Release);
+            Assert.Contains(res, r => r.Release == null);
+            var o2 = Options();
+            o2.KernelRelease = Release;
+            o2.Embedded.AddRange(res);
+            var s2 = KernelBtf.Locate(o2);
+            Assert.True(Has(s2, "resource_marker"));
+            Assert.Contains("resource btf/" + Release, s2.Path);
+        }
+
+        private static Assembly AssemblyWithResources(params (string name, byte[] data)[] resources)
+        {
+            var c = CSharpCompilation.Create("Res" + Guid.NewGuid().ToString("N"), new[] { CSharpSyntaxTree.ParseText("class C {}") }, GeneratorHarness.References,
+                new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
+            var ms = new MemoryStream();
+            var r = c.Emit(ms, manifestResources: resources.Select(x => new ResourceDescription(x.name, () => new MemoryStream(x.data), true)));
+            Assert.True(r.Success);
+            return Assembly.Load(ms.ToArray());
+        }
+
+        [Fact]
+        public void ReleaseAndMachine_FromProcUnderTheRoot()
+        {
+            Put("/proc/sys/kernel/osrelease", System.Text.Encoding.ASCII.GetBytes("9.9.9-fake\n"));
+            Put("/proc/sys/kernel/arch", System.Text.Encoding.ASCII.GetBytes("aarch64\n"));
+            var o = Options();
+            o.DistroId = "debian"; o.DistroVersion = "12";
+            var paths = KernelBtf.BtfHubPaths(o, "/hub", "9.9.9-fake");
+            Assert.Contains("/hub/debian/12/aarch64/9.9.9-fake.btf", paths);
+            Assert.Contains("/hub/debian/12/arm64/9.9.9-fake.btf.tar.xz", paths);
+            Assert.Equal("9.9.9-fake", KernelBtf.Locate(o).Release);
+        }
+
+        [Fact]
+        public void RealMachine_DefaultOptions_DescribeTheirSource()
+        {
+            // Works with or without /sys/kernel/btf/vmlinux: either a portable source or a plain non-portable message.
+            var s = KernelBtf.Locate();
+            Assert.False(string.IsNullOrEmpty(s.Description));
+            if (File.Exists("/sys/kernel/btf/vmlinux")) Assert.Equal(KernelBtfOrigin.Sysfs, s.Origin);
+            else Assert.Contains(s.Attempts, a => a.Contains("/sys/kernel/btf/vmlinux"));
+        }
+    }
+}
