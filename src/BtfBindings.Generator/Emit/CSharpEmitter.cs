@@ -253,6 +253,8 @@ namespace BtfBindings.Emit
                 string pt = PropertyType(f.Type);
                 string read = f.IsSigned ? "ReadSigned" : "ReadUnsigned";
                 string be = B(_plan.BigEndian);
+                bool wide = f.BitSize > 64; // __int128 bitfields
+                if (wide) read += "128";
                 string raw = $"{G}BtfBindings.Bitfield.{read}(ref {Unsafe}.As<{self}, byte>(ref this), {f.BitOffset}, {f.BitSize}, {be})";
                 bool isBool = f.Type.Kind == TypeShapeKind.Scalar && f.Type.Scalar == ScalarKind.Bool;
                 bool isEnum = f.Type.Kind == TypeShapeKind.Enum;
@@ -265,7 +267,8 @@ namespace BtfBindings.Emit
                 w.Line($"public {pt} {name}");
                 w.Open();
                 w.Line($"get => {get};");
-                w.Line($"set => {G}BtfBindings.Bitfield.Write(ref {Unsafe}.As<{self}, byte>(ref this), {f.BitOffset}, {f.BitSize}, {be}, {setv});");
+                if (wide) setv = f.IsSigned ? $"unchecked((global::System.UInt128)(global::System.Int128)value)" : "(global::System.UInt128)value";
+                w.Line($"set => {G}BtfBindings.Bitfield.{(wide ? "Write128" : "Write")}(ref {Unsafe}.As<{self}, byte>(ref this), {f.BitOffset}, {f.BitSize}, {be}, {setv});");
                 w.Close();
                 return;
             }
