@@ -1,0 +1,64 @@
+extern alias gen;
+
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using BtfBindings.Tests.Support;
+using Xunit;
+using GBtf = gen::BtfBindings.Btf;
+using GEmitOptions = gen::BtfBindings.Emit.EmitOptions;
+using GEmitter = gen::BtfBindings.Emit.CSharpEmitter;
+using GPlanner = gen::BtfBindings.Layout.LayoutPlanner;
+
+namespace BtfBindings.Tests.Exactness
+{
+    /// <summary>The exactness harness is not vacuous: the same check that passes on the emitter's output fails on output with a wrong offset, size or bit position.</summary>
+    [Collection(ExactnessCollection.Name)]
+    public class HarnessSelfTests
+    {
+        [Fact]
+        public void TamperedLayoutIsCaught()
+        {
+            const string kernel = "x86_64-6.12";
+            var path = Fixtures.Path(kernel);
+            var truth = new BpftoolLayoutTruth(path);
+            var plan = GPlanner.Plan(GBtf.Load(path), new[] { "iphdr", "tcphdr" }, null, out var unknown);
+            Assert.Empty(unknown);
+            var files = new GEmitter(plan, new GEmitOptions { Namespace = "K", AllowUnsafe = true, SourceLabel = kernel + ".btf" }).Emit()
+                .Select(f => (f.HintName, f.Text)).ToList();
+
+            // Control: the emitter's own output passes.
+            var clean = ExactnessHarness.Run(kernel + "_clean", truth, plan, files.ToList(), bigEndian: false, requireAllNamed: false);
+            Assert.True(clean.Mismatches.Count == 0 && clean.GeneratedErrors.Count == 0 && clean.CheckerErrors.Count == 0,
+                "control run: " + string.Join("\n", clean.Mismatches) + InMemoryCompiler.Describe(clean.GeneratedErrors.Concat(clean.CheckerErrors)));
+            Assert.True(clean.Fields > 10 && clean.Bitfields >= 10, $"control run checked {clean.Fields} fields, {clean.Bitfields} bitfields");
+
+            // Three lies: iphdr.daddr one byte late, tcphdr four bytes too big, tcphdr.doff one bit early.
+            string Tamper(string hint, string text)
+            {
+                if (hint.EndsWith("iphdr.g.cs", StringComparison.Ordinal) && !hint.Contains("tcp")) return ReplaceOnce(text, "FieldOffset(16)] public uint daddr;", "FieldOffset(17)] public uint daddr;");
+                if (hint.EndsWith("tcphdr.g.cs", StringComparison.Ordinal)) return ReplaceOnce(text, "Size = 20,", "Size = 24,").Replace(", 100, 4, false", ", 99, 4, false");
+                return text;
+            }
+            var tampered = files.Select(f => (f.HintName, Tamper(f.HintName, f.Text))).ToList();
+            var bad = ExactnessHarness.Run(kernel + "_tampered", truth, plan, tampered, bigEndian: false, requireAllNamed: false);
+            Assert.Empty(bad.GeneratedErrors);
+            var all = string.Join("\n", bad.Mismatches);
+            Assert.Contains("K.iphdr (BTF id", all);
+            Assert.Contains(".daddr: runtime offset 17, BTF offset 16", all);
+            Assert.Contains("Unsafe.SizeOf = 21, BTF size 20", all); // the CLR grows an explicit struct to hold a field past its Size
+            Assert.Contains("K.tcphdr (BTF id", all);
+            Assert.Contains("Unsafe.SizeOf = 24, BTF size 20", all);
+            Assert.Contains(".doff (Unsigned ushort, bits 100+4): writing the maximum on zeros set bits [99,100,101,102], expected [100,101,102,103]", all);
+            Assert.Contains(".doff (Unsigned ushort, bits 100+4): writing 0 on ones cleared bits [99,100,101,102], expected [100,101,102,103]", all);
+            Assert.True(bad.Mismatches.Count == 5, "expected exactly 5 mismatches:\n" + all);
+        }
+
+        private static string ReplaceOnce(string text, string what, string with)
+        {
+            int i = text.IndexOf(what, StringComparison.Ordinal);
+            Assert.True(i >= 0, "tamper target not found: " + what);
+            return text.Substring(0, i) + with + text.Substring(i + what.Length);
+        }
+    }
+}
