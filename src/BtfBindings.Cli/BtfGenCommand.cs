@@ -79,24 +79,9 @@ namespace BtfBindings.Cli
         /// <summary>Loads BTF from any input the tool accepts: what <see cref="Btf.Load"/> reads, plus kernel images.</summary>
         internal static Btf LoadAny(string file, string? basePath, CliContext ctx)
         {
-            Btf? b = basePath == null ? null : LoadAny(basePath, null, ctx);
-            try { return Btf.Load(file, b); }
-            catch (BtfException first)
-            {
-                byte[] head = new byte[4];
-                try
-                {
-                    using var fs = File.OpenRead(file);
-                    int n = fs.Read(head, 0, 4);
-                    if (n < 4) throw;
-                }
-                catch (IOException) { throw first; }
-                catch (UnauthorizedAccessException) { throw first; }
-                bool btfOrElf = (head[0] == 0x9f && head[1] == 0xeb) || (head[0] == 0xeb && head[1] == 0x9f) || Containers.ElfFile.IsElf(head);
-                if (btfOrElf) throw;
-                var found = Containers.KernelImage.FindBtf(File.ReadAllBytes(file), file, b, ctx.Progress);
-                return Btf.Parse(found.Data, file, b);
-            }
+            // Btf.Load reads every container, kernel images included; the CLI only adds progress output.
+            Btf? b = basePath == null ? null : BtfContainer.Load(basePath, null, ctx.Progress);
+            return BtfContainer.Load(file, b, ctx.Progress);
         }
 
         internal static int Guard(CliContext ctx, Func<int> body)

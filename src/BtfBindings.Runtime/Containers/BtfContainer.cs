@@ -11,7 +11,10 @@ namespace BtfBindings
         public const long MaxDecompressedBytes = 1L << 30;
 
         /// <summary>Reads and parses BTF from <paramref name="path"/> in any supported container (see <see cref="Btf.Load"/>).</summary>
-        public static Btf Load(string path, Btf? baseBtf = null)
+        public static Btf Load(string path, Btf? baseBtf = null) => Load(path, baseBtf, null);
+
+        /// <summary>As <see cref="Load(string, Btf)"/>, reporting long work (decompressing and scanning kernel images) to <paramref name="progress"/>.</summary>
+        public static Btf Load(string path, Btf? baseBtf, Action<string>? progress)
         {
             if (path is null) throw new ArgumentNullException(nameof(path));
             FileStream fs;
@@ -39,12 +42,14 @@ namespace BtfBindings
                 fs.Seek(0, SeekOrigin.Begin);
                 var bytes = new byte[fs.Length];
                 ReadFully(fs, bytes, path);
-                return Parse(bytes, path, baseBtf);
+                return Parse(bytes, path, baseBtf, progress);
             }
         }
 
         /// <summary>Parses BTF held in memory in any supported container; the array may be modified.</summary>
-        public static Btf Parse(byte[] bytes, string sourceName, Btf? baseBtf = null)
+        public static Btf Parse(byte[] bytes, string sourceName, Btf? baseBtf = null) => Parse(bytes, sourceName, baseBtf, null);
+
+        private static Btf Parse(byte[] bytes, string sourceName, Btf? baseBtf, Action<string>? progress)
         {
             for (int layer = 0; layer < 4; layer++)
             {
@@ -65,7 +70,7 @@ namespace BtfBindings
             }
             // Anything else may be a kernel boot image (bzImage, Image.gz, EFI zboot, s390x image): find the BTF inside.
             Containers.FoundBtf found;
-            try { found = Containers.KernelImage.FindBtf(bytes, sourceName, baseBtf); }
+            try { found = Containers.KernelImage.FindBtf(bytes, sourceName, baseBtf, progress); }
             catch (BtfException e) when (e.SourceName == sourceName)
             {
                 throw new BtfException("not BTF: no BTF magic (0xeb9f), ELF, gzip, xz or tar header, and not a kernel image with BTF inside ("
