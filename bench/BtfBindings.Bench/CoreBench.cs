@@ -106,7 +106,7 @@ namespace CoreBench
         var comp = CSharpCompilation.Create("CoreBenchGen", new[] { CSharpSyntaxTree.ParseText(Source, parse, path: "/src/Bench.cs") }, refs,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true, optimizationLevel: OptimizationLevel.Release));
         GeneratorDriver driver = CSharpGeneratorDriver.Create(new[] { new gen::BtfBindings.Generator.BtfSourceGenerator().AsSourceGenerator() },
-            optionsProvider: new Opts(btfFile + "|corebench|"), parseOptions: parse);
+            optionsProvider: new GeneratorBench.Opts(btfFile + "|corebench|"), parseOptions: parse);
         driver.RunGeneratorsAndUpdateCompilation(comp, out var output, out _);
         var ms = new MemoryStream();
         var r = output.Emit(ms);
@@ -210,25 +210,5 @@ namespace CoreBench
             n += 1 + ResolveAll(layouts, fl, r.Nested(i, fl), depth + 1);
         }
         return n;
-    }
-
-    sealed class Opts : AnalyzerConfigOptionsProvider
-    {
-        private readonly G _g;
-        public Opts(string files) { _g = new G(files); }
-        public override AnalyzerConfigOptions GlobalOptions => _g;
-        public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => G.Empty;
-        public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => G.Empty;
-        sealed class G : AnalyzerConfigOptions
-        {
-            public static readonly G Empty = new G(null);
-            private readonly string? _files;
-            public G(string? f) { _files = f; }
-            public override bool TryGetValue(string key, out string value)
-            {
-                value = _files ?? "";
-                return key == "build_property.BtfBindingsFiles" && _files != null;
-            }
-        }
     }
 }

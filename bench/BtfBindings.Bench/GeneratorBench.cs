@@ -72,7 +72,8 @@ static class GeneratorBench
         Console.WriteLine($"{{\"tool\":\"btfbindings\",\"mode\":\"generator-rerun-after-unrelated-edit\",\"type\":\"{type}\",\"generated_files\":{generated},\"first_run_ms\":{F(first)},\"rerun_median_ms\":{F(Median(steady))},\"rerun_max_ms\":{F(steady.Max())},\"runs\":{steady.Count}}}");
     }
 
-    sealed class Opts : AnalyzerConfigOptionsProvider
+    /// <summary>The compiler-visible property the MSBuild targets would set (shared by the generator and CoRe benches).</summary>
+    internal sealed class Opts : AnalyzerConfigOptionsProvider
     {
         private readonly G _g;
         public Opts(string files) { _g = new G(files); }
