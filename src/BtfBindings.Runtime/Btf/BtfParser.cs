@@ -1,5 +1,6 @@
 using System;
 using System.Buffers.Binary;
+using System.Threading;
 
 namespace BtfBindings
 {
@@ -38,38 +39,37 @@ namespace BtfBindings
                 ValidateStrings();
 
                 int firstId = _base?.TypeCount ?? 1;
-                // One pass over the records: offsets, kinds, string checks, the largest referenced id and the
-                // name index. Referenced ids are checked against the final count afterwards (they may point forward).
+                // Pass 1 walks the records (offsets, kinds); pass 2 validates them (strings, ids, FUNC targets, the pointer
+                // size) and hashes every name. Pass 2 follows pass 1 on a second thread for large inputs.
                 var pool = System.Buffers.ArrayPool<int>.Shared;
                 int maxRecords = (_typeEnd - _typeStart) / TypeHeaderSize + 1;
-                var tmp = pool.Rent(maxRecords);
+                var offsTmp = pool.Rent(maxRecords);
                 var kindsTmp = System.Buffers.ArrayPool<byte>.Shared.Rent(maxRecords);
                 var hashTmp = System.Buffers.ArrayPool<uint>.Shared.Rent(maxRecords);
                 int[] offsets;
                 byte[] kinds;
                 NameIndex index;
-                int ptrSize;
+                Acc acc;
                 try
                 {
-                    int count = WalkRecords(tmp, kindsTmp, firstId);
-                    var (maxRef, ptr, named) = ValidateAll(tmp, kindsTmp, hashTmp, count, firstId);
-                    ptrSize = ptr;
-                    if ((long)firstId + count > 0x7FFFFFF0) throw Err($"too many types ({count})", 0);
-                    offsets = new int[count];
-                    Array.Copy(tmp, offsets, count);
-                    kinds = new byte[count];
-                    Array.Copy(kindsTmp, kinds, count);
-                    if (maxRef >= (uint)(firstId + count)) LocateBadId(offsets, firstId);
-                    CheckFuncs(offsets, kinds, firstId);
-                    index = NameIndex.FromHashes(hashTmp, count, named, firstId);
+                    var walk = new Walk(offsTmp, kindsTmp, hashTmp, firstId);
+                    acc = WalkAndValidate(walk);
+                    offsets = walk.Offsets!;
+                    kinds = walk.Kinds!;
+                    int count = offsets.Length;
+                    if (acc.Error != null) throw acc.Error;
+                    if (acc.MaxRef >= (uint)(firstId + count)) LocateBadId(offsets, firstId);
+                    foreach (int i in walk.DeferredFuncs) CheckFunc(offsTmp[i], firstId + i, (int)U32(offsTmp[i] + 8), kinds, firstId);
+                    index = NameIndex.FromHashes(hashTmp, count, acc.Named, firstId);
                 }
                 finally
                 {
-                    pool.Return(tmp);
+                    pool.Return(offsTmp);
                     System.Buffers.ArrayPool<byte>.Shared.Return(kindsTmp);
                     System.Buffers.ArrayPool<uint>.Shared.Return(hashTmp);
                 }
 
+                int ptrSize = acc.PtrSize;
                 if (_givenPointerSize != 0) ptrSize = _givenPointerSize;
                 bool known = ptrSize != 0;
                 if (!known) ptrSize = 8;
@@ -77,66 +77,167 @@ namespace BtfBindings
                 return new Btf(_d, _strStart, _strLen, offsets, kinds, index, _layout, _base, _src, _bigEndian, _hdrLen, ptrSize, known);
             }
 
-            // Per kind (index = kind, 0..19): bytes after the 12-byte header, and bytes per vlen element; -1 = not a known kind.
-            private static readonly sbyte[] FixedExtra = { -1, 4, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 4, 0, 0 };
-            private static readonly byte[] ElemSize = { 0, 0, 0, 0, 12, 12, 8, 0, 0, 0, 0, 0, 0, 8, 0, 12, 0, 0, 0, 12 };
+            // Per kind (all 128 values of the 7-bit field): bytes after the 12-byte header in the low 16 bits, bytes per vlen
+            // element in the high 16 bits; -1 = not a known kind (sized by the kind layout section, if any).
+            private static readonly int[] RecordShape = BuildRecordShape();
+
+            private static int[] BuildRecordShape()
+            {
+                sbyte[] fixedExtra = { -1, 4, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 4, 0, 0 };
+                byte[] elemSize = { 0, 0, 0, 0, 12, 12, 8, 0, 0, 0, 0, 0, 0, 8, 0, 12, 0, 0, 0, 12 };
+                var t = new int[128];
+                for (int k = 0; k < t.Length; k++)
+                    t[k] = k < fixedExtra.Length && fixedExtra[k] >= 0 ? (byte)fixedExtra[k] | (elemSize[k] << 16) : -1;
+                return t;
+            }
+
+            /// <summary>State shared by the walking thread and the validating threads.</summary>
+            private sealed class Walk
+            {
+                public readonly int[] Offs; public readonly byte[] Kinds0; public readonly uint[] Hashes; public readonly int FirstId;
+                public int Walked;            // records walked so far (published every chunk)
+                public int Count = -1;        // final record count, once the walk is complete
+                public bool Abort;            // the walk failed: validators stop
+                public int NextChunk;         // next chunk to validate
+                public int ErrorChunk = int.MaxValue; // lowest chunk that failed validation: later chunks need not run
+                public int[]? Offsets; public byte[]? Kinds; // exact-size copies, made by the walker while validation runs
+                public readonly System.Collections.Generic.List<int> DeferredFuncs = new System.Collections.Generic.List<int>();
+                public Walk(int[] offs, byte[] kinds, uint[] hashes, int firstId) { Offs = offs; Kinds0 = kinds; Hashes = hashes; FirstId = firstId; }
+            }
+
+            /// <summary>What validation found: largest referenced id, the pointer size from the first <c>long</c>, names, the first error.</summary>
+            private struct Acc
+            {
+                public uint MaxRef; public int PtrId, PtrSize, Named; public BtfException? Error; public int ErrorId;
+
+                public void Merge(in Acc o)
+                {
+                    if (o.MaxRef > MaxRef) MaxRef = o.MaxRef;
+                    if (o.PtrId != 0 && (PtrId == 0 || o.PtrId < PtrId)) { PtrId = o.PtrId; PtrSize = o.PtrSize; }
+                    Named += o.Named;
+                    if (o.Error != null && (Error == null || o.ErrorId < ErrorId)) { Error = o.Error; ErrorId = o.ErrorId; }
+                }
+            }
+
+            private const int ChunkRecords = 4096;
+
+            private Acc WalkAndValidate(Walk w)
+            {
+                int typeBytes = _typeEnd - _typeStart;
+                if (typeBytes < (1 << 20) || Environment.ProcessorCount < 2)
+                {
+                    int n = WalkRecords(w);
+                    FinishWalk(w, n);
+                    var one = new Acc();
+                    ValidateChunks(w, ref one);
+                    return one;
+                }
+                var helper = System.Threading.Tasks.Task.Run(() => { var a = new Acc(); ValidateChunks(w, ref a); return a; });
+                try
+                {
+                    int n = WalkRecords(w);
+                    FinishWalk(w, n);
+                }
+                catch
+                {
+                    Volatile.Write(ref w.Abort, true);
+                    try { helper.Wait(); } catch (AggregateException) { }
+                    throw;
+                }
+                var mine = new Acc();
+                ValidateChunks(w, ref mine);
+                mine.Merge(helper.GetAwaiter().GetResult());
+                return mine;
+            }
+
+            private static void FinishWalk(Walk w, int n)
+            {
+                Volatile.Write(ref w.Count, n);
+                Volatile.Write(ref w.Walked, n);
+#if NET
+                w.Offsets = GC.AllocateUninitializedArray<int>(n);
+                w.Kinds = GC.AllocateUninitializedArray<byte>(n);
+#else
+                w.Offsets = new int[n];
+                w.Kinds = new byte[n];
+#endif
+                Array.Copy(w.Offs, w.Offsets, n);
+                Array.Copy(w.Kinds0, w.Kinds, n);
+            }
 
             /// <summary>Pass 1 (sequential by nature: each record's size gives the next one's offset): offsets and kinds.</summary>
-            private unsafe int WalkRecords(int[] offs, byte[] kinds, int firstId)
+            private unsafe int WalkRecords(Walk w)
             {
                 int n = 0;
                 int off = _typeStart, end = _typeEnd;
+                int[] offs = w.Offs;
+                byte[] kinds = w.Kinds0;
                 fixed (byte* p = _d)
+                fixed (int* shape = RecordShape)
                 {
                     while (off < end)
                     {
                         if (end - off < TypeHeaderSize)
-                            throw Err($"type record truncated: {end - off} bytes left in the type section, need 12", off, firstId + n);
+                            throw Err($"type record truncated: {end - off} bytes left in the type section, need 12", off, w.FirstId + n);
                         uint info = *(uint*)(p + off + 4);
                         int kind = (int)((info >> 24) & 0x7f);
                         int vlen = (int)(info & 0xffffff);
-                        long size;
-                        if (kind < 20 && FixedExtra[kind] >= 0) size = TypeHeaderSize + FixedExtra[kind] + (long)vlen * ElemSize[kind];
-                        else size = UnknownKindSize(kind, vlen, off, firstId + n);
+                        int sh = shape[kind];
+                        long size = sh >= 0 ? TypeHeaderSize + (sh & 0xffff) + (long)vlen * (sh >> 16) : UnknownKindSize(kind, vlen, off, w.FirstId + n);
                         if (size > end - off)
-                            throw Err($"{KindName(kind)} record with vlen {vlen} needs {size} bytes but only {end - off} remain in the type section", off, firstId + n);
+                            throw Err($"{KindName(kind)} record with vlen {vlen} needs {size} bytes but only {end - off} remain in the type section", off, w.FirstId + n);
                         offs[n] = off;
                         kinds[n] = (byte)kind;
                         n++;
                         off += (int)size;
+                        if ((n & (ChunkRecords - 1)) == 0) Volatile.Write(ref w.Walked, n);
                     }
                 }
                 return n;
             }
 
-            /// <summary>
-            /// Pass 2: string offsets, the largest referenced id, the pointer size and every name's hash. Records are
-            /// independent here, so large inputs are split across two threads; the first error in id order wins.
-            /// </summary>
-            private (uint maxRef, int ptrSize, int named) ValidateAll(int[] offs, byte[] kinds, uint[] hashes, int count, int firstId)
+            /// <summary>Pass 2 over chunks of walked records, claimed in increasing order by each validating thread.</summary>
+            private void ValidateChunks(Walk w, ref Acc acc)
             {
-                if (count < 32768 || Environment.ProcessorCount < 2)
+                var spin = new SpinWait();
+                while (true)
                 {
-                    var r = ValidateRange(offs, kinds, hashes, 0, count, firstId);
-                    return (r.maxRef, r.ptrSize, r.named);
+                    int c = Interlocked.Increment(ref w.NextChunk) - 1;
+                    if (c > Volatile.Read(ref w.ErrorChunk)) return;
+                    long from = (long)c * ChunkRecords;
+                    int to;
+                    while (true)
+                    {
+                        if (Volatile.Read(ref w.Abort)) return;
+                        int count = Volatile.Read(ref w.Count);
+                        if (count >= 0) { if (from >= count) return; to = (int)Math.Min(from + ChunkRecords, count); break; }
+                        if (Volatile.Read(ref w.Walked) >= from + ChunkRecords) { to = (int)(from + ChunkRecords); break; }
+                        spin.SpinOnce();
+                    }
+                    try { ValidateRange(w, (int)from, to, ref acc); }
+                    catch (BtfException e)
+                    {
+                        var mine = new Acc { Error = e, ErrorId = e.TypeId ?? w.FirstId + (int)from };
+                        acc.Merge(mine);
+                        int seen;
+                        while ((seen = Volatile.Read(ref w.ErrorChunk)) > c && Interlocked.CompareExchange(ref w.ErrorChunk, c, seen) != seen) { }
+                        return; // this thread's later chunks hold only larger ids
+                    }
                 }
-                int mid = count / 2;
-                var second = System.Threading.Tasks.Task.Run(() => ValidateRange(offs, kinds, hashes, mid, count, firstId));
-                (uint maxRef, int ptrSize, int named) a;
-                try { a = ValidateRange(offs, kinds, hashes, 0, mid, firstId); }
-                catch (BtfException) { try { second.Wait(); } catch (AggregateException) { } throw; }
-                (uint maxRef, int ptrSize, int named) b;
-                try { b = second.GetAwaiter().GetResult(); }
-                catch (BtfException) { throw; }
-                return (Math.Max(a.maxRef, b.maxRef), a.ptrSize != 0 ? a.ptrSize : b.ptrSize, a.named + b.named);
             }
 
-            private unsafe (uint maxRef, int ptrSize, int named) ValidateRange(int[] offs, byte[] kinds, uint[] hashes, int from, int to, int firstId)
+            private unsafe void ValidateRange(Walk w, int from, int to, ref Acc acc)
             {
-                int named = 0, ptrSize = 0;
+                int firstId = w.FirstId;
+                int[] offs = w.Offs;
+                byte[] kinds = w.Kinds0;
+                uint[] hashes = w.Hashes;
+                int named = 0;
                 uint strEnd = (uint)((_base?.StringsEnd ?? 0) + _strLen);
                 uint baseStrEnd = (uint)(_base?.StringsEnd ?? 0);
-                uint mref = 0;
+                uint mref = acc.MaxRef;
+                // Records below this index have been walked, so a FUNC's target kind can be checked now (targets are nearly always earlier).
+                int walked = Volatile.Read(ref w.Walked);
                 fixed (byte* p = _d)
                 {
                     byte* strs = p + _strStart - baseStrEnd; // strs + nameOff addresses local strings
@@ -145,9 +246,9 @@ namespace BtfBindings
                     {
                         int id = firstId + n;
                         int off = offs[n];
-                        uint* w = (uint*)(p + off);
-                        int vlen = (int)(w[1] & 0xffffff);
-                        uint nameOff = w[0];
+                        uint* rec = (uint*)(p + off);
+                        int vlen = (int)(rec[1] & 0xffffff);
+                        uint nameOff = rec[0];
                         if (nameOff != 0)
                         {
                             if (nameOff >= strEnd) BadStr("type name", nameOff, strEnd, off, id);
@@ -155,59 +256,76 @@ namespace BtfBindings
                             named++;
                         }
                         else hashes[n] = 0;
-                        uint t = w[2];
+                        uint t = rec[2];
                         switch ((BtfKind)kinds[n])
                         {
                             case BtfKind.Int:
-                                if (ptrSize == 0 && (t == 4 || t == 8) && nameOff != 0 && IsLongName(nameOff)) ptrSize = (int)t;
+                                if (acc.PtrId == 0 && (t == 4 || t == 8) && nameOff != 0 && IsLongName(nameOff)) { acc.PtrId = id; acc.PtrSize = (int)t; }
+                                break;
+                            case BtfKind.Func:
+                                if (t > mref) mref = t;
+                                if (t < (uint)firstId || t - (uint)firstId < (uint)walked) CheckFunc(off, id, (int)t, kinds, firstId);
+                                else lock (w.DeferredFuncs) w.DeferredFuncs.Add(n);
                                 break;
                             case BtfKind.Ptr: case BtfKind.Typedef: case BtfKind.Volatile: case BtfKind.Const: case BtfKind.Restrict:
-                            case BtfKind.Var: case BtfKind.DeclTag: case BtfKind.TypeTag: case BtfKind.Func:
+                            case BtfKind.Var: case BtfKind.DeclTag: case BtfKind.TypeTag:
                                 if (t > mref) mref = t;
                                 break;
                             case BtfKind.Array:
-                                if (w[3] > mref) mref = w[3];
-                                if (w[4] > mref) mref = w[4];
+                                if (rec[3] > mref) mref = rec[3];
+                                if (rec[4] > mref) mref = rec[4];
                                 break;
                             case BtfKind.Struct: case BtfKind.Union:
                                 for (int m = 0; m < vlen; m++)
                                 {
-                                    uint* mw = w + 3 + m * 3;
+                                    uint* mw = rec + 3 + m * 3;
                                     if (mw[0] >= strEnd) BadStr("member name", mw[0], strEnd, off + 12 + m * 12, id);
                                     if (mw[1] > mref) mref = mw[1];
                                 }
                                 break;
                             case BtfKind.Enum:
                                 for (int m = 0; m < vlen; m++)
-                                    if (w[3 + m * 2] >= strEnd) BadStr("enumerator name", w[3 + m * 2], strEnd, off + 12 + m * 8, id);
+                                    if (rec[3 + m * 2] >= strEnd) BadStr("enumerator name", rec[3 + m * 2], strEnd, off + 12 + m * 8, id);
                                 break;
                             case BtfKind.Enum64:
                                 for (int m = 0; m < vlen; m++)
-                                    if (w[3 + m * 3] >= strEnd) BadStr("enumerator name", w[3 + m * 3], strEnd, off + 12 + m * 12, id);
+                                    if (rec[3 + m * 3] >= strEnd) BadStr("enumerator name", rec[3 + m * 3], strEnd, off + 12 + m * 12, id);
                                 break;
                             case BtfKind.FuncProto:
                                 if (t > mref) mref = t;
                                 for (int m = 0; m < vlen; m++)
                                 {
-                                    uint* mw = w + 3 + m * 2;
+                                    uint* mw = rec + 3 + m * 2;
                                     if (mw[0] >= strEnd) BadStr("parameter name", mw[0], strEnd, off + 12 + m * 8, id);
                                     if (mw[1] > mref) mref = mw[1];
                                 }
                                 break;
                             case BtfKind.DataSec:
                                 for (int m = 0; m < vlen; m++)
-                                    if (w[3 + m * 3] > mref) mref = w[3 + m * 3];
+                                    if (rec[3 + m * 3] > mref) mref = rec[3 + m * 3];
                                 break;
                         }
                     }
                 }
-                return (mref, ptrSize, named);
+                acc.MaxRef = mref;
+                acc.Named += named;
+            }
+
+            /// <summary>libbpf's rule: a FUNC's type is a FUNC_PROTO. Targets out of range are reported by the id check instead.</summary>
+            private void CheckFunc(int off, int id, int target, byte[] kinds, int firstId)
+            {
+                BtfKind k;
+                if (target == 0) k = BtfKind.Void;
+                else if (target < firstId) k = _base![target].Kind;
+                else if (target - firstId < kinds.Length) k = (BtfKind)kinds[target - firstId];
+                else return;
+                if (k != BtfKind.FuncProto)
+                    throw Err($"FUNC refers to type [{target}] which is {KindName((int)k)}, not FUNC_PROTO", off + 8, id);
             }
 
             /// <summary>Slow path after the walk found an out-of-range reference: find the first one for the message.</summary>
             private void LocateBadId(int[] offsets, int firstId)
             {
-                var tmp = new Btf(_d, _strStart, _strLen, offsets, new byte[offsets.Length], null, _layout, null, _src, _bigEndian, _hdrLen, 8, false);
                 uint total = (uint)(firstId + offsets.Length);
                 for (int i = 0; i < offsets.Length; i++)
                 {
@@ -228,20 +346,7 @@ namespace BtfBindings
                         case BtfKind.DataSec: for (int m = 0; m < vlen; m++) Check(off + 12 + m * 12); break;
                     }
                 }
-                GC.KeepAlive(tmp);
                 throw Err("refers to a type id out of range", 0);
-            }
-
-            private void CheckFuncs(int[] offsets, byte[] kinds, int firstId)
-            {
-                for (int i = 0; i < kinds.Length; i++)
-                {
-                    if (kinds[i] != (byte)BtfKind.Func) continue;
-                    int t = (int)U32(offsets[i] + 8);
-                    BtfKind k = t == 0 ? BtfKind.Void : t < firstId ? _base![t].Kind : (BtfKind)kinds[t - firstId];
-                    if (k != BtfKind.FuncProto)
-                        throw Err($"FUNC refers to type [{t}] which is {KindName((int)k)}, not FUNC_PROTO", offsets[i] + 8, firstId + i);
-                }
             }
 
             private void ParseHeader()
@@ -325,13 +430,6 @@ namespace BtfBindings
             [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
             private void BadId(uint refId, uint total, int at, int id)
                 => throw Err($"refers to type id {refId}, but the BTF has only {total} ids", at, id);
-
-            private BtfKind KindOf(int id, int[] offsets, int firstId)
-            {
-                if (id == 0) return BtfKind.Void;
-                if (id < firstId) return _base![id].Kind;
-                return (BtfKind)((U32(offsets[id - firstId] + 4) >> 24) & 0x7f);
-            }
 
             private static readonly string[] LongAliases =
             {

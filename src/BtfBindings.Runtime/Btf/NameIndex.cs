@@ -4,49 +4,42 @@ using System.Collections.Generic;
 namespace BtfBindings
 {
     /// <summary>
-    /// Index from a type's name (or essential name) to its ids: (hash, id) pairs in one 64-bit word each,
-    /// radix-sorted by hash, looked up by binary search. No per-type objects (about 0.6 MB for vmlinux),
-    /// and built with sequential passes only, which keeps it cheap next to parsing.
+    /// Index from a type's name (or essential name) to its ids: a chained hash table of two int arrays, bucket heads and
+    /// per-record links, built with one pass over the names' hashes (about 1 MB for vmlinux, no per-type objects).
+    /// Chains hold ids in ascending order; names are compared on lookup, so the hashes are not kept.
     /// </summary>
     internal sealed class NameIndex
     {
-        private readonly ulong[] _entries; // (hash << 32) | id, sorted
+        private readonly int[] _buckets; // 1 + record index of the chain's first record (0 = empty); power-of-two length
+        private readonly int[] _next;    // 1 + record index of the next record in the same chain (0 = end); unnamed records unused
+        private readonly int _firstId;
         private readonly bool _essential;
 
-        private NameIndex(ulong[] entries, bool essential) { _entries = entries; _essential = essential; }
+        private NameIndex(int[] buckets, int[] next, int firstId, bool essential)
+        { _buckets = buckets; _next = next; _firstId = firstId; _essential = essential; }
 
         /// <summary>Builds the index from per-record hashes (0 = anonymous) of types <paramref name="firstId"/>…</summary>
         public static NameIndex FromHashes(uint[] hashes, int count, int named, int firstId, bool essential = false)
         {
-            var a = new ulong[named];
-            int k = 0;
-            for (int i = 0; i < count; i++) if (hashes[i] != 0) a[k++] = ((ulong)hashes[i] << 32) | (uint)(firstId + i);
-            RadixSortByHigh32(a);
-            return new NameIndex(a, essential);
-        }
-
-        private static void RadixSortByHigh32(ulong[] a)
-        {
-            if (a.Length < 2) return;
-            var pool = System.Buffers.ArrayPool<ulong>.Shared;
-            var tmp = pool.Rent(a.Length);
-            var counts = new int[2048];
-            try
+            int nb = 16;
+            while (nb < named && nb < (1 << 30)) nb <<= 1; // load factor at most 1
+            var buckets = new int[nb];
+#if NET
+            var next = GC.AllocateUninitializedArray<int>(count); // only named records' links are ever read, and each is written
+#else
+            var next = new int[count];
+#endif
+            int mask = nb - 1;
+            // Backwards, so that each chain lists its records in ascending id order.
+            for (int i = count - 1; i >= 0; i--)
             {
-                ulong[] src = a, dst = tmp;
-                // Three 11-bit passes over the hash (bits 32..64); ids within equal hashes keep their order.
-                for (int shift = 32; shift < 64; shift += 11)
-                {
-                    Array.Clear(counts, 0, counts.Length);
-                    for (int i = 0; i < a.Length; i++) counts[(int)(src[i] >> shift) & 2047]++;
-                    int sum = 0;
-                    for (int b = 0; b < 2048; b++) { int c = counts[b]; counts[b] = sum; sum += c; }
-                    for (int i = 0; i < a.Length; i++) { ulong e = src[i]; dst[counts[(int)(e >> shift) & 2047]++] = e; }
-                    var t = src; src = dst; dst = t;
-                }
-                if (!ReferenceEquals(src, a)) Array.Copy(src, a, a.Length);
+                uint h = hashes[i];
+                if (h == 0) continue;
+                ref int head = ref buckets[h & mask];
+                next[i] = head;
+                head = i + 1;
             }
-            finally { pool.Return(tmp); }
+            return new NameIndex(buckets, next, firstId, essential);
         }
 
         /// <summary>Index by essential name (CO-RE flavors stripped); built on first use.</summary>
@@ -65,15 +58,13 @@ namespace BtfBindings
             return FromHashes(hashes, n, named, btf.FirstTypeId, essential: true);
         }
 
+        /// <summary>Adds every type named <paramref name="name"/> (optionally of one kind) to <paramref name="into"/>, in ascending id order.</summary>
         public void Collect(Btf btf, ReadOnlySpan<byte> name, BtfKind? kind, List<BtfType> into)
         {
             uint h = Hash(name);
-            ulong key = (ulong)h << 32;
-            int lo = 0, hi = _entries.Length;
-            while (lo < hi) { int mid = (lo + hi) >> 1; if (_entries[mid] < key) lo = mid + 1; else hi = mid; }
-            for (int i = lo; i < _entries.Length && (uint)(_entries[i] >> 32) == h; i++)
+            for (int e = _buckets[h & (uint)(_buckets.Length - 1)]; e != 0; e = _next[e - 1])
             {
-                int id = (int)(uint)_entries[i];
+                int id = _firstId + e - 1;
                 var n = btf.StringBytes(btf.Word(id, 0));
                 if (_essential) n = n.Slice(0, FlavorRules.EssentialLength(n));
                 if (n.SequenceEqual(name))

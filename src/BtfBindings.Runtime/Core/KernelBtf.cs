@@ -72,7 +72,7 @@ namespace BtfBindings
         /// <summary>Creates an entry.</summary>
         /// <param name="name">For messages.</param>
         /// <param name="release">The kernel release (<c>uname -r</c>) it describes, or null for "any kernel" (used when no entry names the running release).</param>
-        /// <param name="bytes">The BTF in any container <see cref="BtfContainer.Parse"/> reads (raw, ELF, gzip, xz, tar.xz).</param>
+        /// <param name="bytes">The BTF in any container <see cref="BtfContainer.Parse(byte[], string, Btf)"/> reads (raw, ELF, gzip, xz, tar.xz).</param>
         public EmbeddedKernelBtf(string name, string? release, Func<byte[]> bytes) { Name = name; Release = release; _bytes = bytes; }
 
         /// <summary>For messages.</summary>

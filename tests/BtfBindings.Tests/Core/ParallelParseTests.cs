@@ -1,0 +1,103 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Xunit;
+using static BtfBindings.Tests.Core.CoreSupport;
+
+namespace BtfBindings.Tests.Core
+{
+    /// <summary>
+    /// Large inputs are validated on two threads while the records are still being walked. These inputs are big enough
+    /// to take that path and check that its answers do not depend on which thread saw what first.
+    /// </summary>
+    public class ParallelParseTests
+    {
+        private const int Structs = 40_000; // 36-byte records: a 1.4 MB type section, over the 1 MB parallel threshold
+
+        /// <summary>
+        /// ids: 1 int, 2 "long int" (4 bytes), 3 FUNC whose FUNC_PROTO comes last (a forward reference), then
+        /// <see cref="Structs"/> structs named s0, s1, … (every 1000th is named "dup"), a "long" of 8 bytes, the FUNC_PROTO.
+        /// <paramref name="patch"/> may replace records by id before the builder is serialised.
+        /// </summary>
+        private static (byte[] bytes, int funcId, int protoId, int firstStruct, int lateLong) Build(Func<BtfBuilder, int, bool>? patch = null, bool protoIsInt = false)
+        {
+            var b = new BtfBuilder();
+            int i = b.AddInt("int", 4, BtfIntEncoding.Signed);
+            b.AddInt("long int", 4, BtfIntEncoding.Signed);
+            int funcId = b.NextId;
+            int protoId = funcId + 1 + Structs + 1;
+            b.AddFunc("f", protoId, BtfLinkage.Global);
+            int firstStruct = b.NextId;
+            for (int k = 0; k < Structs; k++)
+            {
+                if (patch != null && patch(b, b.NextId)) continue;
+                b.AddComposite(BtfKind.Struct, k % 1000 == 0 ? "dup" : "s" + k, 8, ("a", i, 0, 0), ("b", i, 32, 0));
+            }
+            int lateLong = b.AddInt("long", 8, BtfIntEncoding.Signed);
+            if (protoIsInt) b.AddInt("not_a_proto", 4);
+            else b.AddFuncProto(i, ("x", i));
+            return (b.ToArray(), funcId, protoId, firstStruct, lateLong);
+        }
+
+        [Fact]
+        public void ForwardFuncProtoIsAcceptedAndLookupsAreExact()
+        {
+            var (bytes, funcId, protoId, first, _) = Build();
+            var btf = Btf.Parse(bytes, "big.btf");
+            Assert.Equal(protoId + 1, btf.TypeCount);
+            Assert.Equal(BtfKind.FuncProto, btf[funcId].Type.Kind);
+            // The first `long` in id order decides the pointer size, as in libbpf's determine_ptr_size.
+            Assert.Equal(4, btf.PointerSize);
+            for (int k = 1; k < Structs; k += 997)
+                if (k % 1000 != 0) Assert.Equal(new[] { first + k }, btf.FindTypes("s" + k).Select(t => t.Id));
+            var dups = Enumerable.Range(0, Structs).Where(k => k % 1000 == 0).Select(k => first + k).ToArray();
+            Assert.Equal(dups, btf.FindTypes("dup", BtfKind.Struct).Select(t => t.Id));
+            Assert.Empty(btf.FindTypes("s0"));
+            Assert.Empty(btf.FindTypes("dup", BtfKind.Union));
+        }
+
+        [Fact]
+        public void FuncWhoseForwardTargetIsNotAProtoIsRejected()
+        {
+            var (bytes, funcId, protoId, _, _) = Build(protoIsInt: true);
+            var e = Throws(() => Btf.Parse(bytes, "big.btf"), "FUNC", $"[{protoId}]", "INT");
+            Assert.Equal(funcId, e.TypeId);
+        }
+
+        [Fact]
+        public void OfSeveralBadRecordsTheLowestIdIsReported()
+        {
+            // Bad name offsets early and late: whichever thread validates which chunk, the error names the earliest record.
+            int early = 0, late = 0;
+            var (bytes, _, _, _, _) = Build((b, id) =>
+            {
+                int k = id - 4;
+                if (k == 30_000) { late = b.AddRaw(0x7ffffff0u, (int)BtfKind.Struct, 0, false, 0); return true; }
+                if (k == 9_000) { early = b.AddRaw(0x7ffffff1u, (int)BtfKind.Struct, 0, false, 0); return true; }
+                return false;
+            });
+            for (int run = 0; run < 25; run++)
+            {
+                var e = Throws(() => Btf.Parse((byte[])bytes.Clone(), "big.btf"), "type name", "2147483633");
+                Assert.Equal(early, e.TypeId);
+            }
+            Assert.True(late > early);
+        }
+
+        [Fact]
+        public void AWalkErrorWhileValidationRunsIsReportedWithoutHanging()
+        {
+            var (bytes, _, _, _, _) = Build((b, id) =>
+            {
+                if (id - 4 == 2_000) { b.AddRaw(0x7ffffff0u, (int)BtfKind.Struct, 0, false, 0); return true; }
+                return false;
+            });
+            // Claim an absurd vlen in the last record, so the walk fails at the end while validation has started.
+            uint hdr = 24, typeLen = BitConverter.ToUInt32(bytes, 12);
+            int lastInfo = (int)(hdr + typeLen - 20 + 4); // the FUNC_PROTO with one parameter is 20 bytes
+            BitConverter.GetBytes((uint)((int)BtfKind.FuncProto << 24 | 0xffffff)).CopyTo(bytes, lastInfo);
+            for (int run = 0; run < 10; run++)
+                Throws(() => Btf.Parse((byte[])bytes.Clone(), "big.btf"), "FUNC_PROTO record with vlen 16777215");
+        }
+    }
+}
