@@ -94,6 +94,12 @@ namespace BtfBindings
             return new Parser(data, sourceName ?? "<memory>", baseBtf, sourceOffset, pointerSize).Run();
         }
 
+#if NET
+        /// <summary>Parses raw BTF straight from an open file of <paramref name="length"/> bytes, reading while parsing.</summary>
+        internal static Btf ParseFile(Microsoft.Win32.SafeHandles.SafeFileHandle file, long length, string path, Btf? baseBtf)
+            => new Parser(file, GC.AllocateUninitializedArray<byte>((int)length), path, baseBtf).Run();
+
+#endif
         /// <summary>
         /// Reads BTF from a file in any supported container: raw BTF, an ELF file's <c>.BTF</c> section
         /// (vmlinux, kernel modules, eBPF objects; 32/64-bit, either byte order), gzip or xz compression,

@@ -24,6 +24,58 @@ namespace BtfBindings
                 _d = data; _src = source; _base = baseBtf; _srcOff = sourceOffset; _givenPointerSize = pointerSize;
             }
 
+#if NET
+            // Streaming: _d is the file's size and is filled while parsing. The walking thread reads the type section
+            // just ahead of itself while the validating thread reads the string section, so reading overlaps parsing.
+            private Microsoft.Win32.SafeHandles.SafeFileHandle? _file;
+            private BtfException? _tailError;   // the string section, read and checked by the validating thread
+            private volatile bool _tailReady;
+            private const int ReadBlock = 256 * 1024;
+
+            public Parser(Microsoft.Win32.SafeHandles.SafeFileHandle file, byte[] data, string source, Btf? baseBtf)
+                : this(data, source, baseBtf, 0, 0) { _file = file; }
+
+            private void ReadAt(int offset, int count)
+            {
+                while (count > 0)
+                {
+                    int n = System.IO.RandomAccess.Read(_file!, _d.AsSpan(offset, count), offset);
+                    if (n <= 0) throw Err("unexpected end of file (was it truncated while being read?)", offset);
+                    offset += n; count -= n;
+                }
+            }
+
+            /// <summary>Reads the type section on from <paramref name="readEnd"/> until at least <paramref name="need"/>; returns the new end.</summary>
+            private int ReadMore(int readEnd, int need)
+            {
+                while (readEnd < need)
+                {
+                    int n = Math.Min(ReadBlock, _typeEnd - readEnd);
+                    ReadAt(readEnd, n);
+                    readEnd += n;
+                }
+                return readEnd;
+            }
+
+            /// <summary>On the validating thread: everything after the type section (the string section), then its checks.</summary>
+            private void ReadTail()
+            {
+                try { ReadAt(_typeEnd, _d.Length - _typeEnd); ValidateStrings(); }
+                catch (BtfException e) { _tailError = e; }
+                _tailReady = true;
+            }
+
+            private void WaitForTail(Walk w)
+            {
+                var spin = new SpinWait();
+                while (!_tailReady) spin.SpinOnce();
+                if (_tailError != null) { Volatile.Write(ref w.Abort, true); throw _tailError; }
+            }
+#else
+            private const object? _file = null;
+            private int ReadMore(int readEnd, int need) => readEnd;
+#endif
+
             private BtfException Err(string msg, long offset, int? typeId = null)
                 => new BtfException(msg, _src, _srcOff + offset, typeId);
 
@@ -32,11 +84,22 @@ namespace BtfBindings
             public Btf Run()
             {
                 if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("BtfBindings reads BTF on little-endian hosts only");
+#if NET
+                if (_file != null) ReadAt(0, Math.Min(_d.Length, 32));
+#endif
                 ParseHeader();
                 if (_base != null && _base.IsBigEndian != _bigEndian)
                     throw Err($"split BTF is {(_bigEndian ? "big" : "little")}-endian but its base '{_base.SourceName}' is not", 0);
+#if NET
+                if (_file != null)
+                {
+                    // Overlapping reads with parsing pays only on the two-thread path; otherwise read everything now.
+                    if (_bigEndian || !Parallel) { ReadAt(32, _d.Length - 32); _file = null; }
+                    else ReadAt(32, _typeStart - 32);
+                }
+#endif
                 if (_bigEndian) SwapToLittleEndian();
-                ValidateStrings();
+                if (_file == null) ValidateStrings();
 
                 int firstId = _base?.TypeCount ?? 1;
                 // Pass 1 walks the records (offsets, kinds); pass 2 validates them (strings, ids, FUNC targets, the pointer
@@ -121,10 +184,11 @@ namespace BtfBindings
 
             private const int ChunkRecords = 4096;
 
+            private bool Parallel => _typeEnd - _typeStart >= (1 << 20) && Environment.ProcessorCount >= 2;
+
             private Acc WalkAndValidate(Walk w)
             {
-                int typeBytes = _typeEnd - _typeStart;
-                if (typeBytes < (1 << 20) || Environment.ProcessorCount < 2)
+                if (!Parallel)
                 {
                     int n = WalkRecords(w);
                     FinishWalk(w, n);
@@ -132,7 +196,18 @@ namespace BtfBindings
                     ValidateChunks(w, ref one);
                     return one;
                 }
-                var helper = System.Threading.Tasks.Task.Run(() => { var a = new Acc(); ValidateChunks(w, ref a); return a; });
+#if NET
+                bool streaming = _file != null;
+#endif
+                var helper = System.Threading.Tasks.Task.Run(() =>
+                {
+                    var a = new Acc();
+#if NET
+                    if (streaming) { ReadTail(); if (_tailError != null) return a; }
+#endif
+                    ValidateChunks(w, ref a);
+                    return a;
+                });
                 try
                 {
                     int n = WalkRecords(w);
@@ -142,8 +217,14 @@ namespace BtfBindings
                 {
                     Volatile.Write(ref w.Abort, true);
                     try { helper.Wait(); } catch (AggregateException) { }
+#if NET
+                    if (_tailError != null) throw _tailError; // string section errors come first, as without streaming
+#endif
                     throw;
                 }
+#if NET
+                if (streaming) WaitForTail(w);
+#endif
                 var mine = new Acc();
                 ValidateChunks(w, ref mine);
                 mine.Merge(helper.GetAwaiter().GetResult());
@@ -172,6 +253,7 @@ namespace BtfBindings
                 int off = _typeStart, end = _typeEnd;
                 int[] offs = w.Offs;
                 byte[] kinds = w.Kinds0;
+                int readEnd = _file != null ? _typeStart : end; // streaming: a record is read in full before it counts as walked
                 fixed (byte* p = _d)
                 fixed (int* shape = RecordShape)
                 {
@@ -179,6 +261,7 @@ namespace BtfBindings
                     {
                         if (end - off < TypeHeaderSize)
                             throw Err($"type record truncated: {end - off} bytes left in the type section, need 12", off, w.FirstId + n);
+                        if (off + TypeHeaderSize > readEnd) readEnd = ReadMore(readEnd, off + TypeHeaderSize);
                         uint info = *(uint*)(p + off + 4);
                         int kind = (int)((info >> 24) & 0x7f);
                         int vlen = (int)(info & 0xffffff);
@@ -186,6 +269,7 @@ namespace BtfBindings
                         long size = sh >= 0 ? TypeHeaderSize + (sh & 0xffff) + (long)vlen * (sh >> 16) : UnknownKindSize(kind, vlen, off, w.FirstId + n);
                         if (size > end - off)
                             throw Err($"{KindName(kind)} record with vlen {vlen} needs {size} bytes but only {end - off} remain in the type section", off, w.FirstId + n);
+                        if (off + size > readEnd) readEnd = ReadMore(readEnd, off + (int)size);
                         offs[n] = off;
                         kinds[n] = (byte)kind;
                         n++;
@@ -382,6 +466,9 @@ namespace BtfBindings
                     if ((long)layoutOff + layoutLen > strOff) throw Err($"kind layout section [{layoutOff}, +{layoutLen}) overlaps the string section at {strOff}", 24);
                     if (layoutLen % 4 != 0) throw Err($"kind layout section length {layoutLen} is not a multiple of 4", 28);
                     _layout = new byte[layoutLen];
+#if NET
+                    if (_file != null) ReadAt((int)(hdrLen + layoutOff), (int)layoutLen);
+#endif
                     Buffer.BlockCopy(_d, (int)(hdrLen + layoutOff), _layout, 0, (int)layoutLen);
                     if (_bigEndian)
                         for (int i = 0; i < _layout.Length; i += 4) { var t = _layout[i + 2]; _layout[i + 2] = _layout[i + 3]; _layout[i + 3] = t; }

@@ -31,13 +31,13 @@ namespace BtfBindings
                 {
                     if (fs.Length > int.MaxValue) throw new BtfException("file too large for raw BTF", path);
 #if NET
-                    var all = GC.AllocateUninitializedArray<byte>((int)fs.Length);
+                    return Btf.ParseFile(fs.SafeFileHandle, fs.Length, path, baseBtf);
 #else
                     var all = new byte[fs.Length];
-#endif
                     fs.Seek(0, SeekOrigin.Begin);
                     ReadFully(fs, all, path);
                     return Btf.Parse(all, path, baseBtf);
+#endif
                 }
                 fs.Seek(0, SeekOrigin.Begin);
                 var bytes = new byte[fs.Length];

@@ -1,14 +1,17 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
+using BtfBindings.Tests.Support;
 using Xunit;
 using static BtfBindings.Tests.Core.CoreSupport;
 
 namespace BtfBindings.Tests.Core
 {
     /// <summary>
-    /// Large inputs are validated on two threads while the records are still being walked. These inputs are big enough
-    /// to take that path and check that its answers do not depend on which thread saw what first.
+    /// Large inputs are validated on two threads while the records are still being walked, and raw files are read while
+    /// they are parsed. These inputs are big enough to take those paths and check that their answers do not depend on
+    /// which thread saw what first, nor on whether the bytes came from a file or from memory.
     /// </summary>
     public class ParallelParseTests
     {
@@ -98,6 +101,58 @@ namespace BtfBindings.Tests.Core
             BitConverter.GetBytes((uint)((int)BtfKind.FuncProto << 24 | 0xffffff)).CopyTo(bytes, lastInfo);
             for (int run = 0; run < 10; run++)
                 Throws(() => Btf.Parse((byte[])bytes.Clone(), "big.btf"), "FUNC_PROTO record with vlen 16777215");
+        }
+
+        [Fact]
+        public void LoadingAFileWhileParsingEqualsParsingItsBytes()
+        {
+            var path = Fixtures.Path("x86_64-6.12");
+            var bytes = File.ReadAllBytes(path);
+            var fromFile = Btf.Load(path);
+            var fromBytes = Btf.Parse((byte[])bytes.Clone(), path);
+            Assert.Equal(fromBytes.TypeCount, fromFile.TypeCount);
+            Assert.Equal(fromBytes.PointerSize, fromFile.PointerSize);
+            // Every record, as bpftool would print it.
+            byte[] Text(Btf b) { var ms = new MemoryStream(); BtfBindings.Dump.BtfRawDump.WriteText(b, ms); return ms.ToArray(); }
+            Assert.True(Text(fromBytes).AsSpan().SequenceEqual(Text(fromFile)), "the dumps differ");
+            foreach (var name in new[] { "task_struct", "list_head", "iphdr", "sk_buff" })
+                Assert.Equal(fromBytes.FindTypes(name).Select(t => t.Id), fromFile.FindTypes(name).Select(t => t.Id));
+        }
+
+        [Fact]
+        public void MutatedFilesLoadExactlyAsTheirBytesParse()
+        {
+            // Differential: the streaming file path must accept and reject exactly what the in-memory path does, with the same message.
+            var clean = Fixtures.Bytes("x86_64-6.12");
+            uint typeLen = BitConverter.ToUInt32(clean, 12), strLen = BitConverter.ToUInt32(clean, 20);
+            var rnd = new Random(4242);
+            var dir = Directory.CreateTempSubdirectory("btfb-stream");
+            try
+            {
+                var file = Path.Combine(dir.FullName, "m.btf");
+                int rejected = 0;
+                for (int i = 0; i < 150; i++)
+                {
+                    var m = (byte[])clean.Clone();
+                    int len = m.Length;
+                    switch (i % 5)
+                    {
+                        case 0: m[24 + rnd.Next((int)typeLen)] = (byte)rnd.Next(256); break;                       // a type byte
+                        case 1: m[24 + (int)typeLen + rnd.Next((int)strLen)] = (byte)rnd.Next(1, 256); break;      // a string byte
+                        case 2: m[8 + rnd.Next(16)] ^= (byte)(1 << rnd.Next(8)); break;                           // a header field
+                        case 3: len = 24 + rnd.Next(m.Length - 24); break;                                       // truncated
+                        case 4: BitConverter.GetBytes(0x7fffff00u).CopyTo(m, 24 + 4 * rnd.Next((int)typeLen / 4)); break; // a huge word
+                    }
+                    File.WriteAllBytes(file, m.AsSpan(0, len).ToArray());
+                    string Outcome(Func<Btf> f) { try { var b = f(); return "ok " + b.TypeCount + " " + b.PointerSize; } catch (BtfException e) { return e.Message; } }
+                    var a = Outcome(() => Btf.Parse(m.AsSpan(0, len).ToArray(), file));
+                    var b = Outcome(() => Btf.Load(file));
+                    Assert.Equal(a, b);
+                    if (!a.StartsWith("ok ", StringComparison.Ordinal)) rejected++;
+                }
+                Assert.True(rejected > 30, $"only {rejected} of 150 mutations were rejected: the mutations are too weak to test anything");
+            }
+            finally { dir.Delete(true); }
         }
     }
 }
