@@ -7,7 +7,8 @@ using BtfBindings;
 
 // Bench harness: prints one JSON line per measurement, the same shape as bench/peers/libbpf_parse.
 // Modes:
-//   parse FILE [ITER]     Btf.Load: validate every record and string, index every name (libbpf_parse's peer)
+//   parse FILE [ITER] [keep]  Btf.Load: validate every record and string, index every name, Dispose (libbpf_parse's peer);
+//                             keep: no Dispose, every parse's buffers left to the GC
 //   generate BTF [TYPE]   parse + plan + emit TYPE's closure: first run in the process, then warm
 //   rerun BTF [TYPE]      the source generator re-running after an unrelated edit
 //   core-read BTF [TARGET]     task_struct generated from BTF: field read via the relocatable view vs the direct struct field
@@ -23,29 +24,37 @@ switch (mode)
         string file = args[1];
         int iters = args.Length > 2 ? int.Parse(args[2]) : 50;
         long sum = 0;
+        // Like the C peer's btf__free, each parse is disposed, so its buffers are reused by the next one;
+        // "keep" leaves them to the garbage collector instead.
+        bool dispose = !(args.Length > 3 && args[3] == "keep");
         long Run()
         {
             // Load validates every record and string reference and hashes every type name into the name index
             // (that is where each name is touched); one lookup proves the index is usable.
             var btf = Btf.Load(file);
-            return btf.FindTypes("task_struct").Count + btf.TypeCount;
+            long r = btf.FindTypes("task_struct").Count + btf.TypeCount;
+            if (dispose) btf.Dispose();
+            return r;
         }
         // Warm up for two seconds so the measured code is fully optimised (tiered JIT, OSR), like the C peer's -O2.
         var warm = Stopwatch.StartNew();
         while (warm.Elapsed.TotalSeconds < 2) sum += Run();
         var times = new List<double>();
+        var quiet = new List<double>(); // iterations during which no garbage collection started
         long alloc = 0;
         for (int i = 0; i < iters; i++)
         {
             long a0 = GC.GetAllocatedBytesForCurrentThread();
+            int gc0 = GC.CollectionCount(0);
             var sw = Stopwatch.StartNew();
             sum += Run();
             sw.Stop();
             alloc = GC.GetAllocatedBytesForCurrentThread() - a0;
             times.Add(sw.Elapsed.TotalMilliseconds);
+            if (GC.CollectionCount(0) == gc0) quiet.Add(sw.Elapsed.TotalMilliseconds);
         }
         long size = new System.IO.FileInfo(file).Length;
-        Console.WriteLine($"{{\"tool\":\"btfbindings\",\"file\":\"{file}\",\"iterations\":{iters},\"median_ms\":{F(Median(times))},\"min_ms\":{F(times.Min())},\"alloc_bytes\":{alloc},\"file_bytes\":{size},\"alloc_ratio\":{F((double)alloc / size)},\"checksum\":{sum % 1000003}}}");
+        Console.WriteLine($"{{\"tool\":\"btfbindings\",\"file\":\"{file}\",\"disposed\":{(dispose ? "true" : "false")},\"iterations\":{iters},\"median_ms\":{F(Median(times))},\"min_ms\":{F(times.Min())},\"no_gc_iterations\":{quiet.Count},\"no_gc_median_ms\":{(quiet.Count > 0 ? F(Median(quiet)) : "null")},\"alloc_bytes\":{alloc},\"file_bytes\":{size},\"alloc_ratio\":{F((double)alloc / size)},\"checksum\":{sum % 1000003}}}");
         break;
     }
     case "generate":

@@ -13,13 +13,16 @@ namespace BtfBindings
     /// lazily from the original bytes (normalised to little-endian once), so parsing allocates little
     /// beyond the file itself.
     /// </summary>
-    public sealed partial class Btf
+    public sealed partial class Btf : IDisposable
     {
         internal const int TypeHeaderSize = 12;
         internal const int MaxResolveDepth = 32;
         private const int BtfMagic = 0xEB9F;
 
         private readonly byte[] _data;
+        private readonly bool _ownsData; // _data came from the buffer pool (a file read by Load), so Dispose may reuse it
+        private readonly int _count;    // types defined here; _offsets and _kinds may be longer (pooled arrays)
+        private volatile bool _disposed;
         private readonly int _strStart;
         private readonly int _strLen;
         private readonly int[] _offsets; // absolute offset in _data of type (FirstTypeId + i)
@@ -38,7 +41,7 @@ namespace BtfBindings
         public int FirstTypeId { get; }
 
         /// <summary>Number of type ids, including void (id 0) and, for split BTF, all base types (libbpf's <c>btf__type_cnt</c>).</summary>
-        public int TypeCount => FirstTypeId + _offsets.Length;
+        public int TypeCount => FirstTypeId + _count;
 
         /// <summary>True if the blob was stored big-endian (s390x, bpfeb).</summary>
         public bool IsBigEndian { get; }
@@ -58,10 +61,12 @@ namespace BtfBindings
         /// <summary>True if <see cref="PointerSize"/> was found from a <c>long</c> type rather than defaulted.</summary>
         public bool PointerSizeKnown { get; }
 
-        private Btf(byte[] data, int strStart, int strLen, int[] offsets, byte[] kinds, NameIndex? index, byte[]? kindLayout, Btf? baseBtf,
+        private Btf(byte[] data, bool ownsData, int strStart, int strLen, int[] offsets, byte[] kinds, int count, NameIndex? index, byte[]? kindLayout, Btf? baseBtf,
             string sourceName, bool bigEndian, int headerLength, int pointerSize, bool pointerSizeKnown)
         {
             _data = data;
+            _ownsData = ownsData;
+            _count = count;
             _strStart = strStart;
             _strLen = strLen;
             _offsets = offsets;
@@ -97,7 +102,7 @@ namespace BtfBindings
 #if NET
         /// <summary>Parses raw BTF straight from an open file of <paramref name="length"/> bytes, reading while parsing.</summary>
         internal static Btf ParseFile(Microsoft.Win32.SafeHandles.SafeFileHandle file, long length, string path, Btf? baseBtf)
-            => new Parser(file, GC.AllocateUninitializedArray<byte>((int)length), path, baseBtf).Run();
+            => new Parser(file, BufferPool<byte>.Rent((int)length, (int)(length / 8), clear: false), (int)length, path, baseBtf).Run();
 
 #endif
         /// <summary>
@@ -137,14 +142,38 @@ namespace BtfBindings
 
         // ---- raw access (all little-endian after normalisation) -------------------------------------
 
-        internal int OffsetOf(int id) => _offsets[id - FirstTypeId];
+        internal int OffsetOf(int id) { CheckAlive(); return _offsets[id - FirstTypeId]; }
 
         internal uint Word(int id, int wordIndex)
-            => System.Runtime.CompilerServices.Unsafe.ReadUnaligned<uint>(ref _data[_offsets[id - FirstTypeId] + wordIndex * 4]);
+        {
+            CheckAlive();
+            return System.Runtime.CompilerServices.Unsafe.ReadUnaligned<uint>(ref _data[_offsets[id - FirstTypeId] + wordIndex * 4]);
+        }
 
-        internal byte[] RawData => _data;
-        internal int[] RawOffsets => _offsets;
-        internal int RawStringStart => _strStart;
+        private void CheckAlive()
+        {
+            if (_disposed) ThrowDisposed();
+        }
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        private void ThrowDisposed() => throw new ObjectDisposedException(nameof(Btf), $"the BTF read from '{SourceName}' was disposed; its types can no longer be read");
+
+        /// <summary>
+        /// Hands the parsed data's large buffers back for reuse by the next <see cref="Load"/> (as libbpf's <c>btf__free</c>
+        /// does); optional, since undisposed objects are simply collected. Afterwards this object, every <see cref="BtfType"/>
+        /// from it and every split BTF over it throw <see cref="ObjectDisposedException"/> when read. Not to be called while
+        /// another thread is still reading.
+        /// </summary>
+        public void Dispose()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            if (_ownsData) BufferPool<byte>.Return(_data);
+            BufferPool<int>.Return(_offsets);
+            BufferPool<byte>.Return(_kinds);
+            _index?.Release();
+            Interlocked.Exchange(ref _essentialIndex, null)?.Release();
+        }
 
         /// <summary>Owner of <paramref name="id"/>: this blob or one of its bases.</summary>
         internal Btf OwnerOf(int id)
@@ -156,6 +185,7 @@ namespace BtfBindings
 
         internal ReadOnlySpan<byte> StringBytes(uint offset)
         {
+            CheckAlive();
             int baseEnd = Base?.StringsEnd ?? 0;
             if (offset < (uint)baseEnd) return Base!.StringBytes(offset);
             int local = (int)(offset - (uint)baseEnd);
@@ -188,7 +218,7 @@ namespace BtfBindings
 
         private NameIndex Index => _index!;
 
-        internal BtfKind KindOf(int id) => (BtfKind)_kinds[id - FirstTypeId];
+        internal BtfKind KindOf(int id) { CheckAlive(); return (BtfKind)_kinds[id - FirstTypeId]; }
 
         private NameIndex EssentialIndex
         {
@@ -253,6 +283,7 @@ namespace BtfBindings
         /// <summary>All distinct type names (for suggestions), in this blob and its base.</summary>
         public IEnumerable<BtfType> NamedTypes()
         {
+            CheckAlive();
             if (Base != null) foreach (var t in Base.NamedTypes()) yield return t;
             for (int id = FirstTypeId; id < TypeCount; id++)
                 if (BinaryPrimitives.ReadUInt32LittleEndian(_data.AsSpan(_offsets[id - FirstTypeId], 4)) != 0)

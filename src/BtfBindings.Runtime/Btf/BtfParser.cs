@@ -10,6 +10,7 @@ namespace BtfBindings
         private sealed class Parser
         {
             private readonly byte[] _d;
+            private readonly int _len; // bytes of _d that hold the blob (a pooled array may be longer)
             private readonly string _src;
             private readonly Btf? _base;
             private readonly long _srcOff;
@@ -18,10 +19,15 @@ namespace BtfBindings
             private bool _bigEndian;
 
             private readonly int _givenPointerSize;
+#if NET
+            private readonly bool _ownsData; // _d came from the buffer pool: Btf.Dispose gives it back
+#else
+            private const bool _ownsData = false;
+#endif
 
             public Parser(byte[] data, string source, Btf? baseBtf, long sourceOffset, int pointerSize)
             {
-                _d = data; _src = source; _base = baseBtf; _srcOff = sourceOffset; _givenPointerSize = pointerSize;
+                _d = data; _len = data.Length; _src = source; _base = baseBtf; _srcOff = sourceOffset; _givenPointerSize = pointerSize;
             }
 
 #if NET
@@ -32,8 +38,8 @@ namespace BtfBindings
             private volatile bool _tailReady;
             private const int ReadBlock = 256 * 1024;
 
-            public Parser(Microsoft.Win32.SafeHandles.SafeFileHandle file, byte[] data, string source, Btf? baseBtf)
-                : this(data, source, baseBtf, 0, 0) { _file = file; }
+            public Parser(Microsoft.Win32.SafeHandles.SafeFileHandle file, byte[] data, int length, string source, Btf? baseBtf)
+                : this(data, source, baseBtf, 0, 0) { _file = file; _len = length; _ownsData = true; }
 
             private void ReadAt(int offset, int count)
             {
@@ -60,7 +66,7 @@ namespace BtfBindings
             /// <summary>On the validating thread: everything after the type section (the string section), then its checks.</summary>
             private void ReadTail()
             {
-                try { ReadAt(_typeEnd, _d.Length - _typeEnd); ValidateStrings(); }
+                try { ReadAt(_typeEnd, _len - _typeEnd); ValidateStrings(); }
                 catch (BtfException e) { _tailError = e; }
                 _tailReady = true;
             }
@@ -68,7 +74,7 @@ namespace BtfBindings
             private void WaitForTail(Walk w)
             {
                 var spin = new SpinWait();
-                while (!_tailReady) spin.SpinOnce();
+                while (!_tailReady) spin.SpinOnce(sleep1Threshold: -1);
                 if (_tailError != null) { Volatile.Write(ref w.Abort, true); throw _tailError; }
             }
 #else
@@ -85,7 +91,7 @@ namespace BtfBindings
             {
                 if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("BtfBindings reads BTF on little-endian hosts only");
 #if NET
-                if (_file != null) ReadAt(0, Math.Min(_d.Length, 32));
+                if (_file != null) ReadAt(0, Math.Min(_len, 32));
 #endif
                 ParseHeader();
                 if (_base != null && _base.IsBigEndian != _bigEndian)
@@ -94,7 +100,7 @@ namespace BtfBindings
                 if (_file != null)
                 {
                     // Overlapping reads with parsing pays only on the two-thread path; otherwise read everything now.
-                    if (_bigEndian || !Parallel) { ReadAt(32, _d.Length - 32); _file = null; }
+                    if (_bigEndian || !Parallel) { ReadAt(32, _len - 32); _file = null; }
                     else ReadAt(32, _typeStart - 32);
                 }
 #endif
@@ -113,16 +119,17 @@ namespace BtfBindings
                 byte[] kinds;
                 NameIndex index;
                 Acc acc;
+                int count;
                 try
                 {
                     var walk = new Walk(offsTmp, kindsTmp, hashTmp, firstId);
                     acc = WalkAndValidate(walk);
                     offsets = walk.Offsets!;
                     kinds = walk.Kinds!;
-                    int count = offsets.Length;
+                    count = walk.Count;
                     if (acc.Error != null) throw acc.Error;
-                    if (acc.MaxRef >= (uint)(firstId + count)) LocateBadId(offsets, firstId);
-                    foreach (int i in walk.DeferredFuncs) CheckFunc(offsTmp[i], firstId + i, (int)U32(offsTmp[i] + 8), kinds, firstId);
+                    if (acc.MaxRef >= (uint)(firstId + count)) LocateBadId(offsets, count, firstId);
+                    foreach (int i in walk.DeferredFuncs) CheckFunc(offsTmp[i], firstId + i, (int)U32(offsTmp[i] + 8), kinds, count, firstId);
                     index = NameIndex.FromHashes(hashTmp, count, acc.Named, firstId);
                 }
                 finally
@@ -137,7 +144,7 @@ namespace BtfBindings
                 bool known = ptrSize != 0;
                 if (!known) ptrSize = 8;
                 if (!known && _base != null && _base.PointerSizeKnown) { ptrSize = _base.PointerSize; known = true; }
-                return new Btf(_d, _strStart, _strLen, offsets, kinds, index, _layout, _base, _src, _bigEndian, _hdrLen, ptrSize, known);
+                return new Btf(_d, _ownsData, _strStart, _strLen, offsets, kinds, count, index, _layout, _base, _src, _bigEndian, _hdrLen, ptrSize, known);
             }
 
             // Per kind (all 128 values of the 7-bit field): bytes after the 12-byte header in the low 16 bits, bytes per vlen
@@ -235,13 +242,8 @@ namespace BtfBindings
             {
                 Volatile.Write(ref w.Count, n);
                 Volatile.Write(ref w.Walked, n);
-#if NET
-                w.Offsets = GC.AllocateUninitializedArray<int>(n);
-                w.Kinds = GC.AllocateUninitializedArray<byte>(n);
-#else
-                w.Offsets = new int[n];
-                w.Kinds = new byte[n];
-#endif
+                w.Offsets = BufferPool<int>.Rent(n, n / 8, clear: false);
+                w.Kinds = BufferPool<byte>.Rent(n, n / 8, clear: false);
                 Array.Copy(w.Offs, w.Offsets, n);
                 Array.Copy(w.Kinds0, w.Kinds, n);
             }
@@ -296,7 +298,11 @@ namespace BtfBindings
                         int count = Volatile.Read(ref w.Count);
                         if (count >= 0) { if (from >= count) return; to = (int)Math.Min(from + ChunkRecords, count); break; }
                         if (Volatile.Read(ref w.Walked) >= from + ChunkRecords) { to = (int)(from + ChunkRecords); break; }
+#if NET
+                        spin.SpinOnce(sleep1Threshold: -1); // never Sleep(1): the walker is only microseconds ahead
+#else
                         spin.SpinOnce();
+#endif
                     }
                     try { ValidateRange(w, (int)from, to, ref acc); }
                     catch (BtfException e)
@@ -348,7 +354,7 @@ namespace BtfBindings
                                 break;
                             case BtfKind.Func:
                                 if (t > mref) mref = t;
-                                if (t < (uint)firstId || t - (uint)firstId < (uint)walked) CheckFunc(off, id, (int)t, kinds, firstId);
+                                if (t < (uint)firstId || t - (uint)firstId < (uint)walked) CheckFunc(off, id, (int)t, kinds, walked, firstId);
                                 else lock (w.DeferredFuncs) w.DeferredFuncs.Add(n);
                                 break;
                             case BtfKind.Ptr: case BtfKind.Typedef: case BtfKind.Volatile: case BtfKind.Const: case BtfKind.Restrict:
@@ -396,22 +402,22 @@ namespace BtfBindings
             }
 
             /// <summary>libbpf's rule: a FUNC's type is a FUNC_PROTO. Targets out of range are reported by the id check instead.</summary>
-            private void CheckFunc(int off, int id, int target, byte[] kinds, int firstId)
+            private void CheckFunc(int off, int id, int target, byte[] kinds, int kindCount, int firstId)
             {
                 BtfKind k;
                 if (target == 0) k = BtfKind.Void;
                 else if (target < firstId) k = _base![target].Kind;
-                else if (target - firstId < kinds.Length) k = (BtfKind)kinds[target - firstId];
+                else if (target - firstId < kindCount) k = (BtfKind)kinds[target - firstId];
                 else return;
                 if (k != BtfKind.FuncProto)
                     throw Err($"FUNC refers to type [{target}] which is {KindName((int)k)}, not FUNC_PROTO", off + 8, id);
             }
 
             /// <summary>Slow path after the walk found an out-of-range reference: find the first one for the message.</summary>
-            private void LocateBadId(int[] offsets, int firstId)
+            private void LocateBadId(int[] offsets, int count, int firstId)
             {
-                uint total = (uint)(firstId + offsets.Length);
-                for (int i = 0; i < offsets.Length; i++)
+                uint total = (uint)(firstId + count);
+                for (int i = 0; i < count; i++)
                 {
                     int off = offsets[i];
                     uint info = U32(off + 4);
@@ -435,7 +441,7 @@ namespace BtfBindings
 
             private void ParseHeader()
             {
-                if (_d.Length < 24) throw Err($"truncated: {_d.Length} bytes is shorter than the 24-byte BTF header", 0);
+                if (_len < 24) throw Err($"truncated: {_len} bytes is shorter than the 24-byte BTF header", 0);
                 ushort magic = BinaryPrimitives.ReadUInt16LittleEndian(_d);
                 if (magic == BtfMagic) _bigEndian = false;
                 else if (magic == 0x9FEB) _bigEndian = true;
@@ -446,13 +452,13 @@ namespace BtfBindings
                 if (_d[3] != 0) throw Err($"unsupported BTF header flags 0x{_d[3]:x2}", 3);
                 uint hdrLen = Hdr(4);
                 if (hdrLen < 24) throw Err($"header length {hdrLen} is smaller than 24", 4);
-                if (hdrLen > (uint)_d.Length) throw Err($"header length {hdrLen} exceeds the data size {_d.Length}", 4);
+                if (hdrLen > (uint)_len) throw Err($"header length {hdrLen} exceeds the data size {_len}", 4);
                 _hdrLen = (int)hdrLen;
                 uint typeOff = Hdr(8), typeLen = Hdr(12), strOff = Hdr(16), strLen = Hdr(20);
                 uint layoutOff = 0, layoutLen = 0;
                 if (hdrLen >= 32) { layoutOff = Hdr(24); layoutLen = Hdr(28); }
 
-                long metaLeft = _d.Length - (long)hdrLen;
+                long metaLeft = _len - (long)hdrLen;
                 if ((long)strOff + strLen > metaLeft)
                     throw Err($"string section [{strOff}, +{strLen}) runs past the end of the data ({metaLeft} bytes after the header)", 16);
                 if ((long)typeOff + typeLen > strOff)

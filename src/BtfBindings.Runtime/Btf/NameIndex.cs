@@ -16,22 +16,59 @@ namespace BtfBindings
 
         private NameIndex(int[] slots, int firstId, bool essential) { _slots = slots; _firstId = firstId; _essential = essential; }
 
+        /// <summary>Gives the table back to the buffer pool (the owning <see cref="Btf"/> was disposed).</summary>
+        public void Release() => BufferPool<int>.Return(_slots);
+
         /// <summary>Builds the index from per-record hashes (0 = anonymous) of types <paramref name="firstId"/>…</summary>
         public static NameIndex FromHashes(uint[] hashes, int count, int named, int firstId, bool essential = false)
         {
             int n = 16;
             while (n < named + named / 2 + 1 && n < (1 << 30)) n <<= 1;
-            var slots = new int[n];
-            uint mask = (uint)n - 1;
+            var slots = BufferPool<int>.Rent(n, 0, clear: true);
+            if (count < 32768 || Environment.ProcessorCount < 2)
+            {
+                Insert(hashes, count, slots, 0, n, null);
+            }
+            else
+            {
+                // Two threads, each filling its half of the table; an entry whose probe would leave its half is
+                // inserted afterwards. Every entry still sits at the first free slot at or after its home slot, all
+                // slots in between being full, which is all a linear-probing lookup relies on.
+                var spillHigh = new List<int>();
+                var high = System.Threading.Tasks.Task.Run(() => Insert(hashes, count, slots, n / 2, n, spillHigh));
+                var spill = new List<int>();
+                Insert(hashes, count, slots, 0, n / 2, spill);
+                high.GetAwaiter().GetResult();
+                spill.AddRange(spillHigh);
+                uint mask = (uint)n - 1;
+                foreach (int i in spill)
+                {
+                    uint s = hashes[i] & mask;
+                    while (slots[s] != 0) s = (s + 1) & mask;
+                    slots[s] = i + 1;
+                }
+            }
+            return new NameIndex(slots, firstId, essential);
+        }
+
+        /// <summary>Inserts the records whose home slot lies in [lo, hi); with <paramref name="spill"/>, probes stop at hi instead of wrapping.</summary>
+        private static void Insert(uint[] hashes, int count, int[] slots, int lo, int hi, List<int>? spill)
+        {
+            uint mask = (uint)slots.Length - 1;
             for (int i = 0; i < count; i++)
             {
                 uint h = hashes[i];
                 if (h == 0) continue;
                 uint s = h & mask;
-                while (slots[s] != 0) s = (s + 1) & mask;
+                if (s < (uint)lo || s >= (uint)hi) continue;
+                if (spill == null) { while (slots[s] != 0) s = (s + 1) & mask; }
+                else
+                {
+                    while (s < (uint)hi && slots[s] != 0) s++;
+                    if (s == (uint)hi) { spill.Add(i); continue; }
+                }
                 slots[s] = i + 1;
             }
-            return new NameIndex(slots, firstId, essential);
         }
 
         /// <summary>Index by essential name (CO-RE flavors stripped); built on first use.</summary>

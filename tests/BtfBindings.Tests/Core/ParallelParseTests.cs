@@ -51,7 +51,7 @@ namespace BtfBindings.Tests.Core
             Assert.Equal(BtfKind.FuncProto, btf[funcId].Type.Kind);
             // The first `long` in id order decides the pointer size, as in libbpf's determine_ptr_size.
             Assert.Equal(4, btf.PointerSize);
-            for (int k = 1; k < Structs; k += 997)
+            for (int k = 1; k < Structs; k++) // every name: the table is filled by two threads, each entry must be found
                 if (k % 1000 != 0) Assert.Equal(new[] { first + k }, btf.FindTypes("s" + k).Select(t => t.Id));
             var dups = Enumerable.Range(0, Structs).Where(k => k % 1000 == 0).Select(k => first + k).ToArray();
             Assert.Equal(dups, btf.FindTypes("dup", BtfKind.Struct).Select(t => t.Id));
@@ -153,6 +153,33 @@ namespace BtfBindings.Tests.Core
                 Assert.True(rejected > 30, $"only {rejected} of 150 mutations were rejected: the mutations are too weak to test anything");
             }
             finally { dir.Delete(true); }
+        }
+
+        [Fact]
+        public void DisposedBuffersAreReusedAndTheDisposedObjectRefusesReads()
+        {
+            byte[] Text(Btf b) { var ms = new MemoryStream(); BtfBindings.Dump.BtfRawDump.WriteText(b, ms); return ms.ToArray(); }
+            var big = Fixtures.Path("x86_64-6.12");
+            var other = Fixtures.Path("x86_64-5.10");
+            var expectBig = Text(Btf.Parse(File.ReadAllBytes(big), big));
+            var expectOther = Text(Btf.Parse(File.ReadAllBytes(other), other));
+            var first = Btf.Load(big);
+            var type = first.FindTypes("task_struct")[0];
+            first.Dispose();
+            first.Dispose(); // twice is harmless
+            var e = Assert.Throws<ObjectDisposedException>(() => type.Name);
+            Assert.Contains("x86_64-6.12", e.Message);
+            Assert.Throws<ObjectDisposedException>(() => first.FindTypes("task_struct"));
+            // The next loads (same size, then another size) get the pooled buffers and must read exactly as fresh ones.
+            for (int i = 0; i < 3; i++)
+            {
+                var again = Btf.Load(big);
+                Assert.True(expectBig.AsSpan().SequenceEqual(Text(again)));
+                again.Dispose();
+                var o = Btf.Load(other);
+                Assert.True(expectOther.AsSpan().SequenceEqual(Text(o)));
+                o.Dispose();
+            }
         }
     }
 }
