@@ -30,6 +30,7 @@ namespace BtfBindings
         private readonly byte[]? _kindLayout; // raw layout section (info_sz, elem_sz, flags) per kind
         private readonly NameIndex? _index;
         private NameIndex? _essentialIndex;
+        private NameIndex? _symbolIndex; // names of FUNC, VAR, DATASEC and DECL_TAG records: built on first lookup that may match them
 
         /// <summary>The base this BTF is split over (kernel module BTF over vmlinux), or null.</summary>
         public Btf? Base { get; }
@@ -173,6 +174,7 @@ namespace BtfBindings
             BufferPool<byte>.Return(_kinds);
             _index?.Release();
             Interlocked.Exchange(ref _essentialIndex, null)?.Release();
+            Interlocked.Exchange(ref _symbolIndex, null)?.Release();
         }
 
         /// <summary>Owner of <paramref name="id"/>: this blob or one of its bases.</summary>
@@ -231,6 +233,23 @@ namespace BtfBindings
             }
         }
 
+        /// <summary>
+        /// Kinds whose names are indexed on first lookup rather than while parsing: functions, variables, sections and
+        /// declaration tags are four fifths of vmlinux's names, and generating types or matching layouts never looks them up.
+        /// </summary>
+        internal static bool IsSymbolKind(BtfKind k) => k == BtfKind.Func || k == BtfKind.Var || k == BtfKind.DataSec || k == BtfKind.DeclTag;
+
+        private NameIndex SymbolIndex
+        {
+            get
+            {
+                var idx = Volatile.Read(ref _symbolIndex);
+                if (idx != null) return idx;
+                Interlocked.CompareExchange(ref _symbolIndex, NameIndex.BuildSymbols(this), null);
+                return _symbolIndex!;
+            }
+        }
+
         /// <summary>Builds the essential-name (CO-RE flavor) index now rather than on first candidate lookup.</summary>
         public void BuildCoreIndex() => _ = EssentialIndex;
 
@@ -241,6 +260,16 @@ namespace BtfBindings
             if (string.IsNullOrEmpty(name)) return result;
             var utf8 = Encoding.UTF8.GetBytes(name);
             CollectByName(utf8, kind, essential: false, result);
+            result.Sort((a, b) => a.Id.CompareTo(b.Id));
+            return result;
+        }
+
+        /// <summary>Every type named <paramref name="name"/> except functions, variables, sections and decl tags, in id order.</summary>
+        internal List<BtfType> FindDataTypes(string name)
+        {
+            var result = new List<BtfType>();
+            if (string.IsNullOrEmpty(name)) return result;
+            CollectByName(Encoding.UTF8.GetBytes(name), null, essential: false, result, symbols: false);
             result.Sort((a, b) => a.Id.CompareTo(b.Id));
             return result;
         }
@@ -267,10 +296,13 @@ namespace BtfBindings
             return result;
         }
 
-        private void CollectByName(byte[] utf8, BtfKind? kind, bool essential, List<BtfType> into)
+        private void CollectByName(byte[] utf8, BtfKind? kind, bool essential, List<BtfType> into, bool symbols = true)
         {
-            Base?.CollectByName(utf8, kind, essential, into);
-            (essential ? EssentialIndex : Index).Collect(this, utf8, kind, into);
+            Base?.CollectByName(utf8, kind, essential, into, symbols);
+            if (essential) { EssentialIndex.Collect(this, utf8, kind, into); return; }
+            bool symbolKind = kind != null && IsSymbolKind(kind.Value);
+            if (!symbolKind) Index.Collect(this, utf8, kind, into);
+            if (symbols && (kind == null || symbolKind)) SymbolIndex.Collect(this, utf8, kind, into);
         }
 
         /// <summary>The single type named <paramref name="name"/> of kind <paramref name="kind"/>, or null; the lowest id if several.</summary>

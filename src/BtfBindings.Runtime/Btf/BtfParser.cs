@@ -190,6 +190,7 @@ namespace BtfBindings
             }
 
             private const int ChunkRecords = 4096;
+            private const long SymbolKinds = (1L << (int)BtfKind.Func) | (1L << (int)BtfKind.Var) | (1L << (int)BtfKind.DataSec) | (1L << (int)BtfKind.DeclTag);
 
             private bool Parallel => _typeEnd - _typeStart >= (1 << 20) && Environment.ProcessorCount >= 2;
 
@@ -339,15 +340,21 @@ namespace BtfBindings
                         uint* rec = (uint*)(p + off);
                         int vlen = (int)(rec[1] & 0xffffff);
                         uint nameOff = rec[0];
+                        int kind = kinds[n];
                         if (nameOff != 0)
                         {
                             if (nameOff >= strEnd) BadStr("type name", nameOff, strEnd, off, id);
-                            hashes[n] = nameOff >= baseStrEnd ? NameIndex.HashZ(strs + nameOff, strLimit) : NameIndex.Hash(_base!.StringBytes(nameOff));
-                            named++;
+                            // Data types' names are indexed now; functions', variables', sections' and tags' on first lookup.
+                            if (kind >= 32 || ((SymbolKinds >> kind) & 1) == 0)
+                            {
+                                hashes[n] = nameOff >= baseStrEnd ? NameIndex.HashZ(strs + nameOff, strLimit) : NameIndex.Hash(_base!.StringBytes(nameOff));
+                                named++;
+                            }
+                            else hashes[n] = 0;
                         }
                         else hashes[n] = 0;
                         uint t = rec[2];
-                        switch ((BtfKind)kinds[n])
+                        switch ((BtfKind)kind)
                         {
                             case BtfKind.Int:
                                 if (acc.PtrId == 0 && (t == 4 || t == 8) && nameOff != 0 && IsLongName(nameOff)) { acc.PtrId = id; acc.PtrSize = (int)t; }

@@ -71,6 +71,23 @@ namespace BtfBindings
             }
         }
 
+        /// <summary>Index of the names of FUNC, VAR, DATASEC and DECL_TAG records (see <see cref="Btf.IsSymbolKind"/>); built on first use.</summary>
+        public static NameIndex BuildSymbols(Btf btf)
+        {
+            int n = btf.TypeCount - btf.FirstTypeId, named = 0;
+            var hashes = new uint[n];
+            for (int i = 0; i < n; i++)
+            {
+                int id = btf.FirstTypeId + i;
+                if (!Btf.IsSymbolKind(btf.KindOf(id))) continue;
+                uint nameOff = btf.Word(id, 0);
+                if (nameOff == 0) continue;
+                hashes[i] = Hash(btf.StringBytes(nameOff));
+                named++;
+            }
+            return FromHashes(hashes, n, named, btf.FirstTypeId);
+        }
+
         /// <summary>Index by essential name (CO-RE flavors stripped); built on first use.</summary>
         public static NameIndex BuildEssential(Btf btf)
         {

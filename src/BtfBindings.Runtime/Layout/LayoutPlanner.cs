@@ -110,7 +110,7 @@ namespace BtfBindings.Layout
         private IEnumerable<int> Group(string name)
         {
             var list = new List<BtfType>();
-            foreach (var t in _btf.FindTypes(name)) if (IsDefinable(t.Kind)) list.Add(t);
+            foreach (var t in _btf.FindDataTypes(name)) if (IsDefinable(t.Kind)) list.Add(t);
             if (list.Count <= 1) return list.Select(t => t.Id);
             return list.OrderBy(t => StructuralKey(t), StringComparer.Ordinal).ThenBy(t => t.Id).Select(t => t.Id).ToList();
         }

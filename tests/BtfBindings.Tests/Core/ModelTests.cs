@@ -61,6 +61,13 @@ namespace BtfBindings.Tests.Core
                 var expected = byName.TryGetValue(name, out var ids) ? ids : new List<int>();
                 var actual = btf.FindTypes(name).Select(t => t.Id).ToList();
                 Assert.True(expected.SequenceEqual(actual), $"{kernel}: FindTypes(\"{name}\") = [{string.Join(",", actual)}], scan = [{string.Join(",", expected)}]");
+                // By kind too: data types come from the index built while parsing, functions and variables from the one built on demand.
+                foreach (var kind in expected.Select(id => btf[id].Kind).Distinct())
+                {
+                    var want = expected.Where(id => btf[id].Kind == kind);
+                    var got = btf.FindTypes(name, kind).Select(t => t.Id).ToList();
+                    Assert.True(want.SequenceEqual(got), $"{kernel}: FindTypes(\"{name}\", {kind}) = [{string.Join(",", got)}], scan = [{string.Join(",", want)}]");
+                }
             }
         }
 

@@ -56,6 +56,10 @@ namespace BtfBindings.Tests.Core
             var dups = Enumerable.Range(0, Structs).Where(k => k % 1000 == 0).Select(k => first + k).ToArray();
             Assert.Equal(dups, btf.FindTypes("dup", BtfKind.Struct).Select(t => t.Id));
             Assert.Empty(btf.FindTypes("s0"));
+            // Function names are indexed on first lookup: found by name alone, by their kind, and not under another kind.
+            Assert.Equal(new[] { funcId }, btf.FindTypes("f").Select(t => t.Id));
+            Assert.Equal(new[] { funcId }, btf.FindTypes("f", BtfKind.Func).Select(t => t.Id));
+            Assert.Empty(btf.FindTypes("f", BtfKind.Struct));
             Assert.Empty(btf.FindTypes("dup", BtfKind.Union));
         }
 
