@@ -36,6 +36,7 @@ namespace BtfBindings
             private Microsoft.Win32.SafeHandles.SafeFileHandle? _file;
             private BtfException? _tailError;   // the string section, read and checked by the validating thread
             private volatile bool _tailReady;
+            private int _tailClaimed;           // 1 once a thread has taken the tail read: the helper, or the walker if the helper never started
             private const int ReadBlock = 256 * 1024;
 
             public Parser(Microsoft.Win32.SafeHandles.SafeFileHandle file, byte[] data, int length, string source, Btf? baseBtf)
@@ -45,7 +46,9 @@ namespace BtfBindings
             {
                 while (count > 0)
                 {
-                    int n = System.IO.RandomAccess.Read(_file!, _d.AsSpan(offset, count), offset);
+                    int n;
+                    try { n = System.IO.RandomAccess.Read(_file!, _d.AsSpan(offset, count), offset); }
+                    catch (System.IO.IOException e) { throw new BtfException("read failed: " + e.Message, _src, offset, inner: e); }
                     if (n <= 0) throw Err("unexpected end of file (was it truncated while being read?)", offset);
                     offset += n; count -= n;
                 }
@@ -68,13 +71,22 @@ namespace BtfBindings
             {
                 try { ReadAt(_typeEnd, _len - _typeEnd); ValidateStrings(); }
                 catch (BtfException e) { _tailError = e; }
-                _tailReady = true;
+                finally { _tailReady = true; } // whatever happened, nobody waits forever
+            }
+
+            /// <summary>Reads the tail unless another thread has already taken it; then waits until it is read.</summary>
+            private void EnsureTail()
+            {
+                if (Interlocked.CompareExchange(ref _tailClaimed, 1, 0) == 0) { ReadTail(); return; }
+                var spin = new SpinWait();
+                while (!_tailReady) spin.SpinOnce(sleep1Threshold: -1); // the claimant is running and reading
             }
 
             private void WaitForTail(Walk w)
             {
-                var spin = new SpinWait();
-                while (!_tailReady) spin.SpinOnce(sleep1Threshold: -1);
+                // If the helper has not started (a starved thread pool), the walker reads the tail itself, so it never
+                // waits on a thread that is not running.
+                EnsureTail();
                 if (_tailError != null) { Volatile.Write(ref w.Abort, true); throw _tailError; }
             }
 #else
@@ -211,7 +223,7 @@ namespace BtfBindings
                 {
                     var a = new Acc();
 #if NET
-                    if (streaming) { ReadTail(); if (_tailError != null) return a; }
+                    if (streaming) { EnsureTail(); if (_tailError != null) return a; }
 #endif
                     ValidateChunks(w, ref a);
                     return a;
