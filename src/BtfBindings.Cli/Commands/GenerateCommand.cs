@@ -65,7 +65,7 @@ namespace BtfBindings.Cli.Commands
             string btfPath = pr.GetValue(o.Btf)!;
             // BTFGEN_TIMING=1 prints where the time goes (load, plan, emit, write) to stderr.
             var timer = Environment.GetEnvironmentVariable("BTFGEN_TIMING") == "1" ? System.Diagnostics.Stopwatch.StartNew() : null;
-            void Mark(string phase) { if (timer != null) { ctx.Err.WriteLine($"timing: {phase} {timer.Elapsed.TotalMilliseconds:0.0} ms (since start of process {(DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalMilliseconds:0} ms)"); timer.Restart(); } }
+            void Mark(string phase) { if (timer != null) { ctx.Err.WriteLine($"timing: {phase} {timer.Elapsed.TotalMilliseconds:0.0} ms (since start of process {(DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalMilliseconds:0} ms; jitted so far {System.Runtime.JitInfo.GetCompiledMethodCount()} methods in {System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:0} ms)"); timer.Restart(); } }
             Mark("start");
             var btf = BtfGenCommand.LoadAny(btfPath, pr.GetValue(o.Base), ctx);
             Mark("load");
