@@ -14,7 +14,7 @@ namespace BtfBindings.Cli.Commands
     /// </summary>
     internal static class GenerateCommand
     {
-        private sealed class Options
+        internal sealed class Options
         {
             public readonly Argument<string[]> Types = new("TYPES") { Description = "Kernel type names (struct, union, enum or typedef), e.g. task_struct iphdr.", Arity = ArgumentArity.ZeroOrMore };
             public readonly Option<string> Btf = BtfGenCommand.BtfOption();
@@ -33,12 +33,88 @@ namespace BtfBindings.Cli.Commands
             }
         }
 
+        /// <summary>What one <c>generate</c> run was asked for, however it was parsed.</summary>
+        internal sealed class Request
+        {
+            public string[] Types = Array.Empty<string>();
+            public string Btf = BtfGenCommand.DefaultKernelBtf;
+            public string? Base, Output, Namespace, Class;
+            public bool All, FollowPointers, NoUnsafe;
+
+            public static Request From(ParseResult pr, Options o) => new Request
+            {
+                Types = pr.GetValue(o.Types) ?? Array.Empty<string>(),
+                Btf = pr.GetValue(o.Btf)!,
+                Base = pr.GetValue(o.Base),
+                Output = pr.GetValue(o.Output),
+                Namespace = pr.GetValue(o.Namespace),
+                Class = pr.GetValue(o.Class),
+                All = pr.GetValue(o.All),
+                FollowPointers = pr.GetValue(o.FollowPointers),
+                NoUnsafe = pr.GetValue(o.NoUnsafe),
+            };
+        }
+
+        /// <summary>The subcommands (a token naming one never takes the fast path).</summary>
+        internal static readonly string[] CommandNames = { "generate", "dump", "list", "show", "diff", "extract", "minimize" };
+        /// <summary>Options of <c>generate</c> that take a value, and the flags; the fast path knows exactly these.</summary>
+        internal static readonly string[] ValueOptions = { "--btf", "-b", "--base", "-B", "--output", "-o", "--namespace", "-n", "--class", "-c" };
+        internal static readonly string[] FlagOptions = { "--all", "--follow-pointers", "--no-unsafe" };
+
+        /// <summary>
+        /// The common command line (<c>btfgen [generate] TYPE… [--btf FILE] [-o FILE] …</c>) without System.CommandLine,
+        /// whose command tree costs more to build than a small run takes. Only the plain forms are accepted: type names
+        /// and generate's options, each option at most once, every value a token of its own that cannot be read as
+        /// anything else. Everything else (no arguments, help, version, other commands, <c>--opt=value</c>, response
+        /// files, directives, unknown or repeated options, a flag followed by true/false, values starting with '-')
+        /// returns false and goes through System.CommandLine, so help, errors and every other form behave as before.
+        /// </summary>
+        internal static bool TryParseFast(string[] args, out Request request)
+        {
+            request = new Request();
+            if (args.Length == 0) return false;
+            var types = new List<string>();
+            bool btf = false;
+            for (int i = args[0] == "generate" ? 1 : 0; i < args.Length; i++)
+            {
+                string a = args[i];
+                if (!PlainToken(a)) return false;
+                if (a[0] != '-') { types.Add(a); continue; }
+                switch (a)
+                {
+                    case "--all": case "--follow-pointers": case "--no-unsafe":
+                        if (i + 1 < args.Length && bool.TryParse(args[i + 1], out _)) return false; // "--all true": the flag's value
+                        ref bool flag = ref a == "--all" ? ref request.All : ref a == "--no-unsafe" ? ref request.NoUnsafe : ref request.FollowPointers;
+                        if (flag) return false;
+                        flag = true;
+                        continue;
+                }
+                if (i + 1 >= args.Length || !PlainToken(args[i + 1]) || args[i + 1][0] == '-') return false;
+                string v = args[++i];
+                switch (a)
+                {
+                    case "--btf": case "-b": if (btf) return false; btf = true; request.Btf = v; break;
+                    case "--base": case "-B": if (request.Base != null) return false; request.Base = v; break;
+                    case "--output": case "-o": if (request.Output != null) return false; request.Output = v; break;
+                    case "--namespace": case "-n": if (request.Namespace != null) return false; request.Namespace = v; break;
+                    case "--class": case "-c": if (request.Class != null) return false; request.Class = v; break;
+                    default: return false;
+                }
+            }
+            request.Types = types.ToArray();
+            return true;
+        }
+
+        /// <summary>Not empty, no response file ('@') or directive ('['), no command name.</summary>
+        private static bool PlainToken(string a)
+            => a.Length > 0 && a[0] != '@' && a[0] != '[' && Array.IndexOf(CommandNames, a) < 0;
+
         /// <summary>Makes generation the root command's own action: <c>btfgen task_struct iphdr</c>.</summary>
         public static void ConfigureRoot(RootCommand root, CliContext ctx)
         {
             var o = new Options();
             o.AddTo(root);
-            root.SetAction(pr => BtfGenCommand.Guard(ctx, () => Execute(pr, o, ctx)));
+            root.SetAction(pr => BtfGenCommand.Guard(ctx, () => Execute(Request.From(pr, o), ctx)));
         }
 
         public static Command Create(CliContext ctx)
@@ -46,14 +122,14 @@ namespace BtfBindings.Cli.Commands
             var o = new Options();
             var cmd = new Command("generate", "Generate C# structs for kernel types (the default command): the same code the BtfBindings source generator writes.");
             o.AddTo(cmd);
-            cmd.SetAction(pr => BtfGenCommand.Guard(ctx, () => Execute(pr, o, ctx)));
+            cmd.SetAction(pr => BtfGenCommand.Guard(ctx, () => Execute(Request.From(pr, o), ctx)));
             return cmd;
         }
 
-        private static int Execute(ParseResult pr, Options o, CliContext ctx)
+        internal static int Execute(Request r, CliContext ctx)
         {
-            var names = pr.GetValue(o.Types) ?? Array.Empty<string>();
-            bool all = pr.GetValue(o.All);
+            var names = r.Types;
+            bool all = r.All;
             if (!all && names.Length == 0)
             {
                 ctx.Error("no type names given: name the types to generate (e.g. 'btfgen task_struct iphdr'), or pass --all");
@@ -61,14 +137,14 @@ namespace BtfBindings.Cli.Commands
                 return BtfGenCommand.ExitError;
             }
             if (all && names.Length > 0) ctx.Warning("--all generates every type; the names given are ignored");
-            string btfPath = pr.GetValue(o.Btf)!;
+            string btfPath = r.Btf;
             // BTFGEN_TIMING=1 prints where the time goes (load, plan, emit, write) to stderr.
             var timer = Environment.GetEnvironmentVariable("BTFGEN_TIMING") == "1" ? System.Diagnostics.Stopwatch.StartNew() : null;
             void Mark(string phase) { if (timer != null) { ctx.Err.WriteLine($"timing: {phase} {timer.Elapsed.TotalMilliseconds:0.0} ms (since start of process {(DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalMilliseconds:0} ms; jitted so far {System.Runtime.JitInfo.GetCompiledMethodCount()} methods in {System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:0} ms; {GC.GetTotalAllocatedBytes() >> 20} MB allocated, {GC.CollectionCount(0)} GCs)"); timer.Restart(); } }
             Mark("start");
-            var btf = BtfGenCommand.LoadAny(btfPath, pr.GetValue(o.Base), ctx);
+            var btf = BtfGenCommand.LoadAny(btfPath, r.Base, ctx);
             Mark("load");
-            var layoutOptions = new LayoutOptions { FollowPointers = pr.GetValue(o.FollowPointers) };
+            var layoutOptions = new LayoutOptions { FollowPointers = r.FollowPointers };
             LayoutPlan plan;
             if (all) plan = LayoutPlanner.PlanAll(btf, layoutOptions);
             else
@@ -83,11 +159,9 @@ namespace BtfBindings.Cli.Commands
             ReportWarnings(plan, ctx);
             Mark("plan");
 
-            string? ns = pr.GetValue(o.Namespace);
-            string? cls = pr.GetValue(o.Class);
-            var text = Generate(plan, ns ?? "", cls, !pr.GetValue(o.NoUnsafe), Path.GetFileName(btfPath));
+            var text = Generate(plan, r.Namespace ?? "", r.Class, !r.NoUnsafe, Path.GetFileName(btfPath));
             Mark("emit");
-            var output = pr.GetValue(o.Output);
+            var output = r.Output;
             if (output == null || output == "-")
             {
                 ctx.Out.Write(text);
