@@ -168,11 +168,23 @@ namespace BtfBindings.Cli.Commands
             }
             else
             {
-                using (var file = new StreamWriter(output, false, new UTF8Encoding(false), 1 << 16)) file.Write(text);
+                WriteFile(output, text);
                 ctx.Progress($"wrote {plan.Types.Count} types ({text.Length / 1024} KB of C#) to {output}");
             }
             Mark("write");
             return 0;
+        }
+
+        /// <summary>
+        /// Writes <paramref name="text"/> as UTF-8 to <paramref name="path"/>. An existing file is overwritten in place and then
+        /// cut to the new length, rather than truncated to zero first: freeing a large file's pages only to allocate them again
+        /// took longer (3.5 ms for task_struct's 1.5 MB) than writing it.
+        /// </summary>
+        internal static void WriteFile(string path, StringBuilder text)
+        {
+            using var fs = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, 1);
+            using (var w = new StreamWriter(fs, new UTF8Encoding(false), 1 << 16, leaveOpen: true)) w.Write(text);
+            if (fs.CanSeek && fs.Length > fs.Position) fs.SetLength(fs.Position);
         }
 
         /// <summary>"unknown type 'x' in FILE; did you mean: a, b?"</summary>
