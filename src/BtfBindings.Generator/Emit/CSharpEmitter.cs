@@ -39,7 +39,7 @@ namespace BtfBindings.Emit
     {
         private readonly LayoutPlan _plan;
         private readonly EmitOptions _o;
-        private readonly SortedSet<uint> _arrayLengths = new SortedSet<uint>();
+        private readonly SortedUInts _arrayLengths = new SortedUInts();
         private const string G = "global::";
         private const string Unsafe = "global::System.Runtime.CompilerServices.Unsafe";
 
@@ -110,8 +110,9 @@ namespace BtfBindings.Emit
 
         private void WriteArrayTypes(CodeWriter w)
         {
-            foreach (var n in _arrayLengths)
+            for (int i = 0; i < _arrayLengths.Count; i++)
             {
+                uint n = _arrayLengths[i];
                 w.Line($"/// <summary>An inline array of {n} elements, laid out like the C array <c>T[{n}]</c>; converts to <see cref=\"{G}System.Span{{T}}\"/>.</summary>");
                 w.Line($"[{G}System.Runtime.CompilerServices.InlineArray({n})]");
                 w.Line($"{_o.Accessibility} struct BtfArray{n}<T> where T : unmanaged");
@@ -153,16 +154,16 @@ namespace BtfBindings.Emit
             if (_o.Namespace.Length > 0) { sb.Append("namespace ").Append(_o.Namespace).Append("\n{\n"); level++; }
             foreach (var c in _o.Containers)
             {
-                if (containerDoc != null) sb.Append(' ', level * 4).Append("/// <summary>").Append(containerDoc).Append("</summary>\n");
-                sb.Append(' ', level * 4).Append(c.Key).Append(' ').Append(c.Value).Append('\n');
-                sb.Append(' ', level * 4).Append("{\n");
+                if (containerDoc != null) sb.Append(CodeWriter.Spaces(level)).Append("/// <summary>").Append(containerDoc).Append("</summary>\n");
+                sb.Append(CodeWriter.Spaces(level)).Append(c.Key).Append(' ').Append(c.Value).Append('\n');
+                sb.Append(CodeWriter.Spaces(level)).Append("{\n");
                 level++;
             }
         }
 
         private void CloseWrappers(StringBuilder sb)
         {
-            for (int k = WrapperDepth - 1; k >= 0; k--) sb.Append(' ', k * 4).Append("}\n");
+            for (int k = WrapperDepth - 1; k >= 0; k--) sb.Append(CodeWriter.Spaces(k)).Append("}\n");
         }
 
         private void WriteConstants(CodeWriter w)
@@ -450,6 +451,26 @@ namespace BtfBindings.Emit
         };
     }
 
+    /// <summary>A small set of uints enumerated in ascending order (the inline array lengths; a handful per plan).</summary>
+    internal sealed class SortedUInts
+    {
+        private uint[] _items = new uint[8];
+        public int Count { get; private set; }
+
+        public void Add(uint v)
+        {
+            int lo = 0, hi = Count;
+            while (lo < hi) { int mid = (lo + hi) >> 1; if (_items[mid] < v) lo = mid + 1; else hi = mid; }
+            if (lo < Count && _items[lo] == v) return;
+            if (Count == _items.Length) { var bigger = new uint[Count * 2]; Array.Copy(_items, bigger, Count); _items = bigger; }
+            Array.Copy(_items, lo, _items, lo + 1, Count - lo);
+            _items[lo] = v;
+            Count++;
+        }
+
+        public uint this[int i] => _items[i];
+    }
+
     /// <summary>Minimal indented writer (four spaces, \n line ends, so output is identical on every OS).</summary>
     internal sealed class CodeWriter
     {
@@ -483,8 +504,18 @@ namespace BtfBindings.Emit
                 if (s.Length == 0) return;
                 if (s.IndexOf('\n') >= 0) { LineWithBreaks(s); return; }
             }
-            if (s.Length > 0) _sb.Append(' ', (_base + _indent) * 4).Append(s);
+            if (s.Length > 0) _sb.Append(Spaces(_base + _indent)).Append(s);
             _sb.Append('\n');
+        }
+
+        private const string SpaceRun = "                                                                ";
+        private static readonly string[] s_indents = new string[SpaceRun.Length / 4 + 1];
+
+        /// <summary>The indentation for <paramref name="level"/>, cached (appending a string is cheaper than repeating a char).</summary>
+        internal static string Spaces(int level)
+        {
+            if (level >= s_indents.Length) return new string(' ', level * 4);
+            return s_indents[level] ??= SpaceRun.Substring(0, level * 4);
         }
 
         private void LineWithBreaks(string s)
@@ -495,7 +526,7 @@ namespace BtfBindings.Emit
                 int indent = i == 0 ? _base + _indent : _base;
                 if (i == 0 && _indent == 0 && parts[0].Length == 0) continue;
                 if (i > 0 && parts[i].Length == 0) continue;
-                _sb.Append(' ', indent * 4).Append(parts[i]).Append('\n');
+                _sb.Append(Spaces(indent)).Append(parts[i]).Append('\n');
             }
         }
 

@@ -121,13 +121,13 @@ namespace BtfBindings
                     return (r.maxRef, r.ptrSize, r.named);
                 }
                 int mid = count / 2;
-                var second = System.Threading.Tasks.Task.Run(() => ValidateRange(offs, kinds, hashes, mid, count, firstId));
+                // A plain Task (not Task<tuple>): no generic instantiation over a value type for the runtime to compile at start-up.
+                (uint maxRef, int ptrSize, int named) b = default;
+                var second = System.Threading.Tasks.Task.Run(() => { b = ValidateRange(offs, kinds, hashes, mid, count, firstId); });
                 (uint maxRef, int ptrSize, int named) a;
                 try { a = ValidateRange(offs, kinds, hashes, 0, mid, firstId); }
                 catch (BtfException) { try { second.Wait(); } catch (AggregateException) { } throw; }
-                (uint maxRef, int ptrSize, int named) b;
-                try { b = second.GetAwaiter().GetResult(); }
-                catch (BtfException) { throw; }
+                second.GetAwaiter().GetResult();
                 return (Math.Max(a.maxRef, b.maxRef), a.ptrSize != 0 ? a.ptrSize : b.ptrSize, a.named + b.named);
             }
 
