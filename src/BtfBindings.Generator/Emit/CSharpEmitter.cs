@@ -451,6 +451,34 @@ namespace BtfBindings.Emit
         };
     }
 
+    /// <summary>
+    /// Builds a <see cref="CodeWriter"/> line from an interpolated string without making a string of it: the literal parts and
+    /// the values go straight into the writer's buffer, formatted as string interpolation would format them.
+    /// </summary>
+    [System.Runtime.CompilerServices.InterpolatedStringHandler]
+    internal ref struct LineHandler
+    {
+        private readonly CodeWriter _w;
+
+        public LineHandler(int literalLength, int formattedCount, CodeWriter w)
+        {
+            _w = w;
+            w.BeginLine();
+        }
+
+        public void AppendLiteral(string s) => _w.Append(s);
+        public void AppendFormatted(string? s) { if (s != null) _w.Append(s); }
+        public void AppendFormatted(int v) => _w.Append(v);
+        public void AppendFormatted(uint v) => _w.Append(v);
+        public void AppendFormatted(long v) => _w.Append(v);
+        public void AppendFormatted(ulong v) => _w.Append(v);
+        public void AppendFormatted<T>(T v)
+        {
+            string? s = v is IFormattable f ? f.ToString(null, null) : v?.ToString();
+            if (s != null) _w.Append(s);
+        }
+    }
+
     /// <summary>A small set of uints enumerated in ascending order (the inline array lengths; a handful per plan).</summary>
     internal sealed class SortedUInts
     {
@@ -497,6 +525,46 @@ namespace BtfBindings.Emit
         public void Dedent() => _indent--;
         public void Open() { Line("{"); _indent++; }
         public void Close() { _indent--; Line("}"); }
+
+        /// <summary>A line written piece by piece straight into the buffer by <see cref="LineHandler"/>: <c>w.Line($"…")</c>.</summary>
+        public void Line([System.Runtime.CompilerServices.InterpolatedStringHandlerArgument("")] ref LineHandler line)
+        {
+            if (_sb.Length == _lineText)
+            {
+                _sb.Length = _lineStart; // an empty line: no indent
+                if (!_dropBlankLines) _sb.Append('\n');
+            }
+            else if (_lineHasBreak)
+            {
+                var text = _sb.ToString(_lineText, _sb.Length - _lineText);
+                _sb.Length = _lineStart;
+                LineWithBreaks(text);
+            }
+            else _sb.Append('\n');
+        }
+
+        private int _lineStart, _lineText;
+        private bool _lineHasBreak;
+
+        internal void BeginLine()
+        {
+            _lineStart = _sb.Length;
+            _sb.Append(Spaces(_base + _indent));
+            _lineText = _sb.Length;
+            _lineHasBreak = false;
+        }
+
+        internal void Append(string s)
+        {
+            if (_dropBlankLines && s.IndexOf('\n') >= 0) _lineHasBreak = true;
+            _sb.Append(s);
+        }
+
+        internal void Append(int v) => _sb.Append(v);
+        internal void Append(uint v) => _sb.Append(v);
+        internal void Append(long v) => _sb.Append(v);
+        internal void Append(ulong v) => _sb.Append(v);
+
         public void Line(string s)
         {
             if (_dropBlankLines)
