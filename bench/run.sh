@@ -13,9 +13,11 @@ if [ -z "$btf" ]; then zcat "$root/tests/fixtures/x86_64-6.12.btf.gz" > "$work/v
 dotnet build -c Release "$here/BtfBindings.Bench" -nologo -v q >/dev/null
 # The CLI two ways: framework-dependent ReadyToRun (what `dotnet tool install` gives, precompiled), and
 # self-contained composite ReadyToRun (framework precompiled together with it: the fastest start without NativeAOT,
-# whose ILCompiler package this machine's NuGet mirror does not have).
-dotnet publish -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true "$root/src/BtfBindings.Cli" -o "$work/btfgen" -nologo -v q >/dev/null
-dotnet publish -c Release -r linux-x64 --self-contained true -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true "$root/src/BtfBindings.Cli" -o "$work/btfgen-sc" -nologo -v q >/dev/null
+# whose ILCompiler package this machine's NuGet mirror does not have). Each is built from scratch in its own artifacts
+# folder: publishing framework-dependent after composite in the same obj/ reuses the composite's stub assemblies
+# (System.CommandLine.dll without code, pointing at a btfgen.r2r.dll that is not there), and that build aborts at start.
+dotnet publish -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true --artifacts-path "$work/artifacts-fd" "$root/src/BtfBindings.Cli" -o "$work/btfgen" -nologo -v q >/dev/null
+dotnet publish -c Release -r linux-x64 --self-contained true -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true --artifacts-path "$work/artifacts-sc" "$root/src/BtfBindings.Cli" -o "$work/btfgen-sc" -nologo -v q >/dev/null
 ours="$here/BtfBindings.Bench/bin/Release/net10.0/BtfBindings.Bench"
 num() { sed -E "s/.*\"$1\":([0-9.]+).*/\1/"; }
 

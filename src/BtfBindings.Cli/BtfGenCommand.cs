@@ -26,19 +26,13 @@ namespace BtfBindings.Cli
             finally { stdout.Flush(); }
         }
 
-        private static int RunCore(string[] args, CliContext ctx)
+        internal static int RunCore(string[] args, CliContext ctx, bool allowFastPath = true)
         {
-            var root = new RootCommand("btfgen: C# bindings and tools for Linux kernel BTF (BPF Type Format).\n"
-                + "With no command, generates C# for the named types (see 'generate').");
-            GenerateCommand.ConfigureRoot(root, ctx);
-            root.Subcommands.Add(GenerateCommand.Create(ctx));
-            root.Subcommands.Add(DumpCommand.Create(ctx));
-            root.Subcommands.Add(ListCommand.Create(ctx));
-            root.Subcommands.Add(ShowCommand.Create(ctx));
-            root.Subcommands.Add(DiffCommand.Create(ctx));
-            root.Subcommands.Add(ExtractCommand.Create(ctx));
-            root.Subcommands.Add(MinimizeCommand.Create(ctx));
+            // 'btfgen task_struct …', the common case, skips building the System.CommandLine tree when its arguments are plain.
+            if (allowFastPath && GenerateCommand.TryParseFast(args, out var request))
+                return Guard(ctx, () => GenerateCommand.Execute(request, ctx));
 
+            var root = BuildRoot(ctx);
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
             {
@@ -57,6 +51,22 @@ namespace BtfBindings.Cli
                 ctx.Error(e.Message);
                 return ExitError;
             }
+        }
+
+        /// <summary>The command tree: generation as the root's own action, and one subcommand per job.</summary>
+        internal static RootCommand BuildRoot(CliContext ctx)
+        {
+            var root = new RootCommand("btfgen: C# bindings and tools for Linux kernel BTF (BPF Type Format).\n"
+                + "With no command, generates C# for the named types (see 'generate').");
+            GenerateCommand.ConfigureRoot(root, ctx);
+            root.Subcommands.Add(GenerateCommand.Create(ctx));
+            root.Subcommands.Add(DumpCommand.Create(ctx));
+            root.Subcommands.Add(ListCommand.Create(ctx));
+            root.Subcommands.Add(ShowCommand.Create(ctx));
+            root.Subcommands.Add(DiffCommand.Create(ctx));
+            root.Subcommands.Add(ExtractCommand.Create(ctx));
+            root.Subcommands.Add(MinimizeCommand.Create(ctx));
+            return root;
         }
 
         internal static Option<string?> BaseOption() => new("--base", "-B") { Description = "Base BTF (vmlinux) for split BTF such as a kernel module's." };

@@ -192,7 +192,7 @@ namespace BtfBindings
             if (offset < (uint)baseEnd) return Base!.StringBytes(offset);
             int local = (int)(offset - (uint)baseEnd);
             if (local >= _strLen) return default;
-            var span = _data.AsSpan(_strStart + local, _strLen - local);
+            var span = new ReadOnlySpan<byte>(_data, _strStart + local, _strLen - local);
             int nul = span.IndexOf((byte)0);
             return nul < 0 ? span : span.Slice(0, nul);
         }
@@ -260,7 +260,7 @@ namespace BtfBindings
             if (string.IsNullOrEmpty(name)) return result;
             var utf8 = Encoding.UTF8.GetBytes(name);
             CollectByName(utf8, kind, essential: false, result);
-            result.Sort((a, b) => a.Id.CompareTo(b.Id));
+            if (result.Count > 1) result.Sort((a, b) => a.Id.CompareTo(b.Id));
             return result;
         }
 

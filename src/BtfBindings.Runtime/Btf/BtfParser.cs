@@ -219,14 +219,14 @@ namespace BtfBindings
 #if NET
                 bool streaming = _file != null;
 #endif
+                // A plain Task (not Task<Acc>): no generic instantiation over a value type for the runtime to compile at start-up.
+                var other = new Acc();
                 var helper = System.Threading.Tasks.Task.Run(() =>
                 {
-                    var a = new Acc();
 #if NET
-                    if (streaming) { EnsureTail(); if (_tailError != null) return a; }
+                    if (streaming) { EnsureTail(); if (_tailError != null) return; }
 #endif
-                    ValidateChunks(w, ref a);
-                    return a;
+                    ValidateChunks(w, ref other);
                 });
                 try
                 {
@@ -247,7 +247,8 @@ namespace BtfBindings
 #endif
                 var mine = new Acc();
                 ValidateChunks(w, ref mine);
-                mine.Merge(helper.GetAwaiter().GetResult());
+                helper.GetAwaiter().GetResult();
+                mine.Merge(other);
                 return mine;
             }
 

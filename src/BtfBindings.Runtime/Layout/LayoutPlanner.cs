@@ -96,7 +96,7 @@ namespace BtfBindings.Layout
             int sep = name.LastIndexOf("___", StringComparison.Ordinal);
             if (sep > 0 && int.TryParse(name.Substring(sep + 3), out int n) && n >= 2)
             {
-                var g = Group(name.Substring(0, sep)).ToList();
+                var g = Group(name.Substring(0, sep));
                 if (n - 1 < g.Count) return g[n - 1];
             }
             var fwd = _btf.FindTypes(name, BtfKind.Fwd);
@@ -107,12 +107,32 @@ namespace BtfBindings.Layout
         private static bool IsDefinable(BtfKind k) => k == BtfKind.Struct || k == BtfKind.Union || k == BtfKind.Enum || k == BtfKind.Enum64;
 
         /// <summary>Same-named definitions in a stable order that does not depend on type ids (unless structurally identical).</summary>
-        private IEnumerable<int> Group(string name)
+        private List<int> Group(string name)
         {
-            var list = new List<BtfType>();
-            foreach (var t in _btf.FindDataTypes(name)) if (IsDefinable(t.Kind)) list.Add(t);
-            if (list.Count <= 1) return list.Select(t => t.Id);
-            return list.OrderBy(t => StructuralKey(t), StringComparer.Ordinal).ThenBy(t => t.Id).Select(t => t.Id).ToList();
+            var ids = new List<int>();
+            foreach (var t in _btf.FindDataTypes(name)) if (IsDefinable(t.Kind)) ids.Add(t.Id);
+            if (ids.Count <= 1) return ids;
+            // By structural key, then id (FindTypes returns ids in ascending order, and the sort below is stable).
+            var keys = new string[ids.Count];
+            for (int i = 0; i < keys.Length; i++) keys[i] = StructuralKey(_btf[ids[i]]);
+            var order = new int[ids.Count];
+            for (int i = 0; i < order.Length; i++) order[i] = i;
+            StableSort(order, (x, y) => string.CompareOrdinal(keys[x], keys[y]));
+            var sorted = new List<int>(ids.Count);
+            foreach (var i in order) sorted.Add(ids[i]);
+            return sorted;
+        }
+
+        /// <summary>Insertion sort that keeps equal elements in order (the lists here are short); no LINQ, no generic sorter.</summary>
+        private static void StableSort<T>(IList<T> items, Comparison<T> compare)
+        {
+            for (int i = 1; i < items.Count; i++)
+            {
+                var x = items[i];
+                int j = i - 1;
+                for (; j >= 0 && compare(items[j], x) > 0; j--) items[j + 1] = items[j];
+                items[j + 1] = x;
+            }
         }
 
         private string StructuralKey(BtfType t)
@@ -154,7 +174,7 @@ namespace BtfBindings.Layout
             }
             else
             {
-                var g = Group(t.Name).ToList();
+                var g = Group(t.Name);
                 int idx = g.IndexOf(id);
                 n = idx <= 0 ? t.Name : t.Name + "___" + (idx + 1);
             }
@@ -219,16 +239,32 @@ namespace BtfBindings.Layout
                 int id = _pending.Dequeue();
                 Build(_full[id], _btf[id]);
             }
-            var all = new List<PlannedType>(_full.Values);
+            var all = new List<PlannedType>(_full.Count + _opaque.Count);
+            foreach (var kv in _full) all.Add(kv.Value);
             foreach (var kv in _opaque) if (!_full.ContainsKey(kv.Key)) all.Add(kv.Value);
-            // Names must be unique in one C# scope: struct/union/enum tags and typedef names can collide.
+            // Names must be unique in one C# scope: struct/union/enum tags and typedef names can collide. Full definitions
+            // keep their names before opaque stubs, then by name, then by structure (computed only for equal names), then
+            // in the order above (a stable sort, as LINQ's OrderBy was).
+            var order = new PlannedType[all.Count];
+            var position = new Dictionary<PlannedType, int>(all.Count);
+            for (int i = 0; i < all.Count; i++) { order[i] = all[i]; position[all[i]] = i; }
+            Array.Sort(order, (x, y) =>
+            {
+                int c = (x.Kind == PlannedKind.Opaque ? 1 : 0) - (y.Kind == PlannedKind.Opaque ? 1 : 0);
+                if (c == 0) c = string.CompareOrdinal(x.Name, y.Name);
+                if (c == 0 && x != y) c = string.CompareOrdinal(StructuralKey(_btf[x.BtfId]), StructuralKey(_btf[y.BtfId]));
+                return c != 0 ? c : position[x] - position[y];
+            });
             var used = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var t in all.OrderBy(x => x.Kind == PlannedKind.Opaque ? 1 : 0).ThenBy(x => x.Name, StringComparer.Ordinal).ThenBy(x => StructuralKey(_btf[x.BtfId]), StringComparer.Ordinal))
+            foreach (var t in order)
             {
                 var baseName = t.Name;
                 for (int k = 2; !used.Add(t.Name); k++) t.Name = baseName + "___" + k;
             }
-            _plan.Types.AddRange(all.OrderBy(x => x.Name, StringComparer.Ordinal));
+            // Names are unique now, so the order by name is total.
+            var byName = all.ToArray();
+            Array.Sort(byName, (x, y) => string.CompareOrdinal(x.Name, y.Name));
+            _plan.Types.AddRange(byName);
             var final = new Dictionary<int, string>();
             foreach (var t in all) final[t.BtfId] = t.Name;
             foreach (var t in all) FixNames(t, final);

@@ -129,6 +129,21 @@ namespace BtfBindings.Tests.Cli
         }
 
         [Fact]
+        public void Output_file_is_overwritten_exactly_whether_longer_or_shorter()
+        {
+            // -o rewrites an existing file in place and cuts it to the new length: no leftover tail, no stale head.
+            var dir = Scratch("overwrite");
+            var outFile = Path.Combine(dir, "out.cs");
+            var path = Fixtures.Path("aarch64-6.1");
+            File.WriteAllText(outFile, new string('x', 3 << 20));
+            CliSupport.Check(0, "iphdr", "--btf", path, "-o", outFile);
+            Assert.Equal(CliSupport.Check(0, "iphdr", "--btf", path).StdOutBytes, File.ReadAllBytes(outFile));
+            CliSupport.Check(0, "task_struct", "iphdr", "--btf", path, "-o", outFile);
+            Assert.Equal(CliSupport.Check(0, "task_struct", "iphdr", "--btf", path).StdOutBytes, File.ReadAllBytes(outFile));
+            CliSupport.Check(0, "iphdr", "--btf", path, "-o", "/dev/null");
+        }
+
+        [Fact]
         public void Unknown_type_exits_1_with_did_you_mean()
         {
             var r = CliSupport.Check(1, "task_strct", "iphdr", "--btf", Fixtures.Path("x86_64-6.12"));

@@ -46,10 +46,10 @@ namespace BtfBindings.Tests.Cli
             using (var zip = ZipFile.OpenRead(nupkg))
             {
                 var entries = zip.Entries.Select(e => e.FullName).ToList();
-                Assert.Contains("tools/net8.0/any/btfgen.dll", entries);
-                Assert.Contains("tools/net8.0/any/BtfBindings.Runtime.dll", entries); // the ProjectReference travels inside the tool
-                Assert.Contains("tools/net8.0/any/System.CommandLine.dll", entries);
-                Assert.Contains("tools/net8.0/any/DotnetToolSettings.xml", entries);
+                Assert.Contains("tools/net10.0/any/btfgen.dll", entries);
+                Assert.Contains("tools/net10.0/any/BtfBindings.Runtime.dll", entries); // the ProjectReference travels inside the tool
+                Assert.Contains("tools/net10.0/any/System.CommandLine.dll", entries);
+                Assert.Contains("tools/net10.0/any/DotnetToolSettings.xml", entries);
             }
             var nugetConfig = Path.Combine(root, "nuget.config");
             File.WriteAllText(nugetConfig, $"<configuration><packageSources><clear /><add key=\"local\" value=\"{feed}\" /></packageSources></configuration>");
