@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks, each side by side with its peer measured in the same run, printing the ratio.
-#   bench/run.sh [BTF]    BTF defaults to the committed Debian 6.12 x86_64 fixture (5.4 MB raw)
+#   bench/run.sh [BTF]    BTF defaults to the committed Debian 6.12 x86_64 fixture (4.9 MB raw)
 # Peers: libbpf's btf__parse (bench/peers/libbpf_parse.c) and the aya-tool pipeline (bpftool format c + bindgen).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,11 +21,13 @@ dotnet publish -c Release -r linux-x64 --self-contained true -p:PublishReadyToRu
 ours="$here/BtfBindings.Bench/bin/Release/net10.0/BtfBindings.Bench"
 num() { sed -E "s/.*\"$1\":([0-9.]+).*/\1/"; }
 
-echo "== 1. parse + index $(basename "$btf") ($(stat -c %s "$btf") bytes): ours vs libbpf btf__parse + touch every name"
+echo "== 1. parse $(basename "$btf") ($(stat -c %s "$btf") bytes), touch every type's name, free: ours vs libbpf (btf__parse ... btf__free)"
 l=$("$here/peers/bin/libbpf_parse" "$btf" 200); echo "$l"
-o=$("$ours" parse "$btf" 200); echo "$o"
-awk -v a="$(num median_ms <<<"$o")" -v b="$(num median_ms <<<"$l")" -v m="$(num min_ms <<<"$o")" -v n="$(num min_ms <<<"$l")" -v r="$(num alloc_ratio <<<"$o")" \
-  'BEGIN { printf "ratio ours/libbpf: median %.2fx, min %.2fx; managed allocation %.2fx the file size\n", a/b, m/n, r }'
+o=$("$ours" parse "$btf" 200); echo "$o"            # Btf.Dispose after each parse, as the peer calls btf__free
+k=$("$ours" parse "$btf" 200 keep); echo "$k"       # no Dispose: every parse allocates fresh buffers and leaves them to the GC
+awk -v a="$(num median_ms <<<"$o")" -v b="$(num median_ms <<<"$l")" -v m="$(num min_ms <<<"$o")" -v n="$(num min_ms <<<"$l")" \
+    -v k="$(num median_ms <<<"$k")" -v r="$(num alloc_ratio <<<"$k")" \
+  'BEGIN { printf "ratio ours/libbpf: median %.2fx, min %.2fx; without Dispose: median %.2fx, managed allocation per parse %.2fx the file size\n", a/b, m/n, k/b, r }'
 
 echo "== 2. source generator: parse + plan + emit task_struct's closure; re-run after an unrelated edit"
 "$ours" generate "$btf" task_struct
