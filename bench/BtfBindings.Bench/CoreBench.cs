@@ -140,9 +140,21 @@ namespace CoreBench
         void Warm(Func<int, long> run)
         {
             // Many short calls first, so the loop reaches Tier1 code (PGO-optimised like an application's hot path) rather than an
-            // on-stack-replacement variant of its Tier0 code; the pauses let the background tiering thread install it.
+            // on-stack-replacement variant of its Tier0 code; the pauses let the background tiering thread install it. That thread
+            // first works through the Roslyn methods the in-process compile made hot, which can take seconds on a loaded machine,
+            // so warming lasts until the JIT has compiled nothing for half a second (at least 1.5 s, at most 20 s).
             var warm = Stopwatch.StartNew();
-            for (int i = 0; warm.Elapsed.TotalSeconds < 1.5; i++) { run(1); if (i % 200 == 0) System.Threading.Thread.Sleep(2); }
+            long jitted = System.Runtime.JitInfo.GetCompiledMethodCount();
+            var quiet = Stopwatch.StartNew();
+            for (int i = 0; warm.Elapsed.TotalSeconds < 20; i++)
+            {
+                run(1);
+                if (i % 200 != 0) continue;
+                System.Threading.Thread.Sleep(2);
+                long now = System.Runtime.JitInfo.GetCompiledMethodCount();
+                if (now != jitted) { jitted = now; quiet.Restart(); }
+                else if (quiet.Elapsed.TotalSeconds >= 0.5 && warm.Elapsed.TotalSeconds >= 1.5) break;
+            }
         }
         foreach (var (name, direct, view) in new[] { ("1 field (pid)", "Direct1", "View1"), ("4 fields (pid,tgid,flags,prio)", "Direct4", "View4"), ("nested (se.vruntime)", "DirectNested", "ViewNested") })
         {

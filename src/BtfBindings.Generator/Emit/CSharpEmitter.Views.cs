@@ -7,11 +7,9 @@ namespace BtfBindings.Emit
     internal sealed partial class CSharpEmitter
     {
         private Dictionary<string, PlannedType>? _topLevelByName;
-        private const string Ms = "global::System.Runtime.InteropServices.MemoryMarshal";
         private const string Res = "global::BtfBindings.CoreTypeResolution";
-        private const string DataField = "__btfViewData";
-        private const string ResField = "__btfViewResolution";
-        private const string OffsField = "__btfViewOffsets";
+        private const string CoreView = "global::BtfBindings.CoreView";
+        private const string ViewField = "__btfView";
         private const string Inline = "[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]";
 
         /// <summary>
@@ -19,6 +17,7 @@ namespace BtfBindings.Emit
         /// properties have the struct's field names and read/write at the offsets a <see cref="CoreTypeResolution"/>
         /// resolved against the running kernel's BTF (bitfields with libbpf's load window and shifts, struct fields as
         /// nested views resolved against the target member's type, arrays as spans, existence checks as <c>Has_x</c>).
+        /// The state and the general paths live in the runtime's <c>CoreView</c>; a property is its field index.
         /// </summary>
         private void WriteView(CodeWriter w, PlannedType t, string self)
         {
@@ -31,7 +30,7 @@ namespace BtfBindings.Emit
             for (int i = 0; i < fieldNames.Count; i++)
             {
                 var f = t.Fields[i];
-                if (!f.IsBitfield && !f.IsFlexibleArray && (f.IsZeroSized || f.Type.ByteSize == 0)) { names.Add(""); continue; }
+                if (!HasViewMember(f)) { names.Add(""); continue; }
                 names.Add(Claim(fieldNames[i], IsMethod(f) ? false : true, taken));
             }
             string dataName = Claim("Data", true, taken), resName = Claim("Resolution", true, taken), completeName = Claim("IsComplete", true, taken);
@@ -39,6 +38,7 @@ namespace BtfBindings.Emit
             var hasNames = new List<string>(names.Count);
             foreach (var n in names) hasNames.Add(n.Length == 0 ? "" : Claim("Has_" + n.TrimStart('@'), true, taken));
             bool rootable = !t.IsNested && t.BtfName.Length > 0;
+            string v = ViewField;
 
             w.Line("");
             w.Line($"/// <summary>");
@@ -49,40 +49,27 @@ namespace BtfBindings.Emit
             w.Line($"/// </summary>");
             w.Line($"public readonly ref struct {view}");
             w.Open();
-            w.Line($"private readonly {G}System.Span<byte> {DataField};");
-            w.Line($"private readonly {Res} {ResField};");
-            w.Line($"private readonly int[] {OffsField};");
+            w.Line($"private readonly {CoreView} {v};");
             w.Line("");
             w.Line($"/// <summary>A view over <paramref name=\"data\"/> (the target's bytes of the object) using <paramref name=\"resolution\"/>, which must be this type's.</summary>");
             w.Line(Inline);
-            w.Line($"public {view}({G}System.Span<byte> data, {Res} resolution)");
-            w.Open();
-            w.Line($"{Res}.EnsureFor(resolution, s_btfLayout);");
-            w.Line($"{DataField} = data;");
-            w.Line($"{ResField} = resolution;");
-            w.Line($"{OffsField} = resolution.FastOffsetsFor(data.Length);");
-            w.Close();
-            w.Line($"/// <summary>For nested views: <paramref name=\"resolution\"/> came from <c>Nested</c>/<c>Element</c> with this type's layout, so it is not checked again.</summary>");
+            w.Line($"public {view}({G}System.Span<byte> data, {Res} resolution) {{ {v} = {CoreView}.Create(data, resolution, s_btfLayout); }}");
+            w.Line($"/// <summary>For nested and element views: <paramref name=\"view\"/> is already relocated for this type.</summary>");
             w.Line(Inline);
-            w.Line($"internal {view}({G}System.Span<byte> data, {Res} resolution, bool trusted)");
-            w.Open();
-            w.Line($"{DataField} = data;");
-            w.Line($"{ResField} = resolution;");
-            w.Line($"{OffsField} = resolution.FastOffsetsFor(data.Length);");
-            w.Close();
+            w.Line($"internal {view}({CoreView} view) {{ {v} = view; }}");
             if (rootable)
             {
                 w.Line($"/// <summary>A view over <paramref name=\"data\"/> resolved against <paramref name=\"kernel\"/> (the resolution is cached per kernel).</summary>");
                 w.Line($"public {view}({G}System.Span<byte> data, {G}BtfBindings.TargetKernel kernel) : this(data, kernel.Resolve(s_btfLayout)) {{ }}");
             }
             w.Line($"/// <summary>The target bytes this view reads.</summary>");
-            w.Line($"public {G}System.Span<byte> {dataName} => {DataField};");
+            w.Line($"public {G}System.Span<byte> {dataName} => {v}.Data;");
             w.Line($"/// <summary>Where each field is in the target kernel (and the printable <c>Report()</c> of what moved).</summary>");
-            w.Line($"public {Res} {resName} => {ResField};");
+            w.Line($"public {Res} {resName} => {v}.Resolution;");
             w.Line($"/// <summary>True when the span holds the whole target object.</summary>");
-            w.Line($"public bool {completeName} => {DataField}.Length >= {ResField}.Size;");
+            w.Line($"public bool {completeName} => {v}.IsComplete;");
             w.Line($"/// <summary>True when the target kernel has the field named <paramref name=\"field\"/> (libbpf <c>FIELD_EXISTS</c>).</summary>");
-            w.Line($"public bool {existsName}(string field) => {ResField}.Exists(field);");
+            w.Line($"public bool {existsName}(string field) => {v}.Resolution.Exists(field);");
 
             for (int i = 0; i < t.Fields.Count; i++)
             {
@@ -91,10 +78,24 @@ namespace BtfBindings.Emit
                 if (name.Length == 0) continue;
                 w.Line("");
                 w.Line($"/// <summary>True when the running kernel has <c>{CSharpNames.Xml(f.Name)}</c> with a compatible type.</summary>");
-                w.Line($"public bool {hasNames[i]} => {ResField}.Exists({i});");
+                w.Line($"public bool {hasNames[i]} => {v}.Exists({i});");
                 WriteViewField(w, t, f, i, name);
             }
             w.Close();
+        }
+
+        /// <summary>Whether the view has a member for <paramref name="f"/> (zero-sized fields have none).</summary>
+        private static bool HasViewMember(PlannedField f) => f.IsBitfield || f.IsFlexibleArray || !(f.IsZeroSized || f.Type.ByteSize == 0);
+
+        /// <summary>
+        /// For a struct/union field the view reads as a nested view: the generated type whose <c>BtfLayout</c> goes into the
+        /// field's metadata (<c>BtfFieldLayout.TypeLayout</c>), so resolving the owner resolves the member too. Else null.
+        /// </summary>
+        private string? MemberLayoutOwner(PlannedType owner, PlannedField f)
+        {
+            if (!HasViewMember(f) || f.IsBitfield || f.IsFlexibleArray || f.Type.Kind != TypeShapeKind.Composite) return null;
+            ViewOf(owner, f.Type, out var lo);
+            return lo;
         }
 
         /// <summary>Takes <paramref name="name"/> (or name_, name__…) so that it, and for properties its accessors, collide with nothing taken.</summary>
@@ -167,7 +168,7 @@ namespace BtfBindings.Emit
         private void WriteViewField(CodeWriter w, PlannedType owner, PlannedField f, int i, string name)
         {
             string doc = CSharpNames.Xml(f.CDeclaration);
-            string data = DataField, r = ResField;
+            string v = ViewField;
             var s = f.Type;
 
             if (f.IsBitfield)
@@ -175,13 +176,13 @@ namespace BtfBindings.Emit
                 string pt = PropertyType(s);
                 string u = Scalar(s.Scalar, f.IsSigned);
                 bool isBool = s.Kind == TypeShapeKind.Scalar && s.Scalar == ScalarKind.Bool;
-                string get = isBool ? $"{r}.Read({i}, {data}) != 0" : $"({pt})unchecked(({u}){r}.Read({i}, {data}))";
+                string get = isBool ? $"{v}.Read({i}) != 0" : $"({pt})unchecked(({u}){v}.Read({i}))";
                 string set = isBool ? "value ? 1UL : 0UL" : $"unchecked((ulong)({(f.IsSigned ? "long" : "ulong")})({u})value)";
                 w.Line($"/// <summary><c>{doc}</c> (build-time bit {f.BitOffset}): a bitfield read with the running kernel's load window and shifts.</summary>");
                 w.Line($"public {pt} {name}");
                 w.Open();
-                w.Line($"get => {get};");
-                w.Line($"set => {r}.Write({i}, {data}, {set});");
+                w.Line($"{Inline} get => {get};");
+                w.Line($"set => {v}.Write({i}, {set});");
                 w.Close();
                 return;
             }
@@ -193,13 +194,13 @@ namespace BtfBindings.Emit
                 {
                     string vt = ViewOf(owner, e, out var lo);
                     w.Line($"/// <summary><c>{doc}</c>: element <paramref name=\"index\"/> of the flexible array, as a view relocated against the target's element type.</summary>");
-                    w.Line($"public {vt} {name}(int index) => new {vt}({r}.ElementBytes({i}, index, {data}), {r}.Element({i}, {lo}.BtfLayout), true);");
+                    w.Line($"public {vt} {name}(int index) => new {vt}({v}.Element({i}, index, {lo}.BtfLayout));");
                 }
                 else
                 {
                     string et = e.Kind == TypeShapeKind.Bytes ? "byte" : ElementType(e);
                     w.Line($"/// <summary><c>{doc}</c>: <paramref name=\"count\"/> elements of the flexible array at the running kernel's offset.</summary>");
-                    w.Line($"public {G}System.Span<{et}> {name}(int count) => {r}.FlexibleSpan<{et}>({i}, {data}, count);");
+                    w.Line($"public {G}System.Span<{et}> {name}(int count) => {v}.FlexibleSpan<{et}>({i}, count);");
                 }
                 return;
             }
@@ -208,9 +209,9 @@ namespace BtfBindings.Emit
             {
                 case TypeShapeKind.Composite:
                     {
-                        string vt = ViewOf(owner, s, out var lo);
+                        string vt = ViewOf(owner, s, out _);
                         w.Line($"/// <summary><c>{doc}</c>: a view of the member, relocated against the type the running kernel's member has.</summary>");
-                        w.Line($"public {vt} {name} {{ {Inline} get => new {vt}({r}.StructBytes({i}, {data}), {r}.Nested({i}, {lo}.BtfLayout), true); }}");
+                        w.Line($"public {vt} {name} {{ {Inline} get => new {vt}({v}.Nested({i}, {owner.Fields.Count})); }}");
                         return;
                     }
                 case TypeShapeKind.Array:
@@ -220,17 +221,17 @@ namespace BtfBindings.Emit
                         {
                             string vt = ViewOf(owner, e, out var lo);
                             w.Line($"/// <summary><c>{doc}</c>: element <paramref name=\"index\"/>, as a view relocated against the target's element type.</summary>");
-                            w.Line($"public {vt} {name}(int index) => new {vt}({r}.ElementBytes({i}, index, {data}), {r}.Element({i}, {lo}.BtfLayout), true);");
+                            w.Line($"public {vt} {name}(int index) => new {vt}({v}.Element({i}, index, {lo}.BtfLayout));");
                             return;
                         }
                         string et = e.Kind == TypeShapeKind.Bytes ? "byte" : ElementType(e);
                         w.Line($"/// <summary><c>{doc}</c>: the array at the running kernel's offset, with the running kernel's length.</summary>");
-                        w.Line($"public {G}System.Span<{et}> {name} => {r}.ArraySpan<{et}>({i}, {data});");
+                        w.Line($"public {G}System.Span<{et}> {name} => {v}.ArraySpan<{et}>({i});");
                         return;
                     }
                 case TypeShapeKind.Bytes:
                     w.Line($"/// <summary><c>{doc}</c>: the raw target bytes of the member.</summary>");
-                    w.Line($"public {G}System.Span<byte> {name} => {r}.FieldBytes({i}, {data});");
+                    w.Line($"public {G}System.Span<byte> {name} => {v}.FieldBytes({i});");
                     return;
             }
 
@@ -243,16 +244,14 @@ namespace BtfBindings.Emit
             string slowGet, slowSet;
             if (is128)
             {
-                slowGet = $"({type}){r}.Read128({i}, {data})";
-                slowSet = $"{r}.Write128({i}, {data}, unchecked((global::System.UInt128)value))";
+                slowGet = $"({type}){v}.Read128({i})";
+                slowSet = $"{v}.Write128({i}, unchecked((global::System.UInt128)value))";
             }
             else
             {
-                string raw = $"{r}.Read({i}, {data})";
-                slowGet = SlowGet(s, type, raw);
-                slowSet = $"{r}.Write({i}, {data}, {ToBits(s, f.IsSigned, "value")})";
+                slowGet = SlowGet(s, type, $"{v}.Read({i})");
+                slowSet = $"{v}.Write({i}, {ToBits(s, f.IsSigned, "value")})";
             }
-            string at = $"{Unsafe}.Add(ref {Ms}.GetReference({data}), o)";
             w.Line($"/// <summary><c>{doc}</c> (build-time offset {f.BitOffset / 8}): read at the running kernel's offset.</summary>");
             w.Line($"public {type} {name}");
             w.Open();
@@ -263,21 +262,12 @@ namespace BtfBindings.Emit
                 w.Close();
                 return;
             }
-            // The offsets array has one entry per field of this layout (the constructor checked the resolution), so it is indexed
-            // unchecked; an offset >= 0 is only handed out when the data reaches FastLimit, so the read needs no bounds check.
-            string off = $"{Unsafe}.Add(ref {Ms}.GetArrayDataReference({OffsField}), {i})";
-            w.Line(Inline + " get");
-            w.Open();
-            w.Line($"int o = {off};");
-            w.Line($"if (o >= 0) return " + (isBoolField ? $"{Unsafe}.ReadUnaligned<byte>(ref {at}) != 0;" : $"{Unsafe}.ReadUnaligned<{type}>(ref {at});"));
-            w.Line($"return {slowGet};");
-            w.Close();
-            w.Line(Inline + " set");
-            w.Open();
-            w.Line($"int o = {off};");
-            w.Line($"if (o >= 0) " + (isBoolField ? $"{Unsafe}.WriteUnaligned(ref {at}, (byte)(value ? 1 : 0));" : $"{Unsafe}.WriteUnaligned(ref {at}, value);"));
-            w.Line($"else {slowSet};");
-            w.Close();
+            // TryLoad(i): when the running kernel has the field as it is (same size and byte order, not a bitfield) and it lies
+            // inside the data, it is read in place; otherwise the general path converts, bounds-checks, or throws for a missing field.
+            string tryGet = isBoolField ? $"{v}.TryLoad({i}, out byte x) ? x != 0 : {slowGet}" : $"{v}.TryLoad({i}, out {type} x) ? x : {slowGet}";
+            string store = isBoolField ? $"{v}.TryStore({i}, (byte)(value ? 1 : 0))" : $"{v}.TryStore({i}, value)";
+            w.Line($"{Inline} get => {tryGet};");
+            w.Line($"{Inline} set {{ if (!{store}) {slowSet}; }}");
             w.Close();
         }
 

@@ -279,7 +279,8 @@ namespace BtfBindings.Emit
             foreach (var f in t.Fields)
             {
                 var (fk, tn, len, ek) = FieldMeta(f.Type, f.IsFlexibleArray);
-                w.Line($"new {G}BtfBindings.BtfFieldLayout({CSharpNames.Literal(f.Name)}, {f.BitOffset}, {f.BitSize}, {B(f.IsBitfield)}, {B(f.IsSigned)}, {G}BtfBindings.BtfFieldKind.{fk}, {CSharpNames.Literal(f.CType)}, {f.Type.ByteSize}, {CSharpNames.Literal(tn)}, {len}, {G}BtfBindings.BtfFieldKind.{ek}),");
+                string? member = MemberLayoutOwner(t, f);
+                w.Line($"new {G}BtfBindings.BtfFieldLayout({CSharpNames.Literal(f.Name)}, {f.BitOffset}, {f.BitSize}, {B(f.IsBitfield)}, {B(f.IsSigned)}, {G}BtfBindings.BtfFieldKind.{fk}, {CSharpNames.Literal(f.CType)}, {f.Type.ByteSize}, {CSharpNames.Literal(tn)}, {len}, {G}BtfBindings.BtfFieldKind.{ek}{(member != null ? ", " + member + ".BtfLayout" : "")}),");
             }
             w.Dedent();
             w.Line($"}}, {CSharpNames.Literal(_o.SourceLabel)}, {_plan.PointerSize}{(t.NamedByTypedef ? ", null, namedByTypedef: true" : "")});");

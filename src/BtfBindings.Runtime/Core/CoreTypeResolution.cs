@@ -25,15 +25,21 @@ namespace BtfBindings
         [EditorBrowsable(EditorBrowsableState.Never)]
         public readonly int[] FastOffsets;
 
-        /// <summary>The end of the furthest field with a direct offset: data at least this long needs no per-field bounds check.</summary>
-        [EditorBrowsable(EditorBrowsableState.Never)]
-        public readonly int FastLimit;
-
-        private readonly int[] _allSlow;
+        // The view table (see CoreView). One block per resolution: [member offset, -1 for the root][size][id][entry per field]
+        // [member block per field, relative to this block]; a view holds a ref to the first entry. The table holds this
+        // resolution's block and, placed after it, a block for every struct member's resolution (recursively; ids index
+        // _closure). An entry is the end (offset + size, from the start of the outermost object) of a field the view reads
+        // directly as its generated type, else -1 (as unsigned, beyond any data: the general path, which converts,
+        // bounds-checks and throws). A view compares the end with its data length, so a direct read never leaves the data.
+        internal const int TableBase = 3;
+        private readonly int[] _table;
+        private readonly CoreTypeResolution[] _closure;
+        private readonly ReadSlot[] _slots;
 
         private readonly CoreFieldResolution[] _fields;
         private readonly BtfType[] _targets;
         private readonly CoreTypeResolution?[] _nested;
+        private readonly CoreTypeResolution?[] _members;
         private readonly uint[] _sizes;
         private readonly TargetKernel? _kernel;
         private readonly bool _bigEndian;
@@ -55,30 +61,115 @@ namespace BtfBindings
             IsVerified = verified;
             UnverifiedReason = unverifiedReason;
             _nested = new CoreTypeResolution?[fields.Length];
+            _members = new CoreTypeResolution?[fields.Length];
             FastOffsets = new int[fields.Length];
             _sizes = new uint[fields.Length];
-            _allSlow = new int[fields.Length];
-            long limit = 0;
+            _slots = new ReadSlot[fields.Length];
             for (int i = 0; i < fields.Length; i++)
             {
                 FastOffsets[i] = FastOffset(fields[i]);
                 _sizes[i] = fields[i].Exists && !fields[i].IsBitfield ? fields[i].ByteSize : 0;
-                _allSlow[i] = -1;
-                if (FastOffsets[i] >= 0 && IsScalar(fields[i].Local.Kind)) limit = Math.Max(limit, FastOffsets[i] + (long)fields[i].ByteSize);
+                _slots[i] = Slot(fields[i]);
             }
-            FastLimit = (int)Math.Min(limit, int.MaxValue);
+            ResolveMembers();
+            var table = new List<int>();
+            var closure = new List<CoreTypeResolution>();
+            Place(this, table, closure, -1, 0);
+            _table = table.ToArray();
+            _closure = closure.ToArray();
         }
 
         private static bool IsScalar(BtfFieldKind k) => k == BtfFieldKind.Int || k == BtfFieldKind.Enum || k == BtfFieldKind.Float || k == BtfFieldKind.Pointer;
 
         /// <summary>
-        /// The offsets a view over <paramref name="length"/> bytes may read directly: <see cref="FastOffsets"/> when the data
-        /// reaches <see cref="FastLimit"/> (so a direct read needs only <c>offset &gt;= 0</c>), else all -1 (every read takes
-        /// the bounds-checked general path). Generated views call this once, in their constructor.
+        /// Resolves every struct/union member whose generated type the layout names (<see cref="BtfFieldLayout.TypeLayout"/>)
+        /// now, so views reach members without a lookup. A member that cannot be resolved (missing, ambiguous…) is left
+        /// unresolved: <see cref="Nested(int, BtfTypeLayout)"/> throws its error when someone uses it, as before.
         /// </summary>
-        [EditorBrowsable(EditorBrowsableState.Never)]
+        private void ResolveMembers()
+        {
+            for (int i = 0; i < _fields.Length; i++)
+            {
+                var f = _fields[i];
+                if (f.Local.TypeLayout is not BtfTypeLayout fl || !f.Exists || f.IsBitfield) continue;
+                if (f.Local.Kind != BtfFieldKind.Struct && f.Local.Kind != BtfFieldKind.Union) continue;
+                try { _members[i] = ResolveNested(i, fl, element: false); }
+                catch (CoreException) { }
+                catch (BtfException) { }
+            }
+        }
+
+        /// <summary>
+        /// Appends <paramref name="r"/>'s block and its members' blocks to a view table; returns the block's first entry.
+        /// <paramref name="start"/>: where r's object starts in the outermost one; <paramref name="member"/>: the same, or -1 for the outermost.
+        /// </summary>
+        private static int Place(CoreTypeResolution r, List<int> table, List<CoreTypeResolution> closure, long member, long start)
+        {
+            int n = r._fields.Length;
+            int at = table.Count + TableBase;
+            table.Add((int)member);
+            table.Add(member < 0 ? (int)Math.Min(r.Size, int.MaxValue) : 0);
+            table.Add(closure.Count);
+            closure.Add(r);
+            for (int i = 0; i < 2 * n; i++) table.Add(-1);
+            for (int i = 0; i < n; i++)
+            {
+                var f = r._fields[i];
+                int o = r.FastOffsets[i];
+                if (o < 0) continue;
+                long at0 = start + o;
+                if (IsScalar(f.Local.Kind))
+                {
+                    if (at0 + f.ByteSize <= int.MaxValue) table[at + i] = (int)(at0 + f.ByteSize);
+                }
+                else if ((f.Local.Kind == BtfFieldKind.Struct || f.Local.Kind == BtfFieldKind.Union) && r._members[i] is CoreTypeResolution q
+                         && at0 + f.ByteSize <= int.MaxValue)
+                {
+                    int b = Place(q, table, closure, at0, at0);
+                    table[b - 2] = (int)f.ByteSize; // the member's size in the target
+                    table[at + n + i] = b - at;
+                }
+            }
+            return at;
+        }
+
+        /// <summary>The view table (see <see cref="CoreView"/>).</summary>
+        internal int[] Table => _table;
+
+        /// <summary>The resolution of the block with id <paramref name="id"/> in this resolution's fast table.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int[] FastOffsetsFor(int length) => length >= FastLimit ? FastOffsets : _allSlow;
+        internal CoreTypeResolution ClosureAt(int id) => _closure[id];
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal ref readonly ReadSlot SlotAt(int index) => ref _slots[index];
+
+        /// <summary>
+        /// What <see cref="Read(int, ReadOnlySpan{byte})"/> does for a field, as numbers an inlined read
+        /// can use: load <c>Size</c> bytes at <c>Offset</c> (byte k shifted by <c>FirstShift + k * ShiftStep</c>, the
+        /// target's byte order), shift left then right, and fail when bits under <c>FitMask</c> are set. Size 0: Read throws.
+        /// </summary>
+        internal readonly struct ReadSlot
+        {
+            public readonly int Offset, Size, FirstShift, ShiftStep, LeftShift, RightShift;
+            public readonly bool Signed;
+            public readonly ulong FitMask;
+
+            public ReadSlot(int offset, int size, bool bigEndian, int left, int right, bool signed, ulong fitMask)
+            {
+                Offset = offset; Size = size; LeftShift = left; RightShift = right; Signed = signed; FitMask = fitMask;
+                FirstShift = bigEndian ? (size - 1) * 8 : 0;
+                ShiftStep = bigEndian ? -8 : 8;
+            }
+        }
+
+        private ReadSlot Slot(CoreFieldResolution f)
+        {
+            uint size = f.ByteSize;
+            if (!f.IsReadable || size == 0 || size > 8 || f.ByteOffset > int.MaxValue) return default;
+            var lf = f.Local;
+            ulong fit = !lf.IsBitfield && !f.IsBitfield && lf.ByteSize < size && lf.ByteSize < 8 ? ulong.MaxValue << (int)(lf.ByteSize * 8) : 0;
+            return new ReadSlot((int)f.ByteOffset, (int)size, _bigEndian, f.LeftShift, f.RightShift, f.IsSigned, fit);
+        }
 
         private int FastOffset(CoreFieldResolution f)
         {
@@ -332,6 +423,8 @@ namespace BtfBindings
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public CoreTypeResolution Nested(int index, BtfTypeLayout fieldLayout)
         {
+            var m = _members[index];
+            if (m != null && ReferenceEquals(m.Local, fieldLayout)) return m;
             var n = Volatile.Read(ref _nested[index]);
             if (n != null && ReferenceEquals(n.Local, fieldLayout)) return n;
             return NestedSlow(index, fieldLayout);
@@ -342,21 +435,6 @@ namespace BtfBindings
         {
             var n = ResolveNested(index, fieldLayout, element: false);
             return Interlocked.CompareExchange(ref _nested[index], n, null) ?? n;
-        }
-
-        /// <summary>
-        /// The target bytes of a struct/union field for its nested view: <see cref="FieldBytes(int, Span{byte})"/> with an
-        /// inlined fast path when the whole member lies inside <paramref name="data"/>.
-        /// </summary>
-        [EditorBrowsable(EditorBrowsableState.Never)]
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Span<byte> StructBytes(int index, Span<byte> data)
-        {
-            int o = FastOffsets[index];
-            uint size = _sizes[index];
-            if ((uint)o + (ulong)size <= (uint)data.Length)
-                return MemoryMarshal.CreateSpan(ref Unsafe.Add(ref MemoryMarshal.GetReference(data), o), (int)size);
-            return FieldBytes(index, data);
         }
 
         /// <summary>The resolution of an array-of-struct field's element type (one-dimensional arrays).</summary>

@@ -53,13 +53,22 @@ namespace BtfBindings
         public uint ByteOffset => BitOffset / 8;
         /// <summary>Byte size of the field's type (for bitfields, of the storage type).</summary>
         public uint ByteSize { get; }
+        /// <summary>
+        /// For a struct/union field: the generated layout of the field's own type (<c>sched_entity.BtfLayout</c>), so that
+        /// resolving the owner resolves the member's type too and a view reaches <c>task.se</c> without a lookup; null
+        /// otherwise (and in metadata built without generated code, where <see cref="CoreTypeResolution.Nested(int, BtfTypeLayout)"/>
+        /// resolves the member on first use instead).
+        /// </summary>
+        public BtfTypeLayout? TypeLayout { get; }
 
         /// <summary>Creates the record (generated code calls this).</summary>
         public BtfFieldLayout(string name, uint bitOffset, uint bitSize, bool isBitfield, bool isSigned, BtfFieldKind kind,
-            string cType, uint byteSize, string typeName = "", uint arrayLength = 0, BtfFieldKind elementKind = BtfFieldKind.Bytes)
+            string cType, uint byteSize, string typeName = "", uint arrayLength = 0, BtfFieldKind elementKind = BtfFieldKind.Bytes,
+            BtfTypeLayout? typeLayout = null)
         {
             Name = name; BitOffset = bitOffset; BitSize = bitSize; IsBitfield = isBitfield; IsSigned = isSigned; Kind = kind;
             CType = cType; ByteSize = byteSize; TypeName = typeName; ArrayLength = arrayLength; ElementKind = elementKind;
+            TypeLayout = typeLayout;
         }
 
         /// <summary>Like pahole: <c>pid_t pid; /* 1264 4 */</c>.</summary>

@@ -52,6 +52,15 @@ namespace GenTask
 
         public static object Layout() => K.task_struct.BtfLayout;
         public static int ReadPidTwice(byte[] d, CoreTypeResolution r) { var t = new K.task_struct.View(d, r); return t.pid + t.tgid; }
+
+        // A view over the first n bytes of the object only.
+        public static string Prefix(byte[] d, int n, TargetKernel k)
+        {
+            var t = new K.task_struct.View(d.AsSpan(0, n), k);
+            string pid; try { pid = t.pid.ToString(); } catch (CoreFieldException e) { pid = ""X:"" + e.FieldName; }
+            string vr; try { vr = ""0x"" + t.se.vruntime.ToString(""x""); } catch (CoreFieldException e) { vr = ""X:"" + e.FieldName; }
+            return $""{pid} {vr} {t.se.Data.Length} {t.IsComplete}"";
+        }
     }
 }";
 
@@ -84,6 +93,15 @@ namespace GenTask
                     var a = actual.Fields[i];
                     Assert.Equal((e.Name, e.BitOffset, e.BitSize, e.IsBitfield, e.IsSigned, e.Kind, e.CType, e.ByteSize, e.TypeName, e.ArrayLength, e.ElementKind),
                                  (a.Name, a.BitOffset, a.BitSize, a.IsBitfield, a.IsSigned, a.Kind, a.CType, a.ByteSize, a.TypeName, a.ArrayLength, a.ElementKind));
+                    // A struct/union member names its generated type's layout (resolved with the owner for nested views); nothing else does.
+                    var member = e.Kind == BtfFieldKind.Struct && e.ByteSize > 0 ? layouts.FieldTypeLayout(expected, i) : null;
+                    if (member == null) Assert.Null(a.TypeLayout);
+                    else
+                    {
+                        Assert.True(a.TypeLayout != null, $"{pt.Name}.{e.Name} has no member layout");
+                        var memberClr = ClrType(container, layouts, layouts.PlannedTypeOf(member))!;
+                        Assert.Same(memberClr.GetProperty("BtfLayout", BindingFlags.Public | BindingFlags.Static)!.GetValue(null), a.TypeLayout);
+                    }
                     fields++;
                 }
                 types++;
@@ -146,6 +164,34 @@ namespace GenTask
                 Assert.Equal("4321 4300 0x200040 120 0x1122334455667788", GeneratedAssemblies.Call(asm, "GenTask.Probe", "Direct", data));
             else
                 Assert.NotEqual("4321 4300 0x200040 120 0x1122334455667788", GeneratedAssemblies.Call(asm, "GenTask.Probe", "Direct", data.Concat(new byte[10000]).ToArray()));
+        }
+
+        [Theory]
+        [InlineData("x86_64-5.10")]
+        [InlineData("s390x-6.12")]
+        [InlineData("i686-6.1")]
+        public void View_OverDataThatEndsEarly_ReadsWhatIsThere_AndThrowsBeyond(string kernel)
+        {
+            // Where the data ends relative to pid and se.vruntime comes from bpftool's dump of the target (the truth), not
+            // from the resolution the view uses.
+            var asm = TaskAssembly("x86_64-6.12");
+            var data = TaskObject(kernel, out _);
+            var target = new TargetKernel(CoreFixtures.Kernel(kernel), kernel);
+            var oracle = BpftoolOracle.For(Fixtures.Path(kernel), CoreFixtures.IsBigEndian(kernel));
+            var task = oracle.Candidates("task_struct", "STRUCT").Single();
+            var pid = oracle.Find(task, "pid")!;
+            var se = oracle.Find(task, "se")!;
+            var vr = oracle.Find(oracle.Skip(se.Value.member.TypeId), "vruntime")!;
+            int pidEnd = (int)(pid.Value.bitOffset / 8 + 4), seStart = (int)(se.Value.bitOffset / 8), seSize = (int)oracle.SizeOf(se.Value.member.TypeId);
+            int vrEnd = seStart + (int)(vr.Value.bitOffset / 8) + 8;
+            string Run(int n) => (string)GeneratedAssemblies.Call(asm, "GenTask.Probe", "Prefix", data, n, target)!;
+
+            Assert.Equal($"4321 0x1122334455667788 {seSize} True", Run(data.Length));
+            Assert.StartsWith("4321 ", Run(pidEnd));
+            Assert.StartsWith("X:pid ", Run(pidEnd - 1));
+            Assert.Equal($"{(pidEnd <= vrEnd ? "4321" : "X:pid")} 0x1122334455667788 {vrEnd - seStart} False", Run(vrEnd));
+            Assert.Equal($"{(pidEnd <= vrEnd - 1 ? "4321" : "X:pid")} X:vruntime {vrEnd - 1 - seStart} False", Run(vrEnd - 1));
+            Assert.Equal($"X:pid X:vruntime 0 False", Run(Math.Min(seStart, pidEnd - 1)));
         }
 
         [Fact]

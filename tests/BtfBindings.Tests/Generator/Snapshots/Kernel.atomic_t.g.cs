@@ -50,53 +50,30 @@ namespace Demo
             /// </summary>
             public readonly ref struct View
             {
-                private readonly global::System.Span<byte> __btfViewData;
-                private readonly global::BtfBindings.CoreTypeResolution __btfViewResolution;
-                private readonly int[] __btfViewOffsets;
+                private readonly global::BtfBindings.CoreView __btfView;
                 /// <summary>A view over <paramref name="data"/> (the target's bytes of the object) using <paramref name="resolution"/>, which must be this type's.</summary>
                 [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-                public View(global::System.Span<byte> data, global::BtfBindings.CoreTypeResolution resolution)
-                {
-                    global::BtfBindings.CoreTypeResolution.EnsureFor(resolution, s_btfLayout);
-                    __btfViewData = data;
-                    __btfViewResolution = resolution;
-                    __btfViewOffsets = resolution.FastOffsetsFor(data.Length);
-                }
-                /// <summary>For nested views: <paramref name="resolution"/> came from <c>Nested</c>/<c>Element</c> with this type's layout, so it is not checked again.</summary>
+                public View(global::System.Span<byte> data, global::BtfBindings.CoreTypeResolution resolution) { __btfView = global::BtfBindings.CoreView.Create(data, resolution, s_btfLayout); }
+                /// <summary>For nested and element views: <paramref name="view"/> is already relocated for this type.</summary>
                 [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-                internal View(global::System.Span<byte> data, global::BtfBindings.CoreTypeResolution resolution, bool trusted)
-                {
-                    __btfViewData = data;
-                    __btfViewResolution = resolution;
-                    __btfViewOffsets = resolution.FastOffsetsFor(data.Length);
-                }
+                internal View(global::BtfBindings.CoreView view) { __btfView = view; }
                 /// <summary>A view over <paramref name="data"/> resolved against <paramref name="kernel"/> (the resolution is cached per kernel).</summary>
                 public View(global::System.Span<byte> data, global::BtfBindings.TargetKernel kernel) : this(data, kernel.Resolve(s_btfLayout)) { }
                 /// <summary>The target bytes this view reads.</summary>
-                public global::System.Span<byte> Data => __btfViewData;
+                public global::System.Span<byte> Data => __btfView.Data;
                 /// <summary>Where each field is in the target kernel (and the printable <c>Report()</c> of what moved).</summary>
-                public global::BtfBindings.CoreTypeResolution Resolution => __btfViewResolution;
+                public global::BtfBindings.CoreTypeResolution Resolution => __btfView.Resolution;
                 /// <summary>True when the span holds the whole target object.</summary>
-                public bool IsComplete => __btfViewData.Length >= __btfViewResolution.Size;
+                public bool IsComplete => __btfView.IsComplete;
                 /// <summary>True when the target kernel has the field named <paramref name="field"/> (libbpf <c>FIELD_EXISTS</c>).</summary>
-                public bool Exists(string field) => __btfViewResolution.Exists(field);
+                public bool Exists(string field) => __btfView.Resolution.Exists(field);
                 /// <summary>True when the running kernel has <c>counter</c> with a compatible type.</summary>
-                public bool Has_counter => __btfViewResolution.Exists(0);
+                public bool Has_counter => __btfView.Exists(0);
                 /// <summary><c>int counter</c> (build-time offset 0): read at the running kernel's offset.</summary>
                 public int counter
                 {
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 0);
-                        if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<int>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
-                        return unchecked((int)__btfViewResolution.Read(0, __btfViewData));
-                    }
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 0);
-                        if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
-                        else __btfViewResolution.Write(0, __btfViewData, unchecked((ulong)(long)value));
-                    }
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(0, out int x) ? x : unchecked((int)__btfView.Read(0));
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set { if (!__btfView.TryStore(0, value)) __btfView.Write(0, unchecked((ulong)(long)value)); }
                 }
             }
         }

@@ -62,7 +62,7 @@ namespace Demo
                     new global::BtfBindings.BtfFieldLayout("check", 80, 16, false, false, global::BtfBindings.BtfFieldKind.Int, "__sum16", 2, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
                     new global::BtfBindings.BtfFieldLayout("saddr", 96, 32, false, false, global::BtfBindings.BtfFieldKind.Int, "__be32", 4, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
                     new global::BtfBindings.BtfFieldLayout("daddr", 128, 32, false, false, global::BtfBindings.BtfFieldKind.Int, "__be32", 4, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
-                    new global::BtfBindings.BtfFieldLayout("addrs", 96, 64, false, false, global::BtfBindings.BtfFieldKind.Struct, "struct {...}", 8, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
+                    new global::BtfBindings.BtfFieldLayout("addrs", 96, 64, false, false, global::BtfBindings.BtfFieldKind.Struct, "struct {...}", 8, "", 0, global::BtfBindings.BtfFieldKind.Bytes, __anon_addrs.BtfLayout),
                 }, "x86_64-6.12.btf", 8);
             /// <summary>A <c>struct iphdr *</c> of the target (8 bytes): the kernel address it holds.</summary>
             [global::System.Runtime.InteropServices.StructLayout(global::System.Runtime.InteropServices.LayoutKind.Sequential, Pack = 1)]
@@ -91,218 +91,115 @@ namespace Demo
             /// </summary>
             public readonly ref struct View
             {
-                private readonly global::System.Span<byte> __btfViewData;
-                private readonly global::BtfBindings.CoreTypeResolution __btfViewResolution;
-                private readonly int[] __btfViewOffsets;
+                private readonly global::BtfBindings.CoreView __btfView;
                 /// <summary>A view over <paramref name="data"/> (the target's bytes of the object) using <paramref name="resolution"/>, which must be this type's.</summary>
                 [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-                public View(global::System.Span<byte> data, global::BtfBindings.CoreTypeResolution resolution)
-                {
-                    global::BtfBindings.CoreTypeResolution.EnsureFor(resolution, s_btfLayout);
-                    __btfViewData = data;
-                    __btfViewResolution = resolution;
-                    __btfViewOffsets = resolution.FastOffsetsFor(data.Length);
-                }
-                /// <summary>For nested views: <paramref name="resolution"/> came from <c>Nested</c>/<c>Element</c> with this type's layout, so it is not checked again.</summary>
+                public View(global::System.Span<byte> data, global::BtfBindings.CoreTypeResolution resolution) { __btfView = global::BtfBindings.CoreView.Create(data, resolution, s_btfLayout); }
+                /// <summary>For nested and element views: <paramref name="view"/> is already relocated for this type.</summary>
                 [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-                internal View(global::System.Span<byte> data, global::BtfBindings.CoreTypeResolution resolution, bool trusted)
-                {
-                    __btfViewData = data;
-                    __btfViewResolution = resolution;
-                    __btfViewOffsets = resolution.FastOffsetsFor(data.Length);
-                }
+                internal View(global::BtfBindings.CoreView view) { __btfView = view; }
                 /// <summary>A view over <paramref name="data"/> resolved against <paramref name="kernel"/> (the resolution is cached per kernel).</summary>
                 public View(global::System.Span<byte> data, global::BtfBindings.TargetKernel kernel) : this(data, kernel.Resolve(s_btfLayout)) { }
                 /// <summary>The target bytes this view reads.</summary>
-                public global::System.Span<byte> Data => __btfViewData;
+                public global::System.Span<byte> Data => __btfView.Data;
                 /// <summary>Where each field is in the target kernel (and the printable <c>Report()</c> of what moved).</summary>
-                public global::BtfBindings.CoreTypeResolution Resolution => __btfViewResolution;
+                public global::BtfBindings.CoreTypeResolution Resolution => __btfView.Resolution;
                 /// <summary>True when the span holds the whole target object.</summary>
-                public bool IsComplete => __btfViewData.Length >= __btfViewResolution.Size;
+                public bool IsComplete => __btfView.IsComplete;
                 /// <summary>True when the target kernel has the field named <paramref name="field"/> (libbpf <c>FIELD_EXISTS</c>).</summary>
-                public bool Exists(string field) => __btfViewResolution.Exists(field);
+                public bool Exists(string field) => __btfView.Resolution.Exists(field);
                 /// <summary>True when the running kernel has <c>ihl</c> with a compatible type.</summary>
-                public bool Has_ihl => __btfViewResolution.Exists(0);
+                public bool Has_ihl => __btfView.Exists(0);
                 /// <summary><c>__u8 ihl: 4</c> (build-time bit 0): a bitfield read with the running kernel's load window and shifts.</summary>
                 public byte ihl
                 {
-                    get => (byte)unchecked((byte)__btfViewResolution.Read(0, __btfViewData));
-                    set => __btfViewResolution.Write(0, __btfViewData, unchecked((ulong)(ulong)(byte)value));
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => (byte)unchecked((byte)__btfView.Read(0));
+                    set => __btfView.Write(0, unchecked((ulong)(ulong)(byte)value));
                 }
                 /// <summary>True when the running kernel has <c>version</c> with a compatible type.</summary>
-                public bool Has_version => __btfViewResolution.Exists(1);
+                public bool Has_version => __btfView.Exists(1);
                 /// <summary><c>__u8 version: 4</c> (build-time bit 4): a bitfield read with the running kernel's load window and shifts.</summary>
                 public byte version
                 {
-                    get => (byte)unchecked((byte)__btfViewResolution.Read(1, __btfViewData));
-                    set => __btfViewResolution.Write(1, __btfViewData, unchecked((ulong)(ulong)(byte)value));
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => (byte)unchecked((byte)__btfView.Read(1));
+                    set => __btfView.Write(1, unchecked((ulong)(ulong)(byte)value));
                 }
                 /// <summary>True when the running kernel has <c>tos</c> with a compatible type.</summary>
-                public bool Has_tos => __btfViewResolution.Exists(2);
+                public bool Has_tos => __btfView.Exists(2);
                 /// <summary><c>__u8 tos</c> (build-time offset 1): read at the running kernel's offset.</summary>
                 public byte tos
                 {
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 2);
-                        if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<byte>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
-                        return unchecked((byte)__btfViewResolution.Read(2, __btfViewData));
-                    }
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 2);
-                        if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
-                        else __btfViewResolution.Write(2, __btfViewData, (ulong)value);
-                    }
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(2, out byte x) ? x : unchecked((byte)__btfView.Read(2));
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set { if (!__btfView.TryStore(2, value)) __btfView.Write(2, (ulong)value); }
                 }
                 /// <summary>True when the running kernel has <c>tot_len</c> with a compatible type.</summary>
-                public bool Has_tot_len => __btfViewResolution.Exists(3);
+                public bool Has_tot_len => __btfView.Exists(3);
                 /// <summary><c>__be16 tot_len</c> (build-time offset 2): read at the running kernel's offset.</summary>
                 public ushort tot_len
                 {
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 3);
-                        if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<ushort>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
-                        return unchecked((ushort)__btfViewResolution.Read(3, __btfViewData));
-                    }
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 3);
-                        if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
-                        else __btfViewResolution.Write(3, __btfViewData, (ulong)value);
-                    }
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(3, out ushort x) ? x : unchecked((ushort)__btfView.Read(3));
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set { if (!__btfView.TryStore(3, value)) __btfView.Write(3, (ulong)value); }
                 }
                 /// <summary>True when the running kernel has <c>id</c> with a compatible type.</summary>
-                public bool Has_id => __btfViewResolution.Exists(4);
+                public bool Has_id => __btfView.Exists(4);
                 /// <summary><c>__be16 id</c> (build-time offset 4): read at the running kernel's offset.</summary>
                 public ushort id
                 {
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 4);
-                        if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<ushort>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
-                        return unchecked((ushort)__btfViewResolution.Read(4, __btfViewData));
-                    }
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 4);
-                        if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
-                        else __btfViewResolution.Write(4, __btfViewData, (ulong)value);
-                    }
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(4, out ushort x) ? x : unchecked((ushort)__btfView.Read(4));
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set { if (!__btfView.TryStore(4, value)) __btfView.Write(4, (ulong)value); }
                 }
                 /// <summary>True when the running kernel has <c>frag_off</c> with a compatible type.</summary>
-                public bool Has_frag_off => __btfViewResolution.Exists(5);
+                public bool Has_frag_off => __btfView.Exists(5);
                 /// <summary><c>__be16 frag_off</c> (build-time offset 6): read at the running kernel's offset.</summary>
                 public ushort frag_off
                 {
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 5);
-                        if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<ushort>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
-                        return unchecked((ushort)__btfViewResolution.Read(5, __btfViewData));
-                    }
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 5);
-                        if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
-                        else __btfViewResolution.Write(5, __btfViewData, (ulong)value);
-                    }
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(5, out ushort x) ? x : unchecked((ushort)__btfView.Read(5));
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set { if (!__btfView.TryStore(5, value)) __btfView.Write(5, (ulong)value); }
                 }
                 /// <summary>True when the running kernel has <c>ttl</c> with a compatible type.</summary>
-                public bool Has_ttl => __btfViewResolution.Exists(6);
+                public bool Has_ttl => __btfView.Exists(6);
                 /// <summary><c>__u8 ttl</c> (build-time offset 8): read at the running kernel's offset.</summary>
                 public byte ttl
                 {
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 6);
-                        if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<byte>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
-                        return unchecked((byte)__btfViewResolution.Read(6, __btfViewData));
-                    }
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 6);
-                        if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
-                        else __btfViewResolution.Write(6, __btfViewData, (ulong)value);
-                    }
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(6, out byte x) ? x : unchecked((byte)__btfView.Read(6));
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set { if (!__btfView.TryStore(6, value)) __btfView.Write(6, (ulong)value); }
                 }
                 /// <summary>True when the running kernel has <c>protocol</c> with a compatible type.</summary>
-                public bool Has_protocol => __btfViewResolution.Exists(7);
+                public bool Has_protocol => __btfView.Exists(7);
                 /// <summary><c>__u8 protocol</c> (build-time offset 9): read at the running kernel's offset.</summary>
                 public byte protocol
                 {
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 7);
-                        if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<byte>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
-                        return unchecked((byte)__btfViewResolution.Read(7, __btfViewData));
-                    }
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 7);
-                        if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
-                        else __btfViewResolution.Write(7, __btfViewData, (ulong)value);
-                    }
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(7, out byte x) ? x : unchecked((byte)__btfView.Read(7));
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set { if (!__btfView.TryStore(7, value)) __btfView.Write(7, (ulong)value); }
                 }
                 /// <summary>True when the running kernel has <c>check</c> with a compatible type.</summary>
-                public bool Has_check => __btfViewResolution.Exists(8);
+                public bool Has_check => __btfView.Exists(8);
                 /// <summary><c>__sum16 check</c> (build-time offset 10): read at the running kernel's offset.</summary>
                 public ushort check
                 {
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 8);
-                        if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<ushort>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
-                        return unchecked((ushort)__btfViewResolution.Read(8, __btfViewData));
-                    }
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 8);
-                        if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
-                        else __btfViewResolution.Write(8, __btfViewData, (ulong)value);
-                    }
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(8, out ushort x) ? x : unchecked((ushort)__btfView.Read(8));
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set { if (!__btfView.TryStore(8, value)) __btfView.Write(8, (ulong)value); }
                 }
                 /// <summary>True when the running kernel has <c>saddr</c> with a compatible type.</summary>
-                public bool Has_saddr => __btfViewResolution.Exists(9);
+                public bool Has_saddr => __btfView.Exists(9);
                 /// <summary><c>__be32 saddr</c> (build-time offset 12): read at the running kernel's offset.</summary>
                 public uint saddr
                 {
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 9);
-                        if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<uint>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
-                        return unchecked((uint)__btfViewResolution.Read(9, __btfViewData));
-                    }
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 9);
-                        if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
-                        else __btfViewResolution.Write(9, __btfViewData, (ulong)value);
-                    }
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(9, out uint x) ? x : unchecked((uint)__btfView.Read(9));
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set { if (!__btfView.TryStore(9, value)) __btfView.Write(9, (ulong)value); }
                 }
                 /// <summary>True when the running kernel has <c>daddr</c> with a compatible type.</summary>
-                public bool Has_daddr => __btfViewResolution.Exists(10);
+                public bool Has_daddr => __btfView.Exists(10);
                 /// <summary><c>__be32 daddr</c> (build-time offset 16): read at the running kernel's offset.</summary>
                 public uint daddr
                 {
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 10);
-                        if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<uint>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
-                        return unchecked((uint)__btfViewResolution.Read(10, __btfViewData));
-                    }
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 10);
-                        if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
-                        else __btfViewResolution.Write(10, __btfViewData, (ulong)value);
-                    }
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(10, out uint x) ? x : unchecked((uint)__btfView.Read(10));
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set { if (!__btfView.TryStore(10, value)) __btfView.Write(10, (ulong)value); }
                 }
                 /// <summary>True when the running kernel has <c>addrs</c> with a compatible type.</summary>
-                public bool Has_addrs => __btfViewResolution.Exists(11);
+                public bool Has_addrs => __btfView.Exists(11);
                 /// <summary><c>struct {...} addrs</c>: a view of the member, relocated against the type the running kernel's member has.</summary>
-                public __anon_addrs.View addrs { [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => new __anon_addrs.View(__btfViewResolution.StructBytes(11, __btfViewData), __btfViewResolution.Nested(11, __anon_addrs.BtfLayout), true); }
+                public __anon_addrs.View addrs { [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => new __anon_addrs.View(__btfView.Nested(11, 12)); }
             }
             /// <summary><c>struct (anonymous, in struct iphdr.addrs)</c>: 8 bytes, alignment 4.</summary>
             /// <remarks>From <c>x86_64-6.12.btf</c>. Offsets and size are the kernel's (explicit layout, no host padding).</remarks>
@@ -329,69 +226,36 @@ namespace Demo
                 /// </summary>
                 public readonly ref struct View
                 {
-                    private readonly global::System.Span<byte> __btfViewData;
-                    private readonly global::BtfBindings.CoreTypeResolution __btfViewResolution;
-                    private readonly int[] __btfViewOffsets;
+                    private readonly global::BtfBindings.CoreView __btfView;
                     /// <summary>A view over <paramref name="data"/> (the target's bytes of the object) using <paramref name="resolution"/>, which must be this type's.</summary>
                     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-                    public View(global::System.Span<byte> data, global::BtfBindings.CoreTypeResolution resolution)
-                    {
-                        global::BtfBindings.CoreTypeResolution.EnsureFor(resolution, s_btfLayout);
-                        __btfViewData = data;
-                        __btfViewResolution = resolution;
-                        __btfViewOffsets = resolution.FastOffsetsFor(data.Length);
-                    }
-                    /// <summary>For nested views: <paramref name="resolution"/> came from <c>Nested</c>/<c>Element</c> with this type's layout, so it is not checked again.</summary>
+                    public View(global::System.Span<byte> data, global::BtfBindings.CoreTypeResolution resolution) { __btfView = global::BtfBindings.CoreView.Create(data, resolution, s_btfLayout); }
+                    /// <summary>For nested and element views: <paramref name="view"/> is already relocated for this type.</summary>
                     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-                    internal View(global::System.Span<byte> data, global::BtfBindings.CoreTypeResolution resolution, bool trusted)
-                    {
-                        __btfViewData = data;
-                        __btfViewResolution = resolution;
-                        __btfViewOffsets = resolution.FastOffsetsFor(data.Length);
-                    }
+                    internal View(global::BtfBindings.CoreView view) { __btfView = view; }
                     /// <summary>The target bytes this view reads.</summary>
-                    public global::System.Span<byte> Data => __btfViewData;
+                    public global::System.Span<byte> Data => __btfView.Data;
                     /// <summary>Where each field is in the target kernel (and the printable <c>Report()</c> of what moved).</summary>
-                    public global::BtfBindings.CoreTypeResolution Resolution => __btfViewResolution;
+                    public global::BtfBindings.CoreTypeResolution Resolution => __btfView.Resolution;
                     /// <summary>True when the span holds the whole target object.</summary>
-                    public bool IsComplete => __btfViewData.Length >= __btfViewResolution.Size;
+                    public bool IsComplete => __btfView.IsComplete;
                     /// <summary>True when the target kernel has the field named <paramref name="field"/> (libbpf <c>FIELD_EXISTS</c>).</summary>
-                    public bool Exists(string field) => __btfViewResolution.Exists(field);
+                    public bool Exists(string field) => __btfView.Resolution.Exists(field);
                     /// <summary>True when the running kernel has <c>saddr</c> with a compatible type.</summary>
-                    public bool Has_saddr => __btfViewResolution.Exists(0);
+                    public bool Has_saddr => __btfView.Exists(0);
                     /// <summary><c>__be32 saddr</c> (build-time offset 0): read at the running kernel's offset.</summary>
                     public uint saddr
                     {
-                        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
-                        {
-                            int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 0);
-                            if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<uint>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
-                            return unchecked((uint)__btfViewResolution.Read(0, __btfViewData));
-                        }
-                        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
-                        {
-                            int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 0);
-                            if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
-                            else __btfViewResolution.Write(0, __btfViewData, (ulong)value);
-                        }
+                        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(0, out uint x) ? x : unchecked((uint)__btfView.Read(0));
+                        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set { if (!__btfView.TryStore(0, value)) __btfView.Write(0, (ulong)value); }
                     }
                     /// <summary>True when the running kernel has <c>daddr</c> with a compatible type.</summary>
-                    public bool Has_daddr => __btfViewResolution.Exists(1);
+                    public bool Has_daddr => __btfView.Exists(1);
                     /// <summary><c>__be32 daddr</c> (build-time offset 4): read at the running kernel's offset.</summary>
                     public uint daddr
                     {
-                        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
-                        {
-                            int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 1);
-                            if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<uint>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
-                            return unchecked((uint)__btfViewResolution.Read(1, __btfViewData));
-                        }
-                        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
-                        {
-                            int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 1);
-                            if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
-                            else __btfViewResolution.Write(1, __btfViewData, (ulong)value);
-                        }
+                        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(1, out uint x) ? x : unchecked((uint)__btfView.Read(1));
+                        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set { if (!__btfView.TryStore(1, value)) __btfView.Write(1, (ulong)value); }
                     }
                 }
             }

@@ -53,71 +53,38 @@ namespace Demo
             /// </summary>
             public readonly ref struct View
             {
-                private readonly global::System.Span<byte> __btfViewData;
-                private readonly global::BtfBindings.CoreTypeResolution __btfViewResolution;
-                private readonly int[] __btfViewOffsets;
+                private readonly global::BtfBindings.CoreView __btfView;
                 /// <summary>A view over <paramref name="data"/> (the target's bytes of the object) using <paramref name="resolution"/>, which must be this type's.</summary>
                 [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-                public View(global::System.Span<byte> data, global::BtfBindings.CoreTypeResolution resolution)
-                {
-                    global::BtfBindings.CoreTypeResolution.EnsureFor(resolution, s_btfLayout);
-                    __btfViewData = data;
-                    __btfViewResolution = resolution;
-                    __btfViewOffsets = resolution.FastOffsetsFor(data.Length);
-                }
-                /// <summary>For nested views: <paramref name="resolution"/> came from <c>Nested</c>/<c>Element</c> with this type's layout, so it is not checked again.</summary>
+                public View(global::System.Span<byte> data, global::BtfBindings.CoreTypeResolution resolution) { __btfView = global::BtfBindings.CoreView.Create(data, resolution, s_btfLayout); }
+                /// <summary>For nested and element views: <paramref name="view"/> is already relocated for this type.</summary>
                 [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-                internal View(global::System.Span<byte> data, global::BtfBindings.CoreTypeResolution resolution, bool trusted)
-                {
-                    __btfViewData = data;
-                    __btfViewResolution = resolution;
-                    __btfViewOffsets = resolution.FastOffsetsFor(data.Length);
-                }
+                internal View(global::BtfBindings.CoreView view) { __btfView = view; }
                 /// <summary>A view over <paramref name="data"/> resolved against <paramref name="kernel"/> (the resolution is cached per kernel).</summary>
                 public View(global::System.Span<byte> data, global::BtfBindings.TargetKernel kernel) : this(data, kernel.Resolve(s_btfLayout)) { }
                 /// <summary>The target bytes this view reads.</summary>
-                public global::System.Span<byte> Data => __btfViewData;
+                public global::System.Span<byte> Data => __btfView.Data;
                 /// <summary>Where each field is in the target kernel (and the printable <c>Report()</c> of what moved).</summary>
-                public global::BtfBindings.CoreTypeResolution Resolution => __btfViewResolution;
+                public global::BtfBindings.CoreTypeResolution Resolution => __btfView.Resolution;
                 /// <summary>True when the span holds the whole target object.</summary>
-                public bool IsComplete => __btfViewData.Length >= __btfViewResolution.Size;
+                public bool IsComplete => __btfView.IsComplete;
                 /// <summary>True when the target kernel has the field named <paramref name="field"/> (libbpf <c>FIELD_EXISTS</c>).</summary>
-                public bool Exists(string field) => __btfViewResolution.Exists(field);
+                public bool Exists(string field) => __btfView.Resolution.Exists(field);
                 /// <summary>True when the running kernel has <c>next</c> with a compatible type.</summary>
-                public bool Has_next => __btfViewResolution.Exists(0);
+                public bool Has_next => __btfView.Exists(0);
                 /// <summary><c>struct list_head *next</c> (build-time offset 0): read at the running kernel's offset.</summary>
                 public global::Demo.Kernel.list_head.Pointer next
                 {
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 0);
-                        if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<global::Demo.Kernel.list_head.Pointer>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
-                        return new global::Demo.Kernel.list_head.Pointer(unchecked((ulong)__btfViewResolution.Read(0, __btfViewData)));
-                    }
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 0);
-                        if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
-                        else __btfViewResolution.Write(0, __btfViewData, (ulong)value.Address);
-                    }
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(0, out global::Demo.Kernel.list_head.Pointer x) ? x : new global::Demo.Kernel.list_head.Pointer(unchecked((ulong)__btfView.Read(0)));
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set { if (!__btfView.TryStore(0, value)) __btfView.Write(0, (ulong)value.Address); }
                 }
                 /// <summary>True when the running kernel has <c>prev</c> with a compatible type.</summary>
-                public bool Has_prev => __btfViewResolution.Exists(1);
+                public bool Has_prev => __btfView.Exists(1);
                 /// <summary><c>struct list_head *prev</c> (build-time offset 8): read at the running kernel's offset.</summary>
                 public global::Demo.Kernel.list_head.Pointer prev
                 {
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 1);
-                        if (o >= 0) return global::System.Runtime.CompilerServices.Unsafe.ReadUnaligned<global::Demo.Kernel.list_head.Pointer>(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o));
-                        return new global::Demo.Kernel.list_head.Pointer(unchecked((ulong)__btfViewResolution.Read(1, __btfViewData)));
-                    }
-                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set
-                    {
-                        int o = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__btfViewOffsets), 1);
-                        if (o >= 0) global::System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(__btfViewData), o), value);
-                        else __btfViewResolution.Write(1, __btfViewData, (ulong)value.Address);
-                    }
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(1, out global::Demo.Kernel.list_head.Pointer x) ? x : new global::Demo.Kernel.list_head.Pointer(unchecked((ulong)__btfView.Read(1)));
+                    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] set { if (!__btfView.TryStore(1, value)) __btfView.Write(1, (ulong)value.Address); }
                 }
             }
         }
