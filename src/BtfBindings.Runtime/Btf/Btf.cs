@@ -22,7 +22,7 @@ namespace BtfBindings
         private readonly byte[] _data;
         private readonly bool _ownsData; // _data came from the buffer pool (a file read by Load), so Dispose may reuse it
         private readonly int _count;    // types defined here; _offsets and _kinds may be longer (pooled arrays)
-        private volatile bool _disposed;
+        private bool _disposed; // plain: Dispose must not race with readers (documented), and readers check it often
         private readonly int _strStart;
         private readonly int _strLen;
         private readonly int[] _offsets; // absolute offset in _data of type (FirstTypeId + i)

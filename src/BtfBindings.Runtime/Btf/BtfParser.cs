@@ -374,7 +374,9 @@ namespace BtfBindings
                                 break;
                             case BtfKind.Func:
                                 if (t > mref) mref = t;
-                                if (t < (uint)firstId || t - (uint)firstId < (uint)walked) CheckFunc(off, id, (int)t, kinds, walked, firstId);
+                                // Inline test for the usual case (a FUNC_PROTO defined here and already walked); the call only for the rest.
+                                if (t >= (uint)firstId && t - (uint)firstId < (uint)walked) { if (kinds[t - (uint)firstId] != (byte)BtfKind.FuncProto) CheckFunc(off, id, (int)t, kinds, walked, firstId); }
+                                else if (t < (uint)firstId) CheckFunc(off, id, (int)t, kinds, walked, firstId);
                                 else lock (w.DeferredFuncs) w.DeferredFuncs.Add(n);
                                 break;
                             case BtfKind.Ptr: case BtfKind.Typedef: case BtfKind.Volatile: case BtfKind.Const: case BtfKind.Restrict:

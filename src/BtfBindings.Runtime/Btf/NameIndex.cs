@@ -25,7 +25,7 @@ namespace BtfBindings
             int n = 16;
             while (n < named + named / 2 + 1 && n < (1 << 30)) n <<= 1;
             var slots = BufferPool<int>.Rent(n, 0, clear: true);
-            if (count < 32768 || Environment.ProcessorCount < 2)
+            if (named < 65536 || Environment.ProcessorCount < 2) // a second thread pays only for big tables
             {
                 Insert(hashes, count, slots, 0, n, null);
             }

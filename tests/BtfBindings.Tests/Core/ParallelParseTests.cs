@@ -15,7 +15,7 @@ namespace BtfBindings.Tests.Core
     /// </summary>
     public class ParallelParseTests
     {
-        private const int Structs = 40_000; // 36-byte records: a 1.4 MB type section, over the 1 MB parallel threshold
+        private const int Structs = 70_000; // 36-byte records: a 2.5 MB type section and 70,000 names, over the thresholds for two threads
 
         /// <summary>
         /// ids: 1 int, 2 "long int" (4 bytes), 3 FUNC whose FUNC_PROTO comes last (a forward reference), then
