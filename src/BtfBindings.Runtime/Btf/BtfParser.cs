@@ -159,19 +159,13 @@ namespace BtfBindings
                 return new Btf(_d, _ownsData, _strStart, _strLen, offsets, kinds, count, index, _layout, _base, _src, _bigEndian, _hdrLen, ptrSize, known);
             }
 
-            // Per kind (all 128 values of the 7-bit field): bytes after the 12-byte header in the low 16 bits, bytes per vlen
-            // element in the high 16 bits; -1 = not a known kind (sized by the kind layout section, if any).
-            private static readonly int[] RecordShape = BuildRecordShape();
-
-            private static int[] BuildRecordShape()
-            {
-                sbyte[] fixedExtra = { -1, 4, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 4, 0, 0 };
-                byte[] elemSize = { 0, 0, 0, 0, 12, 12, 8, 0, 0, 0, 0, 0, 0, 8, 0, 12, 0, 0, 0, 12 };
-                var t = new int[128];
-                for (int k = 0; k < t.Length; k++)
-                    t[k] = k < fixedExtra.Length && fixedExtra[k] >= 0 ? (byte)fixedExtra[k] | (elemSize[k] << 16) : -1;
-                return t;
-            }
+            // Record size per kind, as 2-bit codes c (bytes = 4c) packed per kind into two constants, so the walk's
+            // record-to-record dependency chain is shifts and a multiply, with no table load: bytes after the 12-byte
+            // header (0, 4 or 12) and bytes per vlen element (0, 8 or 12). Kinds 1..19 are known; others go through
+            // the kind layout section.
+            private const ulong FixedCodes = 1UL << 2 | 3UL << 6 | 1UL << 28 | 1UL << 34;                       // INT, ARRAY; VAR, DECL_TAG
+            private const ulong ElemCodes = 3UL << 8 | 3UL << 10 | 2UL << 12 | 2UL << 26 | 3UL << 30 | 3UL << 38; // STRUCT, UNION, ENUM, FUNC_PROTO, DATASEC, ENUM64
+            private const uint KnownKinds = 0xFFFFEu; // 1..19
 
             /// <summary>State shared by the walking thread and the validating threads.</summary>
             private sealed class Walk
@@ -271,7 +265,6 @@ namespace BtfBindings
                 byte[] kinds = w.Kinds0;
                 int readEnd = _file != null ? _typeStart : end; // streaming: a record is read in full before it counts as walked
                 fixed (byte* p = _d)
-                fixed (int* shape = RecordShape)
                 {
                     while (off < end)
                     {
@@ -281,8 +274,10 @@ namespace BtfBindings
                         uint info = *(uint*)(p + off + 4);
                         int kind = (int)((info >> 24) & 0x7f);
                         int vlen = (int)(info & 0xffffff);
-                        int sh = shape[kind];
-                        long size = sh >= 0 ? TypeHeaderSize + (sh & 0xffff) + (long)vlen * (sh >> 16) : UnknownKindSize(kind, vlen, off, w.FirstId + n);
+                        long size;
+                        if (kind < 32 && ((KnownKinds >> kind) & 1) != 0)
+                            size = TypeHeaderSize + 4 * (long)((int)(FixedCodes >> (2 * kind)) & 3) + 4 * (long)vlen * ((int)(ElemCodes >> (2 * kind)) & 3);
+                        else size = UnknownKindSize(kind, vlen, off, w.FirstId + n);
                         if (size > end - off)
                             throw Err($"{KindName(kind)} record with vlen {vlen} needs {size} bytes but only {end - off} remain in the type section", off, w.FirstId + n);
                         if (off + size > readEnd) readEnd = ReadMore(readEnd, off + (int)size);
@@ -354,16 +349,14 @@ namespace BtfBindings
                         int vlen = (int)(rec[1] & 0xffffff);
                         uint nameOff = rec[0];
                         int kind = kinds[n];
-                        if (nameOff != 0)
+                        if (nameOff >= strEnd) BadStr("type name", nameOff, strEnd, off, id);
+                        // Data types' names are indexed now; functions', variables', sections' and tags' on first lookup.
+                        // One branch, on a condition computed without branches (named-or-not alternates unpredictably).
+                        bool index = (nameOff != 0) & (kind >= 32 | ((SymbolKinds >> (kind & 31)) & 1) == 0);
+                        if (index)
                         {
-                            if (nameOff >= strEnd) BadStr("type name", nameOff, strEnd, off, id);
-                            // Data types' names are indexed now; functions', variables', sections' and tags' on first lookup.
-                            if (kind >= 32 || ((SymbolKinds >> kind) & 1) == 0)
-                            {
-                                hashes[n] = nameOff >= baseStrEnd ? NameIndex.HashZ(strs + nameOff, strLimit) : NameIndex.Hash(_base!.StringBytes(nameOff));
-                                named++;
-                            }
-                            else hashes[n] = 0;
+                            hashes[n] = nameOff >= baseStrEnd ? NameIndex.HashZ(strs + nameOff, strLimit) : NameIndex.Hash(_base!.StringBytes(nameOff));
+                            named++;
                         }
                         else hashes[n] = 0;
                         uint t = rec[2];
