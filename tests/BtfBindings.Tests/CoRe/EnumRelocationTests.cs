@@ -207,5 +207,31 @@ namespace GenEnum2
             Assert.Contains("PG_error", e.Message);
             Assert.Contains("x86_64-6.12", e.Message);
         }
+
+        [Fact]
+        public void Enums_in_private_containers_compile_and_keep_their_layouts_without_registration()
+        {
+            // A module initializer may not live in a private type: the layouts are then only in BtfEnumLayouts.
+            const string src = @"
+using BtfBindings;
+namespace GenEnum3
+{
+    public static partial class Outer
+    {
+        [BtfTypes(""pid_type"")]
+        private static partial class Hidden { }
+        public static BtfTypeLayout Layout() => Hidden.BtfEnumLayouts.pid_type;
+        public static ulong Tgid(TargetKernel k) => k.ResolveEnum(Hidden.BtfEnumLayouts.pid_type)[""PIDTYPE_TGID""] ?? 99;
+        public static bool Registered() => BtfEnum<Hidden.pid_type>.IsRegistered;
+    }
+}";
+            var asm = GeneratedAssemblies.Build(Fixtures.Path("x86_64-6.12"), src);
+            var l = (BtfTypeLayout)GeneratedAssemblies.Call(asm, "GenEnum3.Outer", "Layout")!;
+            Assert.Equal("pid_type", l.BtfName);
+            Assert.Equal(new[] { "PIDTYPE_PID", "PIDTYPE_TGID", "PIDTYPE_PGID", "PIDTYPE_SID", "PIDTYPE_MAX" }, l.EnumValues.Select(v => v.Key));
+            Assert.False((bool)GeneratedAssemblies.Call(asm, "GenEnum3.Outer", "Registered")!);
+            Assert.Same(l, GeneratedAssemblies.Call(asm, "GenEnum3.Outer", "Layout"));
+            Assert.Equal(1UL, (ulong)GeneratedAssemblies.Call(asm, "GenEnum3.Outer", "Tgid", new TargetKernel(CoreFixtures.Kernel("x86_64-5.10"), "x86_64-5.10"))!);
+        }
     }
 }
