@@ -113,7 +113,9 @@ namespace BtfBindings.Generator
                     _ => "partial class",
                 };
                 string name = t.Name + (decl?.TypeParameterList?.ToString() ?? "");
-                containers.Insert(0, new ContainerInfo(keyword, name));
+                bool accessible = t.TypeParameters.Length == 0
+                    && t.DeclaredAccessibility is Accessibility.Public or Accessibility.Internal or Accessibility.ProtectedOrInternal or Accessibility.NotApplicable;
+                containers.Insert(0, new ContainerInfo(keyword, name, accessible));
             }
             string ns = symbol.ContainingNamespace.IsGlobalNamespace ? "" : symbol.ContainingNamespace.ToDisplayString();
 
@@ -179,6 +181,7 @@ namespace BtfBindings.Generator
 
                 var options = new EmitOptions { Namespace = req.Namespace, AllowUnsafe = features.AllowUnsafe, SourceLabel = file.FileName };
                 foreach (var c in req.Containers) options.Containers.Add(new KeyValuePair<string, string>(c.Keyword, c.Name));
+                options.RegisterEnums = req.Containers.All(c => c.ModuleAccessible);
                 foreach (var f in new CSharpEmitter(plan, options).Emit()) sources.Add(new GeneratedSource(f.HintName, f.Text));
                 return Done();
             }

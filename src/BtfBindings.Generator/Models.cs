@@ -59,7 +59,8 @@ namespace BtfBindings.Generator
     internal sealed record RequestedName(string Name, LocationInfo? Location);
 
     /// <summary>A containing type of the attributed class: keyword ("class", "struct", "record") and name with type parameters.</summary>
-    internal sealed record ContainerInfo(string Keyword, string Name);
+    /// <remarks><paramref name="ModuleAccessible"/>: not generic and reachable module-wide, so a module initializer may live inside it.</remarks>
+    internal sealed record ContainerInfo(string Keyword, string Name, bool ModuleAccessible = true);
 
     /// <summary>What one [BtfTypes] attribute asks for.</summary>
     internal sealed record RequestModel(

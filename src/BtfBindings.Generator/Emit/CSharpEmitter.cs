@@ -20,6 +20,11 @@ namespace BtfBindings.Emit
         public string SourceLabel { get; set; } = "";
         /// <summary>Accessibility of generated types.</summary>
         public string Accessibility { get; set; } = "public";
+        /// <summary>
+        /// Register each enum's layout with <c>BtfEnum&lt;T&gt;</c> from a module initializer (impossible inside a generic or
+        /// private container; the layouts stay reachable through <c>BtfEnumLayouts</c> then).
+        /// </summary>
+        public bool RegisterEnums { get; set; } = true;
     }
 
     /// <summary>One generated file.</summary>
@@ -63,6 +68,12 @@ namespace BtfBindings.Emit
                 WriteConstants(w);
                 files.Add(new EmittedFile(prefix + "BtfConstants.g.cs", EndFile(sb)));
             }
+            if (HasEnums)
+            {
+                var (sb, w) = BeginFile();
+                WriteEnumLayouts(w);
+                files.Add(new EmittedFile(prefix + "BtfEnumLayouts.g.cs", EndFile(sb)));
+            }
             if (_arrayLengths.Count > 0)
             {
                 var (sb, w) = BeginFile();
@@ -99,6 +110,12 @@ namespace BtfBindings.Emit
                 if (!first) sb.Append('\n');
                 first = false;
                 WriteConstants(w);
+            }
+            if (HasEnums)
+            {
+                if (!first) sb.Append('\n');
+                first = false;
+                WriteEnumLayouts(w);
             }
             if (_arrayLengths.Count > 0)
             {
@@ -248,6 +265,49 @@ namespace BtfBindings.Emit
                 string shown = t.IsSigned ? ((long)v.Value).ToString(CultureInfo.InvariantCulture) : v.Value.ToString(CultureInfo.InvariantCulture);
                 w.Line($"/// <summary><c>{CSharpNames.Xml(v.Key)} = {shown}</c></summary>");
                 w.Line($"{CSharpNames.Member(v.Key)} = unchecked(({u}){lit}),");
+            }
+            w.Close();
+        }
+
+        private bool HasEnums => _plan.Types.Any(t => t.Kind == PlannedKind.Enum);
+
+        /// <summary>
+        /// Enums cannot carry members, so their layout metadata (BTF name, size, signedness, each enumerator's name and
+        /// build-time value) lives in one class per container, and a module initializer registers it as
+        /// <c>BtfEnum&lt;T&gt;.Layout</c> for <c>TargetKernel.ResolveEnum&lt;T&gt;()</c> and <c>ValueOf(T)</c>. No reflection;
+        /// each layout is built on first use.
+        /// </summary>
+        private void WriteEnumLayouts(CodeWriter w)
+        {
+            var enums = _plan.Types.Where(t => t.Kind == PlannedKind.Enum).ToList();
+            string layoutType = $"{G}BtfBindings.BtfTypeLayout";
+            w.Line("/// <summary>The layouts the generated enums were built from (BTF name, size, signedness, enumerators and their build-time values), for <c>TargetKernel.ResolveEnum</c>.</summary>");
+            w.Line($"{_o.Accessibility} static partial class BtfEnumLayouts");
+            w.Open();
+            if (_o.RegisterEnums)
+            {
+                w.Line($"/// <summary>Registers every layout below as <see cref=\"{G}BtfBindings.BtfEnum{{T}}.Layout\"/> (each built on first use).</summary>");
+                w.Line($"[{G}System.Runtime.CompilerServices.ModuleInitializer]");
+                w.Line("internal static void Register()");
+                w.Open();
+                foreach (var t in enums) w.Line($"{G}BtfBindings.BtfEnum<{TypeRef(t.Name)}>.Register(Create_{t.Name});");
+                w.Close();
+            }
+            foreach (var t in enums)
+            {
+                w.Line($"/// <summary>The layout of <see cref=\"{TypeRef(t.Name)}\"/> (<c>{CSharpNames.Xml(t.CName)}</c>).</summary>");
+                if (_o.RegisterEnums) w.Line($"public static {layoutType} {CSharpNames.Member(t.Name)} => {G}BtfBindings.BtfEnum<{TypeRef(t.Name)}>.Layout;");
+                else
+                {
+                    w.Line($"public static {layoutType} {CSharpNames.Member(t.Name)} => s_{t.Name} ??= Create_{t.Name}();");
+                    w.Line($"private static {layoutType}? s_{t.Name};");
+                }
+                w.Line($"private static {layoutType} Create_{t.Name}() => new {layoutType}({CSharpNames.Literal(t.BtfName)}, {G}BtfBindings.BtfKind.Enum, {t.Size}, {G}System.Array.Empty<{G}BtfBindings.BtfFieldLayout>(), {CSharpNames.Literal(_o.SourceLabel)}, {_plan.PointerSize}, new {G}System.Collections.Generic.KeyValuePair<string, ulong>[]");
+                w.Line("{");
+                w.Indent();
+                foreach (var v in t.Values) w.Line($"new {G}System.Collections.Generic.KeyValuePair<string, ulong>({CSharpNames.Literal(v.Key)}, {v.Value.ToString(CultureInfo.InvariantCulture)}UL),");
+                w.Dedent();
+                w.Line($"}}, namedByTypedef: {B(t.NamedByTypedef)}, isSigned: {B(t.IsSigned)});");
             }
             w.Close();
         }

@@ -89,7 +89,7 @@ namespace BtfBindings
             if (t.Kind == PlannedKind.Enum)
             {
                 var values = t.Values.ToArray();
-                return new BtfTypeLayout(t.BtfName, BtfKind.Enum, t.Size, Array.Empty<BtfFieldLayout>(), sourceLabel, plan.PointerSize, values, t.NamedByTypedef);
+                return new BtfTypeLayout(t.BtfName, BtfKind.Enum, t.Size, Array.Empty<BtfFieldLayout>(), sourceLabel, plan.PointerSize, values, t.NamedByTypedef, t.IsSigned);
             }
             if (t.Kind == PlannedKind.Opaque) throw new ArgumentException($"{t.Name} is opaque: it has no layout", nameof(t));
             var fields = new BtfFieldLayout[t.Fields.Count];

@@ -17,6 +17,7 @@ namespace BtfBindings
         private readonly ConcurrentDictionary<BtfTypeLayout, CoreTypeResolution> _roots = new ConcurrentDictionary<BtfTypeLayout, CoreTypeResolution>(ReferenceComparer<BtfTypeLayout>.Instance);
         private readonly ConcurrentDictionary<(string, BtfKind), BtfType[]> _candidates = new ConcurrentDictionary<(string, BtfKind), BtfType[]>();
         private readonly ConcurrentDictionary<BtfType, CoreResolver.MemberMap> _members = new ConcurrentDictionary<BtfType, CoreResolver.MemberMap>();
+        private readonly ConcurrentDictionary<BtfTypeLayout, CoreEnumResolution> _enums = new ConcurrentDictionary<BtfTypeLayout, CoreEnumResolution>(ReferenceComparer<BtfTypeLayout>.Instance);
 
         /// <summary>A target from its vmlinux BTF (and, optionally, module BTF split over it).</summary>
         /// <param name="vmlinux">The kernel's BTF.</param>
@@ -245,8 +246,44 @@ namespace BtfBindings
         /// </summary>
         public CoreEnumResolution ResolveEnum(BtfTypeLayout enumLayout)
         {
+            if (enumLayout is null) throw new ArgumentNullException(nameof(enumLayout));
             if (enumLayout.Kind != BtfKind.Enum && enumLayout.Kind != BtfKind.Enum64) throw new ArgumentException("not an enum layout", nameof(enumLayout));
-            var cands = Vmlinux == null ? (IReadOnlyList<BtfType>)Array.Empty<BtfType>() : FindCandidates(enumLayout.BtfName, BtfKind.Enum);
+            if (_enums.TryGetValue(enumLayout, out var cached)) return cached;
+            return _enums.GetOrAdd(enumLayout, ResolveEnumUncached(enumLayout));
+        }
+
+        /// <summary>Resolves the generated enum <typeparamref name="T"/> (see <see cref="ResolveEnum(BtfTypeLayout)"/>); cached.</summary>
+        /// <exception cref="InvalidOperationException"><typeparamref name="T"/> is not a registered generated enum.</exception>
+        public CoreEnumResolution<T> ResolveEnum<T>() where T : unmanaged, Enum => new CoreEnumResolution<T>(ResolveEnum(BtfEnum<T>.Layout));
+
+        /// <summary>
+        /// This kernel's value of the enumerator that has build-time value <paramref name="value"/> (libbpf's
+        /// <c>bpf_core_enum_value</c>), matched by name; in non-portable mode the build-time value.
+        /// </summary>
+        /// <exception cref="CoreFieldException">The kernel lacks the enumerator (check with <see cref="EnumValueExists{T}"/>).</exception>
+        public T ValueOf<T>(T value) where T : unmanaged, Enum => ResolveEnum<T>().ValueOf(value);
+
+        /// <summary>Like <see cref="ValueOf{T}(T)"/>, false when the kernel lacks the enumerator.</summary>
+        public bool TryValueOf<T>(T value, out T targetValue) where T : unmanaged, Enum => ResolveEnum<T>().TryGetValue(value, out targetValue);
+
+        /// <summary>True when the kernel has the enumerator (libbpf's <c>bpf_core_enum_value_exists</c>).</summary>
+        public bool EnumValueExists<T>(T value) where T : unmanaged, Enum => ResolveEnum<T>().Exists(value);
+
+        private CoreEnumResolution ResolveEnumUncached(BtfTypeLayout enumLayout)
+        {
+            IReadOnlyList<BtfType> cands = Array.Empty<BtfType>();
+            if (Vmlinux != null && enumLayout.NamedByTypedef)
+            {
+                var list = new List<BtfType>();
+                foreach (var td in FindCandidates(enumLayout.BtfName, BtfKind.Typedef))
+                {
+                    BtfType t;
+                    try { t = td.Btf[td.Btf.Skip(td.Id)]; } catch (BtfException) { continue; }
+                    if ((t.Kind == BtfKind.Enum || t.Kind == BtfKind.Enum64) && !list.Contains(t)) list.Add(t);
+                }
+                cands = list;
+            }
+            else if (Vmlinux != null) cands = FindCandidates(enumLayout.BtfName, BtfKind.Enum);
             var descriptions = cands.Select(Describe).ToArray();
             var perCand = new List<(BtfType t, ulong?[] values)>();
             foreach (var t in cands)
@@ -320,6 +357,96 @@ namespace BtfBindings
                     if (Local.EnumValues[i].Key == name) return IsVerified ? Values[i] : Local.EnumValues[i].Value;
                 throw new KeyNotFoundException($"enum {Local.BtfName} has no enumerator {name} in the generated type");
             }
+        }
+    }
+
+    /// <summary>
+    /// A generated enum <typeparamref name="T"/> resolved against a kernel: the kernel's value of each enumerator, by name
+    /// (C# enum values are numbers, so a value maps to every enumerator that had it at build time; those must agree).
+    /// </summary>
+    public readonly struct CoreEnumResolution<T> where T : unmanaged, Enum
+    {
+        internal CoreEnumResolution(CoreEnumResolution untyped) { Untyped = untyped; }
+
+        /// <summary>The name-based resolution (raw values).</summary>
+        public CoreEnumResolution Untyped { get; }
+
+        /// <summary>The target enum, or null when the kernel has none matching.</summary>
+        public BtfType? Target => Untyped.Target;
+
+        /// <summary>True when there was kernel BTF to resolve against.</summary>
+        public bool IsVerified => Untyped.IsVerified;
+
+        /// <summary>True when the kernel has an enumerator named like the one(s) with build-time value <paramref name="value"/>.</summary>
+        public bool Exists(T value) => Lookup(value, out _, throwOnConflict: false) != Found.Missing;
+
+        /// <summary>The kernel's raw value for <paramref name="value"/>'s enumerator, or null when it lacks it.</summary>
+        public ulong? RawValueOf(T value) => Lookup(value, out var raw, throwOnConflict: true) == Found.Missing ? (ulong?)null : raw;
+
+        /// <summary>The kernel's value for <paramref name="value"/>'s enumerator; false when the kernel lacks it.</summary>
+        /// <exception cref="OverflowException">The kernel's value does not fit <typeparamref name="T"/>.</exception>
+        public bool TryGetValue(T value, out T targetValue)
+        {
+            targetValue = default;
+            if (Lookup(value, out var raw, throwOnConflict: true) == Found.Missing) return false;
+            if (!BtfEnum<T>.TryFromRaw(raw, Untyped.Local.IsSigned, out targetValue))
+                throw new OverflowException($"{Describe(value)} is {raw} in kernel {Untyped.KernelName}, which does not fit {typeof(T).Name}'s {Untyped.Local.Size}-byte underlying type");
+            return true;
+        }
+
+        /// <summary>The kernel's value for <paramref name="value"/>'s enumerator.</summary>
+        /// <exception cref="CoreFieldException">The kernel lacks it.</exception>
+        public T ValueOf(T value)
+        {
+            if (TryGetValue(value, out var t)) return t;
+            var l = Untyped.Local;
+            string why = Untyped.Target == null
+                ? $"the kernel has no enum {FlavorRules.EssentialName(l.BtfName)} (or a ___flavor of it) with any of the generated enumerators"
+                : $"{CoreResolverNames(Untyped.Target.Value)} has no enumerator {string.Join(" or ", Names(value))}";
+            throw new CoreFieldException($"enum {l.BtfName}: {Describe(value)} does not exist in kernel {Untyped.KernelName}: {why}. Candidates: {(Untyped.Candidates.Count == 0 ? "none" : string.Join("; ", Untyped.Candidates))}",
+                l.BtfName, string.Join("/", Names(value)), Untyped.KernelName, Untyped.Candidates, why);
+        }
+
+        /// <summary>The kernel's value of the enumerator named <paramref name="enumerator"/> (for aliases whose build-time values coincide).</summary>
+        public ulong? RawValueOf(string enumerator) => Untyped[enumerator];
+
+        private static string CoreResolverNames(BtfType t) => $"[{t.Id}] {t.Kind.ToString().ToUpperInvariant()} '{t.Name}'";
+
+        private enum Found { Missing, Value }
+
+        private System.Collections.Generic.List<string> Names(T value)
+        {
+            var l = Untyped.Local;
+            ulong raw = BtfEnum<T>.ToRaw(value, l.IsSigned);
+            var names = new System.Collections.Generic.List<string>();
+            foreach (var kv in l.EnumValues) if (kv.Value == raw) names.Add(kv.Key);
+            return names;
+        }
+
+        private string Describe(T value)
+        {
+            var names = Names(value);
+            return names.Count == 0 ? $"value {BtfEnum<T>.ToRaw(value, Untyped.Local.IsSigned)} (no enumerator has it at build time)" : string.Join("/", names);
+        }
+
+        private Found Lookup(T value, out ulong targetRaw, bool throwOnConflict)
+        {
+            var l = Untyped.Local;
+            ulong raw = BtfEnum<T>.ToRaw(value, l.IsSigned);
+            targetRaw = 0;
+            string? first = null;
+            for (int i = 0; i < l.EnumValues.Count; i++)
+            {
+                if (l.EnumValues[i].Value != raw) continue;
+                ulong? v = Untyped.IsVerified ? Untyped.Values[i] : raw;
+                if (!v.HasValue) continue;
+                if (first == null) { first = l.EnumValues[i].Key; targetRaw = v.Value; }
+                else if (v.Value != targetRaw && throwOnConflict)
+                    throw new CoreAmbiguityException(
+                        $"enum {l.BtfName}: {first} and {l.EnumValues[i].Key} share build-time value {raw} but are {targetRaw} and {v.Value} in kernel {Untyped.KernelName}; ask by name with RawValueOf(string)",
+                        l.BtfName, Untyped.KernelName, Untyped.Candidates, first);
+            }
+            return first == null ? Found.Missing : Found.Value;
         }
     }
 }

@@ -96,11 +96,15 @@ namespace BtfBindings
         /// <summary>True when the kernel type is anonymous and <see cref="BtfName"/> is the typedef naming it (<c>atomic_t</c>): match through the typedef.</summary>
         public bool NamedByTypedef { get; }
 
+        /// <summary>For enums: true when the BTF enum is signed (its raw values in <see cref="EnumValues"/> are then sign-extended).</summary>
+        public bool IsSigned { get; }
+
         /// <summary>Creates the record (generated code calls this).</summary>
         public BtfTypeLayout(string btfName, BtfKind kind, uint size, BtfFieldLayout[] fields, string sourceFile, int pointerSize,
-            KeyValuePair<string, ulong>[]? enumValues = null, bool namedByTypedef = false)
+            KeyValuePair<string, ulong>[]? enumValues = null, bool namedByTypedef = false, bool isSigned = false)
         {
             NamedByTypedef = namedByTypedef;
+            IsSigned = isSigned;
             BtfName = btfName; Kind = kind; Size = size; Fields = fields; SourceFile = sourceFile; PointerSize = pointerSize;
             EnumValues = enumValues ?? Array.Empty<KeyValuePair<string, ulong>>();
         }

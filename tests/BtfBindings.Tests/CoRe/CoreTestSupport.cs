@@ -110,6 +110,8 @@ namespace BtfBindings.Tests.CoRe
         {
             public int Id; public string Kind = ""; public string Name = ""; public long Size; public int TypeId; public long Nelems;
             public string Encoding = ""; public int IntBitsOffset; public List<M> Members = new List<M>();
+            /// <summary>ENUM/ENUM64 enumerators as bpftool prints them (signed enums sign-extended to 64 bits).</summary>
+            public List<KeyValuePair<string, ulong>> Values = new List<KeyValuePair<string, ulong>>();
         }
         public sealed class M { public string Name = ""; public int TypeId; public long BitsOffset; public int BitfieldSize; }
 
@@ -137,6 +139,12 @@ namespace BtfBindings.Tests.CoRe
                 if (e.TryGetProperty("nr_elems", out var ne)) t.Nelems = ne.GetInt64();
                 if (e.TryGetProperty("encoding", out var enc)) t.Encoding = enc.GetString()!;
                 if (t.Kind == "INT" && e.TryGetProperty("bits_offset", out var bo)) t.IntBitsOffset = bo.GetInt32();
+                if ((t.Kind == "ENUM" || t.Kind == "ENUM64") && e.TryGetProperty("values", out var vs))
+                    foreach (var v in vs.EnumerateArray())
+                    {
+                        var val = v.GetProperty("val");
+                        t.Values.Add(new KeyValuePair<string, ulong>(v.GetProperty("name").GetString()!, val.GetRawText().StartsWith("-", StringComparison.Ordinal) ? (ulong)val.GetInt64() : val.GetUInt64()));
+                    }
                 if (e.TryGetProperty("members", out var ms))
                     foreach (var m in ms.EnumerateArray())
                         t.Members.Add(new M
