@@ -105,6 +105,7 @@ namespace BtfBindings.Generator
                 var decl = t.DeclaringSyntaxReferences.Select(r => r.GetSyntax(ct)).OfType<TypeDeclarationSyntax>().FirstOrDefault();
                 bool partial = decl != null && decl.Modifiers.Any(m => m.IsKind(SyntaxKind.PartialKeyword));
                 if (!partial) problems.Add(DiagnosticInfo.Create("BTFB007", LocationInfo.From(cls.Identifier.Parent), t.Name));
+                if (t.TypeParameters.Length > 0) problems.Add(DiagnosticInfo.Create("BTFB011", LocationInfo.From(cls.Identifier.Parent), t.Name));
                 string keyword = decl switch
                 {
                     RecordDeclarationSyntax r => r.ClassOrStructKeyword.IsKind(SyntaxKind.StructKeyword) ? "partial record struct" : "partial record",

@@ -38,6 +38,9 @@ namespace BtfBindings.Generator
         public static readonly DiagnosticDescriptor NoNames = new DiagnosticDescriptor("BTFB010",
             "No type names", "[BtfTypes] names no types", Category, DiagnosticSeverity.Warning, true);
 
+        public static readonly DiagnosticDescriptor Generic = new DiagnosticDescriptor("BTFB011",
+            "Class must not be generic", "'{0}' is generic: kernel types nested in it would be a different struct for every type argument; put [BtfTypes] on a non-generic partial class", Category, DiagnosticSeverity.Error, true);
+
         public static DiagnosticDescriptor ById(string id) => id switch
         {
             "BTFB001" => UnknownType,
@@ -49,6 +52,7 @@ namespace BtfBindings.Generator
             "BTFB007" => NotPartial,
             "BTFB008" => LayoutWarning,
             "BTFB010" => NoNames,
+            "BTFB011" => Generic,
             _ => Internal,
         };
     }

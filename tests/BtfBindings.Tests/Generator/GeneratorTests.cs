@@ -179,6 +179,21 @@ static class Use { static int Sizes() => System.Runtime.CompilerServices.Unsafe.
             Assert.Equal("BTFB007", Assert.Single(diags).Id);
         }
 
+        [Theory]
+        [InlineData("public static partial class Kernel<T> { }")]
+        [InlineData("public partial class Outer<T> { [BtfTypes(\"iphdr\")] public static partial class Kernel { } }")]
+        public void Generic_container_is_a_diagnostic_not_silence(string decl)
+        {
+            var code = UserCode.Replace("[BtfTypes(\"iphdr\", \"list_head\", \"pid_type\", \"atomic_t\")]\n    public static partial class Kernel { }",
+                decl.StartsWith("public partial class Outer", StringComparison.Ordinal) ? decl : "[BtfTypes(\"iphdr\")] " + decl);
+            Assert.NotEqual(UserCode, code);
+            var (driver, _, diags) = Run(code, GeneratorHarness.FilesProperty((X86, "h1")));
+            var d = Assert.Single(diags);
+            Assert.Equal("BTFB011", d.Id);
+            Assert.Contains("is generic", d.GetMessage());
+            Assert.Empty(driver.GetRunResult().GeneratedTrees);
+        }
+
         [Fact]
         public void Unrelated_edit_reuses_everything_and_a_btf_change_regenerates()
         {
