@@ -51,3 +51,9 @@ PY
 else
   echo "skipped: needs hyperfine and bindgen (apt-get install hyperfine bindgen)"
 fi
+
+echo "== 4. CO-RE: a field read through the relocatable view vs the direct struct read (target <= 2x); resolving task_struct (target < 1 ms)"
+zcat "$root/tests/fixtures/x86_64-5.10.btf.gz" > "$work/v510.btf"
+"$ours" core-read "$btf" "$btf"
+"$ours" core-read "$btf" "$work/v510.btf"
+"$ours" core-resolve "$btf" "$work/v510.btf"
