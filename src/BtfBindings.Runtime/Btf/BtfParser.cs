@@ -79,13 +79,12 @@ namespace BtfBindings
             {
                 if (Interlocked.CompareExchange(ref _tailClaimed, 1, 0) == 0) { ReadTail(); return; }
                 var spin = new SpinWait();
-                while (!_tailReady) spin.SpinOnce(sleep1Threshold: -1); // the claimant is running and reading
+                while (!_tailReady) SharedWork.Pause(ref spin); // the claimant is running and reading
             }
 
             private void WaitForTail(Walk w)
             {
-                // If the helper has not started (a starved thread pool), the walker reads the tail itself, so it never
-                // waits on a thread that is not running.
+                // If the helper has not started yet, the walker reads the tail itself rather than wait for it.
                 EnsureTail();
                 if (_tailError != null) { Volatile.Write(ref w.Abort, true); throw _tailError; }
             }
@@ -121,7 +120,7 @@ namespace BtfBindings
 
                 int firstId = _base?.TypeCount ?? 1;
                 // Pass 1 walks the records (offsets, kinds); pass 2 validates them (strings, ids, FUNC targets, the pointer
-                // size) and hashes every name. Pass 2 follows pass 1 on a second thread for large inputs.
+                // size) and hashes data types' names. Pass 2 follows pass 1 on a second thread for large inputs.
                 var pool = System.Buffers.ArrayPool<int>.Shared;
                 int maxRecords = (_typeEnd - _typeStart) / TypeHeaderSize + 1;
                 var offsTmp = pool.Rent(maxRecords);
@@ -213,9 +212,8 @@ namespace BtfBindings
 #if NET
                 bool streaming = _file != null;
 #endif
-                // A plain Task (not Task<Acc>): no generic instantiation over a value type for the runtime to compile at start-up.
                 var other = new Acc();
-                var helper = System.Threading.Tasks.Task.Run(() =>
+                var helper = new SharedWork(() =>
                 {
 #if NET
                     if (streaming) { EnsureTail(); if (_tailError != null) return; }
@@ -230,7 +228,7 @@ namespace BtfBindings
                 catch
                 {
                     Volatile.Write(ref w.Abort, true);
-                    try { helper.Wait(); } catch (AggregateException) { }
+                    try { helper.Join(); } catch (BtfException) { }
 #if NET
                     if (_tailError != null) throw _tailError; // string section errors come first, as without streaming
 #endif
@@ -241,7 +239,7 @@ namespace BtfBindings
 #endif
                 var mine = new Acc();
                 ValidateChunks(w, ref mine);
-                helper.GetAwaiter().GetResult();
+                helper.Join();
                 mine.Merge(other);
                 return mine;
             }
@@ -307,11 +305,7 @@ namespace BtfBindings
                         int count = Volatile.Read(ref w.Count);
                         if (count >= 0) { if (from >= count) return; to = (int)Math.Min(from + ChunkRecords, count); break; }
                         if (Volatile.Read(ref w.Walked) >= from + ChunkRecords) { to = (int)(from + ChunkRecords); break; }
-#if NET
-                        spin.SpinOnce(sleep1Threshold: -1); // never Sleep(1): the walker is only microseconds ahead
-#else
-                        spin.SpinOnce();
-#endif
+                        SharedWork.Pause(ref spin); // the walker is running and only microseconds ahead
                     }
                     try { ValidateRange(w, (int)from, to, ref acc); }
                     catch (BtfException e)

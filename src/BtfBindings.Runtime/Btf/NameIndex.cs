@@ -35,10 +35,10 @@ namespace BtfBindings
                 // inserted afterwards. Every entry still sits at the first free slot at or after its home slot, all
                 // slots in between being full, which is all a linear-probing lookup relies on.
                 var spillHigh = new List<int>();
-                var high = System.Threading.Tasks.Task.Run(() => Insert(hashes, count, slots, n / 2, n, spillHigh));
+                var high = new SharedWork(() => Insert(hashes, count, slots, n / 2, n, spillHigh));
                 var spill = new List<int>();
                 Insert(hashes, count, slots, 0, n / 2, spill);
-                high.GetAwaiter().GetResult();
+                high.Join();
                 spill.AddRange(spillHigh);
                 uint mask = (uint)n - 1;
                 foreach (int i in spill)
