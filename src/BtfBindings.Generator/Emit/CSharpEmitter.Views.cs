@@ -59,8 +59,12 @@ namespace BtfBindings.Emit
             w.Line($"internal {view}({CoreView} view) {{ {v} = view; }}");
             if (rootable)
             {
+                string selfRef = TypeRef(t.Name); // qualified: a view member may share the type's simple name
+                w.Line($"/// <summary>A view over <paramref name=\"data\"/> using <paramref name=\"resolution\"/> from <c>kernel.Resolve&lt;{CSharpNames.Xml(self)}&gt;()</c>: this type's by its type, so not checked again.</summary>");
+                w.Line(Inline);
+                w.Line($"public {view}({G}System.Span<byte> data, {Res}<{selfRef}> resolution) {{ {v} = {CoreView}.Create(data, resolution); }}");
                 w.Line($"/// <summary>A view over <paramref name=\"data\"/> resolved against <paramref name=\"kernel\"/> (the resolution is cached per kernel).</summary>");
-                w.Line($"public {view}({G}System.Span<byte> data, {G}BtfBindings.TargetKernel kernel) : this(data, kernel.Resolve(s_btfLayout)) {{ }}");
+                w.Line($"public {view}({G}System.Span<byte> data, {G}BtfBindings.TargetKernel kernel) : this(data, kernel.Resolve<{selfRef}>()) {{ }}");
             }
             w.Line($"/// <summary>The target bytes this view reads.</summary>");
             w.Line($"public {G}System.Span<byte> {dataName} => {v}.Data;");

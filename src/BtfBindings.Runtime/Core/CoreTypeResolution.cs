@@ -15,7 +15,11 @@ namespace BtfBindings
     /// this; code without generated types can use <see cref="ReadInt64(string, ReadOnlySpan{byte})"/> and friends.
     /// Immutable and thread-safe.
     /// </summary>
-    public sealed class CoreTypeResolution
+    /// <remarks>
+    /// <see cref="TargetKernel.Resolve{T}"/> returns the typed <see cref="CoreTypeResolution{T}"/>, which a generated view
+    /// takes without checking at run time that the resolution is its type's.
+    /// </remarks>
+    public class CoreTypeResolution
     {
         /// <summary>
         /// Per field: the byte offset at which the view may read the field directly as its generated type, or -1
@@ -77,6 +81,29 @@ namespace BtfBindings
             Place(this, table, closure, -1, 0);
             _table = table.ToArray();
             _closure = closure.ToArray();
+        }
+
+        /// <summary>The same resolution (shared tables), for <see cref="CoreTypeResolution{T}"/>.</summary>
+        private protected CoreTypeResolution(CoreTypeResolution other)
+        {
+            FastOffsets = other.FastOffsets;
+            _table = other._table;
+            _closure = other._closure;
+            _slots = other._slots;
+            _fields = other._fields;
+            _targets = other._targets;
+            _nested = other._nested;
+            _members = other._members;
+            _sizes = other._sizes;
+            _kernel = other._kernel;
+            _bigEndian = other._bigEndian;
+            _swap = other._swap;
+            Local = other.Local;
+            KernelName = other.KernelName;
+            Candidates = other.Candidates;
+            Size = other.Size;
+            IsVerified = other.IsVerified;
+            UnverifiedReason = other.UnverifiedReason;
         }
 
         private static bool IsScalar(BtfFieldKind k) => k == BtfFieldKind.Int || k == BtfFieldKind.Enum || k == BtfFieldKind.Float || k == BtfFieldKind.Pointer;

@@ -58,6 +58,17 @@ namespace BtfBindings
             return Of(data, resolution);
         }
 
+        /// <summary>
+        /// A view of <paramref name="data"/> through <paramref name="resolution"/>, <typeparamref name="T"/>'s resolution by
+        /// its type (<see cref="TargetKernel.Resolve{T}"/>), so only null is checked.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static CoreView Create<T>(Span<byte> data, CoreTypeResolution<T> resolution) where T : IBtfType
+        {
+            if (resolution is null) ThrowNull();
+            return Of(data, resolution);
+        }
+
         /// <summary>The resolution of this view's type.</summary>
         public CoreTypeResolution Resolution
         {
@@ -187,6 +198,9 @@ namespace BtfBindings
             CoreTypeResolution.EnsureFor(r!, layout);
             throw new InvalidOperationException("unreachable: the resolution matched on the second look");
         }
+
+        [DoesNotReturn]
+        private static void ThrowNull() => throw new ArgumentNullException("resolution");
 
         [DoesNotReturn]
         private static void ThrowRead(CoreTypeResolution r, int index, Span<byte> data)

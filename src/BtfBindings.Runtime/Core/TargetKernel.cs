@@ -120,8 +120,20 @@ namespace BtfBindings
             return _roots.GetOrAdd(local, ResolveUncached(local));
         }
 
-        /// <summary>Resolves the generated type <typeparamref name="T"/> (see <see cref="Resolve(BtfTypeLayout)"/>).</summary>
-        public CoreTypeResolution Resolve<T>() where T : IBtfType => Resolve(T.BtfLayout);
+        /// <summary>
+        /// Resolves the generated type <typeparamref name="T"/> (see <see cref="Resolve(BtfTypeLayout)"/>). The typed result
+        /// lets <c>new T.View(data, resolution)</c> skip the check that the resolution is <typeparamref name="T"/>'s.
+        /// </summary>
+        public CoreTypeResolution<T> Resolve<T>() where T : IBtfType
+        {
+            var layout = T.BtfLayout;
+            if (layout is null) throw new ArgumentException($"{typeof(T).Name}.BtfLayout is null", nameof(T));
+            var r = Resolve(layout);
+            if (r is CoreTypeResolution<T> typed) return typed;
+            typed = new CoreTypeResolution<T>(r);
+            _roots[layout] = typed; // the same resolution, now typed; later untyped lookups get it too
+            return typed;
+        }
 
         /// <summary>Resolves without the cache (benchmarks; the candidate list and member maps stay cached).</summary>
         public CoreTypeResolution ResolveUncached(BtfTypeLayout local)

@@ -53,6 +53,17 @@ namespace GenTask
         public static object Layout() => K.task_struct.BtfLayout;
         public static int ReadPidTwice(byte[] d, CoreTypeResolution r) { var t = new K.task_struct.View(d, r); return t.pid + t.tgid; }
 
+        // The typed resolution (no run-time check in the view) against the untyped one (checked).
+        public static string Typed(byte[] d, TargetKernel k)
+        {
+            CoreTypeResolution<K.task_struct> r = k.Resolve<K.task_struct>();
+            var t = new K.task_struct.View(d, r);
+            bool cached = ReferenceEquals(r, k.Resolve<K.task_struct>()) && ReferenceEquals(r, k.Resolve(K.task_struct.BtfLayout));
+            return $""{cached} {t.pid} {t.tgid} 0x{t.se.vruntime:x} {t.Resolution.Size}"";
+        }
+        public static string Untyped(byte[] d, CoreTypeResolution r) { var t = new K.task_struct.View(d, r); return $""{t.pid} {t.tgid} 0x{t.se.vruntime:x} {t.Resolution.Size}""; }
+        public static void NullTyped(byte[] d) { _ = new K.task_struct.View(d, (CoreTypeResolution<K.task_struct>)null!); }
+
         // A view over the first n bytes of the object only.
         public static string Prefix(byte[] d, int n, TargetKernel k)
         {
@@ -210,6 +221,26 @@ namespace GenTask
             Assert.Contains("NOT VERIFIED", r.Report());
             var obj = TaskObject("x86_64-6.12", out _);
             Assert.Equal(4321 + 4300, GeneratedAssemblies.Call(asm, "GenTask.Probe", "ReadPidTwice", obj, r));
+        }
+
+        [Theory]
+        [InlineData("x86_64-5.10")]
+        [InlineData("s390x-6.12")]
+        public void TypedResolution_IsCachedWithTheUntypedOne_AndReadsTheSame(string kernel)
+        {
+            var asm = TaskAssembly("x86_64-6.12");
+            var data = TaskObject(kernel, out _);
+            var target = new TargetKernel(CoreFixtures.Kernel(kernel), kernel);
+            // Untyped first: Resolve<T>() then wraps that cached resolution, and the cache hands out the typed one from then on.
+            var untyped = target.Resolve((BtfTypeLayout)GeneratedAssemblies.Call(asm, "GenTask.Probe", "Layout")!);
+            string viaUntyped = (string)GeneratedAssemblies.Call(asm, "GenTask.Probe", "Untyped", data, untyped)!;
+            string viaTyped = (string)GeneratedAssemblies.Call(asm, "GenTask.Probe", "Typed", data, target)!;
+            _out.WriteLine($"{kernel}: {viaTyped}");
+            Assert.Equal("True " + viaUntyped, viaTyped);
+            Assert.StartsWith("True 4321 4300 0x1122334455667788 ", viaTyped);
+            Assert.EndsWith(" " + untyped.Size, viaTyped);
+            var e = Assert.Throws<ArgumentNullException>(() => GeneratedAssemblies.Call(asm, "GenTask.Probe", "NullTyped", data));
+            Assert.Equal("resolution", e.ParamName);
         }
 
         // ---- the clang fixtures through generated views -----------------------------------------------

@@ -60,8 +60,11 @@ namespace Demo
                 /// <summary>For nested and element views: <paramref name="view"/> is already relocated for this type.</summary>
                 [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
                 internal View(global::BtfBindings.CoreView view) { __btfView = view; }
+                /// <summary>A view over <paramref name="data"/> using <paramref name="resolution"/> from <c>kernel.Resolve&lt;list_head&gt;()</c>: this type's by its type, so not checked again.</summary>
+                [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+                public View(global::System.Span<byte> data, global::BtfBindings.CoreTypeResolution<global::Demo.Kernel.list_head> resolution) { __btfView = global::BtfBindings.CoreView.Create(data, resolution); }
                 /// <summary>A view over <paramref name="data"/> resolved against <paramref name="kernel"/> (the resolution is cached per kernel).</summary>
-                public View(global::System.Span<byte> data, global::BtfBindings.TargetKernel kernel) : this(data, kernel.Resolve(s_btfLayout)) { }
+                public View(global::System.Span<byte> data, global::BtfBindings.TargetKernel kernel) : this(data, kernel.Resolve<global::Demo.Kernel.list_head>()) { }
                 /// <summary>The target bytes this view reads.</summary>
                 public global::System.Span<byte> Data => __btfView.Data;
                 /// <summary>Where each field is in the target kernel (and the printable <c>Report()</c> of what moved).</summary>
