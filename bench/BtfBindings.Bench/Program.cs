@@ -9,6 +9,7 @@ using BtfBindings;
 // Modes:
 //   parse FILE [ITER] [keep]  Btf.Load, touch every type's name, one lookup, Dispose (libbpf_parse's peer: the same steps);
 //                             keep: no Dispose, every parse's buffers left to the GC
+//   touch FILE            the parse bench's touch loop alone, over one loaded BTF (warm caches: the accessors' own cost)
 //   generate BTF [TYPE]   parse + plan + emit TYPE's closure: first run in the process, then warm
 //   rerun BTF [TYPE]      the source generator re-running after an unrelated edit
 //   core-read BTF [TARGET]     task_struct generated from BTF: field read via the relocatable view vs the direct struct field
@@ -62,6 +63,28 @@ switch (mode)
         }
         long size = new System.IO.FileInfo(file).Length;
         Console.WriteLine($"{{\"tool\":\"btfbindings\",\"file\":\"{file}\",\"disposed\":{(dispose ? "true" : "false")},\"iterations\":{iters},\"median_ms\":{F(Median(times))},\"min_ms\":{F(times.Min())},\"no_gc_iterations\":{quiet.Count},\"no_gc_median_ms\":{(quiet.Count > 0 ? F(Median(quiet)) : "null")},\"alloc_bytes\":{alloc},\"file_bytes\":{size},\"alloc_ratio\":{F((double)alloc / size)},\"checksum\":{sum % 1000003}}}");
+        break;
+    }
+    case "touch":
+    {
+        var btf = Btf.Load(args[1]);
+        long Touch()
+        {
+            long r = 0;
+            for (int id = 1; id < btf.TypeCount; id++)
+            {
+                var t = btf[id];
+                r += btf.StringLengthOf(t.NameOffset);
+                r = r * 31 + (((int)t.Kind << 24) | t.Vlen);
+            }
+            return r;
+        }
+        long sum = 0;
+        var warm = Stopwatch.StartNew();
+        while (warm.Elapsed.TotalSeconds < 2) sum += Touch();
+        var times = new List<double>();
+        for (int i = 0; i < 500; i++) { var sw = Stopwatch.StartNew(); sum += Touch(); times.Add(sw.Elapsed.TotalMilliseconds * 1000); }
+        Console.WriteLine($"touch median {Median(times):0} us min {times.Min():0} us ({sum % 7})");
         break;
     }
     case "generate":

@@ -122,7 +122,7 @@ namespace BtfBindings
         {
             get
             {
-                if (id >= FirstTypeId && id < TypeCount) return new BtfType(this, id);
+                if (id >= FirstTypeId && id < TypeCount) { CheckAlive(); return new BtfType(this, id, _offsets[id - FirstTypeId]); }
                 if (id == 0) return new BtfType(this, 0);
                 if (Base != null && id > 0 && id < FirstTypeId) return Base[id];
                 throw new BtfException($"type id {id} is out of range (the BTF has {TypeCount} ids)", SourceName);
@@ -144,6 +144,13 @@ namespace BtfBindings
         // ---- raw access (all little-endian after normalisation) -------------------------------------
 
         internal int OffsetOf(int id) { CheckAlive(); return _offsets[id - FirstTypeId]; }
+
+        /// <summary>Word <paramref name="wordIndex"/> of the record at <paramref name="offset"/>.</summary>
+        internal uint WordAt(int offset, int wordIndex)
+        {
+            CheckAlive();
+            return System.Runtime.CompilerServices.Unsafe.ReadUnaligned<uint>(ref _data[offset + wordIndex * 4]);
+        }
 
         internal uint Word(int id, int wordIndex)
         {
@@ -188,6 +195,20 @@ namespace BtfBindings
         internal ReadOnlySpan<byte> StringBytes(uint offset)
         {
             CheckAlive();
+#if NET
+            if (Base is null)
+            {
+                // The section ends with a NUL (checked at parse), so the search always stops inside it.
+                if (offset >= (uint)_strLen) return default;
+                ref byte s = ref System.Runtime.CompilerServices.Unsafe.Add(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_data), (nint)(uint)_strStart + (nint)offset);
+                int n;
+                if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated && _data.Length - (long)_strStart - offset >= 32
+                    && System.Runtime.Intrinsics.Vector256.ExtractMostSignificantBits(System.Runtime.Intrinsics.Vector256.Equals(System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref s), System.Runtime.Intrinsics.Vector256<byte>.Zero)) is uint m && m != 0)
+                    n = System.Numerics.BitOperations.TrailingZeroCount(m);
+                else n = System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref s, _strLen - (int)offset).IndexOf((byte)0);
+                return System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref s, n);
+            }
+#endif
             int baseEnd = Base?.StringsEnd ?? 0;
             if (offset < (uint)baseEnd) return Base!.StringBytes(offset);
             int local = (int)(offset - (uint)baseEnd);

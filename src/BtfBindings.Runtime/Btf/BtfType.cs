@@ -15,12 +15,23 @@ namespace BtfBindings
         /// <summary>The type id; 0 is void.</summary>
         public int Id { get; }
 
-        internal BtfType(Btf btf, int id) { Btf = id == 0 ? btf : btf.OwnerOf(id); Id = id; }
+        // Where the record starts in the owner's data (found once, so reading a field is one load).
+        private readonly int _offset;
 
-        private uint Info => Id == 0 ? 0 : Btf.Word(Id, 1);
+        internal BtfType(Btf btf, int id)
+        {
+            Btf = id == 0 ? btf : btf.OwnerOf(id);
+            Id = id;
+            _offset = id == 0 ? 0 : Btf.OffsetOf(id);
+        }
+
+        /// <summary>A type of <paramref name="owner"/> itself, whose record is at <paramref name="offset"/>.</summary>
+        internal BtfType(Btf owner, int id, int offset) { Btf = owner; Id = id; _offset = offset; }
+
+        private uint Info => Id == 0 ? 0 : Btf.WordAt(_offset, 1);
 
         /// <summary>The kind; <see cref="BtfKind.Void"/> for id 0. Kinds beyond 19 (described only by a kind layout section) are returned as their number.</summary>
-        public BtfKind Kind => Id == 0 ? BtfKind.Void : Btf.KindOf(Id);
+        public BtfKind Kind => Id == 0 ? BtfKind.Void : (BtfKind)((Btf.WordAt(_offset, 1) >> 24) & 0x7f);
 
         /// <summary>The raw kind_flag bit (bitfield member encoding, union forward, signed enum, attribute type tag).</summary>
         public bool KindFlag => (Info >> 31) != 0;
@@ -29,7 +40,7 @@ namespace BtfBindings
         public int Vlen => (int)(Info & 0xffffff);
 
         /// <summary>Offset of the name in the string section (0 for anonymous).</summary>
-        public uint NameOffset => Id == 0 ? 0 : Btf.Word(Id, 0);
+        public uint NameOffset => Id == 0 ? 0 : Btf.WordAt(_offset, 0);
 
         /// <summary>The name, or "" for anonymous types and void.</summary>
         public string Name => NameOffset == 0 ? string.Empty : Btf.GetString(NameOffset);
@@ -40,16 +51,16 @@ namespace BtfBindings
         internal ReadOnlySpan<byte> NameUtf8 => NameOffset == 0 ? default : Btf.StringBytes(NameOffset);
 
         /// <summary>The size field (INT, STRUCT, UNION, ENUM, ENUM64, DATASEC, FLOAT).</summary>
-        public uint Size => Id == 0 ? 0 : Btf.Word(Id, 2);
+        public uint Size => Id == 0 ? 0 : Btf.WordAt(_offset, 2);
 
         /// <summary>The referenced type id (PTR, TYPEDEF, qualifiers, FUNC, VAR, DECL_TAG, TYPE_TAG; FUNC_PROTO return type).</summary>
-        public int TypeId => Id == 0 ? 0 : (int)Btf.Word(Id, 2);
+        public int TypeId => Id == 0 ? 0 : (int)Btf.WordAt(_offset, 2);
 
         /// <summary>The referenced type (see <see cref="TypeId"/>).</summary>
         public BtfType Type => Btf[TypeId];
 
         // INT
-        private uint IntWord => Btf.Word(Id, 3);
+        private uint IntWord => Btf.WordAt(_offset, 3);
         /// <summary>INT encoding (signed, char, bool).</summary>
         public BtfIntEncoding IntEncoding => (BtfIntEncoding)((IntWord >> 24) & 0x0f);
         /// <summary>INT bit offset (legacy bitfield encoding; normally 0).</summary>
@@ -66,20 +77,20 @@ namespace BtfBindings
 
         // ARRAY
         /// <summary>ARRAY element type id.</summary>
-        public int ArrayElementTypeId => (int)Btf.Word(Id, 3);
+        public int ArrayElementTypeId => (int)Btf.WordAt(_offset, 3);
         /// <summary>ARRAY index type id.</summary>
-        public int ArrayIndexTypeId => (int)Btf.Word(Id, 4);
+        public int ArrayIndexTypeId => (int)Btf.WordAt(_offset, 4);
         /// <summary>ARRAY element count (0 for flexible or zero-length arrays).</summary>
-        public uint ArrayLength => Btf.Word(Id, 5);
+        public uint ArrayLength => Btf.WordAt(_offset, 5);
 
         // STRUCT / UNION
         /// <summary>Member <paramref name="index"/> of a STRUCT or UNION.</summary>
         public BtfMember GetMember(int index)
         {
             CheckIndex(index);
-            uint off = Btf.Word(Id, 3 + index * 3 + 2);
+            uint off = Btf.WordAt(_offset, 3 + index * 3 + 2);
             bool kf = KindFlag;
-            return new BtfMember(Btf, Btf.Word(Id, 3 + index * 3), (int)Btf.Word(Id, 3 + index * 3 + 1),
+            return new BtfMember(Btf, Btf.WordAt(_offset, 3 + index * 3), (int)Btf.WordAt(_offset, 3 + index * 3 + 1),
                 kf ? off & 0xffffff : off, kf ? (int)(off >> 24) : 0, index);
         }
 
@@ -99,11 +110,11 @@ namespace BtfBindings
             CheckIndex(index);
             if (Kind == BtfKind.Enum64)
             {
-                ulong raw = Btf.Word(Id, 3 + index * 3 + 1) | ((ulong)Btf.Word(Id, 3 + index * 3 + 2) << 32);
-                return new BtfEnumValue(Btf, Btf.Word(Id, 3 + index * 3), raw, KindFlag);
+                ulong raw = Btf.WordAt(_offset, 3 + index * 3 + 1) | ((ulong)Btf.WordAt(_offset, 3 + index * 3 + 2) << 32);
+                return new BtfEnumValue(Btf, Btf.WordAt(_offset, 3 + index * 3), raw, KindFlag);
             }
-            uint v = Btf.Word(Id, 3 + index * 2 + 1);
-            return new BtfEnumValue(Btf, Btf.Word(Id, 3 + index * 2), KindFlag ? (ulong)(long)(int)v : v, KindFlag);
+            uint v = Btf.WordAt(_offset, 3 + index * 2 + 1);
+            return new BtfEnumValue(Btf, Btf.WordAt(_offset, 3 + index * 2), KindFlag ? (ulong)(long)(int)v : v, KindFlag);
         }
 
         /// <summary>Enumerators of an ENUM or ENUM64.</summary>
@@ -117,7 +128,7 @@ namespace BtfBindings
         public BtfParam GetParam(int index)
         {
             CheckIndex(index);
-            return new BtfParam(Btf, Btf.Word(Id, 3 + index * 2), (int)Btf.Word(Id, 3 + index * 2 + 1));
+            return new BtfParam(Btf, Btf.WordAt(_offset, 3 + index * 2), (int)Btf.WordAt(_offset, 3 + index * 2 + 1));
         }
 
         /// <summary>Parameters of a FUNC_PROTO (a last parameter with type 0 and no name means "...").</summary>
@@ -128,14 +139,14 @@ namespace BtfBindings
 
         // VAR / FUNC
         /// <summary>Linkage of a VAR (its extra word) or FUNC (its vlen).</summary>
-        public BtfLinkage Linkage => Kind == BtfKind.Func ? (BtfLinkage)Vlen : (BtfLinkage)Btf.Word(Id, 3);
+        public BtfLinkage Linkage => Kind == BtfKind.Func ? (BtfLinkage)Vlen : (BtfLinkage)Btf.WordAt(_offset, 3);
 
         // DATASEC
         /// <summary>Variable <paramref name="index"/> of a DATASEC.</summary>
         public BtfVarSecInfo GetVarSecInfo(int index)
         {
             CheckIndex(index);
-            return new BtfVarSecInfo((int)Btf.Word(Id, 3 + index * 3), Btf.Word(Id, 3 + index * 3 + 1), Btf.Word(Id, 3 + index * 3 + 2));
+            return new BtfVarSecInfo((int)Btf.WordAt(_offset, 3 + index * 3), Btf.WordAt(_offset, 3 + index * 3 + 1), Btf.WordAt(_offset, 3 + index * 3 + 2));
         }
 
         /// <summary>Variables of a DATASEC.</summary>
@@ -146,7 +157,7 @@ namespace BtfBindings
 
         // DECL_TAG
         /// <summary>DECL_TAG component index: -1 for the type itself, else a member or parameter index.</summary>
-        public int ComponentIndex => (int)Btf.Word(Id, 3);
+        public int ComponentIndex => (int)Btf.WordAt(_offset, 3);
 
         // FWD
         /// <summary>For FWD: true if it forward-declares a union.</summary>
