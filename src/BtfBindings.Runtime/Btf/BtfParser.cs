@@ -126,6 +126,8 @@ namespace BtfBindings
                 var offsTmp = pool.Rent(maxRecords);
                 var kindsTmp = System.Buffers.ArrayPool<byte>.Shared.Rent(maxRecords);
                 var hashTmp = System.Buffers.ArrayPool<uint>.Shared.Rent(maxRecords);
+                var namedTmp = pool.Rent(maxRecords);
+                var chunkNamedTmp = pool.Rent(maxRecords / ChunkRecords + 1);
                 int[] offsets;
                 byte[] kinds;
                 NameIndex index;
@@ -133,7 +135,7 @@ namespace BtfBindings
                 int count;
                 try
                 {
-                    var walk = new Walk(offsTmp, kindsTmp, hashTmp, firstId);
+                    var walk = new Walk(offsTmp, kindsTmp, hashTmp, namedTmp, chunkNamedTmp, firstId);
                     acc = WalkAndValidate(walk);
                     offsets = walk.Offsets!;
                     kinds = walk.Kinds!;
@@ -141,13 +143,15 @@ namespace BtfBindings
                     if (acc.Error != null) throw acc.Error;
                     if (acc.MaxRef >= (uint)(firstId + count)) LocateBadId(offsets, count, firstId);
                     foreach (int i in walk.DeferredFuncs) CheckFunc(offsTmp[i], firstId + i, (int)U32(offsTmp[i] + 8), kinds, count, firstId);
-                    index = NameIndex.FromHashes(hashTmp, count, acc.Named, firstId);
+                    index = NameIndex.FromChunks(hashTmp, namedTmp, chunkNamedTmp, (count + ChunkRecords - 1) / ChunkRecords, ChunkRecords, firstId);
                 }
                 finally
                 {
                     pool.Return(offsTmp);
                     System.Buffers.ArrayPool<byte>.Shared.Return(kindsTmp);
                     System.Buffers.ArrayPool<uint>.Shared.Return(hashTmp);
+                    pool.Return(namedTmp);
+                    pool.Return(chunkNamedTmp);
                 }
 
                 int ptrSize = acc.PtrSize;
@@ -170,6 +174,7 @@ namespace BtfBindings
             private sealed class Walk
             {
                 public readonly int[] Offs; public readonly byte[] Kinds0; public readonly uint[] Hashes; public readonly int FirstId;
+                public readonly int[] NamedAt, ChunkNamed; // per chunk, the records whose names were hashed (for the index)
                 public int Walked;            // records walked so far (published every chunk)
                 public int Count = -1;        // final record count, once the walk is complete
                 public bool Abort;            // the walk failed: validators stop
@@ -177,7 +182,8 @@ namespace BtfBindings
                 public int ErrorChunk = int.MaxValue; // lowest chunk that failed validation: later chunks need not run
                 public int[]? Offsets; public byte[]? Kinds; // exact-size copies, made by the walker while validation runs
                 public readonly System.Collections.Generic.List<int> DeferredFuncs = new System.Collections.Generic.List<int>();
-                public Walk(int[] offs, byte[] kinds, uint[] hashes, int firstId) { Offs = offs; Kinds0 = kinds; Hashes = hashes; FirstId = firstId; }
+                public Walk(int[] offs, byte[] kinds, uint[] hashes, int[] namedAt, int[] chunkNamed, int firstId)
+                { Offs = offs; Kinds0 = kinds; Hashes = hashes; NamedAt = namedAt; ChunkNamed = chunkNamed; FirstId = firstId; }
             }
 
             /// <summary>What validation found: largest referenced id, the pointer size from the first <c>long</c>, names, the first error.</summary>
@@ -325,6 +331,7 @@ namespace BtfBindings
                 int[] offs = w.Offs;
                 byte[] kinds = w.Kinds0;
                 uint[] hashes = w.Hashes;
+                int[] namedAt = w.NamedAt;
                 int named = 0;
                 uint strEnd = (uint)((_base?.StringsEnd ?? 0) + _strLen);
                 uint baseStrEnd = (uint)(_base?.StringsEnd ?? 0);
@@ -350,9 +357,9 @@ namespace BtfBindings
                         if (index)
                         {
                             hashes[n] = nameOff >= baseStrEnd ? NameIndex.HashZ(strs + nameOff, strLimit) : NameIndex.Hash(_base!.StringBytes(nameOff));
+                            namedAt[from + named] = n;
                             named++;
                         }
-                        else hashes[n] = 0;
                         uint t = rec[2];
                         switch ((BtfKind)kind)
                         {
@@ -408,6 +415,7 @@ namespace BtfBindings
                 }
                 acc.MaxRef = mref;
                 acc.Named += named;
+                w.ChunkNamed[from / ChunkRecords] = named;
             }
 
             /// <summary>libbpf's rule: a FUNC's type is a FUNC_PROTO. Targets out of range are reported by the id check instead.</summary>

@@ -22,12 +22,29 @@ namespace BtfBindings
         /// <summary>Builds the index from per-record hashes (0 = anonymous) of types <paramref name="firstId"/>…</summary>
         public static NameIndex FromHashes(uint[] hashes, int count, int named, int firstId, bool essential = false)
         {
+            // The records with a hash, as one chunk (the lazily built indexes; parsing hands over its chunk lists instead).
+            var at = new int[named];
+            int k = 0;
+            for (int i = 0; i < count && k < named; i++) if (hashes[i] != 0) at[k++] = i;
+            return FromChunks(hashes, at, new[] { k }, 1, 0, firstId, essential);
+        }
+
+        /// <summary>
+        /// Builds the index from per-record hashes and, per chunk <c>c</c> of <paramref name="chunkSize"/> records, the
+        /// <c>chunkNamed[c]</c> records with a name listed from <c>namedAt[c * chunkSize]</c> on (as validation found them),
+        /// so the records without one are never visited.
+        /// </summary>
+        public static NameIndex FromChunks(uint[] hashes, int[] namedAt, int[] chunkNamed, int chunks, int chunkSize, int firstId, bool essential = false)
+        {
+            int named = 0;
+            for (int c = 0; c < chunks; c++) named += chunkNamed[c];
             int n = 16;
             while (n < named + named / 2 + 1 && n < (1 << 30)) n <<= 1;
             var slots = BufferPool<int>.Rent(n, 0, clear: true);
+            var list = new Chunks(hashes, namedAt, chunkNamed, chunks, chunkSize);
             if (named < 65536 || Environment.ProcessorCount < 2) // a second thread pays only for big tables
             {
-                Insert(hashes, count, slots, 0, n, null);
+                Insert(list, slots, 0, n, null);
             }
             else
             {
@@ -35,9 +52,9 @@ namespace BtfBindings
                 // inserted afterwards. Every entry still sits at the first free slot at or after its home slot, all
                 // slots in between being full, which is all a linear-probing lookup relies on.
                 var spillHigh = new List<int>();
-                var high = new SharedWork(() => Insert(hashes, count, slots, n / 2, n, spillHigh));
+                var high = new SharedWork(() => Insert(list, slots, n / 2, n, spillHigh));
                 var spill = new List<int>();
-                Insert(hashes, count, slots, 0, n / 2, spill);
+                Insert(list, slots, 0, n / 2, spill);
                 high.Join();
                 spill.AddRange(spillHigh);
                 uint mask = (uint)n - 1;
@@ -51,23 +68,33 @@ namespace BtfBindings
             return new NameIndex(slots, firstId, essential);
         }
 
+        private readonly struct Chunks
+        {
+            public readonly uint[] Hashes; public readonly int[] NamedAt, ChunkNamed; public readonly int Count, Size;
+            public Chunks(uint[] hashes, int[] namedAt, int[] chunkNamed, int count, int size) { Hashes = hashes; NamedAt = namedAt; ChunkNamed = chunkNamed; Count = count; Size = size; }
+        }
+
         /// <summary>Inserts the records whose home slot lies in [lo, hi); with <paramref name="spill"/>, probes stop at hi instead of wrapping.</summary>
-        private static void Insert(uint[] hashes, int count, int[] slots, int lo, int hi, List<int>? spill)
+        private static void Insert(in Chunks list, int[] slots, int lo, int hi, List<int>? spill)
         {
             uint mask = (uint)slots.Length - 1;
-            for (int i = 0; i < count; i++)
+            uint[] hashes = list.Hashes;
+            int[] namedAt = list.NamedAt;
+            for (int c = 0; c < list.Count; c++)
             {
-                uint h = hashes[i];
-                if (h == 0) continue;
-                uint s = h & mask;
-                if (s < (uint)lo || s >= (uint)hi) continue;
-                if (spill == null) { while (slots[s] != 0) s = (s + 1) & mask; }
-                else
+                for (int k = c * list.Size, end = k + list.ChunkNamed[c]; k < end; k++)
                 {
-                    while (s < (uint)hi && slots[s] != 0) s++;
-                    if (s == (uint)hi) { spill.Add(i); continue; }
+                    int i = namedAt[k];
+                    uint s = hashes[i] & mask;
+                    if (s < (uint)lo || s >= (uint)hi) continue;
+                    if (spill == null) { while (slots[s] != 0) s = (s + 1) & mask; }
+                    else
+                    {
+                        while (s < (uint)hi && slots[s] != 0) s++;
+                        if (s == (uint)hi) { spill.Add(i); continue; }
+                    }
+                    slots[s] = i + 1;
                 }
-                slots[s] = i + 1;
             }
         }
 
