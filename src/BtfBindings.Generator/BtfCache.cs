@@ -5,7 +5,8 @@ namespace BtfBindings.Generator
 {
     /// <summary>
     /// Parsed BTF shared by every generator run in the process (compiler server, IDE), keyed by path and content
-    /// hash, so an unchanged file is read and parsed once however many compilations use it.
+    /// hash (and, for split BTF, the base's path and content hash), so an unchanged file is read and parsed once
+    /// however many compilations use it.
     /// </summary>
     internal static class BtfCache
     {
@@ -19,7 +20,8 @@ namespace BtfBindings.Generator
 
         public static Btf Get(BtfFileRef file)
         {
-            string key = file.Path + "|" + file.Hash + "|" + file.BasePath;
+            // The base's content hash too: split BTF parsed over an old base must not be served after the base changed.
+            string key = file.Path + "|" + file.Hash + "|" + file.BasePath + "|" + file.BaseHash;
             lock (Gate)
             {
                 if (Entries.TryGetValue(key, out var hit)) return hit;

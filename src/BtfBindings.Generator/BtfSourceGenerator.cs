@@ -64,6 +64,7 @@ namespace BtfBindings.Generator
             options.TryGetValue("build_property.BtfBindingsFiles", out var list);
             options.TryGetValue("build_property.BtfBindingsBaseHashes", out var baseHashes);
             options.TryGetValue("build_property.MSBuildProjectDirectory", out var projectDir);
+            var baseHashByName = ParseBaseHashes(baseHashes);
             var refs = new List<BtfFileRef>();
             foreach (var entry in (list ?? "").Split(new[] { ';' }, StringSplitOptions.RemoveEmptyEntries))
             {
@@ -71,12 +72,35 @@ namespace BtfBindings.Generator
                 string path = parts[0].Trim();
                 if (path.Length == 0) continue;
                 string hash = parts.Length > 1 ? parts[1].Trim() : "";
-                string? basePath = parts.Length > 2 && parts[2].Trim().Length > 0 ? parts[2].Trim() : null;
+                string? rawBase = parts.Length > 2 && parts[2].Trim().Length > 0 ? parts[2].Trim() : null;
+                string? basePath = rawBase;
                 if (basePath != null && !Path.IsPathRooted(basePath) && !string.IsNullOrEmpty(projectDir)) basePath = Path.GetFullPath(Path.Combine(projectDir, basePath));
-                refs.Add(new BtfFileRef(path, hash, basePath));
+                // The base's content hash, matched by the Base metadata as written (the targets hash each distinct Base
+                // value). Without a match (an older targets file: bare hashes), every base hash stands in, so a change to
+                // any base still gives a new key rather than BTF parsed over the old base.
+                string? baseHash = rawBase == null ? null
+                    : baseHashByName.TryGetValue(rawBase, out var h) ? h : (baseHashes ?? "").Trim();
+                refs.Add(new BtfFileRef(path, hash, basePath, baseHash));
             }
             refs.Sort();
             return new BtfFileSet(new EquatableArray<BtfFileRef>(refs), baseHashes ?? "");
+        }
+
+        /// <summary>
+        /// <c>BtfBindingsBaseHashes</c> as the targets write it: <c>base|sha256</c> entries separated by ';', where
+        /// <c>base</c> is the <c>Base</c> metadata as written. Entries without '|' (the older bare-hash list) are ignored.
+        /// </summary>
+        internal static Dictionary<string, string> ParseBaseHashes(string? value)
+        {
+            var map = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var entry in (value ?? "").Split(new[] { ';' }, StringSplitOptions.RemoveEmptyEntries))
+            {
+                int bar = entry.LastIndexOf('|');
+                if (bar <= 0) continue;
+                string name = entry.Substring(0, bar).Trim();
+                if (name.Length > 0) map[name] = entry.Substring(bar + 1).Trim();
+            }
+            return map;
         }
 
         internal static CompilationFeatures ReadFeatures(Compilation c)

@@ -72,8 +72,8 @@ namespace BtfBindings.Generator
         LocationInfo? AttributeLocation,
         EquatableArray<DiagnosticInfo> Problems);
 
-    /// <summary>A BTF file given to the compiler: full path, content hash (from MSBuild), optional base.</summary>
-    internal sealed record BtfFileRef(string Path, string Hash, string? BasePath) : IComparable<BtfFileRef>
+    /// <summary>A BTF file given to the compiler: full path, content hash (from MSBuild), optional base and the base's content hash.</summary>
+    internal sealed record BtfFileRef(string Path, string Hash, string? BasePath, string? BaseHash = null) : IComparable<BtfFileRef>
     {
         public string FileName => System.IO.Path.GetFileName(Path);
         public int CompareTo(BtfFileRef? other) => string.CompareOrdinal(Path, other?.Path);
