@@ -2,7 +2,10 @@ using Microsoft.CodeAnalysis;
 
 namespace BtfBindings.Generator
 {
-    /// <summary>Every diagnostic the generator reports. Nothing it does may throw into the compiler.</summary>
+    /// <summary>
+    /// Every diagnostic the generator reports. Nothing it does may throw into the compiler. BTFB012 (a BtfFile item
+    /// that does not exist) is taken: build/BtfBindings.targets reports it before compiling, so a new code here starts at BTFB013.
+    /// </summary>
     internal static class Diagnostics
     {
         private const string Category = "BtfBindings";
