@@ -61,6 +61,22 @@ namespace BtfBindings.Tests.Build
         }
 
         [Fact]
+        public void Missing_Base_is_BTFB012_naming_the_base()
+        {
+            var dir = NewDir("missingbase");
+            try
+            {
+                File.Copy(Fixtures.Path("x86_64-6.12-ip_vs.ko"), Path.Combine(dir, "ip_vs.ko"));
+                File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfFile Include=""ip_vs.ko"" Base=""btf/missing-vmlinux.btf"" />"));
+                var (code, output) = Msbuild("App.proj -t:BtfBindingsCollectFiles -nologo", dir);
+                Assert.NotEqual(0, code);
+                Assert.Contains("error BTFB012: The Base 'btf/missing-vmlinux.btf' of a BtfFile does not exist.", output);
+                Assert.DoesNotContain("MSB", output.Replace("MSBuild", "")); // not a generic task failure (GetFileHash)
+            }
+            finally { Directory.Delete(dir, true); }
+        }
+
+        [Fact]
         public void Split_file_reaches_the_generator_with_its_base_and_the_bases_content_hash()
         {
             var dir = NewDir("split");
