@@ -69,6 +69,10 @@ namespace BtfBindings
     {
         private readonly Func<byte[]> _bytes;
 
+        /// <summary>The assembly and prefix this entry was listed from by <see cref="FromResources"/> (else null).</summary>
+        internal Assembly? SourceAssembly { get; private set; }
+        internal string? SourcePrefix { get; private set; }
+
         /// <summary>Creates an entry.</summary>
         /// <param name="name">For messages.</param>
         /// <param name="release">The kernel release (<c>uname -r</c>) it describes, or null for "any kernel" (used when no entry names the running release).</param>
@@ -106,7 +110,7 @@ namespace BtfBindings
                     using var ms = new MemoryStream();
                     s.CopyTo(ms);
                     return ms.ToArray();
-                }));
+                }) { SourceAssembly = assembly, SourcePrefix = prefix });
             }
             return list;
         }
@@ -159,8 +163,24 @@ namespace BtfBindings
         /// <summary>The distribution version for the BTFHub layout (default: <c>VERSION_ID</c> from os-release).</summary>
         public string? DistroVersion { get; set; }
 
-        /// <summary>BTF shipped with the application, tried last: an entry for the running release first, then release-less ones.</summary>
+        /// <summary>
+        /// BTF shipped with the application, tried last together with the resources of <see cref="ResourceAssembly"/>
+        /// (these entries first among equals): an entry for the running release first, then release-less ones.
+        /// </summary>
         public List<EmbeddedKernelBtf> Embedded { get; } = new List<EmbeddedKernelBtf>();
+
+        /// <summary>
+        /// An assembly whose manifest resources named <see cref="ResourcePrefix"/>… are searched as embedded BTF after
+        /// <see cref="Embedded"/>'s entries, with the naming of <see cref="EmbeddedKernelBtf.FromResources"/>
+        /// (<c>btf/RELEASE.btf[.gz|.xz|.tar.xz]</c> for one release, <c>btf/vmlinux.btf</c> for any). Default: the
+        /// application's entry assembly (<see cref="Assembly.GetEntryAssembly"/>), or null when there is none (a native
+        /// host); null searches <see cref="Embedded"/> only. Its resource names are listed only when discovery gets that
+        /// far, and nothing is read unless one matches.
+        /// </summary>
+        public Assembly? ResourceAssembly { get; set; } = Assembly.GetEntryAssembly();
+
+        /// <summary>The resource name prefix for <see cref="ResourceAssembly"/> (default <c>btf/</c>).</summary>
+        public string ResourcePrefix { get; set; } = "btf/";
     }
 
     /// <summary>The result of kernel BTF discovery: the BTF, where it came from, and everything tried.</summary>
@@ -227,7 +247,9 @@ namespace BtfBindings
         /// <summary>
         /// Finds kernel BTF in this order: <see cref="KernelBtfOptions.ExplicitPath"/>; the environment variable;
         /// <c>/sys/kernel/btf/vmlinux</c> (+ module BTF); libbpf's fallback paths for <c>uname -r</c>; the BTFHub cache
-        /// folder; BTF embedded in the application. With none, the result is non-portable and says so.
+        /// folder; BTF embedded in the application (<see cref="KernelBtfOptions.Embedded"/>, then the <c>btf/</c> manifest
+        /// resources of <see cref="KernelBtfOptions.ResourceAssembly"/>, by default the entry assembly). With none, the
+        /// result is non-portable and says so.
         /// </summary>
         /// <exception cref="BtfException">An explicit path (option or environment variable) cannot be read.</exception>
         public static KernelBtfSource Locate(KernelBtfOptions? options = null)
@@ -297,7 +319,8 @@ namespace BtfBindings
             }
             else attempts.Add($"BTFHub cache: none configured ({KernelBtfOptions.DefaultBtfHubVariable})");
 
-            var ordered = o.Embedded.Where(e => e.Release != null && e.Release == release).Concat(o.Embedded.Where(e => e.Release == null));
+            var embedded = EmbeddedEntries(o, attempts);
+            var ordered = embedded.Where(e => e.Release != null && e.Release == release).Concat(embedded.Where(e => e.Release == null)).ToList();
             foreach (var e in ordered)
             {
                 try
@@ -308,10 +331,29 @@ namespace BtfBindings
                 }
                 catch (BtfException ex) { attempts.Add(e.Name + ": " + ex.Message); }
             }
-            if (o.Embedded.Count == 0) attempts.Add("embedded BTF: none");
-            else if (!ordered.Any()) attempts.Add($"embedded BTF: none for release {release ?? "(unknown)"} among {o.Embedded.Count}");
+            if (embedded.Count == 0) attempts.Add("embedded BTF: none");
+            else if (ordered.Count == 0) attempts.Add($"embedded BTF: none for release {release ?? "(unknown)"} among {embedded.Count}");
 
             return new KernelBtfSource(KernelBtfOrigin.None, null, release, null, none, attempts);
+        }
+
+        /// <summary><see cref="KernelBtfOptions.Embedded"/>, then the resources of <see cref="KernelBtfOptions.ResourceAssembly"/> unless already listed there.</summary>
+        private static List<EmbeddedKernelBtf> EmbeddedEntries(KernelBtfOptions o, List<string> attempts)
+        {
+            var list = new List<EmbeddedKernelBtf>(o.Embedded);
+            var asm = o.ResourceAssembly;
+            if (asm == null) return list;
+            string prefix = o.ResourcePrefix ?? "btf/";
+            if (o.Embedded.Any(e => e.SourceAssembly == asm && e.SourcePrefix == prefix)) return list;
+            string asmName = asm.GetName().Name ?? asm.FullName ?? "assembly";
+            try
+            {
+                var res = EmbeddedKernelBtf.FromResources(asm, prefix);
+                if (res.Count == 0) attempts.Add($"resources {prefix}* of {asmName}: none");
+                list.AddRange(res);
+            }
+            catch (NotSupportedException e) { attempts.Add($"resources of {asmName}: {e.Message}"); } // a dynamic assembly
+            return list;
         }
 
         /// <summary>The files looked for in a BTFHub-style cache: <c>ID/VERSION_ID/ARCH/RELEASE.btf[.tar.xz]</c>, then <c>RELEASE.btf[.tar.xz]</c> at the top.</summary>

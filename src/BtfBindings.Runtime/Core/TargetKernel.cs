@@ -56,7 +56,12 @@ namespace BtfBindings
             return new TargetKernel(source.Vmlinux, (source.Release ?? "kernel") + " (" + source.Path + ", " + source.Origin + ")", source.Modules, source.Release);
         }
 
-        /// <summary>The running kernel, found with <see cref="KernelBtf.Locate"/>.</summary>
+        /// <summary>
+        /// The running kernel, found with <see cref="KernelBtf.Locate"/>: the explicit path or <c>BTFBINDINGS_KERNEL_BTF</c>;
+        /// <c>/sys/kernel/btf/vmlinux</c> (+ modules); libbpf's fallback paths for <c>uname -r</c>; a BTFHub cache folder
+        /// (<c>BTFBINDINGS_BTFHUB_DIR</c>); BTF embedded in the application, which by default includes the entry assembly's
+        /// <c>btf/…</c> manifest resources (<see cref="KernelBtfOptions.ResourceAssembly"/>). With none, a non-portable target.
+        /// </summary>
         public static TargetKernel Current(KernelBtfOptions? options = null) => FromSource(KernelBtf.Locate(options));
 
         /// <summary>The vmlinux BTF (null in non-portable mode).</summary>

@@ -209,6 +209,172 @@ namespace BtfBindings.Tests.CoRe
             return Assembly.Load(ms.ToArray());
         }
 
+        /// <summary>A fake machine where every stage has BTF, each marked by its own struct.</summary>
+        private (KernelBtfOptions o, Dictionary<string, string> env, string sysfs, string fallback, string hubFile) EveryStage(Assembly? resources)
+        {
+            Put("/etc/os-release", System.Text.Encoding.ASCII.GetBytes("ID=debian\nVERSION_ID=\"12\"\n"));
+            var env = new Dictionary<string, string>();
+            var o = Options(env);
+            o.KernelRelease = Release;
+            o.Machine = "x86_64";
+            o.ExplicitPath = Put("/explicit.btf", Vmlinux("explicit_marker"));
+            env[KernelBtfOptions.DefaultEnvironmentVariable] = Put("/env.btf", Vmlinux("env_marker"));
+            string sysfs = Put("/sys/kernel/btf/vmlinux", Vmlinux("sysfs_marker"));
+            // The last of libbpf's fallback paths, so that every other one is tried (and absent) first.
+            string fallback = Put(KernelBtf.FallbackPaths(Release)[6], Vmlinux("fallback_marker"));
+            string hubFile = Put($"/hub/debian/12/x86_64/{Release}.btf", Vmlinux("hub_marker"));
+            env[KernelBtfOptions.DefaultBtfHubVariable] = Path.Combine(_root, "hub");
+            o.Embedded.Add(EmbeddedKernelBtf.FromBytes("listed", Vmlinux("listed_marker"), Release));
+            o.ResourceAssembly = resources;
+            return (o, env, sysfs, fallback, hubFile);
+        }
+
+        [Fact]
+        public void EveryStagePresent_EachWinsOverAllLaterOnes_InTheIssuesOrder()
+        {
+            var asm = AssemblyWithResources(("btf/vmlinux.btf", Vmlinux("resource_marker")));
+            var (o, env, sysfs, fallback, hubFile) = EveryStage(asm);
+            void Expect(KernelBtfOrigin origin, string marker)
+            {
+                var s = KernelBtf.Locate(o);
+                Assert.Equal(origin, s.Origin);
+                Assert.True(Has(s, marker), $"{origin}: expected {marker}, got {s.Path}");
+                var t = TargetKernel.Current(o);
+                Assert.Single(t.Vmlinux!.FindTypes(marker));
+                Assert.Contains(origin.ToString(), t.Name);
+            }
+            Expect(KernelBtfOrigin.ExplicitPath, "explicit_marker");
+            o.ExplicitPath = null;
+            Expect(KernelBtfOrigin.EnvironmentVariable, "env_marker");
+            env.Remove(KernelBtfOptions.DefaultEnvironmentVariable);
+            Expect(KernelBtfOrigin.Sysfs, "sysfs_marker");
+            File.Delete(sysfs);
+            Expect(KernelBtfOrigin.FallbackPath, "fallback_marker");
+            File.Delete(fallback);
+            Expect(KernelBtfOrigin.BtfHubCache, "hub_marker");
+            File.Delete(hubFile);
+            Expect(KernelBtfOrigin.Embedded, "listed_marker");
+            o.Embedded.Clear();
+            Expect(KernelBtfOrigin.Embedded, "resource_marker");
+            o.ResourceAssembly = null;
+            var none = KernelBtf.Locate(o);
+            Assert.False(none.IsPortable);
+            Assert.Contains("embedded BTF: none", none.Attempts);
+        }
+
+        [Fact]
+        public void FallbackPath_BeatsBtfHubCache()
+        {
+            var (o, env, sysfs, fallback, hubFile) = EveryStage(null);
+            o.ExplicitPath = null;
+            env.Remove(KernelBtfOptions.DefaultEnvironmentVariable);
+            File.Delete(sysfs);
+            var s = KernelBtf.Locate(o);
+            Assert.Equal(KernelBtfOrigin.FallbackPath, s.Origin);
+            Assert.Equal(fallback, s.Path);
+            Assert.True(Has(s, "fallback_marker"));
+            // The cache was never looked at: the attempts stop at the fallback path that was used.
+            Assert.Equal(fallback + ": used", s.Attempts[^1]);
+            Assert.DoesNotContain(s.Attempts, a => a.Contains(Path.Combine(_root, "hub")));
+            // And it is the fallback path, not the order of anything else, that decides: without it the cache is used.
+            File.Delete(fallback);
+            s = KernelBtf.Locate(o);
+            Assert.Equal(KernelBtfOrigin.BtfHubCache, s.Origin);
+            Assert.Equal(hubFile, s.Path);
+            Assert.Equal(7, s.Attempts.Count(a => a.Contains(Release) && a.EndsWith("not found") && !a.Contains("hub")));
+        }
+
+        [Fact]
+        public void BtfHubCache_BeatsEmbeddedBtf_ListedOrResource()
+        {
+            var asm = AssemblyWithResources(("btf/" + Release + ".btf", Vmlinux("resource_marker")));
+            var (o, env, sysfs, fallback, hubFile) = EveryStage(asm);
+            o.ExplicitPath = null;
+            env.Remove(KernelBtfOptions.DefaultEnvironmentVariable);
+            File.Delete(sysfs);
+            File.Delete(fallback);
+            var s = KernelBtf.Locate(o);
+            Assert.Equal(KernelBtfOrigin.BtfHubCache, s.Origin);
+            Assert.True(Has(s, "hub_marker"));
+            Assert.Equal(hubFile + ": used", s.Attempts[^1]);
+            Assert.DoesNotContain(s.Attempts, a => a.Contains("listed") || a.Contains("resource"));
+            // A cache folder without this release falls through to embedded BTF.
+            File.Move(hubFile, Path.Combine(Path.GetDirectoryName(hubFile)!, "5.4.0-1-other.btf"));
+            s = KernelBtf.Locate(o);
+            Assert.Equal(KernelBtfOrigin.Embedded, s.Origin);
+            Assert.True(Has(s, "listed_marker"));
+            Assert.Contains(s.Attempts, a => a == hubFile + ": not found");
+        }
+
+        [Fact]
+        public void ResourceAssembly_DefaultsToTheEntryAssembly_AndItsResourcesAreSearchedWithoutListingThem()
+        {
+            // The default: the entry assembly (here the test host's, which has no btf/ resources), searched without being asked.
+            Assert.Same(Assembly.GetEntryAssembly(), new KernelBtfOptions().ResourceAssembly);
+            Assert.Equal("btf/", new KernelBtfOptions().ResourcePrefix);
+            var o = Options();
+            o.KernelRelease = Release;
+            var entry = Assembly.GetEntryAssembly();
+            var s = KernelBtf.Locate(o);
+            Assert.Equal(KernelBtfOrigin.None, s.Origin);
+            Assert.Contains("embedded BTF: none", s.Attempts);
+            if (entry != null) Assert.Contains($"resources btf/* of {entry.GetName().Name}: none", s.Attempts);
+            var t = TargetKernel.Current(o);
+            Assert.False(t.IsPortable);
+            Assert.Contains("non-portable", t.Name);
+            // With nothing embedded, the default falls through to the earlier stages as before.
+            Put("/sys/kernel/btf/vmlinux", Vmlinux("sysfs_marker"));
+            t = TargetKernel.Current(o);
+            Assert.True(t.IsPortable);
+            Assert.Single(t.Vmlinux!.FindTypes("sysfs_marker"));
+
+            // An application assembly with resources (the naming of EmbeddedKernelBtf.FromResources): found with nothing in Embedded,
+            // the running release's resource before the release-less one, entries listed in Embedded before resources.
+            File.Delete(Path.Combine(_root, "sys/kernel/btf/vmlinux"));
+            var gz = new MemoryStream();
+            using (var z = new System.IO.Compression.GZipStream(gz, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true)) z.Write(Vmlinux("release_resource"));
+            var asm = AssemblyWithResources(("btf/vmlinux.btf", Vmlinux("any_resource")), ("btf/" + Release + ".btf.gz", gz.ToArray()), ("other/vmlinux.btf", Vmlinux("other_prefix")));
+            o.ResourceAssembly = asm;
+            s = KernelBtf.Locate(o);
+            Assert.Equal(KernelBtfOrigin.Embedded, s.Origin);
+            Assert.True(Has(s, "release_resource"));
+            Assert.Equal("resource btf/" + Release + ".btf.gz", s.Path);
+            t = TargetKernel.Current(o);
+            Assert.True(t.IsPortable);
+            Assert.Single(t.Vmlinux!.FindTypes("release_resource"));
+            o.KernelRelease = "5.4.0-1-other";
+            Assert.True(Has(KernelBtf.Locate(o), "any_resource"));
+            o.Embedded.Add(EmbeddedKernelBtf.FromBytes("listed any", Vmlinux("listed_any")));
+            Assert.True(Has(KernelBtf.Locate(o), "listed_any"));
+            o.Embedded.Clear();
+            o.ResourcePrefix = "other/";
+            Assert.True(Has(KernelBtf.Locate(o), "other_prefix"));
+        }
+
+        [Fact]
+        public void ResourceAssembly_AlreadyListed_IsNotSearchedTwice_NullAndDynamicAssembliesDoNotThrow()
+        {
+            var asm = AssemblyWithResources(("btf/vmlinux.btf", new byte[] { 1, 2, 3 }));
+            var o = Options();
+            o.KernelRelease = Release;
+            o.ResourceAssembly = asm;
+            o.Embedded.AddRange(EmbeddedKernelBtf.FromResources(asm));
+            var s = KernelBtf.Locate(o);
+            Assert.False(s.IsPortable);
+            Assert.Single(s.Attempts, a => a.StartsWith("resource btf/vmlinux.btf: ", StringComparison.Ordinal));
+
+            o.Embedded.Clear();
+            o.ResourceAssembly = null;
+            s = KernelBtf.Locate(o);
+            Assert.False(s.IsPortable);
+            Assert.Contains("embedded BTF: none", s.Attempts);
+            Assert.DoesNotContain(s.Attempts, a => a.StartsWith("resource", StringComparison.Ordinal));
+
+            o.ResourceAssembly = System.Reflection.Emit.AssemblyBuilder.DefineDynamicAssembly(new AssemblyName("Dyn" + Guid.NewGuid().ToString("N")), System.Reflection.Emit.AssemblyBuilderAccess.Run);
+            Assert.False(TargetKernel.Current(o).IsPortable);
+            Assert.Equal(KernelBtfOrigin.None, KernelBtf.Locate(o).Origin);
+        }
+
         [Fact]
         public void ReleaseAndMachine_FromProcUnderTheRoot()
         {

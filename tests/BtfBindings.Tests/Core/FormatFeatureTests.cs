@@ -275,6 +275,70 @@ namespace BtfBindings.Tests.Core
             Assert.Equal(unk, e2.TypeId);
         }
 
+        /// <summary>
+        /// Kinds above 31 need the 7-bit kind field of the newer encoding: read with the old 5-bit mask, kind 100 would be
+        /// 4 (STRUCT), 36 would be 4 too, 127 would be 31 (unknown), and the record would be misread or misjudged.
+        /// </summary>
+        [Theory]
+        [InlineData(32, false, false)]
+        [InlineData(100, false, false)]
+        [InlineData(100, true, false)]
+        [InlineData(100, true, true)]
+        [InlineData(127, false, true)]
+        public void KindAbove31DescribedByTheLayoutSectionIsSkipped(int kind, bool kindFlag, bool bigEndian)
+        {
+            var b = new BtfBuilder();
+            int i32 = b.AddInt("int", 4, BtfIntEncoding.Signed);
+            // 12-byte header + 4 info bytes + vlen(2) * 8 element bytes = 32 bytes; the element words look like a STRUCT's members
+            // (name offset 1, type 1, offset 0) so that a reader taking the kind as STRUCT would "succeed" with the wrong record.
+            int unk = b.AddRaw(b.AddString("far_future"), kind, 2, kindFlag, 8, 0xCCCCCCCC, 1, 1, 1, 1);
+            int s = b.AddComposite(BtfKind.Struct, "after", 8, ("a", i32, 0, 0), ("b", i32, 32, 0));
+            int p = b.AddRef(BtfKind.Ptr, s);
+            int en = b.AddEnum("tail_enum", 4, true, false, ("T_A", -1), ("T_B", 7));
+            var data = b.ToArray(bigEndian: bigEndian, kindLayout: Layout(kind, kind, 4, 8));
+            // The info word really carries the kind in bits 24..30 (and the kind flag in bit 31).
+            int rec = 32 + 16;
+            uint info = bigEndian ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(rec + 4)) : GetU32(data, rec + 4);
+            Assert.Equal((uint)kind, (info >> 24) & 0x7f);
+            Assert.Equal(kindFlag, (info >> 31) != 0);
+
+            var btf = Btf.Parse(data, "kind" + kind + ".btf");
+            Assert.Equal(32, btf.HeaderLength);
+            Assert.Equal(6, btf.TypeCount); // void + 5
+            var u = btf[unk];
+            Assert.Equal((BtfKind)kind, u.Kind);
+            Assert.Equal(kindFlag, u.KindFlag);
+            Assert.Equal(2, u.Vlen);
+            Assert.Equal("far_future", u.Name);
+            Assert.Single(btf.FindTypes("far_future"));
+            Assert.Empty(btf.FindTypes("far_future", BtfKind.Struct));
+            Throws(() => btf.ResolveSize(unk));
+            Throws(() => btf.AlignOf(unk));
+            // Every record after it is where the layout section says: the struct, the pointer to it, the enum.
+            var after = btf[s];
+            Assert.Equal(BtfKind.Struct, after.Kind);
+            Assert.Equal("after", after.Name);
+            Assert.Equal(new[] { ("a", i32, 0L), ("b", i32, 32L) }, after.Members.Select(x => (x.Name, x.TypeId, (long)x.BitOffset)));
+            Assert.Equal(8, btf.ResolveSize(s));
+            Assert.Equal(s, btf[p].TypeId);
+            Assert.Equal(8, btf.ResolveSize(p));
+            Assert.Equal(BtfKind.Enum, btf[en].Kind);
+            Assert.True(btf[en].IsSigned);
+            Assert.Equal(new[] { "T_A", "T_B" }, btf[en].EnumValues.Select(v => v.Name));
+            Assert.Equal(new long[] { -1, 7 }, btf[en].EnumValues.Select(v => v.SignedValue));
+            Assert.Equal(s, Assert.Single(btf.FindTypes("after", BtfKind.Struct)).Id);
+            Assert.Contains("'tail_enum'", Encoding.UTF8.GetString(Text(btf)));
+
+            // Without a layout section: the clear error naming the kind, the record's id and byte offset.
+            var noLayout = b.ToArray(bigEndian: bigEndian);
+            var e = Throws(() => Btf.Parse(noLayout, "nolayout.btf"), "kind " + kind, "layout");
+            Assert.Equal(unk, e.TypeId);
+            Assert.Equal(24 + 16, e.Offset);
+            // A layout section that stops one kind short fails the same way.
+            var e2 = Throws(() => Btf.Parse(b.ToArray(bigEndian: bigEndian, kindLayout: Layout(kind - 1, kind - 1, 4, 8)), "short.btf"), "kind " + kind);
+            Assert.Equal(unk, e2.TypeId);
+        }
+
         [Fact]
         public void LayoutSectionWithKnownKindsOnlyDoesNotChangeAnything()
         {
