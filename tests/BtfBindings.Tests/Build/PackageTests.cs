@@ -8,7 +8,10 @@ using Xunit;
 
 namespace BtfBindings.Tests.Build
 {
-    /// <summary>The one NuGet package (runtime + analyzer + buildTransitive targets) works for a consumer that only adds a PackageReference.</summary>
+    /// <summary>
+    /// The one NuGet package (runtime + analyzer + buildTransitive targets) works for a consumer that only adds a
+    /// PackageReference, and for one that gets the package transitively through a project reference.
+    /// </summary>
     public class PackageTests
     {
         private static (int code, string output) Dotnet(string args, string workDir)
@@ -60,6 +63,36 @@ static class P { static void Main() => System.Console.WriteLine($""task_struct={
             Assert.True(runCode == 0, run);
             var btf = Btf.Load(Path.Combine(app, "aarch64.btf"));
             Assert.Contains($"task_struct={btf.FindTypes("task_struct", BtfKind.Struct)[0].Size} iphdr=20", run);
+
+            // Transitively: Lib has the PackageReference, App2 only a ProjectReference to Lib. buildTransitive brings the
+            // targets, the analyzer flows with the package, so App2's own BtfFile and [BtfTypes] generate too.
+            var lib = Path.Combine(dir, "lib");
+            var app2 = Path.Combine(dir, "app2");
+            Directory.CreateDirectory(lib);
+            Directory.CreateDirectory(app2);
+            File.Copy(Path.Combine(app, "nuget.config"), Path.Combine(dir, "nuget.config"));
+            File.WriteAllText(Path.Combine(lib, "Lib.csproj"), $@"<Project Sdk=""Microsoft.NET.Sdk"">
+  <PropertyGroup><TargetFramework>net8.0</TargetFramework></PropertyGroup>
+  <ItemGroup><PackageReference Include=""BtfBindings"" Version=""{version}"" /></ItemGroup>
+</Project>");
+            File.WriteAllText(Path.Combine(lib, "Lib.cs"), "public static class Lib { public static string Name => nameof(BtfBindings.TargetKernel); }");
+            File.Copy(Fixtures.Path("x86_64-5.10"), Path.Combine(app2, "x86_64-5.10.btf"));
+            File.WriteAllText(Path.Combine(app2, "App2.csproj"), @"<Project Sdk=""Microsoft.NET.Sdk"">
+  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net8.0</TargetFramework><RollForward>Major</RollForward><AllowUnsafeBlocks>true</AllowUnsafeBlocks><Nullable>enable</Nullable></PropertyGroup>
+  <ItemGroup>
+    <ProjectReference Include=""../lib/Lib.csproj"" />
+    <BtfFile Include=""x86_64-5.10.btf"" />
+  </ItemGroup>
+</Project>");
+            File.WriteAllText(Path.Combine(app2, "Program.cs"), @"
+[BtfBindings.BtfTypes(""task_struct"")] partial class K { }
+static class P { static void Main() => System.Console.WriteLine($""{Lib.Name} task_struct={K.task_struct.BtfLayout.Size}""); }");
+            (code, output) = Dotnet("build -nologo -o out", app2);
+            Assert.True(code == 0, output);
+            (runCode, run) = Dotnet("out/App2.dll", app2);
+            Assert.True(runCode == 0, run);
+            var btf510 = Btf.Load(Path.Combine(app2, "x86_64-5.10.btf"));
+            Assert.Contains($"TargetKernel task_struct={btf510.FindTypes("task_struct", BtfKind.Struct)[0].Size}", run);
             try { Directory.Delete(dir, true); } catch (IOException) { }
         }
     }
