@@ -25,6 +25,42 @@ namespace BtfBindings.Tests.Exactness
         /// <summary>True when the member was reached through at least one anonymous struct/union.</summary>
         public bool ViaAnonymous;
         public string ResolvedKind = "";
+        /// <summary>
+        /// For a member whose type (through typedefs, qualifiers and array dimensions) is an INT, ENUM, ENUM64 or
+        /// FLOAT: that scalar as bpftool reports it; null otherwise.
+        /// </summary>
+        public TruthScalar? Scalar;
+    }
+
+    /// <summary>The scalar type of a member (or of its array elements), from bpftool's JSON.</summary>
+    public sealed class TruthScalar
+    {
+        /// <summary>INT, ENUM, ENUM64 or FLOAT.</summary>
+        public string Kind = "";
+        /// <summary>Byte size of one scalar (an array's element).</summary>
+        public ulong Size;
+        /// <summary>INT: bpftool's encoding (SIGNED, (none), CHAR, BOOL); ENUM/ENUM64: SIGNED or UNSIGNED; FLOAT: "".</summary>
+        public string Encoding = "";
+        /// <summary>The BTF type's C name (<c>long unsigned int</c>, <c>enum pid_type</c>), for reports.</summary>
+        public string CName = "";
+        /// <summary>Total element count over all array dimensions; 1 for a plain scalar.</summary>
+        public ulong Elements = 1;
+        public bool IsArray;
+        /// <summary>Enums: the names a generated C# enum may have (the BTF name, or for an anonymous enum the typedefs naming it); empty for an anonymous, untypedef'd enum (emitted as a plain integer).</summary>
+        public IReadOnlyList<string> EnumNames = Array.Empty<string>();
+        /// <summary>Enums: the BTF id of the ENUM/ENUM64.</summary>
+        public int EnumId;
+    }
+
+    /// <summary>One enumerator of an anonymous (and not typedef'd) ENUM/ENUM64, with its value as BTF defines it (kind_flag = signedness).</summary>
+    public sealed class TruthEnumerator
+    {
+        public string Name = "";
+        public Int128 Value;
+        public int EnumId;
+        public string Kind = "";
+        public ulong Size;
+        public bool Signed;
     }
 
     /// <summary>A STRUCT or UNION from bpftool's dump.</summary>
@@ -186,8 +222,92 @@ namespace BtfBindings.Tests.Exactness
                     "ENUM" or "ENUM64" => Str(rt, "encoding") == "SIGNED" ? TruthValueKind.Signed : TruthValueKind.Unsigned,
                     _ => TruthValueKind.Other,
                 };
+                tm.Scalar = ScalarOf(typeId);
                 c.Members.Add(tm);
             }
+        }
+
+        /// <summary>The INT/ENUM/ENUM64/FLOAT behind <paramref name="typeId"/> (through typedefs, qualifiers and array dimensions), or null.</summary>
+        public TruthScalar? ScalarOf(int typeId)
+        {
+            ulong elems = 1;
+            bool isArray = false;
+            int id = Resolve(typeId);
+            for (int guard = 0; guard < 64 && id != 0 && Str(_types[id], "kind") == "ARRAY"; guard++)
+            {
+                elems *= U64(_types[id], "nr_elems");
+                isArray = true;
+                id = Resolve(Int(_types[id], "type_id"));
+            }
+            if (id == 0) return null;
+            var t = _types[id];
+            string k = Str(t, "kind");
+            if (k is not ("INT" or "ENUM" or "ENUM64" or "FLOAT")) return null;
+            var s = new TruthScalar { Kind = k, Size = U64(t, "size"), Elements = elems, IsArray = isArray };
+            string name = NameOf(t);
+            switch (k)
+            {
+                case "INT":
+                    s.Encoding = Str(t, "encoding");
+                    s.CName = name;
+                    break;
+                case "FLOAT":
+                    s.CName = name;
+                    break;
+                default:
+                    // bpftool 7.x prints an enum's signedness (BTF kind_flag) as "encoding"; older versions do not.
+                    if (!t.TryGetProperty("encoding", out var enc)) throw new InvalidOperationException($"bpftool prints no encoding for {k} id {id}: too old a bpftool to tell an enum's signedness");
+                    s.Encoding = enc.GetString() ?? "";
+                    s.CName = "enum " + (name.Length > 0 ? name : "(anon)");
+                    s.EnumNames = name.Length > 0 ? new[] { name } : TypedefNamesOf(id);
+                    s.EnumId = id;
+                    break;
+            }
+            return s;
+        }
+
+        private List<TruthEnumerator>? _anonEnumerators;
+        private readonly Dictionary<int, List<TruthEnumerator>> _enumerators = new Dictionary<int, List<TruthEnumerator>>();
+
+        /// <summary>
+        /// The enumerators of ENUM/ENUM64 <paramref name="id"/>, with values as BTF defines them: an ENUM's 32-bit value is
+        /// sign-extended when the enum is SIGNED and zero-extended otherwise (bpftool 7.1's JSON prints an unsigned ENUM's value
+        /// sign-extended to 64 bits, so the number is re-read through 32 bits here, as <c>format c</c> prints it); an ENUM64's
+        /// 64-bit value is signed or unsigned the same way.
+        /// </summary>
+        public IReadOnlyList<TruthEnumerator> EnumeratorsOf(int id)
+        {
+            if (_enumerators.TryGetValue(id, out var l)) return l;
+            var t = _types[id];
+            string k = Str(t, "kind");
+            if (k is not ("ENUM" or "ENUM64")) throw new InvalidOperationException($"bpftool says type {id} is {k}, not an enum");
+            if (!t.TryGetProperty("encoding", out var enc)) throw new InvalidOperationException($"bpftool prints no encoding for {k} id {id}");
+            bool signed = enc.GetString() == "SIGNED";
+            ulong size = U64(t, "size");
+            l = new List<TruthEnumerator>();
+            foreach (var v in t.GetProperty("values").EnumerateArray())
+            {
+                var raw = Int128.Parse(v.GetProperty("val").GetRawText(), System.Globalization.CultureInfo.InvariantCulture);
+                Int128 val = k == "ENUM"
+                    ? (signed ? (Int128)(int)(uint)(raw & uint.MaxValue) : (Int128)(uint)(raw & uint.MaxValue))
+                    : (signed ? (Int128)(long)(ulong)(raw & ulong.MaxValue) : (Int128)(ulong)(raw & ulong.MaxValue));
+                l.Add(new TruthEnumerator { Name = Str(v, "name"), Value = val, EnumId = id, Kind = k, Size = size, Signed = signed });
+            }
+            return _enumerators[id] = l;
+        }
+
+        /// <summary>Every enumerator of every anonymous ENUM/ENUM64 that no typedef names (what the generator emits as constants), in id order.</summary>
+        public IReadOnlyList<TruthEnumerator> AnonymousEnumerators()
+        {
+            if (_anonEnumerators != null) return _anonEnumerators;
+            var l = new List<TruthEnumerator>();
+            foreach (var kv in _types)
+            {
+                string k = Str(kv.Value, "kind");
+                if (k is not ("ENUM" or "ENUM64") || NameOf(kv.Value).Length > 0 || TypedefNamesOf(kv.Key).Count > 0) continue;
+                l.AddRange(EnumeratorsOf(kv.Key));
+            }
+            return _anonEnumerators = l;
         }
     }
 }

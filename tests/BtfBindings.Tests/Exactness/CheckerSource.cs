@@ -26,6 +26,8 @@ namespace BtfBindings.Tests.Exactness
         public ProbeKind Kind;
         public TruthMember Member = null!;
         public string CsName = "";
+        /// <summary>The C# member's metadata name (no <c>@</c>), for reflection.</summary>
+        public string CsMetadataName = "";
         /// <summary>For bitfields: the value bits written (LSB = 0), as a mask; the C# property type.</summary>
         public UInt128 ValueBits;
         public string PropertyType = "";
@@ -104,7 +106,7 @@ namespace BtfBindings.Tests.Exactness
                 }
                 if (found.Count != 1) { mismatches.Add($"{where}: {(found.Count == 0 ? "no C# member '" + cs + "'" : "ambiguous C# member '" + cs + "'")}"); continue; }
                 var s = found[0];
-                var p = new Probe { Member = m, CsName = Escape(cs) };
+                var p = new Probe { Member = m, CsName = Escape(cs), CsMetadataName = cs };
                 if (m.IsBitfield)
                 {
                     if (s.Kind != SymbolKind.Property || !s.HasGetter || !s.HasSetter) { mismatches.Add($"{where}: bitfield is emitted as {s.Kind} ({s.Line}), expected a get/set property"); continue; }

@@ -21,6 +21,16 @@ namespace BtfBindings.Tests.Exactness
         public int NamedInBtf;
         public int Fields, FixedBuffers, ViaAnonymous, Flex, Bitfields, SignedBitfields, BoolBitfields, EnumBitfields, StraddlingBitfields, MetadataFields, ZeroSizeTypes;
         public List<Diagnostic> GeneratedErrors = new List<Diagnostic>(), GeneratedWarnings = new List<Diagnostic>(), CheckerWarnings = new List<Diagnostic>(), CheckerErrors = new List<Diagnostic>();
+        /// <summary>Plain scalar fields whose C# type was checked against bpftool (of which arrays), by kind.</summary>
+        public int ScalarFields, ScalarArrayFields;
+        public SortedDictionary<string, int> ScalarCounts = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        /// <summary>Anonymous-enum constants checked, by C# type; anonymous enums used by value and their enumerators.</summary>
+        public int Constants, ReachedAnonymousEnums, ReachedEnumerators;
+        /// <summary>C# enums used by checked fields, and their enumerators checked against bpftool.</summary>
+        public int EnumTypes, EnumValues;
+        public SortedDictionary<string, int> ConstantTypes = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        /// <summary>Constants whose name has several values among bpftool's anonymous enums (the value matched one of them).</summary>
+        public List<string> AmbiguousConstants = new List<string>();
         public long CheckerChars;
         public int CheckerFiles;
         public TimeSpan PairTime, CompileTime, RunTime;
@@ -42,7 +52,7 @@ namespace BtfBindings.Tests.Exactness
             byte[]? image = Build(run, asmName, truth, plan, files, requireAllNamed, ns);
             // The syntax trees and the compilation (gigabytes for a whole vmlinux) are garbage now: free them before loading.
             GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
-            if (image != null) Execute(run, asmName, image, bigEndian);
+            if (image != null) Execute(run, asmName, image, bigEndian, truth, ns);
             return run;
         }
 
@@ -108,7 +118,7 @@ namespace BtfBindings.Tests.Exactness
             return result.Image;
         }
 
-        private static void Execute(ExactnessRun run, string asmName, byte[] image, bool bigEndian)
+        private static void Execute(ExactnessRun run, string asmName, byte[] image, bool bigEndian, BpftoolLayoutTruth truth, string ns)
         {
             var mismatches = run.Mismatches;
             var checkedTypes = run.CheckedTypes;
@@ -129,6 +139,9 @@ namespace BtfBindings.Tests.Exactness
                     catch (Exception e) { mismatches.Add($"{ct.MetadataName}: checker threw {e.GetType().Name}: {e.Message}"); continue; }
                     Compare(ct, R, L, E, bigEndian, mismatches, run);
                 }
+                // The C# types of scalar fields and the anonymous-enum constants, by reflection on the same image.
+                ScalarTypeCheck.CheckFields(run, checkerAsm, truth);
+                ScalarTypeCheck.CheckConstants(run, checkerAsm, truth, ns);
             }
             finally { alc.Unload(); }
             run.RunTime = sw.Elapsed;

@@ -86,6 +86,12 @@ namespace BtfBindings.Tests.Exactness
             Say($"  fields: {counts.Fields} offsets+sizes checked ({counts.FixedBuffers} fixed buffers, {counts.ViaAnonymous} reached through anonymous members), " +
                 $"{counts.Flex} flexible arrays, {checkedTypes.Sum(c => c.ZeroSizedSkipped)} zero-size members confirmed absent");
             Say($"  bitfields: {counts.Bitfields} checked ({counts.SignedBitfields} signed, {counts.BoolBitfields} bool, {counts.EnumBitfields} enum-typed, {counts.StraddlingBitfields} straddling a byte boundary{(bigEndian ? ", big-endian bit numbering" : "")})");
+            Say($"  scalar field types: {counts.ScalarFields} checked against bpftool ({counts.ScalarArrayFields} arrays, element type and count): " +
+                string.Join(", ", counts.ScalarCounts.Select(kv => $"{kv.Key} {kv.Value}")));
+            Say($"  enums: {counts.EnumTypes} C# enums used by checked fields, {counts.EnumValues} enumerator values checked against bpftool");
+            Say($"  anonymous-enum constants: {counts.Constants} checked (value and C# type: " + string.Join(", ", counts.ConstantTypes.Select(kv => $"{kv.Key} {kv.Value}")) +
+                $"); {counts.ReachedAnonymousEnums} anonymous enums used by value, all {counts.ReachedEnumerators} of their enumerators required; {counts.AmbiguousConstants.Count} names with several values in BTF");
+            foreach (var a in counts.AmbiguousConstants.Take(10)) Say("    several values: " + a);
             Say($"  layout metadata: {counts.MetadataFields} field records checked against bpftool");
             Say($"  generated C#: {fileCount} files, {chars / 1e6:F1} M chars; compile warnings: {run.GeneratedWarnings.Count}; checker: {run.CheckerChars / 1e6:F1} M chars in {run.CheckerFiles} files, warnings: {run.CheckerWarnings.Count}");
             Say($"  time: bpftool {truth.BpftoolTime.TotalSeconds:F1}s, plan {planTime.TotalSeconds:F1}s, emit {emitTime.TotalSeconds:F1}s, parse+pair+checker source {run.PairTime.TotalSeconds:F1}s, " +
