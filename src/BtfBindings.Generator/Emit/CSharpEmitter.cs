@@ -192,16 +192,19 @@ namespace BtfBindings.Emit
                 w.Line($"{_o.Accessibility} static partial class BtfConstants");
                 w.Open();
             }
-            foreach (var kv in _plan.AnonymousEnumConstants.OrderBy(k => k.Key, StringComparer.Ordinal))
+            foreach (var c in _plan.AnonymousEnumConstants.OrderBy(k => k.Name, StringComparer.Ordinal))
             {
-                long sv = (long)kv.Value;
+                // C gives an enumerator type int when its value fits; else ours is the enum's own integer type (its size
+                // and signedness), so an unsigned ENUM64 value with the top bit set stays positive.
+                long sv = (long)c.RawValue;
+                bool fitsInt = c.Signed ? sv >= int.MinValue && sv <= int.MaxValue : c.RawValue <= int.MaxValue;
                 string type, lit;
-                if (sv >= int.MinValue && sv <= int.MaxValue) { type = "int"; lit = sv.ToString(CultureInfo.InvariantCulture); }
-                else if (kv.Value <= uint.MaxValue) { type = "uint"; lit = kv.Value.ToString(CultureInfo.InvariantCulture) + "U"; }
-                else if (sv < 0) { type = "long"; lit = sv.ToString(CultureInfo.InvariantCulture) + "L"; }
-                else { type = "ulong"; lit = kv.Value.ToString(CultureInfo.InvariantCulture) + "UL"; }
-                w.Line($"/// <summary>Anonymous enum value <c>{CSharpNames.Xml(kv.Key)} = {lit.TrimEnd('U', 'L')}</c>.</summary>");
-                w.Line($"public const {type} {CSharpNames.Member(kv.Key)} = {lit};");
+                if (fitsInt) { type = "int"; lit = sv.ToString(CultureInfo.InvariantCulture); }
+                else if (c.Signed) { type = "long"; lit = sv.ToString(CultureInfo.InvariantCulture) + "L"; }
+                else if (c.EnumSize <= 4) { type = "uint"; lit = ((uint)c.RawValue).ToString(CultureInfo.InvariantCulture) + "U"; }
+                else { type = "ulong"; lit = c.RawValue.ToString(CultureInfo.InvariantCulture) + "UL"; }
+                w.Line($"/// <summary>Anonymous enum value <c>{CSharpNames.Xml(c.Name)} = {lit.TrimEnd('U', 'L')}</c>.</summary>");
+                w.Line($"public const {type} {CSharpNames.Member(c.Name)} = {lit};");
             }
             if (!container) w.Close();
         }

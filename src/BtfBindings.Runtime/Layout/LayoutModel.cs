@@ -169,13 +169,28 @@ namespace BtfBindings.Layout
         public int BtfId { get; set; }
     }
 
+    /// <summary>An enumerator of an anonymous enum: its name, its value as BTF stores it, and its enum's size and signedness.</summary>
+    public sealed class AnonymousEnumConstant
+    {
+        /// <summary>Creates the constant.</summary>
+        public AnonymousEnumConstant(string name, ulong rawValue, uint enumSize, bool signed) { Name = name; RawValue = rawValue; EnumSize = enumSize; Signed = signed; }
+        /// <summary>The enumerator's name.</summary>
+        public string Name { get; }
+        /// <summary>The value's bits (sign-extended for a signed enum).</summary>
+        public ulong RawValue { get; }
+        /// <summary>Size of the enum in bytes (4 for ENUM, up to 8 for ENUM64).</summary>
+        public uint EnumSize { get; }
+        /// <summary>Whether the enum is signed (kind_flag).</summary>
+        public bool Signed { get; }
+    }
+
     /// <summary>Everything to emit for a request: the named types and their closure, ordered by name.</summary>
     public sealed class LayoutPlan
     {
         /// <summary>Top-level types, ordered by name (ordinal).</summary>
         public List<PlannedType> Types { get; } = new List<PlannedType>();
         /// <summary>Anonymous enums reached by value: their enumerators, emitted as constants.</summary>
-        public List<KeyValuePair<string, ulong>> AnonymousEnumConstants { get; } = new List<KeyValuePair<string, ulong>>();
+        public List<AnonymousEnumConstant> AnonymousEnumConstants { get; } = new List<AnonymousEnumConstant>();
         /// <summary>Target pointer size (4 or 8).</summary>
         public int PointerSize { get; set; }
         /// <summary>True for big-endian targets (bitfield bit numbering follows it).</summary>

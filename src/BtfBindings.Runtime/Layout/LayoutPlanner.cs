@@ -444,7 +444,7 @@ namespace BtfBindings.Layout
                         if (t.IsAnonymous && TypedefName(id) == null)
                         {
                             foreach (var v in t.EnumValues)
-                                if (_anonEnumNames.Add(v.Name)) _plan.AnonymousEnumConstants.Add(new KeyValuePair<string, ulong>(v.Name, v.RawValue));
+                                if (_anonEnumNames.Add(v.Name)) _plan.AnonymousEnumConstants.Add(new AnonymousEnumConstant(v.Name, v.RawValue, t.Size, t.KindFlag));
                             var s = IntScalar(t.Size, t.KindFlag);
                             return s == ScalarKind.None ? new TypeShape { Kind = TypeShapeKind.Bytes, ByteSize = t.Size } : new TypeShape { Kind = TypeShapeKind.Scalar, Scalar = s, ByteSize = t.Size };
                         }

@@ -255,5 +255,28 @@ namespace Demo
                 .RunGeneratorsAndUpdateCompilation(ok, out _, out var okDiags);
             Assert.Empty(okDiags);
         }
+
+        [Fact]
+        public void Anonymous_enum_constants_keep_their_enums_signedness_and_size()
+        {
+            // struct holder { enum { U_BIG = 0xFFFFFFFF00000000, U_ALL = ~0UL, U_SMALL = 7 } u : 64;
+            //                 enum { S_NEG = -5, S_BIG = -(1L << 40) } s;  enum { W_TOP = 0x80000000U } w; };
+            var b = new BtfBuilder();
+            int u64 = b.AddEnum("", 8, signed: false, enum64: true, ("U_BIG", unchecked((long)0xFFFFFFFF00000000UL)), ("U_ALL", -1L), ("U_SMALL", 7));
+            int s64 = b.AddEnum("", 8, signed: true, enum64: true, ("S_NEG", -5), ("S_BIG", -(1L << 40)));
+            int u32 = b.AddEnum("", 4, signed: false, enum64: false, ("W_TOP", 0x80000000L));
+            b.AddComposite(BtfKind.Struct, "holder", 24, ("u", u64, 0, 0), ("s", s64, 64, 0), ("w", u32, 128, 0));
+            var (_, output, diags) = Run("[BtfBindings.BtfTypes(\"holder\")] partial class K { }", WriteBtf("anon-enums.btf", b.ToArray()));
+            Assert.Empty(diags);
+            AssertCompilesClean(output);
+            var constants = output.GetTypeByMetadataName("K")!.GetMembers().OfType<IFieldSymbol>().Where(f => f.IsConst)
+                .ToDictionary(f => f.Name, f => (f.Type.SpecialType, f.ConstantValue));
+            Assert.Equal((SpecialType.System_UInt64, (object)0xFFFFFFFF00000000UL), constants["U_BIG"]);
+            Assert.Equal((SpecialType.System_UInt64, (object)ulong.MaxValue), constants["U_ALL"]);
+            Assert.Equal((SpecialType.System_Int32, (object)7), constants["U_SMALL"]);
+            Assert.Equal((SpecialType.System_Int32, (object)(-5)), constants["S_NEG"]);
+            Assert.Equal((SpecialType.System_Int64, (object)(-(1L << 40))), constants["S_BIG"]);
+            Assert.Equal((SpecialType.System_UInt32, (object)0x80000000U), constants["W_TOP"]);
+        }
     }
 }
