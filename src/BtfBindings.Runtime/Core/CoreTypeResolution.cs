@@ -37,6 +37,9 @@ namespace BtfBindings
         // bounds-checks and throws). A view compares the end with its data length, so a direct read never leaves the data.
         internal const int TableBase = 3;
         private readonly int[] _table;
+        // The table is on the pinned object heap, so views hold a plain pointer to its first block's entries (no null
+        // check or offset to apply when a view is made); a view also holds this resolution, which keeps the table alive.
+        private readonly unsafe int* _entries;
         private readonly CoreTypeResolution[] _closure;
         private readonly ReadSlot[] _slots;
 
@@ -79,7 +82,9 @@ namespace BtfBindings
             var table = new List<int>();
             var closure = new List<CoreTypeResolution>();
             Place(this, table, closure, -1, 0);
-            _table = table.ToArray();
+            _table = GC.AllocateUninitializedArray<int>(table.Count, pinned: true);
+            table.CopyTo(_table);
+            unsafe { _entries = (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_table)) + TableBase; } // past the end for a type without fields: never read there
             _closure = closure.ToArray();
         }
 
@@ -88,6 +93,7 @@ namespace BtfBindings
         {
             FastOffsets = other.FastOffsets;
             _table = other._table;
+            unsafe { _entries = other._entries; }
             _closure = other._closure;
             _slots = other._slots;
             _fields = other._fields;
@@ -162,6 +168,13 @@ namespace BtfBindings
 
         /// <summary>The view table (see <see cref="CoreView"/>).</summary>
         internal int[] Table => _table;
+
+        /// <summary>The first block's entries in the pinned table (see <see cref="CoreView"/>).</summary>
+        internal unsafe int* Entries
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => _entries;
+        }
 
         /// <summary>The resolution of the block with id <paramref name="id"/> in this resolution's fast table.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

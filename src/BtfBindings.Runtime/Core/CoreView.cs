@@ -28,27 +28,26 @@ namespace BtfBindings
     /// </para>
     /// </remarks>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    public readonly ref struct CoreView
+    public readonly unsafe ref struct CoreView
     {
         private readonly ref byte _data;       // the outermost object's bytes
         private readonly int _length;
-        private readonly ref int _entries;     // [-3] member offset in the data (-1: the view's type is the data's), [-2] size, [-1] id,
+        private readonly int* _entries;        // into the resolution's pinned table (kept alive by _root); [-3] member offset in the data (-1: the view's type is the data's), [-2] size, [-1] id,
                                                // [i] end of field i or -1, [fieldCount + i] member i's block (relative) or -1
         private readonly CoreTypeResolution _root;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private CoreView(ref byte data, int length, ref int entries, CoreTypeResolution root)
+        private CoreView(ref byte data, int length, int* entries, CoreTypeResolution root)
         {
             _data = ref data;
             _length = length;
-            _entries = ref entries;
+            _entries = entries;
             _root = root;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static CoreView Of(Span<byte> data, CoreTypeResolution resolution)
-            => new CoreView(ref MemoryMarshal.GetReference(data), data.Length,
-                            ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(resolution.Table), CoreTypeResolution.TableBase), resolution);
+            => new CoreView(ref MemoryMarshal.GetReference(data), data.Length, resolution.Entries, resolution);
 
         /// <summary>A view of <paramref name="data"/> through <paramref name="resolution"/>, which must be the resolution of <paramref name="layout"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -73,7 +72,7 @@ namespace BtfBindings
         public CoreTypeResolution Resolution
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            get => _root.ClosureAt(Unsafe.Add(ref _entries, -1));
+            get => _root.ClosureAt(_entries[-1]);
         }
 
         /// <summary>
@@ -85,10 +84,10 @@ namespace BtfBindings
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             get
             {
-                int offset = Unsafe.Add(ref _entries, -3);
+                int offset = _entries[-3];
                 if (offset < 0) return MemoryMarshal.CreateSpan(ref _data, _length);
                 if ((uint)offset >= (uint)_length) return Span<byte>.Empty;
-                int size = (int)Math.Min((uint)Unsafe.Add(ref _entries, -2), (uint)(_length - offset));
+                int size = (int)Math.Min((uint)_entries[-2], (uint)(_length - offset));
                 return MemoryMarshal.CreateSpan(ref Unsafe.Add(ref _data, offset), size);
             }
         }
@@ -106,7 +105,7 @@ namespace BtfBindings
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool TryLoad<T>(int index, out T value) where T : unmanaged
         {
-            uint end = (uint)Unsafe.Add(ref _entries, index);
+            uint end = (uint)_entries[index];
             if (end <= (uint)_length)
             {
                 value = Unsafe.ReadUnaligned<T>(ref Unsafe.Subtract(ref Unsafe.Add(ref _data, (nint)end), Unsafe.SizeOf<T>()));
@@ -120,7 +119,7 @@ namespace BtfBindings
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool TryStore<T>(int index, T value) where T : unmanaged
         {
-            uint end = (uint)Unsafe.Add(ref _entries, index);
+            uint end = (uint)_entries[index];
             if (end <= (uint)_length)
             {
                 Unsafe.WriteUnaligned(ref Unsafe.Subtract(ref Unsafe.Add(ref _data, (nint)end), Unsafe.SizeOf<T>()), value);
@@ -177,9 +176,9 @@ namespace BtfBindings
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public CoreView Nested(int index, int fieldCount)
         {
-            int block = Unsafe.Add(ref _entries, fieldCount + index);
+            int block = _entries[fieldCount + index];
             if (block < 0) ThrowMember(Resolution, index);
-            return new CoreView(ref _data, _length, ref Unsafe.Add(ref _entries, block), _root);
+            return new CoreView(ref _data, _length, _entries + block, _root);
         }
 
         /// <summary>Element <paramref name="i"/> of array-of-struct (or flexible array) field <paramref name="index"/>, relocated against the target's element type.</summary>
