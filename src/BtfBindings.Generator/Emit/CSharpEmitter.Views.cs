@@ -256,7 +256,7 @@ namespace BtfBindings.Emit
                 slowGet = SlowGet(s, type, $"{v}.Read({i})");
                 slowSet = $"{v}.Write({i}, {ToBits(s, f.IsSigned, "value")})";
             }
-            w.Line($"/// <summary><c>{doc}</c> (build-time offset {f.BitOffset / 8}): read at the running kernel's offset.</summary>");
+            w.Line($"/// <summary><c>{doc}</c> (build-time offset {f.BitOffset / 8}{SourceNote.Replace(" (", " in ").TrimEnd(')')}): read at the running kernel's offset.</summary>");
             w.Line($"public {type} {name}");
             w.Open();
             if (!fast)

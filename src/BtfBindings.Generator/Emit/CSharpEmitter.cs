@@ -396,7 +396,7 @@ namespace BtfBindings.Emit
                 string setv = isBool ? "(value ? 1UL : 0UL)"
                     : isEnum ? $"unchecked((ulong)({(f.IsSigned ? "long" : "ulong")})({under})value)"
                     : f.IsSigned ? "unchecked((ulong)(long)value)" : "(ulong)value";
-                w.Line($"/// <summary><c>{CSharpNames.Xml(f.CDeclaration)}</c>: bit offset {f.BitOffset} (byte {off}, bit {f.BitOffset % 8}), {f.BitSize} bits{via}.</summary>");
+                w.Line($"/// <summary><c>{CSharpNames.Xml(f.CDeclaration)}</c>: bit offset {f.BitOffset} (byte {off}, bit {f.BitOffset % 8}), {f.BitSize} bits{via}{SourceNote}.</summary>");
                 w.Line($"public {pt} {name}");
                 w.Open();
                 w.Line($"get => {get};");
@@ -408,7 +408,7 @@ namespace BtfBindings.Emit
             if (f.IsFlexibleArray)
             {
                 string et = ElementType(f.Type.Element!);
-                w.Line($"/// <summary><c>{CSharpNames.Xml(f.CDeclaration)}</c>: flexible array at offset {off}; it takes no space, so pass the element count the data holds.</summary>");
+                w.Line($"/// <summary><c>{CSharpNames.Xml(f.CDeclaration)}</c>: flexible array at offset {off}{SourceNote}; it takes no space, so pass the element count the data holds.</summary>");
                 w.Line($"[{G}System.Diagnostics.CodeAnalysis.UnscopedRef]");
                 w.Line($"public {G}System.Span<{et}> {name}(int count) => {G}System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref {Unsafe}.As<byte, {et}>(ref {Unsafe}.AddByteOffset(ref {Unsafe}.As<{self}, byte>(ref this), (nint){off})), count);");
                 return;
@@ -418,7 +418,7 @@ namespace BtfBindings.Emit
                 w.Line($"// {f.CDeclaration}: zero-sized at offset {off}, not represented");
                 return;
             }
-            w.Line($"/// <summary><c>{CSharpNames.Xml(f.CDeclaration)}</c>: offset {off}, size {f.Type.ByteSize}{via}.</summary>");
+            w.Line($"/// <summary><c>{CSharpNames.Xml(f.CDeclaration)}</c>: offset {off}, size {f.Type.ByteSize}{via}{SourceNote}.</summary>");
             if (f.Type.Kind == TypeShapeKind.Array || f.Type.Kind == TypeShapeKind.Bytes)
             {
                 var (fixedType, count) = FixedBuffer(f.Type);
@@ -490,6 +490,10 @@ namespace BtfBindings.Emit
         }
 
         /// <summary>A reference to a top-level generated type, qualified by the containers so nested scopes cannot shadow it.</summary>
+        /// <summary>" (file)": every member's doc names the BTF file its layout came from, as IntelliSense shows only the member's.</summary>
+        private string SourceNote => _sourceNote ??= _o.SourceLabel.Length == 0 ? "" : $" ({CSharpNames.Xml(_o.SourceLabel)})";
+        private string? _sourceNote;
+
         private string TypeRef(string name)
         {
             var parts = new List<string>();

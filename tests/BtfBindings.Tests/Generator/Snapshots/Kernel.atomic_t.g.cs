@@ -14,7 +14,7 @@ namespace Demo
         [global::System.Runtime.InteropServices.StructLayout(global::System.Runtime.InteropServices.LayoutKind.Explicit, Size = 4, Pack = 1)]
         public unsafe partial struct atomic_t : global::BtfBindings.IBtfType
         {
-            /// <summary><c>int counter</c>: offset 0, size 4.</summary>
+            /// <summary><c>int counter</c>: offset 0, size 4 (x86_64-6.12.btf).</summary>
             [global::System.Runtime.InteropServices.FieldOffset(0)] public int counter;
             /// <summary>The layout this type was generated from (kernel name, size, every field's bit offset and size).</summary>
             public static global::BtfBindings.BtfTypeLayout BtfLayout => s_btfLayout;
@@ -72,7 +72,7 @@ namespace Demo
                 public bool Exists(string field) => __btfView.Resolution.Exists(field);
                 /// <summary>True when the running kernel has <c>counter</c> with a compatible type.</summary>
                 public bool Has_counter => __btfView.Exists(0);
-                /// <summary><c>int counter</c> (build-time offset 0): read at the running kernel's offset.</summary>
+                /// <summary><c>int counter</c> (build-time offset 0 in x86_64-6.12.btf): read at the running kernel's offset.</summary>
                 public int counter
                 {
                     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(0, out int x) ? x : unchecked((int)__btfView.Read(0));

@@ -14,37 +14,37 @@ namespace Demo
         [global::System.Runtime.InteropServices.StructLayout(global::System.Runtime.InteropServices.LayoutKind.Explicit, Size = 20, Pack = 1)]
         public unsafe partial struct iphdr : global::BtfBindings.IBtfType
         {
-            /// <summary><c>__u8 ihl: 4</c>: bit offset 0 (byte 0, bit 0), 4 bits.</summary>
+            /// <summary><c>__u8 ihl: 4</c>: bit offset 0 (byte 0, bit 0), 4 bits (x86_64-6.12.btf).</summary>
             public byte ihl
             {
                 get => unchecked((byte)global::BtfBindings.Bitfield.ReadUnsigned(ref global::System.Runtime.CompilerServices.Unsafe.As<iphdr, byte>(ref this), 0, 4, false));
                 set => global::BtfBindings.Bitfield.Write(ref global::System.Runtime.CompilerServices.Unsafe.As<iphdr, byte>(ref this), 0, 4, false, (ulong)value);
             }
-            /// <summary><c>__u8 version: 4</c>: bit offset 4 (byte 0, bit 4), 4 bits.</summary>
+            /// <summary><c>__u8 version: 4</c>: bit offset 4 (byte 0, bit 4), 4 bits (x86_64-6.12.btf).</summary>
             public byte version
             {
                 get => unchecked((byte)global::BtfBindings.Bitfield.ReadUnsigned(ref global::System.Runtime.CompilerServices.Unsafe.As<iphdr, byte>(ref this), 4, 4, false));
                 set => global::BtfBindings.Bitfield.Write(ref global::System.Runtime.CompilerServices.Unsafe.As<iphdr, byte>(ref this), 4, 4, false, (ulong)value);
             }
-            /// <summary><c>__u8 tos</c>: offset 1, size 1.</summary>
+            /// <summary><c>__u8 tos</c>: offset 1, size 1 (x86_64-6.12.btf).</summary>
             [global::System.Runtime.InteropServices.FieldOffset(1)] public byte tos;
-            /// <summary><c>__be16 tot_len</c>: offset 2, size 2.</summary>
+            /// <summary><c>__be16 tot_len</c>: offset 2, size 2 (x86_64-6.12.btf).</summary>
             [global::System.Runtime.InteropServices.FieldOffset(2)] public ushort tot_len;
-            /// <summary><c>__be16 id</c>: offset 4, size 2.</summary>
+            /// <summary><c>__be16 id</c>: offset 4, size 2 (x86_64-6.12.btf).</summary>
             [global::System.Runtime.InteropServices.FieldOffset(4)] public ushort id;
-            /// <summary><c>__be16 frag_off</c>: offset 6, size 2.</summary>
+            /// <summary><c>__be16 frag_off</c>: offset 6, size 2 (x86_64-6.12.btf).</summary>
             [global::System.Runtime.InteropServices.FieldOffset(6)] public ushort frag_off;
-            /// <summary><c>__u8 ttl</c>: offset 8, size 1.</summary>
+            /// <summary><c>__u8 ttl</c>: offset 8, size 1 (x86_64-6.12.btf).</summary>
             [global::System.Runtime.InteropServices.FieldOffset(8)] public byte ttl;
-            /// <summary><c>__u8 protocol</c>: offset 9, size 1.</summary>
+            /// <summary><c>__u8 protocol</c>: offset 9, size 1 (x86_64-6.12.btf).</summary>
             [global::System.Runtime.InteropServices.FieldOffset(9)] public byte protocol;
-            /// <summary><c>__sum16 check</c>: offset 10, size 2.</summary>
+            /// <summary><c>__sum16 check</c>: offset 10, size 2 (x86_64-6.12.btf).</summary>
             [global::System.Runtime.InteropServices.FieldOffset(10)] public ushort check;
-            /// <summary><c>__be32 saddr</c>: offset 12, size 4, in an anonymous member.</summary>
+            /// <summary><c>__be32 saddr</c>: offset 12, size 4, in an anonymous member (x86_64-6.12.btf).</summary>
             [global::System.Runtime.InteropServices.FieldOffset(12)] public uint saddr;
-            /// <summary><c>__be32 daddr</c>: offset 16, size 4, in an anonymous member.</summary>
+            /// <summary><c>__be32 daddr</c>: offset 16, size 4, in an anonymous member (x86_64-6.12.btf).</summary>
             [global::System.Runtime.InteropServices.FieldOffset(16)] public uint daddr;
-            /// <summary><c>struct {...} addrs</c>: offset 12, size 8, in an anonymous member.</summary>
+            /// <summary><c>struct {...} addrs</c>: offset 12, size 8, in an anonymous member (x86_64-6.12.btf).</summary>
             [global::System.Runtime.InteropServices.FieldOffset(12)] public __anon_addrs addrs;
             /// <summary>The layout this type was generated from (kernel name, size, every field's bit offset and size).</summary>
             public static global::BtfBindings.BtfTypeLayout BtfLayout => s_btfLayout;
@@ -129,7 +129,7 @@ namespace Demo
                 }
                 /// <summary>True when the running kernel has <c>tos</c> with a compatible type.</summary>
                 public bool Has_tos => __btfView.Exists(2);
-                /// <summary><c>__u8 tos</c> (build-time offset 1): read at the running kernel's offset.</summary>
+                /// <summary><c>__u8 tos</c> (build-time offset 1 in x86_64-6.12.btf): read at the running kernel's offset.</summary>
                 public byte tos
                 {
                     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(2, out byte x) ? x : unchecked((byte)__btfView.Read(2));
@@ -137,7 +137,7 @@ namespace Demo
                 }
                 /// <summary>True when the running kernel has <c>tot_len</c> with a compatible type.</summary>
                 public bool Has_tot_len => __btfView.Exists(3);
-                /// <summary><c>__be16 tot_len</c> (build-time offset 2): read at the running kernel's offset.</summary>
+                /// <summary><c>__be16 tot_len</c> (build-time offset 2 in x86_64-6.12.btf): read at the running kernel's offset.</summary>
                 public ushort tot_len
                 {
                     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(3, out ushort x) ? x : unchecked((ushort)__btfView.Read(3));
@@ -145,7 +145,7 @@ namespace Demo
                 }
                 /// <summary>True when the running kernel has <c>id</c> with a compatible type.</summary>
                 public bool Has_id => __btfView.Exists(4);
-                /// <summary><c>__be16 id</c> (build-time offset 4): read at the running kernel's offset.</summary>
+                /// <summary><c>__be16 id</c> (build-time offset 4 in x86_64-6.12.btf): read at the running kernel's offset.</summary>
                 public ushort id
                 {
                     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(4, out ushort x) ? x : unchecked((ushort)__btfView.Read(4));
@@ -153,7 +153,7 @@ namespace Demo
                 }
                 /// <summary>True when the running kernel has <c>frag_off</c> with a compatible type.</summary>
                 public bool Has_frag_off => __btfView.Exists(5);
-                /// <summary><c>__be16 frag_off</c> (build-time offset 6): read at the running kernel's offset.</summary>
+                /// <summary><c>__be16 frag_off</c> (build-time offset 6 in x86_64-6.12.btf): read at the running kernel's offset.</summary>
                 public ushort frag_off
                 {
                     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(5, out ushort x) ? x : unchecked((ushort)__btfView.Read(5));
@@ -161,7 +161,7 @@ namespace Demo
                 }
                 /// <summary>True when the running kernel has <c>ttl</c> with a compatible type.</summary>
                 public bool Has_ttl => __btfView.Exists(6);
-                /// <summary><c>__u8 ttl</c> (build-time offset 8): read at the running kernel's offset.</summary>
+                /// <summary><c>__u8 ttl</c> (build-time offset 8 in x86_64-6.12.btf): read at the running kernel's offset.</summary>
                 public byte ttl
                 {
                     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(6, out byte x) ? x : unchecked((byte)__btfView.Read(6));
@@ -169,7 +169,7 @@ namespace Demo
                 }
                 /// <summary>True when the running kernel has <c>protocol</c> with a compatible type.</summary>
                 public bool Has_protocol => __btfView.Exists(7);
-                /// <summary><c>__u8 protocol</c> (build-time offset 9): read at the running kernel's offset.</summary>
+                /// <summary><c>__u8 protocol</c> (build-time offset 9 in x86_64-6.12.btf): read at the running kernel's offset.</summary>
                 public byte protocol
                 {
                     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(7, out byte x) ? x : unchecked((byte)__btfView.Read(7));
@@ -177,7 +177,7 @@ namespace Demo
                 }
                 /// <summary>True when the running kernel has <c>check</c> with a compatible type.</summary>
                 public bool Has_check => __btfView.Exists(8);
-                /// <summary><c>__sum16 check</c> (build-time offset 10): read at the running kernel's offset.</summary>
+                /// <summary><c>__sum16 check</c> (build-time offset 10 in x86_64-6.12.btf): read at the running kernel's offset.</summary>
                 public ushort check
                 {
                     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(8, out ushort x) ? x : unchecked((ushort)__btfView.Read(8));
@@ -185,7 +185,7 @@ namespace Demo
                 }
                 /// <summary>True when the running kernel has <c>saddr</c> with a compatible type.</summary>
                 public bool Has_saddr => __btfView.Exists(9);
-                /// <summary><c>__be32 saddr</c> (build-time offset 12): read at the running kernel's offset.</summary>
+                /// <summary><c>__be32 saddr</c> (build-time offset 12 in x86_64-6.12.btf): read at the running kernel's offset.</summary>
                 public uint saddr
                 {
                     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(9, out uint x) ? x : unchecked((uint)__btfView.Read(9));
@@ -193,7 +193,7 @@ namespace Demo
                 }
                 /// <summary>True when the running kernel has <c>daddr</c> with a compatible type.</summary>
                 public bool Has_daddr => __btfView.Exists(10);
-                /// <summary><c>__be32 daddr</c> (build-time offset 16): read at the running kernel's offset.</summary>
+                /// <summary><c>__be32 daddr</c> (build-time offset 16 in x86_64-6.12.btf): read at the running kernel's offset.</summary>
                 public uint daddr
                 {
                     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(10, out uint x) ? x : unchecked((uint)__btfView.Read(10));
@@ -209,9 +209,9 @@ namespace Demo
             [global::System.Runtime.InteropServices.StructLayout(global::System.Runtime.InteropServices.LayoutKind.Explicit, Size = 8, Pack = 1)]
             public unsafe partial struct __anon_addrs : global::BtfBindings.IBtfType
             {
-                /// <summary><c>__be32 saddr</c>: offset 0, size 4.</summary>
+                /// <summary><c>__be32 saddr</c>: offset 0, size 4 (x86_64-6.12.btf).</summary>
                 [global::System.Runtime.InteropServices.FieldOffset(0)] public uint saddr;
-                /// <summary><c>__be32 daddr</c>: offset 4, size 4.</summary>
+                /// <summary><c>__be32 daddr</c>: offset 4, size 4 (x86_64-6.12.btf).</summary>
                 [global::System.Runtime.InteropServices.FieldOffset(4)] public uint daddr;
                 /// <summary>The layout this type was generated from (kernel name, size, every field's bit offset and size).</summary>
                 public static global::BtfBindings.BtfTypeLayout BtfLayout => s_btfLayout;
@@ -246,7 +246,7 @@ namespace Demo
                     public bool Exists(string field) => __btfView.Resolution.Exists(field);
                     /// <summary>True when the running kernel has <c>saddr</c> with a compatible type.</summary>
                     public bool Has_saddr => __btfView.Exists(0);
-                    /// <summary><c>__be32 saddr</c> (build-time offset 0): read at the running kernel's offset.</summary>
+                    /// <summary><c>__be32 saddr</c> (build-time offset 0 in x86_64-6.12.btf): read at the running kernel's offset.</summary>
                     public uint saddr
                     {
                         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(0, out uint x) ? x : unchecked((uint)__btfView.Read(0));
@@ -254,7 +254,7 @@ namespace Demo
                     }
                     /// <summary>True when the running kernel has <c>daddr</c> with a compatible type.</summary>
                     public bool Has_daddr => __btfView.Exists(1);
-                    /// <summary><c>__be32 daddr</c> (build-time offset 4): read at the running kernel's offset.</summary>
+                    /// <summary><c>__be32 daddr</c> (build-time offset 4 in x86_64-6.12.btf): read at the running kernel's offset.</summary>
                     public uint daddr
                     {
                         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(1, out uint x) ? x : unchecked((uint)__btfView.Read(1));

@@ -14,9 +14,9 @@ namespace Demo
         [global::System.Runtime.InteropServices.StructLayout(global::System.Runtime.InteropServices.LayoutKind.Explicit, Size = 16, Pack = 1)]
         public unsafe partial struct list_head : global::BtfBindings.IBtfType
         {
-            /// <summary><c>struct list_head *next</c>: offset 0, size 8.</summary>
+            /// <summary><c>struct list_head *next</c>: offset 0, size 8 (x86_64-6.12.btf).</summary>
             [global::System.Runtime.InteropServices.FieldOffset(0)] public global::Demo.Kernel.list_head.Pointer next;
-            /// <summary><c>struct list_head *prev</c>: offset 8, size 8.</summary>
+            /// <summary><c>struct list_head *prev</c>: offset 8, size 8 (x86_64-6.12.btf).</summary>
             [global::System.Runtime.InteropServices.FieldOffset(8)] public global::Demo.Kernel.list_head.Pointer prev;
             /// <summary>The layout this type was generated from (kernel name, size, every field's bit offset and size).</summary>
             public static global::BtfBindings.BtfTypeLayout BtfLayout => s_btfLayout;
@@ -75,7 +75,7 @@ namespace Demo
                 public bool Exists(string field) => __btfView.Resolution.Exists(field);
                 /// <summary>True when the running kernel has <c>next</c> with a compatible type.</summary>
                 public bool Has_next => __btfView.Exists(0);
-                /// <summary><c>struct list_head *next</c> (build-time offset 0): read at the running kernel's offset.</summary>
+                /// <summary><c>struct list_head *next</c> (build-time offset 0 in x86_64-6.12.btf): read at the running kernel's offset.</summary>
                 public global::Demo.Kernel.list_head.Pointer next
                 {
                     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(0, out global::Demo.Kernel.list_head.Pointer x) ? x : new global::Demo.Kernel.list_head.Pointer(unchecked((ulong)__btfView.Read(0)));
@@ -83,7 +83,7 @@ namespace Demo
                 }
                 /// <summary>True when the running kernel has <c>prev</c> with a compatible type.</summary>
                 public bool Has_prev => __btfView.Exists(1);
-                /// <summary><c>struct list_head *prev</c> (build-time offset 8): read at the running kernel's offset.</summary>
+                /// <summary><c>struct list_head *prev</c> (build-time offset 8 in x86_64-6.12.btf): read at the running kernel's offset.</summary>
                 public global::Demo.Kernel.list_head.Pointer prev
                 {
                     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] get => __btfView.TryLoad(1, out global::Demo.Kernel.list_head.Pointer x) ? x : new global::Demo.Kernel.list_head.Pointer(unchecked((ulong)__btfView.Read(1)));
