@@ -14,6 +14,18 @@ using BtfBindings;
 //   rerun BTF [TYPE]      the source generator re-running after an unrelated edit
 //   core-read BTF [TARGET]     task_struct generated from BTF: field read via the relocatable view vs the direct struct field
 //   core-resolve BTF TARGET    resolving task_struct (generated from BTF) against the loaded TARGET kernel BTF
+// Every type's name length, kind and vlen: what the C peer touches per type.
+static long TouchAll(Btf btf)
+{
+    long r = 0;
+    for (int id = 1; id < btf.TypeCount; id++)
+    {
+        var t = btf[id];
+        r += btf.StringLengthOf(t.NameOffset);
+        r = r * 31 + (((int)t.Kind << 24) | t.Vlen);
+    }
+    return r;
+}
 static double Median(List<double> xs) { xs.Sort(); int n = xs.Count; return n % 2 == 1 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2; }
 static string F(double d) => d.ToString("0.000", CultureInfo.InvariantCulture);
 
@@ -33,13 +45,7 @@ switch (mode)
             // What the C peer does, through our public API: parse (validating every record and string reference and
             // indexing data types' names), then visit every type and touch its name; one indexed lookup besides.
             var btf = Btf.Load(file);
-            long r = 0;
-            for (int id = 1; id < btf.TypeCount; id++)
-            {
-                var t = btf[id];
-                r += btf.StringLengthOf(t.NameOffset);
-                r = r * 31 + (((int)t.Kind << 24) | t.Vlen);
-            }
+            long r = TouchAll(btf);
             r += btf.FindTypes("task_struct", BtfKind.Struct).Count;
             if (dispose) btf.Dispose();
             return r;
@@ -68,17 +74,7 @@ switch (mode)
     case "touch":
     {
         var btf = Btf.Load(args[1]);
-        long Touch()
-        {
-            long r = 0;
-            for (int id = 1; id < btf.TypeCount; id++)
-            {
-                var t = btf[id];
-                r += btf.StringLengthOf(t.NameOffset);
-                r = r * 31 + (((int)t.Kind << 24) | t.Vlen);
-            }
-            return r;
-        }
+        long Touch() => TouchAll(btf);
         long sum = 0;
         var warm = Stopwatch.StartNew();
         while (warm.Elapsed.TotalSeconds < 2) sum += Touch();

@@ -167,8 +167,6 @@ namespace BtfBindings
         }
 
         /// <summary>The view table (see <see cref="CoreView"/>).</summary>
-        internal int[] Table => _table;
-
         /// <summary>The first block's entries in the pinned table (see <see cref="CoreView"/>).</summary>
         internal unsafe int* Entries
         {
