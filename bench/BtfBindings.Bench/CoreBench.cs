@@ -129,7 +129,7 @@ namespace CoreBench
         var comp = CSharpCompilation.Create("CoreBenchGen", new[] { CSharpSyntaxTree.ParseText(Source, parse, path: "/src/Bench.cs") }, refs,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true, optimizationLevel: OptimizationLevel.Release));
         GeneratorDriver driver = CSharpGeneratorDriver.Create(new[] { new gen::BtfBindings.Generator.BtfSourceGenerator().AsSourceGenerator() },
-            optionsProvider: new GeneratorBench.Opts(btfFile + "|corebench|"), parseOptions: parse);
+            additionalTexts: new AdditionalText[] { new GeneratorBench.ManifestText(btfFile, "corebench") }, parseOptions: parse);
         driver.RunGeneratorsAndUpdateCompilation(comp, out var output, out _);
         var ms = new MemoryStream();
         var r = output.Emit(ms);

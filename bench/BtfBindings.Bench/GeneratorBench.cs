@@ -53,7 +53,7 @@ static class GeneratorBench
         var other = CSharpSyntaxTree.ParseText("class Other { int X => 1; }", parse, path: "/src/Other.cs");
         var comp = CSharpCompilation.Create("Bench", new[] { user, other }, refs, new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true));
         GeneratorDriver driver = CSharpGeneratorDriver.Create(new[] { new gen::BtfBindings.Generator.BtfSourceGenerator().AsSourceGenerator() },
-            optionsProvider: new Opts(btfFile + "|bench|"), parseOptions: parse);
+            additionalTexts: new AdditionalText[] { new ManifestText(btfFile, "bench") }, parseOptions: parse);
         var sw = Stopwatch.StartNew();
         driver = driver.RunGenerators(comp);
         double first = sw.Elapsed.TotalMilliseconds;
@@ -92,24 +92,12 @@ static class GeneratorBench
 
     static double Percentile(List<double> xs, double p) { var s = xs.OrderBy(x => x).ToList(); return s[(int)(p * (s.Count - 1))]; }
 
-    /// <summary>The compiler-visible property the MSBuild targets would set (shared by the generator and CoRe benches).</summary>
-    internal sealed class Opts : AnalyzerConfigOptionsProvider
+    /// <summary>The manifest the MSBuild targets would write (one BtfFile), shared by the generator and CoRe benches.</summary>
+    internal sealed class ManifestText : AdditionalText
     {
-        private readonly G _g;
-        public Opts(string files) { _g = new G(files); }
-        public override AnalyzerConfigOptions GlobalOptions => _g;
-        public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => G.Empty;
-        public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => G.Empty;
-        sealed class G : AnalyzerConfigOptions
-        {
-            public static readonly G Empty = new G(null);
-            private readonly string? _files;
-            public G(string? f) { _files = f; }
-            public override bool TryGetValue(string key, out string value)
-            {
-                value = _files ?? "";
-                return key == "build_property.BtfBindingsFiles" && _files != null;
-            }
-        }
+        private readonly Microsoft.CodeAnalysis.Text.SourceText _text;
+        public ManifestText(string btfFile, string hash) { _text = Microsoft.CodeAnalysis.Text.SourceText.From("file\t" + btfFile + "\t" + hash + "\t\n"); }
+        public override string Path => "/obj/BtfBindings.btfrefs";
+        public override Microsoft.CodeAnalysis.Text.SourceText GetText(System.Threading.CancellationToken cancellationToken = default) => _text;
     }
 }

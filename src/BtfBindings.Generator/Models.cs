@@ -79,11 +79,11 @@ namespace BtfBindings.Generator
         public int CompareTo(BtfFileRef? other) => string.CompareOrdinal(Path, other?.Path);
     }
 
-    /// <summary>The BtfFile items of the project (from compiler-visible properties).</summary>
-    internal sealed record BtfFileSet(EquatableArray<BtfFileRef> Files, string BaseHashes);
+    /// <summary>The BtfFile items of the project (from the targets' manifest, <see cref="BtfFileManifest"/>).</summary>
+    internal sealed record BtfFileSet(EquatableArray<BtfFileRef> Files);
 
     /// <summary>What the consuming compilation supports.</summary>
-    internal sealed record CompilationFeatures(bool LanguageOk, string LanguageVersion, bool HasInlineArray, bool AllowUnsafe);
+    internal sealed record CompilationFeatures(bool LanguageOk, string LanguageVersion, bool HasInlineArray);
 
     /// <summary>One output file.</summary>
     internal sealed record GeneratedSource(string HintName, string Text);

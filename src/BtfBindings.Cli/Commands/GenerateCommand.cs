@@ -24,7 +24,7 @@ namespace BtfBindings.Cli.Commands
             public readonly Option<string?> Class = new("--class", "-c") { Description = "Nest the types in 'public partial class NAME' (as [BtfTypes] on a partial class does).", HelpName = "NAME" };
             public readonly Option<bool> All = new("--all") { Description = "Generate every named struct, union and enum of the BTF." };
             public readonly Option<bool> FollowPointers = new("--follow-pointers") { Description = "Generate pointee types in full instead of opaque stubs." };
-            public readonly Option<bool> NoUnsafe = new("--no-unsafe") { Description = "Use inline arrays instead of fixed buffers (no AllowUnsafeBlocks needed for arrays)." };
+            public readonly Option<bool> NoUnsafe = new("--no-unsafe") { Description = "Accepted for compatibility and ignored: generated code never needs AllowUnsafeBlocks (arrays are inline arrays)." };
 
             public void AddTo(Command c)
             {
@@ -202,7 +202,7 @@ namespace BtfBindings.Cli.Commands
         /// <summary>The emitter's output for <paramref name="plan"/> as one C# file: one header, one namespace, one container.</summary>
         internal static StringBuilder Generate(LayoutPlan plan, string ns, string? cls, bool allowUnsafe, string sourceLabel)
         {
-            var options = new EmitOptions { Namespace = ns, AllowUnsafe = allowUnsafe, SourceLabel = sourceLabel };
+            var options = new EmitOptions { Namespace = ns, SourceLabel = sourceLabel };
             if (!string.IsNullOrEmpty(cls)) options.Containers.Add(new KeyValuePair<string, string>("public partial class", cls!));
             // The container class is ours (with [BtfTypes] the user declares it), so it gets the doc comment.
             var text = new StringBuilder(1 << 20);

@@ -30,7 +30,6 @@ namespace BtfBindings.Emit
             for (int i = 0; i < fieldNames.Count; i++)
             {
                 var f = t.Fields[i];
-                if (!HasViewMember(f)) { names.Add(""); continue; }
                 names.Add(Claim(fieldNames[i], IsMethod(f) ? false : true, taken));
             }
             string dataName = Claim("Data", true, taken), resName = Claim("Resolution", true, taken), completeName = Claim("IsComplete", true, taken);
@@ -88,16 +87,13 @@ namespace BtfBindings.Emit
             w.Close();
         }
 
-        /// <summary>Whether the view has a member for <paramref name="f"/> (zero-sized fields have none).</summary>
-        private static bool HasViewMember(PlannedField f) => f.IsBitfield || f.IsFlexibleArray || !(f.IsZeroSized || f.Type.ByteSize == 0);
-
         /// <summary>
         /// For a struct/union field the view reads as a nested view: the generated type whose <c>BtfLayout</c> goes into the
         /// field's metadata (<c>BtfFieldLayout.TypeLayout</c>), so resolving the owner resolves the member too. Else null.
         /// </summary>
         private string? MemberLayoutOwner(PlannedType owner, PlannedField f)
         {
-            if (!HasViewMember(f) || f.IsBitfield || f.IsFlexibleArray || f.Type.Kind != TypeShapeKind.Composite) return null;
+            if (f.IsBitfield || f.IsFlexibleArray || f.Type.Kind != TypeShapeKind.Composite) return null;
             ViewOf(owner, f.Type, out var lo);
             return lo;
         }
@@ -123,25 +119,30 @@ namespace BtfBindings.Emit
             return f.Type.Kind == TypeShapeKind.Array && Innermost(f.Type).Kind == TypeShapeKind.Composite;
         }
 
-        /// <summary>The C# member names the emitter gives the fields of <paramref name="t"/> (same rule as <c>WriteComposite</c>).</summary>
-        private static List<string> FieldNames(PlannedType t)
+        /// <summary>
+        /// The C# member names of the fields of <paramref name="t"/>, used by the struct and its view alike: the C name (escaped
+        /// when C# cannot take it), with '_' appended while it would clash with another member, the type's own name (CS0542),
+        /// a nested type, or the members every struct has (<c>BtfLayout</c>, <c>Pointer</c>).
+        /// </summary>
+        private List<string> FieldNames(PlannedType t)
         {
-            var used = new HashSet<string>(StringComparer.Ordinal);
+            var used = new HashSet<string>(StringComparer.Ordinal) { Bare(t.Name), "BtfLayout", "s_btfLayout", "Pointer" };
+            foreach (var n in t.Nested) used.Add(Bare(n.Name));
             var result = new List<string>(t.Fields.Count);
             foreach (var f in t.Fields)
             {
-                string name = CSharpNames.Member(f.Name);
-                if (f.Name == t.Name || !used.Add(name)) { name = f.Name + "_"; used.Add(name); }
-                result.Add(name);
+                string bare = CSharpNames.Identifier(f.Name);
+                while (!used.Add(bare)) bare += "_";
+                result.Add(CSharpNames.Member(bare));
             }
             return result;
         }
 
         /// <summary>"View", unless a field of the type already has that name.</summary>
-        private static string ViewTypeName(PlannedType t)
+        private string ViewTypeName(PlannedType t)
         {
-            var taken = new HashSet<string>(FieldNames(t), StringComparer.Ordinal) { "Pointer", "BtfLayout", "s_btfLayout", CSharpNames.Type(t.Name).TrimStart('@') };
-            foreach (var n in t.Nested) taken.Add(CSharpNames.Type(n.Name));
+            var taken = new HashSet<string>(FieldNames(t), StringComparer.Ordinal) { "Pointer", "BtfLayout", "s_btfLayout", Bare(t.Name) };
+            foreach (var n in t.Nested) taken.Add(Bare(n.Name));
             string v = "View";
             while (taken.Contains(v)) v += "_";
             return v;
@@ -154,7 +155,7 @@ namespace BtfBindings.Emit
             if (s.IsNested)
             {
                 foreach (var n in owner.Nested) if (n.Name == s.TypeName) { pt = n; break; }
-                layoutOwner = CSharpNames.Type(s.TypeName!);
+                layoutOwner = TypeId(s.TypeName!);
             }
             else
             {

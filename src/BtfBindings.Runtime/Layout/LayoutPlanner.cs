@@ -65,6 +65,19 @@ namespace BtfBindings.Layout
             return p.Finish();
         }
 
+        /// <summary>
+        /// The requested names that name nothing <see cref="Plan"/> would accept, with suggestions, without planning anything
+        /// (what the companion analyzer checks on every edit).
+        /// </summary>
+        public static List<UnknownTypeName> FindUnknown(Btf btf, IEnumerable<string> names)
+        {
+            var p = new LayoutPlanner(btf, new LayoutOptions());
+            var unknown = new List<UnknownTypeName>();
+            foreach (var name in names)
+                if (p.Resolve(name) == null) unknown.Add(new UnknownTypeName(name, Suggest(btf, name)));
+            return unknown;
+        }
+
         /// <summary>Plans every named struct, union and enum (and the typedef'd anonymous ones) of <paramref name="btf"/>.</summary>
         public static LayoutPlan PlanAll(Btf btf, LayoutOptions? options = null)
         {
@@ -553,25 +566,33 @@ namespace BtfBindings.Layout
             }
         }
 
-        /// <summary>Up to five existing type names close to <paramref name="name"/> (substring matches, then edit distance).</summary>
+        /// <summary>
+        /// Up to five existing type names plausibly meant by <paramref name="name"/>: the same name in another case, names within
+        /// an edit distance of a third of its length (at most 3), and names containing it (when it has 4+ characters). Anything
+        /// farther is noise ('FPStats' for 'task_strut'), so it is never offered.
+        /// </summary>
         public static IReadOnlyList<string> Suggest(Btf btf, string name)
         {
             var scored = new List<KeyValuePair<int, string>>();
             var seen = new HashSet<string>(StringComparer.Ordinal);
             string lower = name.ToLowerInvariant();
+            int bound = Math.Max(1, Math.Min(3, name.Length / 3));
             foreach (var t in btf.NamedTypes())
             {
                 var k = t.Kind;
                 if (!(IsDefinable(k) || k == BtfKind.Typedef)) continue;
                 var n = t.Name;
                 if (!seen.Add(n)) continue;
-                int score;
                 var nl = n.ToLowerInvariant();
+                int score = int.MaxValue;
                 if (nl == lower) score = 0;
-                else if (Math.Abs(n.Length - name.Length) <= 3) score = Distance(nl, lower, 3) + 1;
-                else score = int.MaxValue;
-                if (score > 4 && nl.Contains(lower) && lower.Length >= 3) score = 5 + Math.Abs(n.Length - name.Length) / 4;
-                if (score <= 8) scored.Add(new KeyValuePair<int, string>(score, n));
+                else if (Math.Abs(n.Length - name.Length) <= bound)
+                {
+                    int d = Distance(nl, lower, bound);
+                    if (d <= bound) score = d;
+                }
+                if (score == int.MaxValue && lower.Length >= 4 && nl.Contains(lower)) score = bound + 1 + (n.Length - name.Length) / 4;
+                if (score != int.MaxValue) scored.Add(new KeyValuePair<int, string>(score, n));
             }
             return scored.OrderBy(s => s.Key).ThenBy(s => s.Value.Length).ThenBy(s => s.Value, StringComparer.Ordinal).Take(5).Select(s => s.Value).ToList();
         }

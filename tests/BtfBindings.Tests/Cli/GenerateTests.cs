@@ -100,7 +100,7 @@ namespace BtfBindings.Tests.Cli
             var btf = gen::BtfBindings.Btf.Load(path);
             var plan = gen::BtfBindings.Layout.LayoutPlanner.Plan(btf, new[] { "task_struct", "iphdr" }, null, out var unknown);
             Assert.Empty(unknown);
-            var options = new gen::BtfBindings.Emit.EmitOptions { Namespace = "N", AllowUnsafe = true, SourceLabel = "x86_64-6.12.btf" };
+            var options = new gen::BtfBindings.Emit.EmitOptions { Namespace = "N", SourceLabel = "x86_64-6.12.btf" };
             options.Containers.Add(new KeyValuePair<string, string>("partial class", "Kernel"));
             var files = new gen::BtfBindings.Emit.CSharpEmitter(plan, options).Emit();
             var cli = CliSupport.Check(0, "task_struct", "iphdr", "--btf", path, "--namespace", "N", "--class", "Kernel").StdOut;

@@ -61,7 +61,7 @@ namespace BtfBindings.Tests.Exactness
             Assert.Equal(bigEndian, plan.BigEndian);
             sw.Restart();
             string ns = "K";
-            var files = new GEmitter(plan, new GEmitOptions { Namespace = ns, AllowUnsafe = true, SourceLabel = kernel + ".btf" }).Emit();
+            var files = new GEmitter(plan, new GEmitOptions { Namespace = ns, SourceLabel = kernel + ".btf" }).Emit();
             var emitTime = sw.Elapsed;
             long chars = files.Sum(f => (long)f.Text.Length);
 

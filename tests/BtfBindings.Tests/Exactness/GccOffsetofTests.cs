@@ -96,7 +96,7 @@ namespace BtfBindings.Tests.Exactness
             var btf = GBtf.Load(path);
             var plan = GPlanner.Plan(btf, SampleTypes, null, out var unknown);
             Assert.Empty(unknown);
-            var files = new GEmitter(plan, new GEmitOptions { Namespace = "K", AllowUnsafe = true, SourceLabel = kernel + ".btf" }).Emit();
+            var files = new GEmitter(plan, new GEmitOptions { Namespace = "K", SourceLabel = kernel + ".btf" }).Emit();
             var trees = InMemoryCompiler.Parse(files.Select(f => (f.HintName, f.Text)).ToList());
             var index = new GeneratedSyntaxIndex(trees);
             string asmName = "BtfGccSample_" + kernel.Replace('-', '_').Replace('.', '_');

@@ -24,7 +24,7 @@ namespace BtfBindings.Tests.Exactness
             var truth = new BpftoolLayoutTruth(path);
             var plan = GPlanner.Plan(GBtf.Load(path), new[] { "iphdr", "tcphdr" }, null, out var unknown);
             Assert.Empty(unknown);
-            var files = new GEmitter(plan, new GEmitOptions { Namespace = "K", AllowUnsafe = true, SourceLabel = kernel + ".btf" }).Emit()
+            var files = new GEmitter(plan, new GEmitOptions { Namespace = "K", SourceLabel = kernel + ".btf" }).Emit()
                 .Select(f => (f.HintName, f.Text)).ToList();
 
             // Control: the emitter's own output passes.
@@ -69,7 +69,7 @@ namespace BtfBindings.Tests.Exactness
             // bpf_test_timer: enum { NO_PREEMPT, NO_MIGRATE } mode (anonymous, UNSIGNED): a uint field and two constants.
             var plan = GPlanner.Plan(GBtf.Load(path), new[] { "iphdr", "cpu_down_work", "bpf_test_timer" }, null, out var unknown);
             Assert.Empty(unknown);
-            var files = new GEmitter(plan, new GEmitOptions { Namespace = "K", AllowUnsafe = true, SourceLabel = kernel + ".btf" }).Emit()
+            var files = new GEmitter(plan, new GEmitOptions { Namespace = "K", SourceLabel = kernel + ".btf" }).Emit()
                 .Select(f => (f.HintName, f.Text)).ToList();
 
             var clean = ExactnessHarness.Run(kernel + "_types_clean", truth, plan, files.ToList(), bigEndian: false, requireAllNamed: false);

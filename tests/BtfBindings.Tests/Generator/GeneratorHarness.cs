@@ -35,47 +35,55 @@ namespace BtfBindings.Tests.Generator
                 new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: allowUnsafe, nullableContextOptions: NullableContextOptions.Enable));
         }
 
-        /// <summary>The build_property value the MSBuild targets would set for these files.</summary>
-        public static string FilesProperty(params (string path, string hash)[] files) => string.Join(";", files.Select(f => f.path + "|" + f.hash + "|"));
+        /// <summary>The manifest lines (<c>BtfBindings.btfrefs</c>) the MSBuild targets would write for these files.</summary>
+        public static string FilesProperty(params (string path, string hash)[] files) => string.Concat(files.Select(f => "file\t" + f.path + "\t" + f.hash + "\t\n"));
 
-        /// <summary>The BtfBindingsFiles entry of a split file: <c>path|hash|base</c>.</summary>
-        public static string SplitFileEntry(string path, string hash, string basePath) => path + "|" + hash + "|" + basePath;
+        /// <summary>The manifest line of a split file over <paramref name="basePath"/> (as written in its Base metadata).</summary>
+        public static string SplitFileEntry(string path, string hash, string basePath) => "file\t" + path + "\t" + hash + "\t" + basePath + "\n";
 
-        /// <summary>The BtfBindingsBaseHashes value the MSBuild targets would set: <c>base|hash</c> per distinct Base.</summary>
-        public static string BaseHashesProperty(params (string basePath, string hash)[] bases) => string.Join(";", bases.Select(b => b.basePath + "|" + b.hash));
+        /// <summary>The manifest's base lines: each distinct Base as written, its full path (here the same) and its hash.</summary>
+        public static string BaseHashesProperty(params (string basePath, string hash)[] bases) => string.Concat(bases.Select(b => "base\t" + b.basePath + "\t" + b.basePath + "\t" + b.hash + "\n"));
+
+        /// <summary>The manifest as the compiler sees it: an AdditionalFile in obj/.</summary>
+        public sealed class Manifest : AdditionalText
+        {
+            private readonly SourceText _text;
+            public Manifest(string text) { _text = SourceText.From(text); }
+            public override string Path => "/obj/Release/net8.0/BtfBindings.btfrefs";
+            public override SourceText GetText(System.Threading.CancellationToken cancellationToken = default) => _text;
+        }
+
+        // The manifest of the driver this thread made last (RunGenerators returns a new driver, so a table keyed by driver
+        // would miss); a test makes and edits its driver on one thread.
+        [ThreadStatic] private static AdditionalText? s_manifest;
 
         public static GeneratorDriver CreateDriver(string? btfFilesProperty, LanguageVersion lang = LanguageVersion.CSharp12, string? baseHashesProperty = null)
         {
             var gen = new gen::BtfBindings.Generator.BtfSourceGenerator().AsSourceGenerator();
-            var options = new Options(btfFilesProperty, baseHashesProperty);
-            return CSharpGeneratorDriver.Create(new[] { gen }, optionsProvider: options, parseOptions: new CSharpParseOptions(lang),
+            var texts = new List<AdditionalText>();
+            if (btfFilesProperty != null || baseHashesProperty != null) texts.Add(new Manifest((btfFilesProperty ?? "") + (baseHashesProperty ?? "")));
+            GeneratorDriver driver = CSharpGeneratorDriver.Create(new[] { gen }, additionalTexts: texts, parseOptions: new CSharpParseOptions(lang),
                 driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
+            s_manifest = texts.Count > 0 ? texts[0] : null;
+            return driver;
         }
 
+        /// <summary>The same driver with a rewritten manifest (what a changed hash in the next build looks like).</summary>
         public static GeneratorDriver WithFiles(GeneratorDriver driver, string? btfFilesProperty, string? baseHashesProperty = null)
-            => driver.WithUpdatedAnalyzerConfigOptions(new Options(btfFilesProperty, baseHashesProperty));
-
-        private sealed class Options : AnalyzerConfigOptionsProvider
         {
-            private readonly Global _global;
-            public Options(string? files, string? baseHashes) { _global = new Global(files, baseHashes); }
-            public override AnalyzerConfigOptions GlobalOptions => _global;
-            public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => Global.Empty;
-            public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => Global.Empty;
+            var text = new Manifest((btfFilesProperty ?? "") + (baseHashesProperty ?? ""));
+            GeneratorDriver next = s_manifest != null ? driver.ReplaceAdditionalText(s_manifest, text) : driver.AddAdditionalTexts(ImmutableArray.Create<AdditionalText>(text));
+            s_manifest = text;
+            return next;
         }
 
-        private sealed class Global : AnalyzerConfigOptions
+        /// <summary>What the companion analyzer reports on <paramref name="compilation"/> given the same manifest (user-code checks).</summary>
+        public static IReadOnlyList<Diagnostic> AnalyzerDiagnostics(Compilation compilation, string? btfFilesProperty, string? baseHashesProperty = null)
         {
-            public static readonly Global Empty = new Global(null, null);
-            private readonly string? _files, _baseHashes;
-            public Global(string? files, string? baseHashes) { _files = files; _baseHashes = baseHashes; }
-            public override bool TryGetValue(string key, out string value)
-            {
-                if (key == "build_property.BtfBindingsFiles" && _files != null) { value = _files; return true; }
-                if (key == "build_property.BtfBindingsBaseHashes" && _baseHashes != null) { value = _baseHashes; return true; }
-                value = "";
-                return false;
-            }
+            var texts = ImmutableArray<AdditionalText>.Empty;
+            if (btfFilesProperty != null || baseHashesProperty != null) texts = texts.Add(new Manifest((btfFilesProperty ?? "") + (baseHashesProperty ?? "")));
+            var withAnalyzer = compilation.WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(new gen::BtfBindings.Generator.BtfTypesAnalyzer()), new AnalyzerOptions(texts));
+            return withAnalyzer.GetAnalyzerDiagnosticsAsync().GetAwaiter().GetResult();
         }
     }
 }

@@ -129,25 +129,28 @@ partial class K { }";
         [Fact]
         public void Each_split_file_carries_its_own_bases_hash()
         {
-            var files = string.Join(";", "/p/a.ko|ha|btf/one.btf", "/p/b.ko|hb|/abs/two.btf", "/p/vmlinux.btf|hv|");
-            var set = BtfGen.ReadFiles(new Props(("BtfBindingsFiles", files), ("BtfBindingsBaseHashes", "btf/one.btf|H1;/abs/two.btf|H2"), ("MSBuildProjectDirectory", "/p")));
+            var set = gen::BtfBindings.Generator.BtfFileManifest.Parse(new[]
+            {
+                "file\t/p/a.ko\tha\tbtf/one.btf\nfile\t/p/b.ko\thb\t/abs/two.btf\nfile\t/p/vmlinux.btf\thv\t\n" +
+                "base\tbtf/one.btf\t/p/btf/one.btf\tH1\nbase\t/abs/two.btf\t/abs/two.btf\tH2\n",
+            });
             var byName = set.Files.ToDictionary(f => f.FileName);
             Assert.Equal(("/p/btf/one.btf", "H1"), (byName["a.ko"].BasePath, byName["a.ko"].BaseHash));
             Assert.Equal(("/abs/two.btf", "H2"), (byName["b.ko"].BasePath, byName["b.ko"].BaseHash));
             Assert.Equal((null, null), (byName["vmlinux.btf"].BasePath, byName["vmlinux.btf"].BaseHash));
-
-            // An older targets file wrote bare hashes: then all of them stand in for each base, so a change still shows.
-            var old = BtfGen.ReadFiles(new Props(("BtfBindingsFiles", files), ("BtfBindingsBaseHashes", "H1,H2")));
-            Assert.All(old.Files.Where(f => f.BasePath != null), f => Assert.Equal("H1,H2", f.BaseHash));
-            var changed = BtfGen.ReadFiles(new Props(("BtfBindingsFiles", files), ("BtfBindingsBaseHashes", "H1,H3")));
-            Assert.NotEqual(old.Files.First(f => f.FileName == "a.ko"), changed.Files.First(f => f.FileName == "a.ko"));
         }
 
-        private sealed class Props : Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions
+        [Fact]
+        public void Manifest_keeps_paths_with_separators_comment_characters_and_non_ascii_intact()
         {
-            private readonly Dictionary<string, string> _values;
-            public Props(params (string key, string value)[] values) { _values = values.ToDictionary(v => "build_property." + v.key, v => v.value); }
-            public override bool TryGetValue(string key, out string value) => _values.TryGetValue(key, out value!);
+            // The compiler's editorconfig reader cut a ';'-joined property at ';' and '#': the manifest must not.
+            string[] paths = { "/p/k\u00e9rnel #1;=a.btf", "/p/dir with spaces/x;y.ko", "/p/\u5185\u6838.btf", "/p/plain.btf" };
+            var text = "\uFEFF" + string.Concat(paths.Select((p, i) => $"file\t{p}\th{i}\t{(i == 1 ? "b #2;.btf" : "")}\r\n"))
+                + "base\tb #2;.btf\t/p/b #2;.btf\tHB\r\n";
+            var set = gen::BtfBindings.Generator.BtfFileManifest.Parse(new[] { text });
+            Assert.Equal(paths.OrderBy(p => p, StringComparer.Ordinal), set.Files.Select(f => f.Path));
+            var split = set.Files.Single(f => f.FileName == "x;y.ko");
+            Assert.Equal(("/p/b #2;.btf", "HB", "h1"), (split.BasePath, split.BaseHash, split.Hash));
         }
 
         /// <summary>The declared type of the <c>saddr</c> field in a generated file (as written, without <c>global::</c>).</summary>

@@ -28,9 +28,9 @@ namespace BtfBindings.Tests.Generator
         private static (GeneratorDriver driver, Compilation output, IReadOnlyList<Diagnostic> diags) Run(string code, string btfPath)
         {
             var comp = GeneratorHarness.Compile(new[] { code });
-            var driver = GeneratorHarness.CreateDriver(GeneratorHarness.FilesProperty((btfPath, Path.GetFileName(Path.GetDirectoryName(btfPath))!)))
-                .RunGeneratorsAndUpdateCompilation(comp, out var output, out var diags);
-            return (driver, output, diags);
+            var files = GeneratorHarness.FilesProperty((btfPath, Path.GetFileName(Path.GetDirectoryName(btfPath))!));
+            var driver = GeneratorHarness.CreateDriver(files).RunGeneratorsAndUpdateCompilation(comp, out var output, out var diags);
+            return (driver, output, diags.Concat(GeneratorHarness.AnalyzerDiagnostics(comp, files)).ToList());
         }
 
         private static void AssertCompilesClean(Compilation output)

@@ -28,7 +28,8 @@ namespace Demo
         {
             var comp = GeneratorHarness.Compile(new[] { code }, lang, allowUnsafe);
             var driver = GeneratorHarness.CreateDriver(files, lang).RunGeneratorsAndUpdateCompilation(comp, out var output, out var diags);
-            return (driver, output, diags);
+            // What a build shows: the generator's diagnostics and its companion analyzer's (user-code checks) on the user's code.
+            return (driver, output, diags.Concat(GeneratorHarness.AnalyzerDiagnostics(comp, files)).ToList());
         }
 
         [Fact]

@@ -12,7 +12,7 @@ namespace Demo
         /// <summary><c>atomic_t</c>: 4 bytes, alignment 4.</summary>
         /// <remarks>From <c>x86_64-6.12.btf</c>. Offsets and size are the kernel's (explicit layout, no host padding).</remarks>
         [global::System.Runtime.InteropServices.StructLayout(global::System.Runtime.InteropServices.LayoutKind.Explicit, Size = 4, Pack = 1)]
-        public unsafe partial struct atomic_t : global::BtfBindings.IBtfType
+        public partial struct atomic_t : global::BtfBindings.IBtfType
         {
             /// <summary><c>int counter</c>: offset 0, size 4 (x86_64-6.12.btf).</summary>
             [global::System.Runtime.InteropServices.FieldOffset(0)] public int counter;

@@ -12,7 +12,7 @@ namespace Demo
         /// <summary><c>struct iphdr</c>: 20 bytes, alignment 4.</summary>
         /// <remarks>From <c>x86_64-6.12.btf</c>. Offsets and size are the kernel's (explicit layout, no host padding).</remarks>
         [global::System.Runtime.InteropServices.StructLayout(global::System.Runtime.InteropServices.LayoutKind.Explicit, Size = 20, Pack = 1)]
-        public unsafe partial struct iphdr : global::BtfBindings.IBtfType
+        public partial struct iphdr : global::BtfBindings.IBtfType
         {
             /// <summary><c>__u8 ihl: 4</c>: bit offset 0 (byte 0, bit 0), 4 bits (x86_64-6.12.btf).</summary>
             public byte ihl
@@ -207,7 +207,7 @@ namespace Demo
             /// <summary><c>struct (anonymous, in struct iphdr.addrs)</c>: 8 bytes, alignment 4.</summary>
             /// <remarks>From <c>x86_64-6.12.btf</c>. Offsets and size are the kernel's (explicit layout, no host padding).</remarks>
             [global::System.Runtime.InteropServices.StructLayout(global::System.Runtime.InteropServices.LayoutKind.Explicit, Size = 8, Pack = 1)]
-            public unsafe partial struct __anon_addrs : global::BtfBindings.IBtfType
+            public partial struct __anon_addrs : global::BtfBindings.IBtfType
             {
                 /// <summary><c>__be32 saddr</c>: offset 0, size 4 (x86_64-6.12.btf).</summary>
                 [global::System.Runtime.InteropServices.FieldOffset(0)] public uint saddr;

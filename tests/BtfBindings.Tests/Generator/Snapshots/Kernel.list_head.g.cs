@@ -12,7 +12,7 @@ namespace Demo
         /// <summary><c>struct list_head</c>: 16 bytes, alignment 8.</summary>
         /// <remarks>From <c>x86_64-6.12.btf</c>. Offsets and size are the kernel's (explicit layout, no host padding).</remarks>
         [global::System.Runtime.InteropServices.StructLayout(global::System.Runtime.InteropServices.LayoutKind.Explicit, Size = 16, Pack = 1)]
-        public unsafe partial struct list_head : global::BtfBindings.IBtfType
+        public partial struct list_head : global::BtfBindings.IBtfType
         {
             /// <summary><c>struct list_head *next</c>: offset 0, size 8 (x86_64-6.12.btf).</summary>
             [global::System.Runtime.InteropServices.FieldOffset(0)] public global::Demo.Kernel.list_head.Pointer next;

@@ -1,0 +1,55 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+
+namespace BtfBindings.Generator
+{
+    /// <summary>
+    /// The project's <c>BtfFile</c> items as build/BtfBindings.targets hands them over: a small text file
+    /// (<c>obj/…/BtfBindings.btfrefs</c>) passed as an AdditionalFile, one tab-separated line per file and per distinct Base:
+    /// <code>
+    /// file	/full/path/vmlinux.btf	SHA256	Base-as-written
+    /// base	Base-as-written	/full/path/of/base	SHA256
+    /// </code>
+    /// Not compiler-visible properties: the compiler's editorconfig reader cuts values at ';' and '#' (so only the first of
+    /// several files arrived), and a path may hold either. Tabs and line breaks cannot occur in the paths MSBuild writes
+    /// here unescaped, so they separate safely. The text changes with any file's content hash, which re-runs generation.
+    /// </summary>
+    internal static class BtfFileManifest
+    {
+        /// <summary>The manifest's file name (matched case-insensitively among the AdditionalFiles).</summary>
+        public const string FileName = "BtfBindings.btfrefs";
+
+        /// <summary>True for the manifest's path.</summary>
+        public static bool IsManifest(string path) => string.Equals(Path.GetFileName(path), FileName, StringComparison.OrdinalIgnoreCase);
+
+        /// <summary>The files listed in <paramref name="texts"/> (normally one manifest), sorted by path.</summary>
+        public static BtfFileSet Parse(IEnumerable<string> texts)
+        {
+            var bases = new Dictionary<string, (string path, string hash)>(StringComparer.Ordinal);
+            var files = new List<(string path, string hash, string baseAsWritten)>();
+            foreach (var text in texts)
+            {
+                foreach (var raw in text.Split('\n'))
+                {
+                    var line = raw.TrimEnd('\r').TrimStart('\uFEFF');
+                    var parts = line.Split('\t');
+                    if (parts.Length < 3) continue;
+                    if (parts[0] == "file" && parts[1].Length > 0) files.Add((parts[1], parts[2], parts.Length > 3 ? parts[3] : ""));
+                    else if (parts[0] == "base" && parts.Length >= 4 && parts[1].Length > 0) bases[parts[1]] = (parts[2], parts[3]);
+                }
+            }
+            var refs = new List<BtfFileRef>();
+            foreach (var (path, hash, baseAsWritten) in files)
+            {
+                if (baseAsWritten.Length == 0) { refs.Add(new BtfFileRef(path, hash, null)); continue; }
+                // The targets list every distinct Base with its full path and content hash; a Base missing there (a hand-made
+                // manifest) is used as written, with no hash.
+                if (bases.TryGetValue(baseAsWritten, out var b)) refs.Add(new BtfFileRef(path, hash, b.path, b.hash));
+                else refs.Add(new BtfFileRef(path, hash, baseAsWritten, ""));
+            }
+            refs.Sort();
+            return new BtfFileSet(new EquatableArray<BtfFileRef>(refs));
+        }
+    }
+}
