@@ -473,7 +473,8 @@ namespace BtfBindings.Emit
             if (f.Type.Kind == TypeShapeKind.Array || f.Type.Kind == TypeShapeKind.Bytes)
             {
                 string et = f.Type.Kind == TypeShapeKind.Bytes ? "byte" : ElementType(Innermost(f.Type));
-                w.Line($"public {G}System.Span<{et}> {name} => default;");
+                w.Line($"[{G}System.Diagnostics.CodeAnalysis.UnscopedRef]");
+                w.Line($"public {G}System.Span<{et}> {name} => {G}System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref {Unsafe}.As<byte, {et}>(ref {Unsafe}.AddByteOffset(ref {Unsafe}.As<{self}, byte>(ref this), (nint){off})), 0);");
                 return;
             }
             string type = ElementType(f.Type);

@@ -17,6 +17,8 @@ namespace BtfBindings.Tests.Exactness
         FixedBuffer,
         /// <summary>A flexible array method: offset of the span's start, 0.</summary>
         FlexibleArray,
+        /// <summary>A member of size 0 (an empty struct, an array of length 0 that is not the last): a ref or span accessor at its offset, size 0.</summary>
+        ZeroSized,
         /// <summary>A bitfield property: bits set after writing the maximum on zeros, getter ok, bits cleared after writing 0 on ones, getter ok.</summary>
         Bitfield,
     }
@@ -47,8 +49,8 @@ namespace BtfBindings.Tests.Exactness
         /// <summary>What BtfLayout.BtfName may be: the BTF name, or for a typedef'd anonymous type one of its typedefs, "" for nested anonymous types.</summary>
         public IReadOnlyList<string> ExpectedBtfNames = Array.Empty<string>();
         public List<Probe> Probes = new List<Probe>();
-        /// <summary>Members that take no space (empty struct/zero-length non-flex array): not emitted.</summary>
-        public int ZeroSizedSkipped;
+        /// <summary>Members that take no space (empty struct/zero-length non-flex array): accessors at their offset.</summary>
+        public int ZeroSized;
     }
 
     /// <summary>What the checker recorded for one bitfield.</summary>
@@ -98,10 +100,14 @@ namespace BtfBindings.Tests.Exactness
                 var found = type.Members.TryGetValue(cs, out var l) ? l : new List<DeclaredMember>();
                 string where = $"{t.MetadataName} (BTF id {t.BtfId}) member '{m.Name}'";
                 bool zeroSized = !m.IsBitfield && !m.IsFlexibleArray && m.ByteSize == 0;
+                if (found.Count != 1) { mismatches.Add($"{where}: {(found.Count == 0 ? "no C# member '" + cs + "'" : "ambiguous C# member '" + cs + "'")}"); continue; }
                 if (zeroSized)
                 {
-                    if (found.Count == 0) t.ZeroSizedSkipped++;
-                    else mismatches.Add($"{where}: takes no space in BTF (size 0) but is emitted: {found[0].Line}");
+                    // C has the member, so C# has it: a ref to the empty type at its offset, or an empty span there.
+                    var z = found[0];
+                    if (z.Kind != SymbolKind.Property || !z.HasGetter) { mismatches.Add($"{where}: takes no space in BTF (size 0); emitted as {z.Kind} ({z.Line}), expected a ref or span property"); continue; }
+                    t.ZeroSized++;
+                    t.Probes.Add(new Probe { Member = m, CsName = Escape(cs), CsMetadataName = cs, Kind = ProbeKind.ZeroSized, PropertyType = z.TypeText });
                     continue;
                 }
                 if (found.Count != 1) { mismatches.Add($"{where}: {(found.Count == 0 ? "no C# member '" + cs + "'" : "ambiguous C# member '" + cs + "'")}"); continue; }
@@ -217,6 +223,10 @@ namespace BtfBindings.Tests.Exactness
                         case ProbeKind.Field: sb.Append("        O(ref s, ref s.").Append(p.CsName).Append(", 1);\n"); break;
                         case ProbeKind.FixedBuffer: sb.Append("        O(ref s, ref s.").Append(p.CsName).Append("[0], ").Append(p.PropertyType).Append(");\n"); break;
                         case ProbeKind.FlexibleArray: sb.Append("        O(ref s, ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(s.").Append(p.CsName).Append("(0)), 0);\n"); break;
+                        case ProbeKind.ZeroSized:
+                            if (p.PropertyType.Contains("Span<")) sb.Append("        O(ref s, ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(s.").Append(p.CsName).Append("), s.").Append(p.CsName).Append(".Length);\n");
+                            else sb.Append("        O(ref s, ref s.").Append(p.CsName).Append(", 0);\n");
+                            break;
                         case ProbeKind.Bitfield:
                             {
                                 string v = ValueLiteral(p);

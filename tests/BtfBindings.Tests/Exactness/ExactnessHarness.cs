@@ -19,7 +19,7 @@ namespace BtfBindings.Tests.Exactness
         public List<string> Mismatches = new List<string>();
         public List<CheckedType> CheckedTypes = new List<CheckedType>();
         public int NamedInBtf;
-        public int Fields, FixedBuffers, ViaAnonymous, Flex, Bitfields, SignedBitfields, BoolBitfields, EnumBitfields, StraddlingBitfields, MetadataFields, ZeroSizeTypes;
+        public int Fields, FixedBuffers, ViaAnonymous, Flex, Bitfields, SignedBitfields, BoolBitfields, EnumBitfields, StraddlingBitfields, MetadataFields, ZeroSizeTypes, ZeroSizedMembers;
         public List<Diagnostic> GeneratedErrors = new List<Diagnostic>(), GeneratedWarnings = new List<Diagnostic>(), CheckerWarnings = new List<Diagnostic>(), CheckerErrors = new List<Diagnostic>();
         /// <summary>Plain scalar fields whose C# type was checked against bpftool (of which arrays), by kind.</summary>
         public int ScalarFields, ScalarArrayFields;
@@ -170,13 +170,15 @@ namespace BtfBindings.Tests.Exactness
                     case ProbeKind.Field:
                     case ProbeKind.FixedBuffer:
                     case ProbeKind.FlexibleArray:
+                    case ProbeKind.ZeroSized:
                         {
                             long off = R[c++], sz = R[c++];
                             if (m.BitOffset % 8 != 0) mismatches.Add($"{F}: BTF bit offset {m.BitOffset} is not byte aligned, C# field at byte {off}");
                             else if (off != m.BitOffset / 8) mismatches.Add($"{F}: runtime offset {off}, BTF offset {m.BitOffset / 8}");
-                            long esz = p.Kind == ProbeKind.FlexibleArray ? 0 : (long)m.ByteSize;
+                            long esz = p.Kind == ProbeKind.FlexibleArray ? 0 : (long)m.ByteSize; // ZeroSized: 0, measured as a 0-length access
                             if (sz != esz) mismatches.Add($"{F}: runtime size {sz}, BTF size {esz} ({m.ResolvedKind})");
                             if (p.Kind == ProbeKind.FlexibleArray) counts.Flex++;
+                            else if (p.Kind == ProbeKind.ZeroSized) counts.ZeroSizedMembers++;
                             else
                             {
                                 counts.Fields++;

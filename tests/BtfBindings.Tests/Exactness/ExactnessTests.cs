@@ -84,7 +84,7 @@ namespace BtfBindings.Tests.Exactness
                 $"({named} named, of which {checkedTypes.Count(c => !c.IsNested && c.Truth.Name.Length > 0 && c.PlanName != c.Truth.Name)} duplicate names renamed ___N; {typedefAnon} typedef'd anonymous, {nestedAnon} nested anonymous member types; {counts.ZeroSizeTypes} of size 0 → C# 1 byte; " +
                 $"{plan.Types.Count(t => t.Kind == GKind.Opaque)} opaque stubs not checked)");
             Say($"  fields: {counts.Fields} offsets+sizes checked ({counts.FixedBuffers} fixed buffers, {counts.ViaAnonymous} reached through anonymous members), " +
-                $"{counts.Flex} flexible arrays, {checkedTypes.Sum(c => c.ZeroSizedSkipped)} zero-size members confirmed absent");
+                $"{counts.Flex} flexible arrays, {counts.ZeroSizedMembers} zero-size members at their offsets (of {checkedTypes.Sum(c => c.ZeroSized)} paired)");
             Say($"  bitfields: {counts.Bitfields} checked ({counts.SignedBitfields} signed, {counts.BoolBitfields} bool, {counts.EnumBitfields} enum-typed, {counts.StraddlingBitfields} straddling a byte boundary{(bigEndian ? ", big-endian bit numbering" : "")})");
             Say($"  scalar field types: {counts.ScalarFields} checked against bpftool ({counts.ScalarArrayFields} arrays, element type and count): " +
                 string.Join(", ", counts.ScalarCounts.Select(kv => $"{kv.Key} {kv.Value}")));

@@ -87,10 +87,13 @@ partial class K { }";
         public void Without_unsafe_primitive_arrays_become_inline_arrays()
         {
             var (driver, output, diags) = Run(UserCode.Replace("\"iphdr\"", "\"task_struct\""), GeneratorHarness.FilesProperty((X86, "h1")), allowUnsafe: false);
-            // 'unsafe' structs still need AllowUnsafeBlocks only for fixed buffers; none are emitted here.
+            // No AllowUnsafeBlocks: nothing generated may need it (no fixed buffers, no 'unsafe' structs).
             var text = string.Join("\n", driver.GetRunResult().GeneratedTrees.Select(t => t.ToString()));
             Assert.DoesNotContain(" fixed ", text);
+            Assert.DoesNotContain(" unsafe ", text);
             Assert.Contains("BtfArray16<byte> comm", text);
+            var errors = output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
+            Assert.True(errors.Count == 0, string.Join("\n", errors.Take(20)));
         }
 
         [Fact]
@@ -109,6 +112,40 @@ partial class K { }";
             Assert.Equal(2, span.StartLinePosition.Line);
             Assert.Equal("/src/File0.cs", span.Path);
             Assert.Equal("\"task_strct\"", code.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length));
+        }
+
+        [Theory]
+        [InlineData("task_strut", "task_struct")]
+        [InlineData("TASK_STRUCT", "task_struct")]
+        [InlineData("sk_buf", "sk_buff")]
+        [InlineData("iphd", "iphdr")]
+        public void Suggestions_are_only_names_plausibly_meant(string typo, string meant)
+        {
+            // On x86_64-5.4 'task_strut' once drew 'FPStats', 'UHWtype' and '__kfifo' too. Every suggestion must now be within
+            // an edit distance of a third of the name (case-insensitive, at most 3) or contain the name.
+            var code = "[BtfBindings.BtfTypes(\"" + typo + "\")] partial class K { }";
+            foreach (var kernel in new[] { "x86_64-6.12", "x86_64-5.10" })
+            {
+                var (_, _, diags) = Run(code, GeneratorHarness.FilesProperty((Fixtures.Path(kernel), "h")));
+                var d = Assert.Single(diags);
+                Assert.Equal("BTFB001", d.Id);
+                var msg = d.GetMessage();
+                Assert.Contains("did you mean '" + meant + "'", msg);
+                var suggested = System.Text.RegularExpressions.Regex.Matches(msg.Substring(msg.IndexOf("did you mean", StringComparison.Ordinal)), "'([^']*)'").Select(m => m.Groups[1].Value).ToList();
+                int bound = Math.Max(1, Math.Min(3, typo.Length / 3));
+                Assert.All(suggested, s => Assert.True(Levenshtein(s.ToLowerInvariant(), typo.ToLowerInvariant()) <= bound || s.Contains(typo, StringComparison.OrdinalIgnoreCase), $"{kernel}: '{s}' suggested for '{typo}'"));
+            }
+        }
+
+        private static int Levenshtein(string a, string b)
+        {
+            var d = new int[a.Length + 1, b.Length + 1];
+            for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+            for (int j = 0; j <= b.Length; j++) d[0, j] = j;
+            for (int i = 1; i <= a.Length; i++)
+                for (int j = 1; j <= b.Length; j++)
+                    d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            return d[a.Length, b.Length];
         }
 
         [Fact]
