@@ -185,7 +185,7 @@ def check_task_set(dumped, before, after, hides_init, verbose, problems):
             f"born during the dump {len(born)}, exited {len(exited)}, "
             f"born and exited {len(transient)}")
     if hides_init:
-        line += (f"; kernel has task_iter_hides(): {len(hidden)} tasks of thread group 1 "
+        line += (f"; kernel has task_iter_hides(): {len(hidden)} task(s) of thread group 1 "
                  f"hidden from BPF task iterators (tolerated)")
     if verbose:
         for tgid, tid in hidden:
