@@ -84,6 +84,7 @@ public static class Program
 
         // 3. Read the fields through the relocatable view, like ps.
         var rows = new List<(int tgid, int pid, string line)>();
+        bool sawInit = false;
         int pos = 0;
         while (pos + 48 <= file.Length)
         {
@@ -92,10 +93,13 @@ public static class Program
             if (magic != 0x4B534154 || recLen != hdrLen + dataLen || pos + recLen > file.Length) { Console.Error.WriteLine($"ps: malformed dump at byte {pos}"); return 1; }
             var t = new Kernel.task_struct.View(file.AsSpan(pos + hdrLen, (int)dataLen), task);
             if (threads || t.pid == t.tgid) rows.Add((t.tgid, t.pid, Row(t)));
+            sawInit |= t.tgid == 1;
             pos += (int)recLen;
         }
         Console.WriteLine($"{"PID",7} {"TID",7} S {"PRIO",4} {"NI",3} {"CPU",3} {"TIME",9} {"MINFLT",8} COMMAND");
         foreach (var r in rows.OrderBy(r => r.tgid).ThenBy(r => r.pid)) Console.WriteLine(r.line);
+        if (!sawInit && KernelHidesInitGroup())
+            Console.Error.WriteLine("ps: note: PID 1 is not visible: this kernel's task_iter_hides() hides thread group 1 from BPF task iterators");
         Console.Error.WriteLine($"ps: {rows.Count} {(threads ? "threads" : "processes")}; task_struct generated from x86_64-6.12 ({Kernel.task_struct.BtfLayout.Size} bytes), read at {kernel.Name}'s layout ({task.Size} bytes)");
         return 0;
     }
@@ -125,6 +129,16 @@ public static class Program
         uint s = (state & 0x7f) | (uint)exitState;
         int idx = s == 0 ? 0 : 32 - BitOperations.LeadingZeroCount(s);
         return "RSDTtXZPI"[Math.Min(idx, 8)];
+    }
+
+    /// <summary>
+    /// Some sandbox kernels (not mainline) carry task_iter_hides() in kernel/bpf/task_iter.c: the task iterator skips thread
+    /// group 1 (the VM's init/agent) for every reader outside it, so PID 1 is never in the dump there.
+    /// </summary>
+    private static bool KernelHidesInitGroup()
+    {
+        try { return File.ReadLines("/proc/kallsyms").Any(l => l.EndsWith(" task_iter_hides", StringComparison.Ordinal)); }
+        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { return false; }
     }
 
     private static string? FindScript()

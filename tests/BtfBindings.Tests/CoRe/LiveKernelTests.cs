@@ -25,32 +25,50 @@ namespace BtfBindings.Tests.CoRe
     /// <summary>Runs the BPF task iterator once per test run (skipping, with the script's reason, where bpf() is not allowed).</summary>
     internal static class LiveTaskDump
     {
-        private static readonly Lazy<(List<TaskRecord>? records, string? skip, string summary)> Dump = new Lazy<(List<TaskRecord>?, string?, string)>(Run);
+        private sealed class Result
+        {
+            public List<TaskRecord>? Records;
+            public string? Skip;
+            public string Summary = "";
+            public Dictionary<(int tgid, int tid), long> Before = new Dictionary<(int, int), long>(), After = new Dictionary<(int, int), long>();
+        }
+
+        private static readonly Lazy<Result> Dump = new Lazy<Result>(Run);
 
         public static List<TaskRecord> Records(out string summary)
         {
             var d = Dump.Value;
-            if (d.skip != null) throw new SkipTestException(d.skip);
-            summary = d.summary;
-            return d.records!;
+            if (d.Skip != null) throw new SkipTestException(d.Skip);
+            summary = d.Summary;
+            return d.Records!;
         }
 
-        private static (List<TaskRecord>?, string?, string) Run()
+        /// <summary>/proc's tasks just before and just after run.sh ran (for the /proc → dump comparison).</summary>
+        public static (Dictionary<(int tgid, int tid), long> before, Dictionary<(int tgid, int tid), long> after) ProcWindow()
         {
-            if (!OperatingSystem.IsLinux()) return (null, "not Linux", "");
+            var d = Dump.Value;
+            if (d.Skip != null) throw new SkipTestException(d.Skip);
+            return (d.Before, d.After);
+        }
+
+        private static Result Run()
+        {
+            if (!OperatingSystem.IsLinux()) return new Result { Skip = "not Linux" };
             var script = Path.Combine(Fixtures.RepoRoot, "tests", "bpf", "run.sh");
             var outFile = Path.Combine(Path.GetTempPath(), $"btfbindings-tasks-{Environment.ProcessId}-{Guid.NewGuid():N}.bin");
             try
             {
                 var psi = new ProcessStartInfo("bash", $"\"{script}\" \"{outFile}\"") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+                var before = ProcTasks.Snapshot();
                 using var p = Process.Start(psi)!;
                 var stdout = p.StandardOutput.ReadToEndAsync();
                 var stderr = p.StandardError.ReadToEndAsync();
                 if (!p.WaitForExit(120_000)) { p.Kill(true); throw new TimeoutException("tests/bpf/run.sh did not finish in 2 minutes"); }
+                var after = ProcTasks.Snapshot();
                 string err = stderr.Result.Trim();
-                if (p.ExitCode == 77) return (null, err.Split('\n').LastOrDefault(l => l.Contains("SKIP")) ?? err, "");
+                if (p.ExitCode == 77) return new Result { Skip = err.Split('\n').LastOrDefault(l => l.Contains("SKIP")) ?? err };
                 if (p.ExitCode != 0) throw new InvalidOperationException($"tests/bpf/run.sh failed ({p.ExitCode}):\n{err}");
-                return (Parse(File.ReadAllBytes(outFile)), null, stdout.Result.Trim());
+                return new Result { Records = Parse(File.ReadAllBytes(outFile)), Summary = stdout.Result.Trim(), Before = before, After = after };
             }
             finally
             {
@@ -132,21 +150,28 @@ namespace GenLive
     }
 }";
 
-        private sealed class Tally { public int Match, Prefix, Gone, Records, Kthreads; public List<string> Problems = new List<string>(); }
+        private sealed class Tally
+        {
+            public int Match, Prefix, Gone, Records, Kthreads;
+            public List<string> Problems = new List<string>();
+            public HashSet<(int tgid, int pid)> Read = new HashSet<(int, int)>(); // (tgid, pid) as read through the generated types
+            public List<(int tgid, int pid)> GoneTasks = new List<(int, int)>();
+        }
 
         private static string Comm(byte[] c) { int n = Array.IndexOf(c, (byte)0); return Encoding.UTF8.GetString(c, 0, n < 0 ? c.Length : n); }
 
-        /// <summary>Compares one task with /proc (dump → /proc only; exited tasks count as gone).</summary>
+        /// <summary>Compares one task with /proc (dump → /proc; exited tasks count as gone). The other direction is in <see cref="Finish"/>.</summary>
         private static void CheckProc(TaskRecord rec, int pid, int tgid, byte[] commBytes, uint flags, Tally t)
         {
             t.Records++;
             if ((flags & PfKthread) != 0) t.Kthreads++;
             if (pid != rec.Pid || tgid != rec.Tgid) { t.Problems.Add($"task@{rec.Address:x}: read pid/tgid {pid}/{tgid}, BPF read {rec.Pid}/{rec.Tgid}"); return; }
+            if (!t.Read.Add((tgid, pid))) t.Problems.Add($"task {tgid}/{pid} dumped twice");
             string comm = Comm(commBytes);
             string dir = $"/proc/{tgid}/task/{pid}";
             string? pcomm, status;
             try { pcomm = File.ReadAllText(dir + "/comm").TrimEnd('\n'); status = File.ReadAllText(dir + "/status"); }
-            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { t.Gone++; return; }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { t.Gone++; t.GoneTasks.Add((tgid, pid)); return; }
             int? sp = null, st = null;
             foreach (var line in status.Split('\n'))
             {
@@ -161,14 +186,53 @@ namespace GenLive
 
         private void Finish(string what, Tally t)
         {
-            string line = $"{what}: {t.Records} tasks, {t.Match} comm equal, {t.Prefix} kthread/worker prefix matches, {t.Gone} gone, {t.Kthreads} kernel threads, {t.Problems.Count} problems";
+            // /proc → dump: every task alive before and after run.sh was read (PID 1 included, unless the kernel hides it).
+            var (before, after) = LiveTaskDump.ProcWindow();
+            var set = TaskSetComparison.Compare(t.Read, before, after);
+            t.Problems.AddRange(set.Problems());
+            // "Gone" must mean exited: a task that /proc could not show must not still be there (same tid, same start time as
+            // just after the dump). This replaces a "most tasks must still exist" quota that failed on busy machines, where
+            // the shared dump is checked long after it was taken and many short-lived tasks have exited by then.
+            var now = ProcTasks.Snapshot();
+            foreach (var k in t.GoneTasks)
+                if (after.TryGetValue(k, out long started) && now.TryGetValue(k, out long startedNow) && started == startedNow)
+                    t.Problems.Add($"task {k.tgid}/{k.pid} counted as gone but still in /proc");
+            string line = $"{what}: {t.Records} tasks, {t.Match} comm equal, {t.Prefix} kthread/worker prefix matches, {t.Gone} gone, {t.Kthreads} kernel threads, {t.Problems.Count} problems; {set.Summary}";
             _out.WriteLine(line);
             CoreSummary.Record("live " + what, line);
             Assert.True(t.Problems.Count == 0, string.Join("\n", t.Problems.Take(20)));
-            // pid/tgid were checked against the BPF-read header first, so a "gone" task really exited (busy machines run
-            // many short-lived processes); still, most tasks must have been compared.
+            Assert.True(set.Stable > 0, "no task in /proc before and after the dump");
+            if (!set.HidesInitGroup) Assert.Contains((1, 1), t.Read);
             Assert.True(t.Match + t.Prefix > 0, "no task could be compared with /proc");
-            Assert.True((t.Match + t.Prefix) * 2 >= t.Records, $"only {t.Match + t.Prefix} of {t.Records} tasks could be compared with /proc ({t.Gone} gone)");
+        }
+
+        /// <summary>The /proc → dump comparison itself (no kernel needed): missing tasks fail, PID 1 is required, and only
+        /// thread group 1 is tolerated, only where the kernel hides it; tasks born/exited during the dump and reused tids are not counted.</summary>
+        [Fact]
+        public void LiveKernel_TaskSetComparison_FlagsMissingTasksAndPid1()
+        {
+            var before = new Dictionary<(int tgid, int tid), long> { [(1, 1)] = 5, [(1, 63)] = 9, [(2, 2)] = 5, [(300, 300)] = 80, [(300, 301)] = 81, [(400, 400)] = 90, [(500, 500)] = 95 };
+            var after = new Dictionary<(int tgid, int tid), long>(before) { [(600, 600)] = 120, [(500, 500)] = 130 }; // 600 born; tid 500 reused
+            after.Remove((400, 400));                                                                                  // 400 exited
+            var all = new[] { (1, 1), (1, 63), (2, 2), (300, 300), (300, 301), (400, 400), (600, 600), (700, 700) }; // 700: born and exited
+
+            var ok = TaskSetComparison.Compare(all, before, after, hidesInitGroup: false);
+            Assert.Empty(ok.Problems());
+            Assert.Equal((5, 5, 1, 1, 1), (ok.Stable, ok.Dumped, ok.Born, ok.Exited, ok.Transient)); // 500 is not stable: its tid was reused
+
+            var noThread = TaskSetComparison.Compare(all.Where(k => k != (300, 301)), before, after, hidesInitGroup: false);
+            Assert.Equal(new[] { (300, 301) }, noThread.Missing);
+            Assert.Single(noThread.Problems());
+            Assert.Empty(TaskSetComparison.Compare(all.Where(k => k != (300, 301)), before, after, leadersOnly: true, hidesInitGroup: false).Problems());
+
+            var noInit = all.Where(k => k.Item1 != 1).ToList();
+            var strict = TaskSetComparison.Compare(noInit, before, after, hidesInitGroup: false);
+            Assert.Equal(new[] { (1, 1), (1, 63) }, strict.Missing);
+            Assert.Contains(strict.Problems(), p => p.StartsWith("PID 1 is not in the dump", StringComparison.Ordinal));
+            var hiding = TaskSetComparison.Compare(noInit, before, after, hidesInitGroup: true);
+            Assert.Empty(hiding.Problems());
+            Assert.Equal(new[] { (1, 1), (1, 63) }, hiding.Hidden);
+            Assert.Single(TaskSetComparison.Compare(noInit.Where(k => k != (2, 2)), before, after, hidesInitGroup: true).Problems()); // only tgid 1 is excused
         }
 
         [SkippableFact]
