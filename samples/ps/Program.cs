@@ -106,7 +106,7 @@ public static class Program
 
     private static string Row(Kernel.task_struct.View t)
     {
-        string comm = Comm(MemoryMarshal.AsBytes(t.comm));
+        string comm = t.comm.ToCString(); // char comm[16]: the bytes up to the NUL, at the running kernel's offset
         if ((t.flags & PfKthread) != 0) comm = "[" + comm + "]";
         // Optional fields: the view says whether this kernel has them (Has_x) instead of reading garbage.
         char state = t.Has___state ? State(t.__state, t.Has_exit_state ? t.exit_state : 0) : '?';
@@ -114,12 +114,6 @@ public static class Program
         ulong ns = t.se.sum_exec_runtime; // a nested view: sched_entity relocated against the running kernel's member type
         string time = $"{ns / 60_000_000_000UL}:{ns / 1_000_000_000UL % 60:00}.{ns / 10_000_000UL % 100:00}";
         return $"{t.tgid,7} {t.pid,7} {state} {t.prio,4} {t.static_prio - 120,3} {cpu,3} {time,9} {t.min_flt,8} {comm}";
-    }
-
-    private static string Comm(ReadOnlySpan<byte> c)
-    {
-        int n = c.IndexOf((byte)0);
-        return Encoding.UTF8.GetString(n < 0 ? c : c[..n]);
     }
 
     /// <summary>The kernel's task_state_index(): __state &amp; TASK_REPORT | exit_state, TASK_IDLE shown as I.</summary>
