@@ -180,7 +180,15 @@ namespace BtfBindings.Tests.Build
                 ["contentChanges"] = new JsonArray(new JsonObject { ["text"] = text }),
             });
 
-        public string Summary() => $"timings: {string.Join("; ", Timings)}\ntraffic log: {Client?.LogPath}\nserver stderr: {Client?.StderrPath}";
+        public string Summary() => $"timings: {string.Join("; ", Timings)}; {WorkspaceLoaded()}\ntraffic log: {Client?.LogPath}\nserver stderr: {Client?.StderrPath}";
+
+        /// <summary>When the server said it finished loading the workspace (its $/progress end), from the client's start.</summary>
+        public string WorkspaceLoaded()
+        {
+            var end = Client?.Notifications.FirstOrDefault(n => n.method == "$/progress" && n.@params?["value"]?["kind"]?.ToString() == "end"
+                && (n.@params?["value"]?["message"]?.ToString() ?? "").Contains("loading workspace", StringComparison.OrdinalIgnoreCase));
+            return end?.method != null ? $"workspace loaded {end.Value.at:0.0} s after server start" : "workspace load end not reported yet";
+        }
 
         public async Task DisposeAsync()
         {
@@ -251,8 +259,12 @@ namespace BtfBindings.Tests.Build
     /// </summary>
     public class LanguageServerTests : IClassFixture<LanguageServerSession>
     {
-        private static readonly TimeSpan FirstAnswer = TimeSpan.FromSeconds(240); // includes the MSBuild workspace load
-        private static readonly TimeSpan Settle = TimeSpan.FromSeconds(90);
+        // Generous: on a loaded 2-core machine the MSBuild workspace load takes 10-30 s, and with analyzers enabled the first
+        // diagnostics pull after an edit that changes the generated code runs every analyzer over the whole compilation
+        // (50-75 s seen here, with task_struct's ~130 generated types).
+        private static readonly TimeSpan FirstAnswer = TimeSpan.FromSeconds(300); // includes the MSBuild workspace load
+        private static readonly TimeSpan Settle = TimeSpan.FromSeconds(180);
+        private static readonly TimeSpan Btfb001Wait = TimeSpan.FromSeconds(90); // after the server has taken the edit
         private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(500);
 
         private readonly LanguageServerSession _s;
@@ -278,7 +290,8 @@ namespace BtfBindings.Tests.Build
             {
                 _s.Gate.Release();
                 foreach (var t in _s.Timings) _out.WriteLine(t);
-                _out.WriteLine("kept on failure: " + _s.Root);
+                _out.WriteLine(_s.WorkspaceLoaded());
+                _out.WriteLine("temp folder (kept if a test fails): " + _s.Root);
             }
         }
 
@@ -314,8 +327,8 @@ namespace BtfBindings.Tests.Build
             {
                 var req = At(uri, pos);
                 req["context"] = new JsonObject { ["triggerKind"] = 2, ["triggerCharacter"] = "." };
-                try { last = Labels(await c.RequestAsync("textDocument/completion", req, Settle)); }
-                catch (LspErrorException) { last = new List<string>(); } // e.g. not loaded yet
+                try { last = Labels(await c.RequestAsync("textDocument/completion", req, timeout)); }
+                catch (Exception e) when (e is LspErrorException || e is TimeoutException) { last = new List<string>(); } // e.g. not loaded yet
                 if (expected.All(last.Contains) || sw.Elapsed >= timeout) return last;
                 await Task.Delay(Poll);
             }
@@ -374,8 +387,8 @@ namespace BtfBindings.Tests.Build
                 await LspClient.PollAsync<string>(async () =>
                 {
                     JsonNode? r;
-                    try { r = await c.RequestAsync("textDocument/hover", At(_s.ProgramUri, pos), Settle); }
-                    catch (LspErrorException) { r = null; }
+                    try { r = await c.RequestAsync("textDocument/hover", At(_s.ProgramUri, pos), FirstAnswer); }
+                    catch (Exception e) when (e is LspErrorException || e is TimeoutException) { r = null; }
                     text = HoverText(r);
                     return expect.All(text.Contains) ? text : null;
                 }, FirstAnswer, Poll);
@@ -419,7 +432,7 @@ namespace BtfBindings.Tests.Build
 
                 // Then: BTFB001 (unknown type, did you mean 'task_struct'?) on Kernel.cs.
                 sw.Restart();
-                var kernel = await DiagnosticsUntil(c, _s.KernelUri, pull, d => d.Any(IsBtfb001), Settle);
+                var kernel = await DiagnosticsUntil(c, _s.KernelUri, pull, d => d.Any(IsBtfb001), Btfb001Wait);
                 _s.Time("BTFB001 wait on Kernel.cs", sw.Elapsed);
                 _out.WriteLine("Kernel.cs after the typo: " + Show(kernel));
                 Assert.True(kernel.Any(IsBtfb001),
@@ -431,8 +444,8 @@ namespace BtfBindings.Tests.Build
                 _s.EditKernel(LanguageServerSession.KernelText);
                 restored = true;
                 sw.Restart();
-                kernel = await DiagnosticsUntil(c, _s.KernelUri, pull, d => !d.Any(x => Code(x) == "BTFB001"), Settle);
-                program = await DiagnosticsUntil(c, _s.ProgramUri, pull, d => !d.Any(x => Code(x) == "CS0426"), Settle);
+                kernel = await DiagnosticsUntil(c, _s.KernelUri, pull, d => !d.Any(x => Code(x) == "BTFB001"), FirstAnswer);
+                program = await DiagnosticsUntil(c, _s.ProgramUri, pull, d => !d.Any(x => Code(x) == "CS0426"), FirstAnswer);
                 _s.Time("fix seen (BTFB001 and CS0426 gone)", sw.Elapsed);
                 Assert.False(kernel.Any(x => Code(x) == "BTFB001"), $"BTFB001 stays on Kernel.cs after the fix: {Show(kernel)}\n{_s.Summary()}");
                 Assert.False(program.Any(x => Code(x) == "CS0426"), $"Program.cs still misses kernel types after the fix: {Show(program)}\n{_s.Summary()}");
@@ -465,10 +478,11 @@ namespace BtfBindings.Tests.Build
                 {
                     try
                     {
-                        var r = await c.RequestAsync("textDocument/diagnostic", new JsonObject { ["textDocument"] = new JsonObject { ["uri"] = uri } }, Settle);
+                        var left = timeout - sw.Elapsed;
+                        var r = await c.RequestAsync("textDocument/diagnostic", new JsonObject { ["textDocument"] = new JsonObject { ["uri"] = uri } }, left > TimeSpan.FromSeconds(30) ? left : TimeSpan.FromSeconds(30));
                         if (r?["items"] is JsonArray items) all.AddRange(items);
                     }
-                    catch (LspErrorException) { }
+                    catch (Exception e) when (e is LspErrorException || e is TimeoutException) { }
                 }
                 var pushed = c.PublishedDiagnostics(uri);
                 if (pushed != null) all.AddRange(pushed);

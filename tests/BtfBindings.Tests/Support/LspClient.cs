@@ -36,7 +36,7 @@ namespace BtfBindings.Tests.Support
         private readonly object _logGate = new object();
         private readonly ConcurrentDictionary<int, (string method, TaskCompletionSource<JsonNode?> tcs)> _pending = new();
         private readonly object _stateGate = new object();
-        private readonly List<(string method, JsonNode? @params)> _notifications = new();
+        private readonly List<(double at, string method, JsonNode? @params)> _notifications = new();
         private readonly Dictionary<string, JsonArray> _published = new(StringComparer.Ordinal);
         private readonly Queue<string> _recent = new();
         private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -120,8 +120,8 @@ namespace BtfBindings.Tests.Support
             lock (_stateGate) return _published.TryGetValue(uri, out var a) ? (JsonArray)a.DeepClone() : null;
         }
 
-        /// <summary>Every notification received so far, in order.</summary>
-        public IReadOnlyList<(string method, JsonNode? @params)> Notifications
+        /// <summary>Every notification received so far, in order, with its arrival (seconds since start).</summary>
+        public IReadOnlyList<(double at, string method, JsonNode? @params)> Notifications
         {
             get { lock (_stateGate) return _notifications.ToList(); }
         }
@@ -285,7 +285,7 @@ namespace BtfBindings.Tests.Support
                 var p = m["params"];
                 lock (_stateGate)
                 {
-                    _notifications.Add((method, p?.DeepClone()));
+                    _notifications.Add((Elapsed, method, p?.DeepClone()));
                     if (method == "textDocument/publishDiagnostics" && p?["uri"] is JsonNode u && p["diagnostics"] is JsonArray d)
                         _published[u.GetValue<string>()] = (JsonArray)d.DeepClone();
                 }
