@@ -256,6 +256,11 @@ namespace BtfBindings.Tests.Build
     /// What an editor shows for the generated kernel types, through a real language server (csharp-ls): completion of the
     /// generated types and fields, hover with the generated docs (C declaration, offset, BTF file), and the generator's
     /// diagnostics (BTFB001 for a misspelled type name) in the file that has the <c>[BtfTypes]</c> attribute.
+    /// Language servers show what the compilation and the DiagnosticAnalyzers report, not what a source generator reports;
+    /// csharp-ls runs analyzers only with its <c>analyzersEnabled</c> setting (answered in <c>workspace/configuration</c>),
+    /// and keeps only diagnostics located in the document asked about, so BTFB001 must come from an analyzer, located in Kernel.cs.
+    /// csharp-ls publishes (push) only to clients that do not pull; this client pulls (<c>textDocument/diagnostic</c>) and
+    /// would take pushed ones too.
     /// </summary>
     public class LanguageServerTests : IClassFixture<LanguageServerSession>
     {
@@ -436,7 +441,8 @@ namespace BtfBindings.Tests.Build
                 _s.Time("BTFB001 wait on Kernel.cs", sw.Elapsed);
                 _out.WriteLine("Kernel.cs after the typo: " + Show(kernel));
                 Assert.True(kernel.Any(IsBtfb001),
-                    "no BTFB001 (mentioning 'task_struct') on Kernel.cs after changing it to [BtfTypes(\"task_strut\")]. " +
+                    "no BTFB001 (mentioning 'task_struct') on Kernel.cs after changing it to [BtfTypes(\"task_strut\")] " +
+                    "(a generator's own diagnostics never reach a language server: it needs a DiagnosticAnalyzer reporting BTFB001 at a location in Kernel.cs). " +
                     $"The server published for Kernel.cs: {Show(kernel)}; for Program.cs: {Show(program)}; " +
                     $"publishDiagnostics received: {c.Notifications.Count(n => n.method == "textDocument/publishDiagnostics")}\n{_s.Summary()}\n{c.RecentTraffic(6)}");
 
