@@ -13,6 +13,7 @@ namespace BtfBindings.Tests.Build
     /// PackageReference, and for one that gets the package transitively through a project reference.
     /// </summary>
     [Trait("Tier", "Package")]
+    [Collection(BtfBindings.Tests.Build.PackageTier.Name)]
     public class PackageTests
     {
         private static (int code, string output) Dotnet(string args, string workDir)

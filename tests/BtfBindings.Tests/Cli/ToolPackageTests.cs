@@ -16,6 +16,7 @@ namespace BtfBindings.Tests.Cli
     /// that feed, a private package folder.
     /// </summary>
     [Trait("Tier", "Package")]
+    [Collection(BtfBindings.Tests.Build.PackageTier.Name)]
     public class ToolPackageTests
     {
         private static (int code, string stdout, string stderr) Run(string file, string args, string workDir, string nugetPackages, string? prependPath = null)
