@@ -12,6 +12,8 @@ namespace BtfBindings.Tests.Build
     /// The one NuGet package (runtime + analyzer + buildTransitive targets) works for a consumer that only adds a
     /// PackageReference, and for one that gets the package transitively through a project reference.
     /// </summary>
+    [Trait("Tier", "Package")]
+    [Collection(BtfBindings.Tests.Build.PackageTier.Name)]
     public class PackageTests
     {
         private static (int code, string output) Dotnet(string args, string workDir)
@@ -44,6 +46,7 @@ namespace BtfBindings.Tests.Build
                 Assert.Contains("buildTransitive/BtfBindings.targets", entries);
                 Assert.Contains("build/BtfBindings.props", entries);
             }
+            Nupkg.AssertUserFacingMetadata(nupkg, "BtfBindings");
 
             File.Copy(Fixtures.Path("aarch64-6.1"), Path.Combine(app, "aarch64.btf"));
             File.WriteAllText(Path.Combine(app, "nuget.config"), $@"<configuration><packageSources><add key=""local"" value=""{feed}"" /></packageSources></configuration>");

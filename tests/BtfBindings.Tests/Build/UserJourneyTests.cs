@@ -1,0 +1,502 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using BtfBindings.Tests.Cli;
+using BtfBindings.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace BtfBindings.Tests.Build
+{
+    /// <summary>
+    /// The package tier (issue 10): the real <c>BtfBindings</c> nupkg, packed once per run with a unique prerelease version
+    /// into a temporary feed, consumed by fresh apps under /tmp (outside the repository, so no Directory.Build.props,
+    /// ProjectReference or in-tree targets help) exactly as a user writes them: a PackageReference, BtfFile items,
+    /// <c>[BtfTypes]</c>, no AllowUnsafeBlocks. Each app is built with <c>dotnet build</c>, run with <c>dotnet out/App.dll</c>,
+    /// and what it prints (sizes, field offsets both as the CLR lays the struct out and as <c>BtfLayout</c> records them) is
+    /// compared with bpftool's JSON dump of the same BTF.
+    /// <para>
+    /// Sources: the temporary feed only for BtfBindings (packageSourceMapping), nuget.org for everything else. A net10.0
+    /// app needs nothing from it (the .NET 10 SDK carries its targeting and apphost packs); a net8.0 app restores the .NET 8
+    /// targeting and apphost packs (Microsoft.NETCore.App.Ref / .Host.linux-x64 8.0.x), which the .NET 10 SDK does not ship.
+    /// NUGET_PACKAGES is a fresh folder of this run, shared by its apps: the package is really restored from the feed, once,
+    /// and nothing comes from a stale cache.
+    /// </para>
+    /// Run the tier alone: <c>dotnet test tests/BtfBindings.Tests -c Release --filter Tier=Package</c>.
+    /// </summary>
+    [Trait("Tier", "Package")]
+    [Collection(PackageTier.Name)]
+    public class UserJourneyTests : IClassFixture<JourneyFeed>
+    {
+        private readonly JourneyFeed _feed;
+        private readonly ITestOutputHelper _log;
+
+        public UserJourneyTests(JourneyFeed feed, ITestOutputHelper log)
+        {
+            _feed = feed;
+            _log = log;
+            _log.WriteLine($"feed {_feed.Feed}, BtfBindings {_feed.Version}, packed in {_feed.PackTime.TotalSeconds:F1} s");
+        }
+
+        // ------------------------------------------------------------------ scenarios
+
+        /// <summary>1. Two BtfFiles, each [BtfTypes] class naming its file: both compile, both match bpftool.</summary>
+        [Fact]
+        public void Two_btf_files_each_class_picks_its_file()
+        {
+            var app = _feed.NewApp("two-files", "net10.0",
+                Items(("aarch64-6.1.btf", null), ("x86_64-5.10.btf", null)),
+                Program(
+                    @"[BtfTypes(""task_struct"", ""iphdr"", BtfFile = ""aarch64-6.1.btf"")]
+public static partial class Arm { }
+
+[BtfTypes(""task_struct"", ""iphdr"", BtfFile = ""x86_64-5.10.btf"")]
+public static partial class X86 { }",
+                    Probe("aarch64-6.1", "Arm", "task_struct", TaskFields),
+                    Probe("aarch64-6.1", "Arm", "iphdr", IpFields),
+                    Probe("x86_64-5.10", "X86", "task_struct", TaskFields),
+                    Probe("x86_64-5.10", "X86", "iphdr", IpFields),
+                    Source("aarch64-6.1", "Arm", "task_struct"), Source("x86_64-5.10", "X86", "task_struct")));
+            CopyFixture("aarch64-6.1", app, "aarch64-6.1.btf");
+            CopyFixture("x86_64-5.10", app, "x86_64-5.10.btf");
+            var output = BuildAndRun(app);
+
+            var arm = Truth(Fixtures.Path("aarch64-6.1"));
+            var x86 = Truth(Fixtures.Path("x86_64-5.10"));
+            AssertLine(output, Expected(arm, "aarch64-6.1", "task_struct", TaskFields));
+            AssertLine(output, Expected(arm, "aarch64-6.1", "iphdr", IpFields));
+            AssertLine(output, Expected(x86, "x86_64-5.10", "task_struct", TaskFields));
+            AssertLine(output, Expected(x86, "x86_64-5.10", "iphdr", IpFields));
+            AssertLine(output, "aarch64-6.1 source=aarch64-6.1.btf");
+            AssertLine(output, "x86_64-5.10 source=x86_64-5.10.btf");
+            // The two kernels really differ (else picking the wrong file would pass unnoticed).
+            Assert.NotEqual(arm.Size("task_struct"), x86.Size("task_struct"));
+        }
+
+        /// <summary>2. Three BtfFiles and a [BtfTypes] without BtfFile = "...": BTFB003, naming every file.</summary>
+        [Fact]
+        public void Three_btf_files_and_no_choice_fails_with_BTFB003_listing_them()
+        {
+            var app = _feed.NewApp("ambiguous", "net10.0",
+                Items(("x86_64-6.12.btf", null), ("x86_64-5.10.btf", null), ("aarch64-6.1.btf", null)),
+                Program(@"[BtfTypes(""task_struct"")]
+public static partial class Kernel { }"));
+            CopyFixture("x86_64-6.12", app, "x86_64-6.12.btf");
+            CopyFixture("x86_64-5.10", app, "x86_64-5.10.btf");
+            CopyFixture("aarch64-6.1", app, "aarch64-6.1.btf");
+            var (code, output, time) = _feed.Dotnet(JourneyFeed.BuildArgs, app);
+            _log.WriteLine($"build (expected to fail): {time.TotalSeconds:F1} s");
+            Assert.True(code != 0, "the build succeeded; expected error BTFB003\n" + Errors(output));
+            var btfb003 = output.Split('\n').FirstOrDefault(l => l.Contains("error BTFB003"));
+            Assert.True(btfb003 != null, "no error BTFB003 in the build output:\n" + Errors(output));
+            foreach (var f in new[] { "x86_64-6.12.btf", "x86_64-5.10.btf", "aarch64-6.1.btf" })
+                Assert.True(btfb003!.Contains(f), $"BTFB003 does not name {f}: {btfb003}");
+            Assert.Contains("Program.cs", btfb003); // on the attribute, not somewhere in the targets
+        }
+
+        /// <summary>3. A split module over its base, as README shows it: module-only types match bpftool -B.</summary>
+        [Fact]
+        public void Split_module_over_its_base()
+        {
+            var app = _feed.NewApp("split", "net10.0",
+                Items(("ip_vs.ko", "vmlinux.btf")),
+                Program(@"[BtfTypes(""ip_vs_service"", ""ip_vs_conn"")]
+public static partial class IpVs { }",
+                    Probe("ip_vs", "IpVs", "ip_vs_service", ServiceFields),
+                    Probe("ip_vs", "IpVs", "ip_vs_conn", ConnFields),
+                    Source("ip_vs", "IpVs", "ip_vs_service")));
+            CopyFixture("x86_64-6.12-ip_vs.ko", app, "ip_vs.ko");
+            CopyFixture("x86_64-6.12", app, "vmlinux.btf");
+            var output = BuildAndRun(app);
+
+            var truth = Truth(Fixtures.Path("x86_64-6.12-ip_vs.ko"), Fixtures.Path("x86_64-6.12"));
+            Assert.DoesNotContain(CliSupport.BpftoolJson(Fixtures.Path("x86_64-6.12")).Types.Values, t => Bpftool.Name(t) == "ip_vs_service"); // module-only
+            AssertLine(output, Expected(truth, "ip_vs", "ip_vs_service", ServiceFields));
+            AssertLine(output, Expected(truth, "ip_vs", "ip_vs_conn", ConnFields));
+            AssertLine(output, "ip_vs source=ip_vs.ko");
+        }
+
+        // Spaces, ';' (%3B in MSBuild), '#', '=' and non-ASCII, in the folder and the file name.
+        private const string AwkwardDir = "BTF #2;=ü dir";
+        private const string AwkwardBtf = "kérnel #1;=a.btf";
+        private const string AwkwardModDir = "mods #4;=ö";
+        private const string AwkwardKo = "ip_vs #3;=ö.ko";
+
+        /// <summary>4a. A BtfFile whose folder and name hold spaces, ';', '#', '=' and non-ASCII.</summary>
+        [Fact]
+        public void Awkward_path_without_base()
+        {
+            var app = _feed.NewApp("awkward app é", "net10.0",
+                Items((AwkwardDir + "/" + AwkwardBtf, null)),
+                Program(@"[BtfTypes(""task_struct"", ""iphdr"")]
+public static partial class Kernel { }",
+                    Probe("x86_64-5.10", "Kernel", "task_struct", TaskFields),
+                    Probe("x86_64-5.10", "Kernel", "iphdr", IpFields),
+                    Source("x86_64-5.10", "Kernel", "task_struct")));
+            CopyFixture("x86_64-5.10", app, Path.Combine(AwkwardDir, AwkwardBtf));
+            var output = BuildAndRun(app);
+
+            var truth = Truth(Fixtures.Path("x86_64-5.10"));
+            AssertLine(output, Expected(truth, "x86_64-5.10", "task_struct", TaskFields));
+            AssertLine(output, Expected(truth, "x86_64-5.10", "iphdr", IpFields));
+            AssertLine(output, "x86_64-5.10 source=" + AwkwardBtf);
+        }
+
+        /// <summary>4b. A split module and its Base, both at awkward paths.</summary>
+        [Fact]
+        public void Awkward_path_with_base()
+        {
+            var app = _feed.NewApp("awkward split é", "net10.0",
+                Items((AwkwardModDir + "/" + AwkwardKo, AwkwardDir + "/" + AwkwardBtf)),
+                Program(@"[BtfTypes(""ip_vs_service"")]
+public static partial class IpVs { }",
+                    Probe("ip_vs", "IpVs", "ip_vs_service", ServiceFields),
+                    Source("ip_vs", "IpVs", "ip_vs_service")));
+            CopyFixture("x86_64-6.12-ip_vs.ko", app, Path.Combine(AwkwardModDir, AwkwardKo));
+            CopyFixture("x86_64-6.12", app, Path.Combine(AwkwardDir, AwkwardBtf));
+            var output = BuildAndRun(app);
+
+            var truth = Truth(Fixtures.Path("x86_64-6.12-ip_vs.ko"), Fixtures.Path("x86_64-6.12"));
+            AssertLine(output, Expected(truth, "ip_vs", "ip_vs_service", ServiceFields));
+            AssertLine(output, "ip_vs source=" + AwkwardKo);
+        }
+
+        /// <summary>
+        /// 5. net8.0 and net10.0, TreatWarningsAsErrors, Nullable, no AllowUnsafeBlocks (not in the project, not from the
+        /// package's props/targets): README's "Use it" code verbatim, plus <c>task.comm</c> as an indexable inline array, a
+        /// span and a C string.
+        /// </summary>
+        [Theory]
+        [InlineData("net8.0")]
+        [InlineData("net10.0")]
+        public void Readme_code_builds_warning_free_without_unsafe(string tfm)
+        {
+            var app = _feed.NewApp("readme-" + tfm, tfm, Items(("x86_64-6.12.btf", null)),
+                Program(@"[BtfTypes(""task_struct"", ""iphdr"")]                   // BtfFile = ""name"" picks one of several files
+public static partial class Kernel { }",
+                    // README "Use it", verbatim (a real IPv4 header as the packet):
+                    @"byte[] packet = Convert.FromHexString(""450000358a5c40004011c0a8c0a80001c0000201"");
+        ref var ip = ref MemoryMarshal.AsRef<Kernel.iphdr>(packet.AsSpan());
+        Console.WriteLine($""{ip.version} {ip.ihl} {Kernel.task_struct.BtfLayout.Field(""pid"")}"");",
+                    // task.comm: indexable, a span, a C string.
+                    @"var task = new Kernel.task_struct();
+        Span<byte> comm = task.comm;
+        ""journey""u8.CopyTo(comm);
+        task.comm[1] = (byte)'J';
+        Console.WriteLine($""comm={task.comm.ToCString()} length={comm.Length} first={(char)task.comm[0]} layout={Kernel.task_struct.BtfLayout.Field(""comm"")!.ByteOffset}/{Kernel.task_struct.BtfLayout.Field(""comm"")!.ByteSize} at={Off(ref task, ref task.comm)}"");",
+                    Probe("x86_64-6.12", "Kernel", "task_struct", TaskFields),
+                    Probe("x86_64-6.12", "Kernel", "iphdr", IpFields)),
+                "\n    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>");
+            Assert.DoesNotContain("AllowUnsafeBlocks", File.ReadAllText(Path.Combine(app, "App.csproj")));
+            CopyFixture("x86_64-6.12", app, "x86_64-6.12.btf");
+            var output = BuildAndRun(app);
+
+            var truth = Truth(Fixtures.Path("x86_64-6.12"));
+            var pid = truth.Field("task_struct", "pid");
+            AssertLine(output, $"4 5 pid_t pid /* {pid.BitOffset / 8} {pid.BitSize / 8} */");
+            var comm = truth.Field("task_struct", "comm");
+            AssertLine(output, $"comm=jJurney length=16 first=j layout={comm.BitOffset / 8}/16 at={comm.BitOffset / 8}");
+            AssertLine(output, Expected(truth, "x86_64-6.12", "task_struct", TaskFields));
+            AssertLine(output, Expected(truth, "x86_64-6.12", "iphdr", IpFields));
+
+            // Nothing turned unsafe code on behind the user's back (the package's build/buildTransitive props and targets included).
+            var (code, props, _) = _feed.Dotnet("msbuild -nologo -getProperty:AllowUnsafeBlocks -getProperty:TreatWarningsAsErrors -getProperty:Nullable -getProperty:TargetFramework", app);
+            Assert.True(code == 0, props);
+            using var json = JsonDocument.Parse(props);
+            var p = json.RootElement.GetProperty("Properties");
+            Assert.True(p.GetProperty("AllowUnsafeBlocks").GetString() is null or "" or "false", props);
+            Assert.Equal("true", p.GetProperty("TreatWarningsAsErrors").GetString());
+            Assert.Equal("enable", p.GetProperty("Nullable").GetString());
+            Assert.Equal(tfm, p.GetProperty("TargetFramework").GetString());
+        }
+
+        // ------------------------------------------------------------------ the apps
+
+        private static readonly string[] TaskFields = { "pid", "tgid", "flags", "prio" };
+        private static readonly string[] IpFields = { "tos", "tot_len", "ttl", "protocol", "check", "saddr", "daddr" };
+        private static readonly string[] ServiceFields = { "refcnt", "af", "protocol", "addr", "port", "fwmark", "flags", "stats", "sched_lock", "conntrack_afmask" };
+        private static readonly string[] ConnFields = { "cport", "dport", "vport", "af", "caddr", "vaddr", "daddr", "timer", "state", "fwmark", "pe_data_len" };
+
+        private static string Items(params (string file, string? baseFile)[] files)
+            => string.Join("\n", files.Select(f => $"    <BtfFile Include=\"{MsBuildEscape(f.file)}\"" + (f.baseFile != null ? $" Base=\"{MsBuildEscape(f.baseFile)}\"" : "") + " />"));
+
+        /// <summary>What a user writes in a project file for a path with ';' (and '%'): MSBuild's escapes.</summary>
+        private static string MsBuildEscape(string path) => path.Replace("%", "%25").Replace(";", "%3B");
+
+        /// <summary>Program.cs: the declarations, then Main running each statement block.</summary>
+        private static string Program(string declarations, params string[] statements)
+            => @"using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using BtfBindings;
+
+" + declarations + @"
+
+public static class Program
+{
+    /// <summary>Where the CLR put a field: its byte offset from the start of the struct holding it.</summary>
+    private static long Off<TStruct, TField>(ref TStruct s, ref TField f)
+        => (long)Unsafe.ByteOffset(ref Unsafe.As<TStruct, byte>(ref s), ref Unsafe.As<TField, byte>(ref f));
+
+    public static void Main()
+    {
+" + string.Concat(statements.Select(s => "        {\n        " + s + "\n        }\n")) + @"    }
+}
+";
+
+        /// <summary>
+        /// A statement printing "label type size=N sizeof=N f=clr/layout …": BtfLayout's size, the CLR's size, and for each field
+        /// the offset the CLR gave it and the one BtfLayout records.
+        /// </summary>
+        private static string Probe(string label, string cls, string type, string[] fields)
+        {
+            var t = cls + "." + type;
+            var sb = new StringBuilder();
+            sb.Append($"var v = new {t}();\n        Console.WriteLine($\"{label} {type} size={{{t}.BtfLayout.Size}} sizeof={{Unsafe.SizeOf<{t}>()}}");
+            foreach (var f in fields) sb.Append($" {f}={{Off(ref v, ref v.{f})}}/{{{t}.BtfLayout.Field(\"{f}\")!.ByteOffset}}");
+            sb.Append("\");");
+            return sb.ToString();
+        }
+
+        /// <summary>A statement printing "label source=F": the BTF file the generated type says it came from.</summary>
+        private static string Source(string label, string cls, string type)
+            => $"Console.WriteLine($\"{label} source={{{cls}.{type}.BtfLayout.SourceFile}}\");";
+
+        /// <summary>The line bpftool's numbers say the probe must print.</summary>
+        private static string Expected(LayoutTruth truth, string label, string type, string[] fields)
+        {
+            long size = truth.Size(type);
+            var sb = new StringBuilder($"{label} {type} size={size} sizeof={size}");
+            foreach (var f in fields)
+            {
+                var field = truth.Field(type, f);
+                Assert.False(field.Bitfield, $"{type}.{f} is a bitfield: not a probe field");
+                sb.Append($" {f}={field.BitOffset / 8}/{field.BitOffset / 8}");
+            }
+            return sb.ToString();
+        }
+
+        private static void AssertLine(string output, string expected)
+        {
+            var lines = output.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+            Assert.True(lines.Contains(expected), $"expected the line\n  {expected}\nin the app's output:\n{output}");
+        }
+
+        private static void CopyFixture(string fixture, string app, string relative)
+        {
+            var dest = Path.Combine(app, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
+            File.Copy(Fixtures.Path(fixture), dest);
+        }
+
+        /// <summary>dotnet build -o out, then dotnet out/App.dll; both must succeed. Returns what the app printed.</summary>
+        private string BuildAndRun(string app)
+        {
+            var (code, output, time) = _feed.Dotnet(JourneyFeed.BuildArgs, app);
+            _log.WriteLine($"build: {time.TotalSeconds:F1} s");
+            Assert.True(code == 0, "dotnet build failed:\n" + Errors(output));
+            var (runCode, run, runTime) = _feed.Dotnet("out/App.dll", app);
+            _log.WriteLine($"run: {runTime.TotalSeconds:F1} s\n{run}");
+            Assert.True(runCode == 0, $"dotnet out/App.dll exited {runCode}:\n{run}");
+            return run;
+        }
+
+        /// <summary>
+        /// A build log boiled down: how many of each error/warning code, then the distinct lines with BtfBindings' own
+        /// (BTFB*) first, at most 30; the whole log when it has none.
+        /// </summary>
+        private static string Errors(string output)
+        {
+            var lines = output.Split('\n').Select(l => l.Trim()).Where(l => l.Contains(": error ") || l.Contains(": warning ")).Distinct().ToList();
+            if (lines.Count == 0) return output;
+            static string Code(string l) { var m = System.Text.RegularExpressions.Regex.Match(l, @": (error|warning) ([A-Z]+[0-9]+)"); return m.Success ? m.Groups[2].Value : "?"; }
+            var counts = string.Join(", ", lines.GroupBy(Code).OrderByDescending(g => g.Key.StartsWith("BTFB", StringComparison.Ordinal)).ThenByDescending(g => g.Count()).Select(g => $"{g.Key} x{g.Count()}"));
+            var shown = lines.OrderByDescending(l => Code(l).StartsWith("BTFB", StringComparison.Ordinal)).Take(30);
+            return $"{lines.Count} distinct error/warning lines ({counts}):\n" + string.Join("\n", shown);
+        }
+
+        // ------------------------------------------------------------------ bpftool
+
+        private static LayoutTruth Truth(string file, string? baseFile = null) => LayoutTruth.Of(file, baseFile);
+
+        /// <summary>Sizes and flattened member offsets from <c>bpftool -j btf dump file F [-B BASE] format raw</c>.</summary>
+        private sealed class LayoutTruth
+        {
+            private static readonly Dictionary<string, LayoutTruth> Cache = new Dictionary<string, LayoutTruth>();
+            private readonly Bpftool _bt;
+            private readonly int _firstId;
+
+            private LayoutTruth(Bpftool bt, int firstId) { _bt = bt; _firstId = firstId; }
+
+            public static LayoutTruth Of(string file, string? baseFile)
+            {
+                lock (Cache)
+                {
+                    var key = file + "|" + baseFile;
+                    if (Cache.TryGetValue(key, out var t)) return t;
+                    if (baseFile == null) t = new LayoutTruth(CliSupport.BpftoolJson(file), 0);
+                    else
+                    {
+                        // A split dump lists only the module's types; their members refer to base ids. Merge both lists so
+                        // sizes resolve, and look names up among the module's own types first (ids above the base's).
+                        var split = Tool.Check("bpftool", $"-j btf dump file {file} -B {baseFile} format raw").StdOutBytes;
+                        var baseJson = Tool.Check("bpftool", $"-j btf dump file {baseFile} format raw").StdOutBytes;
+                        var merged = Merge(baseJson, split, out int firstSplitId);
+                        t = new LayoutTruth(new Bpftool(merged), firstSplitId);
+                    }
+                    Cache[key] = t;
+                    return t;
+                }
+            }
+
+            private static byte[] Merge(byte[] baseJson, byte[] splitJson, out int firstSplitId)
+            {
+                using var b = JsonDocument.Parse(baseJson);
+                using var s = JsonDocument.Parse(splitJson);
+                firstSplitId = s.RootElement.GetProperty("types").EnumerateArray().Min(e => e.GetProperty("id").GetInt32());
+                var ms = new MemoryStream();
+                using (var w = new Utf8JsonWriter(ms))
+                {
+                    w.WriteStartObject();
+                    w.WriteStartArray("types");
+                    foreach (var e in b.RootElement.GetProperty("types").EnumerateArray()) e.WriteTo(w);
+                    foreach (var e in s.RootElement.GetProperty("types").EnumerateArray()) e.WriteTo(w);
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                }
+                return ms.ToArray();
+            }
+
+            private JsonElement Composite(string name)
+                => _bt.Types.Where(kv => kv.Key >= _firstId).OrderBy(kv => kv.Key)
+                    .First(kv => (Bpftool.Kind(kv.Value) == "STRUCT" || Bpftool.Kind(kv.Value) == "UNION") && Bpftool.Name(kv.Value) == name).Value;
+
+            public long Size(string type) => Composite(type).GetProperty("size").GetInt64();
+
+            public Bpftool.Field Field(string type, string field)
+            {
+                var f = _bt.Flatten(Composite(type)).Where(x => x.Path == field).ToList();
+                Assert.True(f.Count == 1, $"bpftool: {type}.{field} found {f.Count} times");
+                return f[0];
+            }
+        }
+    }
+
+    /// <summary>The package tests (packing, tool installs, user journeys) run one at a time: they share the src/*/bin outputs they pack, and the machine's cores.</summary>
+    [CollectionDefinition(Name)]
+    public class PackageTier
+    {
+        public const string Name = "Package tier";
+    }
+
+    /// <summary>
+    /// One temporary feed per test run: the BtfBindings package packed once (the build outputs of this test run, same
+    /// configuration, unique prerelease version), a nuget.config (the feed for BtfBindings only, nuget.org for the rest),
+    /// a fresh NUGET_PACKAGES shared by the apps, and guard Directory.Build.props/targets so nothing above /tmp leaks in.
+    /// Set BTFBINDINGS_KEEP_JOURNEY=1 to keep the folder after the run.
+    /// </summary>
+    public sealed class JourneyFeed : IDisposable
+    {
+        public const string BuildArgs = "build -nologo -o out -nodeReuse:false";
+
+        public string Root { get; }
+        public string Feed { get; }
+        public string Packages { get; }
+        public string Version { get; }
+        public TimeSpan PackTime { get; }
+
+        public JourneyFeed()
+        {
+            Root = Path.Combine(Path.GetTempPath(), "btfb-journey-" + Guid.NewGuid().ToString("N").Substring(0, 12));
+            Feed = Path.Combine(Root, "feed");
+            Packages = Path.Combine(Root, "nuget-packages");
+            Directory.CreateDirectory(Feed);
+            Directory.CreateDirectory(Packages);
+            Version = "0.1.0-journey." + DateTime.UtcNow.ToString("yyyyMMddHHmmss") + ".g" + Guid.NewGuid().ToString("N").Substring(0, 8);
+
+            // Pack what this test run built (same configuration): no second build of src/ racing the test run's outputs.
+            string config = AppContext.BaseDirectory.Replace('\\', '/').Contains("/bin/Release/") ? "Release" : "Debug";
+            var sw = Stopwatch.StartNew();
+            var (code, output, _) = Dotnet($"pack \"{Path.Combine(Fixtures.RepoRoot, "src", "BtfBindings.Runtime")}\" -c {config} --no-build -o \"{Feed}\" -p:PackageVersion={Version} -nologo", Fixtures.RepoRoot);
+            PackTime = sw.Elapsed;
+            if (code != 0) throw new InvalidOperationException("dotnet pack src/BtfBindings.Runtime failed:\n" + output);
+            var nupkg = Path.Combine(Feed, $"BtfBindings.{Version}.nupkg");
+            if (!File.Exists(nupkg)) throw new InvalidOperationException("no " + nupkg + " after dotnet pack:\n" + output);
+
+            File.WriteAllText(Path.Combine(Root, "nuget.config"), $@"<?xml version=""1.0"" encoding=""utf-8""?>
+<configuration>
+  <packageSources>
+    <clear />
+    <add key=""journey"" value=""{Feed}"" />
+    <add key=""nuget.org"" value=""https://api.nuget.org/v3/index.json"" protocolVersion=""3"" />
+  </packageSources>
+  <packageSourceMapping>
+    <packageSource key=""journey""><package pattern=""BtfBindings"" /></packageSource>
+    <packageSource key=""nuget.org""><package pattern=""*"" /></packageSource>
+  </packageSourceMapping>
+</configuration>
+");
+            // An app under /tmp would import a Directory.Build.props/targets found above it; stop the search here.
+            File.WriteAllText(Path.Combine(Root, "Directory.Build.props"), "<Project />\n");
+            File.WriteAllText(Path.Combine(Root, "Directory.Build.targets"), "<Project />\n");
+        }
+
+        /// <summary>A fresh app folder with App.csproj (PackageReference to the packed BtfBindings, the BtfFile items) and Program.cs.</summary>
+        public string NewApp(string name, string tfm, string btfItems, string program, string extraProperties = "")
+        {
+            var dir = Path.Combine(Root, name);
+            Directory.CreateDirectory(dir);
+            File.WriteAllText(Path.Combine(dir, "App.csproj"), $@"<Project Sdk=""Microsoft.NET.Sdk"">
+  <PropertyGroup>
+    <OutputType>Exe</OutputType>
+    <TargetFramework>{tfm}</TargetFramework>
+    <ImplicitUsings>enable</ImplicitUsings>
+    <Nullable>enable</Nullable>{extraProperties}
+  </PropertyGroup>
+  <ItemGroup>
+    <PackageReference Include=""BtfBindings"" Version=""{Version}"" />
+  </ItemGroup>
+  <ItemGroup>
+{btfItems}
+  </ItemGroup>
+</Project>
+");
+            File.WriteAllText(Path.Combine(dir, "Program.cs"), program);
+            return dir;
+        }
+
+        /// <summary>
+        /// Runs dotnet in <paramref name="workDir"/> as a user's shell would: this run's NUGET_PACKAGES, none of the MSBuild
+        /// variables the test host may carry, and DOTNET_ROLL_FORWARD=Major so a net8.0 app runs where only .NET 10 is installed.
+        /// </summary>
+        public (int code, string output, TimeSpan time) Dotnet(string args, string workDir)
+        {
+            var psi = new ProcessStartInfo("dotnet", args)
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir, UseShellExecute = false,
+                StandardOutputEncoding = Encoding.UTF8, StandardErrorEncoding = Encoding.UTF8,
+            };
+            foreach (var k in psi.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)).ToList()) psi.Environment.Remove(k);
+            psi.Environment["NUGET_PACKAGES"] = Packages;
+            psi.Environment["DOTNET_NOLOGO"] = "1";
+            psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+            psi.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
+            psi.Environment["DOTNET_ROLL_FORWARD"] = "Major";
+            var sw = Stopwatch.StartNew();
+            using var p = Process.Start(psi)!;
+            var so = p.StandardOutput.ReadToEndAsync();
+            var se = p.StandardError.ReadToEndAsync();
+            if (!p.WaitForExit(600_000)) { try { p.Kill(true); } catch (InvalidOperationException) { } throw new TimeoutException("dotnet " + args); }
+            return (p.ExitCode, so.Result + se.Result, sw.Elapsed);
+        }
+
+        public void Dispose()
+        {
+            if (Environment.GetEnvironmentVariable("BTFBINDINGS_KEEP_JOURNEY") == "1") return;
+            try { Directory.Delete(Root, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+}
