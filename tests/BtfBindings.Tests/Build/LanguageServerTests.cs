@@ -118,7 +118,6 @@ namespace BtfBindings.Tests.Build
     <OutputType>Exe</OutputType>
     <TargetFramework>net{Environment.Version.Major}.0</TargetFramework>
     <Nullable>enable</Nullable>
-    <AllowUnsafeBlocks>true</AllowUnsafeBlocks>
   </PropertyGroup>
   <ItemGroup>
     <PackageReference Include=""BtfBindings"" Version=""{version}"" />

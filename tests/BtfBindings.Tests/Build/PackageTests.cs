@@ -51,7 +51,7 @@ namespace BtfBindings.Tests.Build
             File.Copy(Fixtures.Path("aarch64-6.1"), Path.Combine(app, "aarch64.btf"));
             File.WriteAllText(Path.Combine(app, "nuget.config"), $@"<configuration><packageSources><add key=""local"" value=""{feed}"" /></packageSources></configuration>");
             File.WriteAllText(Path.Combine(app, "App.csproj"), $@"<Project Sdk=""Microsoft.NET.Sdk"">
-  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net8.0</TargetFramework><RollForward>Major</RollForward><AllowUnsafeBlocks>true</AllowUnsafeBlocks><Nullable>enable</Nullable></PropertyGroup>
+  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net8.0</TargetFramework><RollForward>Major</RollForward><Nullable>enable</Nullable></PropertyGroup>
   <ItemGroup>
     <PackageReference Include=""BtfBindings"" Version=""{version}"" />
     <BtfFile Include=""aarch64.btf"" />
@@ -81,7 +81,7 @@ static class P { static void Main() => System.Console.WriteLine($""task_struct={
             File.WriteAllText(Path.Combine(lib, "Lib.cs"), "public static class Lib { public static string Name => nameof(BtfBindings.TargetKernel); }");
             File.Copy(Fixtures.Path("x86_64-5.10"), Path.Combine(app2, "x86_64-5.10.btf"));
             File.WriteAllText(Path.Combine(app2, "App2.csproj"), @"<Project Sdk=""Microsoft.NET.Sdk"">
-  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net8.0</TargetFramework><RollForward>Major</RollForward><AllowUnsafeBlocks>true</AllowUnsafeBlocks><Nullable>enable</Nullable></PropertyGroup>
+  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net8.0</TargetFramework><RollForward>Major</RollForward><Nullable>enable</Nullable></PropertyGroup>
   <ItemGroup>
     <ProjectReference Include=""../lib/Lib.csproj"" />
     <BtfFile Include=""x86_64-5.10.btf"" />

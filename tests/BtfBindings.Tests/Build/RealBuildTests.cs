@@ -45,7 +45,7 @@ namespace BtfBindings.Tests.Build
             File.Copy(Fixtures.Path("x86_64-5.10"), Path.Combine(dir, "kernel.btf"));
             File.WriteAllText(Path.Combine(dir, "App.csproj"), $@"<Project Sdk=""Microsoft.NET.Sdk"">
   <Import Project=""{root}/src/BtfBindings.Generator/build/BtfBindings.props"" />
-  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net8.0</TargetFramework><RollForward>Major</RollForward><AllowUnsafeBlocks>true</AllowUnsafeBlocks></PropertyGroup>
+  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net8.0</TargetFramework><RollForward>Major</RollForward></PropertyGroup>
   <ItemGroup>
     <AdditionalFiles Include=""kernel.btf"" />
     <ProjectReference Include=""{root}/src/BtfBindings.Runtime/BtfBindings.Runtime.csproj"" />

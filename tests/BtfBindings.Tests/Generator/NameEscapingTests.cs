@@ -209,7 +209,7 @@ System.Console.WriteLine($""{h.field} {h.value} {h.@this} {h.value_bits} {h.valu
             var asm = System.Reflection.Assembly.Load(ms.ToArray());
             var layoutType = asm.GetTypes().Single(t => t.FullName == "K+" + holder.MetadataName);
             var layout = (BtfTypeLayout)layoutType.GetProperty("BtfLayout")!.GetValue(null)!;
-            Assert.Equal("holder\n} class Injected3 {", layout.Name);
+            Assert.Equal("holder\n} class Injected3 {", layout.BtfName);
             var expected = btf.FindTypes("holder\n} class Injected3 {", BtfKind.Struct).Single().Members.Select(m => m.Name).ToList();
             Assert.Equal(expected, layout.Fields.Select(f => f.Name).ToList());
         }
