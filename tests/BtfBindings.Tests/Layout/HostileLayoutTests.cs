@@ -223,7 +223,7 @@ namespace BtfBindings.Tests.HostileBtf
         {
             var btf = Hostile.TypedefChain(100_000, loop: false);
             var sw = Stopwatch.StartNew();
-            Hostile.PlanThrows(btf, "s", "over-long chain");
+            Hostile.PlanThrows(btf, "s", "over-long chain", "type [3]");
             Hostile.OnSmallStack(() =>
             {
                 Throws(() => btf.ResolveSize(3), "chain deeper than 32");
@@ -464,6 +464,7 @@ namespace BtfBindings.Tests.HostileBtf
         [InlineData("show")]
         [InlineData("generate")]
         [InlineData("minimize")]
+        [InlineData("diff")]
         public void Cli_reports_a_cycle_as_exit_2(string command)
         {
             var path = Hostile.Write(b =>
@@ -472,7 +473,7 @@ namespace BtfBindings.Tests.HostileBtf
                 b.AddComposite(BtfKind.Struct, "foo", 8, ("", 3, 0, 0), ("x", 1, 32, 0));               // 2
                 b.AddComposite(BtfKind.Union, "", 4, ("y", 1, 0, 0), ("", 3, 0, 0));                    // 3
             }, "cycle.btf");
-            var args = new List<string> { command, "--btf", path, "foo" };
+            var args = command == "diff" ? new List<string> { command, path, path, "foo" } : new List<string> { command, "--btf", path, "foo" };
             if (command == "minimize") args.AddRange(new[] { "-o", Path.Combine(Path.GetDirectoryName(path)!, "min.btf") });
             CliSupport.CliResult? r = null;
             Hostile.OnSmallStack(() => r = CliSupport.Run(args.ToArray()));
