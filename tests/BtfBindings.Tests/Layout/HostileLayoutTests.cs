@@ -705,4 +705,175 @@ namespace BtfBindings.Tests.HostileBtf
             Assert.True(compiler.Count == 0, string.Join("\n", compiler));
         }
     }
+    /// <summary>
+    /// The stress run's kind of input, in small: a real kernel's BTF with one to three targeted changes (a member's type
+    /// pointed at its own struct or another, an array length, a struct size or member offset made huge, a typedef or
+    /// qualifier retargeted), then planned, shown and CO-RE-resolved on a 1 MiB stack with a watchdog. The only exceptions
+    /// allowed are BtfException and CoreException; every plan must be representable in C#.
+    /// </summary>
+    public class HostileMutationTests
+    {
+        private readonly Xunit.Abstractions.ITestOutputHelper _out;
+        public HostileMutationTests(Xunit.Abstractions.ITestOutputHelper output) { _out = output; }
+
+        private static readonly string[] Roots = { "task_struct", "sk_buff", "file", "inode", "page", "pglist_data", "net_device", "mm_struct" };
+
+        /// <summary>(kind, byte offset, vlen) of every record of a little-endian raw BTF, by id.</summary>
+        private static List<(BtfKind kind, int at, int vlen)> Records(byte[] d)
+        {
+            uint U(int o) => BitConverter.ToUInt32(d, o);
+            int hdr = (int)U(4), start = hdr + (int)U(8), end = start + (int)U(12);
+            var list = new List<(BtfKind, int, int)> { (BtfKind.Void, 0, 0) };
+            for (int at = start; at < end;)
+            {
+                uint info = U(at + 4);
+                var k = (BtfKind)((info >> 24) & 0x7f);
+                int vlen = (int)(info & 0xffff);
+                list.Add((k, at, vlen));
+                at += 12 + k switch
+                {
+                    BtfKind.Int or BtfKind.Var or BtfKind.DeclTag => 4,
+                    BtfKind.Array => 12,
+                    BtfKind.Struct or BtfKind.Union or BtfKind.DataSec or BtfKind.Enum64 => 12 * vlen,
+                    BtfKind.Enum or BtfKind.FuncProto => 8 * vlen,
+                    _ => 0,
+                };
+            }
+            return list;
+        }
+
+        private static uint Huge(Random r) => r.Next(6) switch
+        {
+            0 => uint.MaxValue, 1 => 0x80000000u, 2 => 0x7FFFFFFFu, 3 => 0x80000010u, 4 => (uint)r.Next(1 << 21, int.MaxValue), _ => (uint)r.Next(),
+        };
+
+        [Fact]
+        public void Mutated_kernel_btf_plans_shows_and_resolves_without_crash_or_hang()
+        {
+            var original = BtfBindings.Tests.Support.Fixtures.Bytes("x86_64-5.10");
+            var recs = Records(original);
+            var orig = Btf.Parse((byte[])original.Clone(), "x86_64-5.10");
+            var composites = Enumerable.Range(1, recs.Count - 1).Where(i => recs[i].kind is BtfKind.Struct or BtfKind.Union && recs[i].vlen > 0).ToArray();
+            var refs = Enumerable.Range(1, recs.Count - 1).Where(i => recs[i].kind is BtfKind.Typedef or BtfKind.Const or BtfKind.Volatile).ToArray();
+            var arrays = Enumerable.Range(1, recs.Count - 1).Where(i => recs[i].kind == BtfKind.Array).ToArray();
+            var localPlan = LayoutPlanner.Plan(orig, Roots, null, out _);
+            var locals = new PlannedLayouts(localPlan);
+            var localRoots = Roots.Select(n => locals[n]).Where(l => l != null).ToArray();
+
+            const int iterations = 400;
+            var rng = new Random(14);
+            int parsed = 0, planned = 0, cycles = 0, opaque = 0, planAll = 0;
+            var unexpected = new List<string>();
+            string current = "";
+            long started = 0;
+            var worker = new Thread(() =>
+            {
+                for (int it = 0; it < iterations; it++)
+                {
+                    var d = (byte[])original.Clone();
+                    var what = new List<string>();
+                    int focus = composites[rng.Next(composites.Length)];
+                    for (int n = 1 + rng.Next(3); n > 0; n--)
+                    {
+                        int c = composites[rng.Next(composites.Length)];
+                        var (_, at, vlen) = recs[c];
+                        int m = at + 12 + 12 * rng.Next(vlen);
+                        switch (rng.Next(6))
+                        {
+                            case 0: case 1:
+                                {
+                                    int target = rng.Next(3) switch { 0 => c, 1 => composites[rng.Next(composites.Length)], _ => rng.Next(1, recs.Count) };
+                                    BitConverter.TryWriteBytes(d.AsSpan(m + 4), target); what.Add($"[{c}] member type -> {target}"); focus = c; break;
+                                }
+                            case 2:
+                                { int a = arrays[rng.Next(arrays.Length)]; uint v = Huge(rng); BitConverter.TryWriteBytes(d.AsSpan(recs[a].at + 20), v); what.Add($"[{a}] array length -> {v}"); break; }
+                            case 3:
+                                { uint v = Huge(rng); BitConverter.TryWriteBytes(d.AsSpan(at + 8), v); what.Add($"[{c}] size -> {v}"); focus = c; break; }
+                            case 4:
+                                { uint v = Huge(rng); BitConverter.TryWriteBytes(d.AsSpan(m + 8), v); what.Add($"[{c}] member offset -> {v}"); focus = c; break; }
+                            default:
+                                {
+                                    int r = refs[rng.Next(refs.Length)];
+                                    int target = rng.Next(2) == 0 ? r : composites[rng.Next(composites.Length)];
+                                    BitConverter.TryWriteBytes(d.AsSpan(recs[r].at + 8), target); what.Add($"[{r}] {recs[r].kind} -> {target}"); break;
+                                }
+                        }
+                    }
+                    Volatile.Write(ref current, $"#{it}: " + string.Join("; ", what));
+                    Interlocked.Exchange(ref started, Stopwatch.GetTimestamp());
+                    try
+                    {
+                        var btf = Btf.Parse(d, "mutated");
+                        parsed++;
+                        var names = new List<string>(Roots.Take(2));
+                        var ft = btf[focus];
+                        if (!ft.IsAnonymous) names.Add(ft.Name);
+                        LayoutPlan plan;
+                        try { plan = LayoutPlanner.Plan(btf, names, null, out _); planned++; }
+                        catch (BtfException e) { if (e.Message.Contains("contains itself by value") || e.Message.Contains("refers to itself")) cycles++; plan = null!; }
+                        if (plan != null)
+                        {
+                            Check(plan, unexpected, current);
+                            opaque += plan.Types.Count(t => t.OpaqueReason?.StartsWith("C# cannot", StringComparison.Ordinal) == true);
+                            var view = new LayoutViewBuilder(btf, plan);
+                            foreach (var t in plan.Types.Where(t => t.Kind is PlannedKind.Struct or PlannedKind.Union).Take(20))
+                                try { view.Build(t); } catch (BtfException) { }
+                        }
+                        var kernel = new TargetKernel(btf);
+                        foreach (var l in localRoots)
+                        {
+                            try
+                            {
+                                var res = kernel.Resolve(l!);
+                                foreach (var f in res.Fields)
+                                    if (f.Local.TypeLayout != null && f.Exists) try { res.Nested(f.Index, f.Local.TypeLayout); } catch (CoreException) { } catch (BtfException) { }
+                            }
+                            catch (BtfException) { }
+                            catch (CoreException) { }
+                        }
+                        if (it % 40 == 0)
+                        {
+                            try { LayoutPlanner.PlanAll(btf); planAll++; } catch (BtfException) { }
+                        }
+                    }
+                    catch (BtfException) { }
+                    catch (Exception e) { lock (unexpected) unexpected.Add(Volatile.Read(ref current) + "\n" + e); }
+                }
+                Interlocked.Exchange(ref started, 0);
+            }, 1 << 20) { IsBackground = true };
+            var total = Stopwatch.StartNew();
+            worker.Start();
+            string? hang = null;
+            while (!worker.Join(200))
+            {
+                long s0 = Interlocked.Read(ref started);
+                if (s0 != 0 && Stopwatch.GetElapsedTime(s0) > TimeSpan.FromSeconds(20)) { hang = Volatile.Read(ref current); break; }
+            }
+            _out.WriteLine($"{iterations} mutations in {total.Elapsed.TotalSeconds:0.0} s: {parsed} parsed, {planned} planned, {cycles} cycle errors, {opaque} types made opaque for size, {planAll} PlanAll runs");
+            Assert.True(hang == null, "hang on " + hang);
+            Assert.True(unexpected.Count == 0, string.Join("\n\n", unexpected.Take(5)));
+            Assert.True(cycles > 0 && opaque > 0, $"the mutations should make cycles ({cycles}) and oversized types ({opaque})");
+        }
+
+        private static void Check(LayoutPlan plan, List<string> bad, string mutation)
+        {
+            void One(PlannedType t, bool nested)
+            {
+                if (t.Kind == PlannedKind.Opaque) { if (nested || t.Fields.Count > 0) bad.Add(mutation + ": opaque with fields or nested " + t.Name); return; }
+                if (t.Kind == PlannedKind.Enum) return;
+                if (t.Size > LayoutLimits.MaxTypeSize) bad.Add($"{mutation}: {t.Name} size {t.Size}");
+                foreach (var f in t.Fields)
+                {
+                    if ((ulong)f.BitOffset / 8 + f.Type.ByteSize > LayoutLimits.MaxTypeSize) bad.Add($"{mutation}: {t.Name}.{f.Name} at {f.BitOffset / 8} + {f.Type.ByteSize}");
+                    for (var s = f.Type; s != null && s.Kind == TypeShapeKind.Array; s = s.Element)
+                        if (s.Length > LayoutLimits.MaxTypeSize || s.ByteSize > LayoutLimits.MaxTypeSize) bad.Add($"{mutation}: {t.Name}.{f.Name} array of {s.Length}");
+                    if (f.Type.Kind == TypeShapeKind.Composite && !f.Type.IsNested && plan.Types.FirstOrDefault(x => x.BtfId == f.Type.TypeId) is { Kind: PlannedKind.Opaque } o && o.OpaqueReason?.StartsWith("C# cannot", StringComparison.Ordinal) == true)
+                        bad.Add($"{mutation}: {t.Name}.{f.Name} holds opaque {o.Name} by value");
+                }
+                foreach (var n in t.Nested) One(n, true);
+            }
+            foreach (var t in plan.Types) One(t, false);
+        }
+    }
+
 }
