@@ -62,12 +62,13 @@ namespace BtfBindings.Cli.Layout
         public int Padding, BitPadding;
         public int NrHoles, NrBitHoles;
         public int SumHoles, SumBitHoles;
-        public uint SumBytes, SumBits;
+        /// <summary>Sums in 64 bits: a union's members may add up to more than 4 GiB.</summary>
+        public ulong SumBytes, SumBits;
         public int NrPaddings, SumPaddings;
         /// <summary>pahole's inferred forced alignment of the type itself, 0 when natural.</summary>
         public uint ForcedAlignment;
         public int NrForcedAlignments, NrForcedHoles, SumForcedHoles;
-        public int Cachelines(int cacheline) => (int)((Size + (uint)cacheline - 1) / (uint)cacheline);
+        public int Cachelines(int cacheline) => (int)(((ulong)Size + (uint)cacheline - 1) / (uint)cacheline);
     }
 
     /// <summary>
@@ -94,9 +95,11 @@ namespace BtfBindings.Cli.Layout
         /// <summary>The view of a top-level planned struct or union.</summary>
         public ViewStruct Build(PlannedType t)
         {
+            if (t.Kind == PlannedKind.Opaque && t.OpaqueReason != null)
+                throw new BtfException($"{t.CName} has no layout to show: {t.OpaqueReason}", _btf.SourceName, typeId: t.BtfId);
             if (t.Kind != PlannedKind.Struct && t.Kind != PlannedKind.Union) throw new ArgumentException("not a struct or union: " + t.Name);
             int next = 0;
-            var v = BuildComposite(t, _btf[t.BtfId], 0, 0, 0, ref next, t.CName);
+            var v = BuildComposite(t, _btf[t.BtfId], 0, 0, 0, ref next, t.CName, 0);
             if (next != t.Fields.Count) throw new InvalidOperationException($"{t.CName}: the plan has {t.Fields.Count} fields, the BTF walk found {next}");
             return v;
         }
@@ -105,8 +108,12 @@ namespace BtfBindings.Cli.Layout
         /// Walks composite <paramref name="bt"/> (at <paramref name="relBase"/> bits inside <paramref name="owner"/>'s
         /// field coordinates) consuming <paramref name="owner"/>'s flattened fields in order.
         /// </summary>
-        private ViewStruct BuildComposite(PlannedType owner, BtfType bt, uint ownerBaseBits, uint relBase, uint absBase, ref int next, string cname)
+        private ViewStruct BuildComposite(PlannedType owner, BtfType bt, uint ownerBaseBits, uint relBase, uint absBase, ref int next, string cname, int depth)
         {
+            // The plan bounds nesting (LayoutPlanner.MaxNesting) and rejects by-value cycles; this only keeps the walk bounded
+            // should a plan and its BTF ever disagree.
+            if (depth > LayoutPlanner.MaxNesting)
+                throw new BtfException($"{owner.CName}: anonymous members nested deeper than {LayoutPlanner.MaxNesting} levels", _btf.SourceName, typeId: bt.Id);
             var v = new ViewStruct
             {
                 IsUnion = bt.Kind == BtfKind.Union, CName = cname, Size = bt.Size, BaseBits = absBase,
@@ -126,7 +133,7 @@ namespace BtfBindings.Cli.Layout
                         AbsBitOffset = absBase + m.BitOffset, RelByteOffset = m.BitOffset / 8, ByteSize = it.Size,
                     };
                     g.CDeclaration = g.CType;
-                    g.Inline = BuildComposite(owner, it, ownerBaseBits, relBase + m.BitOffset, absBase + m.BitOffset, ref next, g.CType);
+                    g.Inline = BuildComposite(owner, it, ownerBaseBits, relBase + m.BitOffset, absBase + m.BitOffset, ref next, g.CType, depth + 1);
                     if (!g.Inline.IsUnion) g.MemberTypePadding = g.Inline.Padding;
                     v.Members.Add(g);
                     continue;
@@ -156,7 +163,7 @@ namespace BtfBindings.Cli.Layout
                     if (nested != null)
                     {
                         int n2 = 0;
-                        vm.Inline = BuildComposite(nested, _btf[nested.BtfId], ownerBaseBits + f.BitOffset, 0, ownerBaseBits + f.BitOffset, ref n2, nested.Kind == PlannedKind.Union ? "union" : "struct");
+                        vm.Inline = BuildComposite(nested, _btf[nested.BtfId], ownerBaseBits + f.BitOffset, 0, ownerBaseBits + f.BitOffset, ref n2, nested.Kind == PlannedKind.Union ? "union" : "struct", depth + 1);
                         vm.CType = nested.Kind == PlannedKind.Union ? "union" : "struct";
                         if (!vm.Inline.IsUnion) vm.MemberTypePadding = vm.Inline.Padding;
                     }
@@ -248,6 +255,7 @@ namespace BtfBindings.Cli.Layout
         {
             if (depth > 32 || id == 0) return 1;
             if (_naturalMemo.TryGetValue(id, out var memo)) return memo;
+            _naturalMemo[id] = 1; // in progress: a by-value cycle (which a plan rejects) would read 1, not recurse for ever
             var t = _btf[id];
             uint a;
             switch (t.Kind)

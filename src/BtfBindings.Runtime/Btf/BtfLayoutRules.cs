@@ -12,6 +12,7 @@ namespace BtfBindings
         /// <exception cref="BtfException">The chain is a cycle or deeper than libbpf allows.</exception>
         public int Skip(int id, bool typedefs = true)
         {
+            int start = id;
             for (int depth = 0; depth <= MaxResolveDepth * 8; depth++)
             {
                 var t = this[id];
@@ -19,7 +20,7 @@ namespace BtfBindings
                 if (IsModifier(k) || (typedefs && k == BtfKind.Typedef)) id = t.TypeId;
                 else return id;
             }
-            throw new BtfException("reference cycle or over-long chain of qualifiers/typedefs", SourceName, typeId: id);
+            throw ChainError(start, "reference cycle or over-long chain of qualifiers/typedefs");
         }
 
         /// <summary>Size in bytes of a type, as libbpf's <c>btf__resolve_size</c> computes it (pointers use <see cref="PointerSize"/>).</summary>
@@ -55,7 +56,7 @@ namespace BtfBindings
                         throw new BtfException($"type [{id}] of kind {KindName((int)t.Kind)} has no size", SourceName, typeId: start);
                 }
             }
-            throw new BtfException("reference cycle or type chain deeper than 32 while resolving size", SourceName, typeId: start);
+            throw ChainError(start, "reference cycle or type chain deeper than 32 while resolving size");
 
             long Total(uint size)
             {
@@ -73,9 +74,12 @@ namespace BtfBindings
         /// <exception cref="BtfException">The type has no alignment (void, FUNC, FWD…) or is cyclic.</exception>
         public int AlignOf(int id) => AlignOf(id, 0, id, null);
 
+        /// <summary><see cref="AlignOf(int)"/> with a memo of struct/union alignments shared across calls (one plan's).</summary>
+        internal int AlignOf(int id, Dictionary<int, int> memo) => AlignOf(id, 0, id, memo);
+
         private int AlignOf(int id, int depth, int start, Dictionary<int, int>? memo)
         {
-            if (depth > 64) throw new BtfException("reference cycle or nesting deeper than 64 while computing alignment", SourceName, typeId: start);
+            if (depth > 64) throw ChainError(start, "reference cycle or nesting deeper than 64 while computing alignment");
             var t = this[id];
             switch (t.Kind)
             {
@@ -115,6 +119,138 @@ namespace BtfBindings
             }
             if (t.Size % (uint)max != 0) return 1;
             return max;
+        }
+
+        /// <summary>
+        /// The exception for a walk that went too deep from <paramref name="start"/>: names the by-value cycle when there
+        /// is one (<see cref="FindValueCycle"/>), else says the chain is too long.
+        /// </summary>
+        private BtfException ChainError(int start, string fallback)
+        {
+            // Bounded: this runs on every failed walk, and a walk can fail from each of many roots of one deep graph.
+            int[]? cycle = null;
+            try { cycle = FindValueCycle(start, null, 1024); } catch (BtfException) { }
+            return cycle != null ? ValueCycleError(cycle) : new BtfException(fallback, SourceName, typeId: start);
+        }
+
+        /// <summary>
+        /// Number of types <paramref name="t"/> holds by value: the target of a typedef or qualifier, an array's element,
+        /// a struct's or union's members. Pointers, functions, forward declarations and scalars hold none.
+        /// </summary>
+        private static int ValueEdgeCount(BtfType t)
+        {
+            switch (t.Kind)
+            {
+                case BtfKind.Typedef: case BtfKind.Const: case BtfKind.Volatile: case BtfKind.Restrict: case BtfKind.TypeTag:
+                case BtfKind.Array:
+                    return 1;
+                case BtfKind.Struct: case BtfKind.Union:
+                    return t.Vlen;
+                default:
+                    return 0;
+            }
+        }
+
+        private static int ValueEdge(BtfType t, int i) => t.Kind switch
+        {
+            BtfKind.Array => t.ArrayElementTypeId,
+            BtfKind.Struct or BtfKind.Union => t.GetMember(i).TypeId,
+            _ => t.TypeId,
+        };
+
+        /// <summary>
+        /// A by-value cycle reachable from <paramref name="id"/> — a struct or union that contains itself (directly, through
+        /// typedefs, qualifiers, arrays or anonymous members), or a typedef/qualifier chain that loops — as the ids along it,
+        /// the first repeated as the last; null when there is none. Iterative (an explicit stack, so any depth of input is
+        /// safe) and linear in the types reached. <paramref name="acyclic"/>, when given, holds ids already known to reach no
+        /// cycle; they are skipped, and every id this call proves acyclic is added, so checking many roots with one set
+        /// costs one walk of the graph in all.
+        /// </summary>
+        public int[]? FindValueCycle(int id, HashSet<int>? acyclic = null) => FindValueCycle(id, acyclic, int.MaxValue);
+
+        /// <summary><see cref="FindValueCycle(int, HashSet{int})"/> that gives up (null) after visiting <paramref name="maxNodes"/> types.</summary>
+        internal int[]? FindValueCycle(int id, HashSet<int>? acyclic, int maxNodes)
+        {
+            if (id == 0 || (acyclic != null && acyclic.Contains(id))) return null;
+            var done = acyclic ?? new HashSet<int>();
+            var onPath = new Dictionary<int, int>(); // id -> index in path
+            var path = new List<int>();
+            var next = new List<int>(); // per path entry: the next edge to follow
+            path.Add(id); next.Add(0); onPath[id] = 0;
+            while (path.Count > 0)
+            {
+                int top = path.Count - 1;
+                var t = this[path[top]];
+                int edge = next[top];
+                if (edge >= ValueEdgeCount(t))
+                {
+                    done.Add(path[top]);
+                    onPath.Remove(path[top]);
+                    path.RemoveAt(top);
+                    next.RemoveAt(top);
+                    continue;
+                }
+                next[top] = edge + 1;
+                int child = ValueEdge(t, edge);
+                if (child == 0 || done.Contains(child)) continue;
+                if (onPath.TryGetValue(child, out int at))
+                {
+                    var cycle = new int[path.Count - at + 1];
+                    for (int k = at; k < path.Count; k++) cycle[k - at] = path[k];
+                    cycle[cycle.Length - 1] = child;
+                    return cycle;
+                }
+                if (--maxNodes <= 0) return null;
+                onPath[child] = path.Count;
+                path.Add(child); next.Add(0);
+            }
+            return null;
+        }
+
+        /// <summary>Throws when <paramref name="id"/> reaches a by-value cycle (see <see cref="FindValueCycle"/>).</summary>
+        /// <exception cref="BtfException">The message names the cycle: <c>struct foo (id 12) contains itself by value: struct foo (id 12) -&gt; union (anon) (id 13) -&gt; struct foo (id 12)</c>.</exception>
+        public void CheckNoValueCycle(int id, HashSet<int>? acyclic = null)
+        {
+            var cycle = FindValueCycle(id, acyclic);
+            if (cycle != null) throw ValueCycleError(cycle, id);
+        }
+
+        /// <summary>The exception for a by-value cycle (ids, the first repeated as the last), starting at <paramref name="preferred"/> when it is a struct/union on the cycle.</summary>
+        internal BtfException ValueCycleError(int[] cycle, int preferred = 0)
+        {
+            int n = cycle.Length - 1;
+            int start = -1;
+            // Start at the type asked about when it is a struct/union on the cycle, else at the cycle's first struct/union.
+            for (int k = 0; k < n && start < 0; k++) if (cycle[k] == preferred && this[preferred].IsComposite) start = k;
+            for (int k = 0; k < n && start < 0; k++) if (this[cycle[k]].IsComposite) start = k;
+            if (start < 0) start = 0;
+            var sb = new System.Text.StringBuilder();
+            int first = cycle[start];
+            string head = DescribeNode(first);
+            var firstType = this[first];
+            sb.Append(head).Append(firstType.IsComposite ? " contains itself by value: " : " refers to itself: ");
+            for (int k = 0; k <= n; k++)
+            {
+                if (k > 0) sb.Append(" -> ");
+                if (k >= 64 && k < n) { sb.Append("... (").Append(n - k).Append(" more)"); k = n - 1; continue; }
+                sb.Append(DescribeNode(cycle[(start + k) % n]));
+            }
+            return new BtfException(sb.ToString(), SourceName, typeId: first);
+        }
+
+        private string DescribeNode(int id)
+        {
+            var t = this[id];
+            string what;
+            switch (t.Kind)
+            {
+                case BtfKind.Struct: what = "struct " + (t.IsAnonymous ? "(anon)" : t.Name); break;
+                case BtfKind.Union: what = "union " + (t.IsAnonymous ? "(anon)" : t.Name); break;
+                case BtfKind.Typedef: what = "typedef " + t.Name; break;
+                case BtfKind.Array: what = "array[" + t.ArrayLength + "]"; break;
+                default: what = KindName((int)t.Kind).ToLowerInvariant() + (t.IsAnonymous ? "" : " " + t.Name); break;
+            }
+            return what + " (id " + id + ")";
         }
 
         /// <summary>Ids directly referenced by a type (member, element, pointee, parameter types…), void excluded.</summary>

@@ -28,27 +28,67 @@ namespace BtfBindings
             public MemberMap(int capacity) { ByName = new Dictionary<string, TargetMember>(capacity, StringComparer.Ordinal); }
         }
 
+        /// <summary>How deep anonymous members may nest in a target type before it is rejected as malformed.</summary>
+        internal const int MaxAnonymousNesting = 64;
+
+        /// <summary>How many members (direct and through anonymous members) a target type may have in all before it is rejected.</summary>
+        internal const int MaxMembers = 1 << 20;
+
         internal static MemberMap BuildMembers(BtfType t)
         {
             var map = new MemberMap(t.Vlen);
-            Collect(t.Btf, t, 0, map.ByName, 0);
+            Collect(t.Btf, t, map.ByName);
             return map;
         }
 
-        private static void Collect(Btf btf, BtfType t, uint bitBase, Dictionary<string, TargetMember> into, int depth)
+        /// <summary>
+        /// libbpf's depth-first member search, with an explicit stack: anonymous struct/union members are entered in
+        /// declaration order with their bit offsets summed (in 64 bits). A target type that contains itself through
+        /// anonymous members, nests them deeper than <see cref="MaxAnonymousNesting"/> or has more than
+        /// <see cref="MaxMembers"/> members in all (malformed BTF) is a <see cref="BtfException"/>, never a stack overflow or hang.
+        /// </summary>
+        private static void Collect(Btf btf, BtfType root, Dictionary<string, TargetMember> into)
         {
-            if (depth > 64) throw new BtfException("anonymous members nested deeper than 64 levels", btf.SourceName, typeId: t.Id);
-            int n = t.Vlen;
-            for (int i = 0; i < n; i++)
+            var stack = new List<(BtfType type, int next, ulong bitBase)> { (root, 0, 0) };
+            var onPath = new HashSet<int> { root.Id };
+            long budget = MaxMembers;
+            while (stack.Count > 0)
             {
+                int top = stack.Count - 1;
+                var (t, i, bitBase) = stack[top];
+                if (i >= t.Vlen)
+                {
+                    onPath.Remove(t.Id);
+                    stack.RemoveAt(top);
+                    continue;
+                }
+                stack[top] = (t, i + 1, bitBase);
+                if (--budget < 0)
+                    throw new BtfException($"{Describe(root)} has more than {MaxMembers} members counting those of its anonymous members", btf.SourceName, typeId: root.Id);
                 var m = t.GetMember(i);
+                ulong bitOff = bitBase + m.BitOffset;
                 if (m.IsAnonymous)
                 {
-                    var it = btf[btf.Skip(m.TypeId)];
-                    if (it.IsComposite) Collect(btf, it, bitBase + m.BitOffset, into, depth + 1);
-                    continue; // unnamed bitfields are padding; libbpf's search skips non-composite anonymous members
+                    int inner = btf.Skip(m.TypeId);
+                    var it = btf[inner];
+                    if (!it.IsComposite) continue; // unnamed bitfields are padding; libbpf's search skips non-composite anonymous members
+                    if (!onPath.Add(inner))
+                    {
+                        int k = 0, from = 0;
+                        for (int j = 0; j < stack.Count; j++) if (stack[j].type.Id == inner) { from = j; break; }
+                        var cycle = new int[stack.Count - from + 1];
+                        for (int j = from; j < stack.Count; j++) cycle[k++] = stack[j].type.Id;
+                        cycle[k] = inner;
+                        throw btf.ValueCycleError(cycle, root.Id);
+                    }
+                    if (stack.Count >= MaxAnonymousNesting)
+                        throw new BtfException($"{Describe(root)}: anonymous members nested deeper than {MaxAnonymousNesting} levels (at {Describe(it)})", btf.SourceName, typeId: root.Id);
+                    stack.Add((it, 0, bitOff));
+                    continue;
                 }
-                into.TryAdd(m.Name, new TargetMember(m.TypeId, bitBase + m.BitOffset, m.BitfieldSize));
+                if (bitOff > uint.MaxValue)
+                    throw new BtfException($"{Describe(root)}: member '{m.Name}' is at bit offset {bitOff}, beyond 32 bits", btf.SourceName, typeId: root.Id);
+                if (!into.ContainsKey(m.Name)) into.Add(m.Name, new TargetMember(m.TypeId, (uint)bitOff, m.BitfieldSize));
             }
         }
 

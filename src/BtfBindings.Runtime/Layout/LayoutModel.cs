@@ -119,6 +119,26 @@ namespace BtfBindings.Layout
         public int RightShift;
     }
 
+    /// <summary>
+    /// What a plan may hold so that the C# it becomes compiles and loads. Sizes, offsets and element counts beyond these
+    /// (possible only in malformed BTF) are not planned as they are: the member becomes raw bytes, or the whole type
+    /// <see cref="PlannedKind.Opaque"/> with an <see cref="PlannedType.OpaqueReason"/> saying why, and
+    /// <see cref="LayoutPlan.Warnings"/> says so.
+    /// </summary>
+    public static class LayoutLimits
+    {
+        /// <summary>
+        /// 1 MiB: the largest struct size, member end offset, array size in bytes and array element count a plan holds.
+        /// It is the CLR's limit for an <c>[InlineArray]</c> struct (enforced since .NET 9), which arrays and raw-byte
+        /// members are emitted as, and far above any kernel type (the largest in an x86_64 vmlinux, <c>pglist_data</c>,
+        /// is 174,848 bytes); <c>StructLayout.Size</c> and <c>FieldOffset</c> (int) are then always in range.
+        /// </summary>
+        public const uint MaxTypeSize = 1u << 20;
+
+        /// <summary>The most fields a planned type may have once anonymous members are flattened (a kernel type has a few hundred).</summary>
+        public const int MaxFields = 1 << 16;
+    }
+
     /// <summary>Kind of a planned type.</summary>
     public enum PlannedKind
     {
@@ -128,7 +148,10 @@ namespace BtfBindings.Layout
         Union,
         /// <summary>An enum.</summary>
         Enum,
-        /// <summary>An opaque type (forward declaration, or a pointee not requested): no members, usable only behind pointers.</summary>
+        /// <summary>
+        /// An opaque type (forward declaration, a pointee not requested, or a requested type C# cannot represent, see
+        /// <see cref="LayoutLimits"/>): no members, usable only behind pointers.
+        /// </summary>
         Opaque,
     }
 
@@ -163,7 +186,7 @@ namespace BtfBindings.Layout
         public List<PlannedType> Nested { get; } = new List<PlannedType>();
         /// <summary>True for a nested anonymous type.</summary>
         public bool IsNested { get; set; }
-        /// <summary>Why it is opaque, for docs.</summary>
+        /// <summary>Why it is opaque, for docs. For a type too large for C# it starts with <c>C# cannot represent it: </c>.</summary>
         public string? OpaqueReason { get; set; }
         /// <summary>The BTF type id (diagnostics only; never used for naming or order).</summary>
         public int BtfId { get; set; }

@@ -41,6 +41,24 @@ namespace BtfBindings.Layout
         private readonly HashSet<string> _anonEnumNames = new HashSet<string>(StringComparer.Ordinal);
         private Dictionary<int, string>? _typedefNames; // anonymous composite/enum id -> typedef naming it
         private readonly Dictionary<int, string> _names = new Dictionary<int, string>();
+        // Composite ids proven to contain no by-value cycle (Btf.FindValueCycle), shared by every check of this plan.
+        private readonly HashSet<int> _acyclic = new HashSet<int>();
+        // Requested types that became opaque because C# cannot represent them (LayoutLimits).
+        private readonly HashSet<int> _unrepresentable = new HashSet<int>();
+        // Recursion depth of the current Build (anonymous members, nested anonymous types, array elements).
+        private int _depth;
+        private int _declBudget;
+        // Struct/union alignments (Btf.AlignOf), shared by every type of the plan: each is computed once.
+        private readonly Dictionary<int, int> _alignMemo = new Dictionary<int, int>();
+        // Same-named definitions in stable order, and each one's position, per name (Group).
+        private readonly Dictionary<string, KeyValuePair<List<int>, Dictionary<int, int>>> _groups = new Dictionary<string, KeyValuePair<List<int>, Dictionary<int, int>>>(StringComparer.Ordinal);
+
+        /// <summary>
+        /// How deep one type's layout may nest (anonymous members, nested anonymous types, arrays of arrays) before the
+        /// plan gives up with a <see cref="BtfException"/>; real kernels nest a handful of levels. Keeps the planner's
+        /// recursion, and so its stack use, bounded whatever the input.
+        /// </summary>
+        public const int MaxNesting = 128;
 
         private LayoutPlanner(Btf btf, LayoutOptions options)
         {
@@ -120,32 +138,32 @@ namespace BtfBindings.Layout
         private static bool IsDefinable(BtfKind k) => k == BtfKind.Struct || k == BtfKind.Union || k == BtfKind.Enum || k == BtfKind.Enum64;
 
         /// <summary>Same-named definitions in a stable order that does not depend on type ids (unless structurally identical).</summary>
-        private List<int> Group(string name)
+        private List<int> Group(string name) => GroupWithPositions(name).Key;
+
+        /// <summary><see cref="Group"/> and each id's index in it, computed once per name (hostile BTF may hold thousands of same-named types).</summary>
+        private KeyValuePair<List<int>, Dictionary<int, int>> GroupWithPositions(string name)
         {
+            if (_groups.TryGetValue(name, out var known)) return known;
             var ids = new List<int>();
             foreach (var t in _btf.FindDataTypes(name)) if (IsDefinable(t.Kind)) ids.Add(t.Id);
-            if (ids.Count <= 1) return ids;
-            // By structural key, then id (FindTypes returns ids in ascending order, and the sort below is stable).
-            var keys = new string[ids.Count];
-            for (int i = 0; i < keys.Length; i++) keys[i] = StructuralKey(_btf[ids[i]]);
-            var order = new int[ids.Count];
-            for (int i = 0; i < order.Length; i++) order[i] = i;
-            StableSort(order, (x, y) => string.CompareOrdinal(keys[x], keys[y]));
-            var sorted = new List<int>(ids.Count);
-            foreach (var i in order) sorted.Add(ids[i]);
-            return sorted;
-        }
-
-        /// <summary>Insertion sort that keeps equal elements in order (the lists here are short); no LINQ, no generic sorter.</summary>
-        private static void StableSort<T>(IList<T> items, Comparison<T> compare)
-        {
-            for (int i = 1; i < items.Count; i++)
+            var sorted = ids;
+            if (ids.Count > 1)
             {
-                var x = items[i];
-                int j = i - 1;
-                for (; j >= 0 && compare(items[j], x) > 0; j--) items[j + 1] = items[j];
-                items[j + 1] = x;
+                // By structural key, then id (FindTypes returns ids in ascending order; the index breaks ties, so the
+                // O(n log n) sort is as stable as an insertion sort).
+                var keys = new string[ids.Count];
+                for (int i = 0; i < keys.Length; i++) keys[i] = StructuralKey(_btf[ids[i]]);
+                var order = new int[ids.Count];
+                for (int i = 0; i < order.Length; i++) order[i] = i;
+                Array.Sort(order, (x, y) => { int c = string.CompareOrdinal(keys[x], keys[y]); return c != 0 ? c : x - y; });
+                sorted = new List<int>(ids.Count);
+                foreach (var i in order) sorted.Add(ids[i]);
             }
+            var positions = new Dictionary<int, int>(sorted.Count);
+            for (int i = 0; i < sorted.Count; i++) positions[sorted[i]] = i;
+            var result = new KeyValuePair<List<int>, Dictionary<int, int>>(sorted, positions);
+            _groups[name] = result;
+            return result;
         }
 
         private string StructuralKey(BtfType t)
@@ -187,8 +205,7 @@ namespace BtfBindings.Layout
             }
             else
             {
-                var g = Group(t.Name);
-                int idx = g.IndexOf(id);
+                int idx = GroupWithPositions(t.Name).Value.TryGetValue(id, out var at) ? at : -1;
                 n = idx <= 0 ? t.Name : t.Name + "___" + (idx + 1);
             }
             _names[id] = n;
@@ -252,6 +269,8 @@ namespace BtfBindings.Layout
                 int id = _pending.Dequeue();
                 Build(_full[id], _btf[id]);
             }
+            if (_unrepresentable.Count > 0)
+                foreach (var kv in _full) ReplaceUnrepresentableMembers(kv.Value);
             var all = new List<PlannedType>(_full.Count + _opaque.Count);
             foreach (var kv in _full) all.Add(kv.Value);
             foreach (var kv in _opaque) if (!_full.ContainsKey(kv.Key)) all.Add(kv.Value);
@@ -263,7 +282,7 @@ namespace BtfBindings.Layout
             for (int i = 0; i < all.Count; i++) { order[i] = all[i]; position[all[i]] = i; }
             Array.Sort(order, (x, y) =>
             {
-                int c = (x.Kind == PlannedKind.Opaque ? 1 : 0) - (y.Kind == PlannedKind.Opaque ? 1 : 0);
+                int c = (IsStub(x) ? 1 : 0) - (IsStub(y) ? 1 : 0);
                 if (c == 0) c = string.CompareOrdinal(x.Name, y.Name);
                 if (c == 0 && x != y) c = string.CompareOrdinal(StructuralKey(_btf[x.BtfId]), StructuralKey(_btf[y.BtfId]));
                 return c != 0 ? c : position[x] - position[y];
@@ -282,6 +301,30 @@ namespace BtfBindings.Layout
             foreach (var t in all) final[t.BtfId] = t.Name;
             foreach (var t in all) FixNames(t, final);
             return _plan;
+        }
+
+        /// <summary>An opaque stub (a pointee or forward declaration), as opposed to a requested definition (even one made opaque).</summary>
+        private bool IsStub(PlannedType t) => !(_full.TryGetValue(t.BtfId, out var f) && ReferenceEquals(f, t));
+
+        /// <summary>
+        /// Members that hold a type made opaque for its size (<see cref="LayoutLimits"/>) by value, directly or as array
+        /// elements: the opaque type has no layout in C#, so the member becomes the bytes it covers.
+        /// </summary>
+        private void ReplaceUnrepresentableMembers(PlannedType t)
+        {
+            if (t.Kind != PlannedKind.Struct && t.Kind != PlannedKind.Union) return;
+            foreach (var f in t.Fields)
+            {
+                int bad = 0;
+                for (var s = f.Type; s != null && bad == 0; s = s.Kind == TypeShapeKind.Array ? s.Element : null)
+                    if (s.Kind == TypeShapeKind.Composite && !s.IsNested && _unrepresentable.Contains(s.TypeId)) bad = s.TypeId;
+                if (bad == 0) continue;
+                _plan.Warnings.Add($"{t.CName}.{f.Name}: its type {_full[bad].CName} is opaque ({_full[bad].OpaqueReason}); the member is emitted as {f.Type.ByteSize} raw bytes");
+                f.Type = new TypeShape { Kind = TypeShapeKind.Bytes, ByteSize = f.Type.ByteSize };
+                if (f.IsFlexibleArray) { f.IsFlexibleArray = false; f.IsZeroSized = true; }
+                f.BitSize = f.Type.ByteSize * 8;
+            }
+            foreach (var n in t.Nested) ReplaceUnrepresentableMembers(n);
         }
 
         private static void FixNames(PlannedType t, Dictionary<int, string> final)
@@ -311,7 +354,44 @@ namespace BtfBindings.Layout
             pt.Size = t.Size;
             if (t.Kind == BtfKind.Enum || t.Kind == BtfKind.Enum64) { BuildEnum(pt, t); return; }
             pt.Kind = t.Kind == BtfKind.Union ? PlannedKind.Union : PlannedKind.Struct;
-            BuildComposite(pt, t);
+            // A type that contains itself by value has no layout (and sends any recursive walk round for ever): name the cycle.
+            _btf.CheckNoValueCycle(t.Id, _acyclic);
+            int warnings = _plan.Warnings.Count;
+            _depth = 0;
+            try
+            {
+                if (t.Size > LayoutLimits.MaxTypeSize) throw new Unrepresentable($"its size, {t.Size} bytes, is more than the {LayoutLimits.MaxTypeSize} bytes a generated struct may have");
+                BuildComposite(pt, t);
+            }
+            catch (Unrepresentable e)
+            {
+                // Warnings about members of a type that is not emitted would only confuse: the one below says why.
+                _plan.Warnings.RemoveRange(warnings, _plan.Warnings.Count - warnings);
+                pt.Kind = PlannedKind.Opaque;
+                pt.OpaqueReason = "C# cannot represent it: " + e.Message;
+                pt.Fields.Clear();
+                pt.Nested.Clear();
+                pt.Alignment = 1;
+                pt.IsPacked = false;
+                _unrepresentable.Add(t.Id);
+                _plan.Warnings.Add($"{pt.CName} (id {t.Id}) is emitted opaque: {pt.OpaqueReason}");
+            }
+        }
+
+        /// <summary>A size, offset or count C# cannot represent (<see cref="LayoutLimits"/>): the type being built becomes opaque.</summary>
+        private sealed class Unrepresentable : Exception
+        {
+            public Unrepresentable(string message) : base(message) { }
+        }
+
+        /// <summary>One level deeper into the type being built; throws past <see cref="MaxNesting"/>.</summary>
+        private void Enter(int typeId, string what)
+        {
+            if (++_depth > MaxNesting)
+            {
+                var t = _btf[typeId];
+                throw new BtfException($"{what} nested deeper than {MaxNesting} levels (at {Btf.KindName((int)t.Kind).ToLowerInvariant()} {(t.IsAnonymous ? "(anon)" : t.Name)}, id {typeId})", _btf.SourceName, typeId: typeId);
+            }
         }
 
         private void BuildEnum(PlannedType pt, BtfType t)
@@ -330,25 +410,25 @@ namespace BtfBindings.Layout
 
         private void BuildComposite(PlannedType pt, BtfType t)
         {
-            try { pt.Alignment = _btf.AlignOf(t.Id); }
+            try { pt.Alignment = _btf.AlignOf(t.Id, _alignMemo); }
             catch (BtfException e) { pt.Alignment = 1; _plan.Warnings.Add($"{pt.CName}: {e.Message}"); }
             int maxMember = 1;
             foreach (var m in t.Members)
             {
-                try { maxMember = Math.Max(maxMember, _btf.AlignOf(m.TypeId)); } catch (BtfException) { }
+                try { maxMember = Math.Max(maxMember, _btf.AlignOf(m.TypeId, _alignMemo)); } catch (BtfException) { }
             }
             pt.IsPacked = pt.Alignment == 1 && maxMember > 1;
             var nestedNames = new HashSet<string>(StringComparer.Ordinal);
-            Flatten(pt, t, 0, "", nestedNames, 0);
+            Flatten(pt, t, 0, "", nestedNames);
         }
 
-        private void Flatten(PlannedType owner, BtfType t, uint bitBase, string anonPath, HashSet<string> nestedNames, int depth)
+        private void Flatten(PlannedType owner, BtfType t, ulong bitBase, string anonPath, HashSet<string> nestedNames)
         {
-            if (depth > 32) throw new BtfException("anonymous members nested deeper than 32 levels", _btf.SourceName, typeId: t.Id);
+            Enter(t.Id, "anonymous structs/unions");
             for (int i = 0; i < t.Vlen; i++)
             {
                 var m = t.GetMember(i);
-                uint bitOff = bitBase + m.BitOffset;
+                ulong bitOff = bitBase + m.BitOffset;
                 if (m.IsAnonymous)
                 {
                     int inner = _btf.Skip(m.TypeId);
@@ -356,16 +436,26 @@ namespace BtfBindings.Layout
                     // Anonymous struct/union members (also of a named type, the MS extension newer kernels use):
                     // their members are reachable from the parent in C, so they are flattened into it.
                     if (it.IsComposite && m.BitfieldSize == 0)
-                        Flatten(owner, it, bitOff, anonPath.Length == 0 ? "(anon)" : anonPath + ".(anon)", nestedNames, depth + 1);
+                    {
+                        if (bitOff / 8 + it.Size > LayoutLimits.MaxTypeSize)
+                            throw new Unrepresentable($"its anonymous {(it.Kind == BtfKind.Union ? "union" : "struct")} (id {inner}) at byte {bitOff / 8} ends at byte {bitOff / 8 + it.Size}, beyond the {LayoutLimits.MaxTypeSize} bytes C# can lay out");
+                        Flatten(owner, it, bitOff, anonPath.Length == 0 ? "(anon)" : anonPath + ".(anon)", nestedNames);
+                    }
                     continue; // unnamed bitfields are padding
                 }
                 owner.Fields.Add(MakeField(owner, m, bitOff, anonPath, nestedNames, t));
+                if (owner.Fields.Count > LayoutLimits.MaxFields)
+                    throw new Unrepresentable($"it has more than {LayoutLimits.MaxFields} members once anonymous members are flattened");
             }
+            _depth--;
         }
 
-        private PlannedField MakeField(PlannedType owner, BtfMember m, uint bitOff, string anonPath, HashSet<string> nestedNames, BtfType parent)
+        private PlannedField MakeField(PlannedType owner, BtfMember m, ulong bitOff, string anonPath, HashSet<string> nestedNames, BtfType parent)
         {
-            var f = new PlannedField { Name = m.Name, BitOffset = bitOff, AnonymousPath = anonPath };
+            // Offsets are summed through anonymous members in 64 bits; what C# gets must fit a FieldOffset and the type.
+            if (bitOff / 8 > LayoutLimits.MaxTypeSize)
+                throw new Unrepresentable($"member {m.Name} is at byte offset {bitOff / 8}, beyond the {LayoutLimits.MaxTypeSize} bytes C# can lay out");
+            var f = new PlannedField { Name = m.Name, BitOffset = (uint)bitOff, AnonymousPath = anonPath };
             f.CType = CTypeName(m.TypeId);
             int under = _btf.Skip(m.TypeId);
             var ut = _btf[under];
@@ -383,14 +473,18 @@ namespace BtfBindings.Layout
                 f.IsBitfield = true;
                 f.BitSize = (uint)bits;
                 f.CDeclaration = f.CType + " " + m.Name + ": " + bits;
+                if ((ulong)f.BitOffset + (uint)bits > (ulong)LayoutLimits.MaxTypeSize * 8)
+                    throw new Unrepresentable($"bitfield {m.Name} at bit {f.BitOffset} ends beyond the {LayoutLimits.MaxTypeSize} bytes C# can lay out");
                 f.Window = Window(f.BitOffset, (uint)bits, Math.Max(1u, f.Type.ByteSize));
                 if (f.BitOffset + f.BitSize > owner.Size * 8)
                     _plan.Warnings.Add($"{owner.CName}.{m.Name}: bitfield runs past the end of the type");
             }
             else
             {
+                if ((ulong)f.BitOffset / 8 + f.Type.ByteSize > LayoutLimits.MaxTypeSize)
+                    throw new Unrepresentable($"member {m.Name} at byte {f.BitOffset / 8} takes {f.Type.ByteSize} bytes, ending beyond the {LayoutLimits.MaxTypeSize} bytes C# can lay out");
                 f.BitSize = f.Type.ByteSize * 8;
-                f.CDeclaration = CDeclarator(m.TypeId, m.Name);
+                f.CDeclaration = Declaration(m.TypeId, m.Name);
                 if (f.Type.Kind == TypeShapeKind.Array && f.Type.Length == 0) f.IsFlexibleArray = true;
                 else if (f.Type.ByteSize == 0) f.IsZeroSized = true;
                 if (f.BitOffset % 8 != 0)
@@ -435,7 +529,13 @@ namespace BtfBindings.Layout
         /// <summary>The shape of type <paramref name="typeId"/> as a member of <paramref name="owner"/>.</summary>
         private TypeShape Shape(int typeId, PlannedType owner, string memberName, HashSet<string> nestedNames, int depth = 0)
         {
-            if (depth > 64) throw new BtfException("type nesting deeper than 64", _btf.SourceName, typeId: typeId);
+            Enter(typeId, "types");
+            try { return ShapeOf(typeId, owner, memberName, nestedNames, depth); }
+            finally { _depth--; }
+        }
+
+        private TypeShape ShapeOf(int typeId, PlannedType owner, string memberName, HashSet<string> nestedNames, int depth)
+        {
             int id = _btf.Skip(typeId);
             var t = _btf[id];
             switch (t.Kind)
@@ -469,11 +569,22 @@ namespace BtfBindings.Layout
                 case BtfKind.Array:
                     {
                         var elem = Shape(t.ArrayElementTypeId, owner, memberName, nestedNames, depth + 1);
+                        // 64-bit: elements (at most 1 MiB each once planned) times a 32-bit count cannot overflow.
                         ulong total = (ulong)elem.ByteSize * t.ArrayLength;
-                        return new TypeShape { Kind = TypeShapeKind.Array, Element = elem, Length = t.ArrayLength, ByteSize = (uint)Math.Min(total, uint.MaxValue) };
+                        if (total > LayoutLimits.MaxTypeSize)
+                            throw new Unrepresentable($"member {memberName} is an array of {t.ArrayLength} elements of {elem.ByteSize} bytes, {total} bytes in all, more than the {LayoutLimits.MaxTypeSize} bytes C# can lay out");
+                        if (t.ArrayLength > LayoutLimits.MaxTypeSize)
+                        {
+                            // Zero-sized elements: no bytes, but no C# inline array has that many elements either.
+                            _plan.Warnings.Add($"{owner.CName}.{memberName}: array of {t.ArrayLength} zero-sized elements has more elements than C# can represent; emitted as 0 bytes");
+                            return new TypeShape { Kind = TypeShapeKind.Bytes, ByteSize = 0 };
+                        }
+                        return new TypeShape { Kind = TypeShapeKind.Array, Element = elem, Length = t.ArrayLength, ByteSize = (uint)total };
                     }
                 case BtfKind.Struct: case BtfKind.Union:
                     {
+                        if (t.Size > LayoutLimits.MaxTypeSize)
+                            throw new Unrepresentable($"member {memberName} is a {(t.Kind == BtfKind.Union ? "union" : "struct")} {(t.IsAnonymous ? "(anon)" : t.Name)} (id {id}) of {t.Size} bytes, more than the {LayoutLimits.MaxTypeSize} bytes C# can lay out");
                         if (t.IsAnonymous && TypedefName(id) == null)
                         {
                             // An anonymous type used by a named member: a nested type named after the member.
@@ -532,11 +643,22 @@ namespace BtfBindings.Layout
         }
 
         /// <summary>C spelling of a type (typedef names kept), e.g. <c>struct list_head *</c>.</summary>
-        public string CTypeName(int typeId) => CDeclarator(typeId, "").Trim();
+        public string CTypeName(int typeId) => Declaration(typeId, "").Trim();
 
-        private string CDeclarator(int typeId, string inner, int depth = 0)
+        /// <summary>
+        /// C spelling of a declaration. The walk is bounded in depth and in total work: a function prototype whose
+        /// parameters point back at it would otherwise be spelled out exponentially often.
+        /// </summary>
+        private string Declaration(int typeId, string inner)
+        {
+            _declBudget = 2048;
+            return CDeclarator(typeId, inner, 0);
+        }
+
+        private string CDeclarator(int typeId, string inner, int depth)
         {
             if (depth > 32) return "/* too deep */ " + inner;
+            if (--_declBudget < 0) return "/* too complex */ " + inner;
             var t = _btf[typeId];
             string Sp(string s) => s.Length == 0 ? "" : " " + s;
             switch (t.Kind)
