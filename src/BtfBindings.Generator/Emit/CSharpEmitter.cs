@@ -92,11 +92,15 @@ namespace BtfBindings.Emit
             var files = new List<EmittedFile>();
             string prefix = "";
             foreach (var c in _o.Containers) prefix += c.Value + ".";
+            // Roslyn compares hint names ignoring case: 'nAx' and 'nax' are two kernel types but would be one file name.
+            var hints = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { prefix + "BtfConstants", prefix + "BtfEnumLayouts", prefix + "BtfArrays" };
             foreach (var t in _plan.Types)
             {
                 var (sb, w) = BeginFile();
                 WriteType(w, t);
-                files.Add(new EmittedFile(prefix + Bare(t.Name) + ".g.cs", EndFile(sb)));
+                string hint = prefix + Bare(t.Name);
+                for (int k = 2; !hints.Add(hint); k++) hint = prefix + Bare(t.Name) + "_" + k.ToString(CultureInfo.InvariantCulture);
+                files.Add(new EmittedFile(hint + ".g.cs", EndFile(sb)));
             }
             if (_plan.AnonymousEnumConstants.Count > 0)
             {
@@ -168,7 +172,7 @@ namespace BtfBindings.Emit
                 uint n = _arrayLengths[i];
                 w.Line($"/// <summary>An inline array of {n} elements, laid out like the C array <c>T[{n}]</c>; converts to <see cref=\"{G}System.Span{{T}}\"/>.</summary>");
                 w.Line($"[{G}System.Runtime.CompilerServices.InlineArray({n})]");
-                w.Line($"{_o.Accessibility} struct BtfArray{n}<T> where T : unmanaged");
+                w.Line($"{_o.Accessibility} struct BtfArray{n}<T> where T : struct"); // not 'unmanaged': a kernel type of that name would capture the contextual keyword
                 w.Open();
                 w.Line("private T _element0;");
                 w.Line($"/// <summary>The number of elements, {n}.</summary>");
@@ -450,7 +454,7 @@ namespace BtfBindings.Emit
                 string et = ElementType(f.Type.Element!);
                 w.Line($"/// <summary><c>{CSharpNames.Xml(f.CDeclaration)}</c>: flexible array at offset {off}{SourceNote}; it takes no space, so pass the element count the data holds.</summary>");
                 w.Line($"[{G}System.Diagnostics.CodeAnalysis.UnscopedRef]");
-                w.Line($"public {G}System.Span<{et}> {name}(int count) => {G}System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref {Unsafe}.As<byte, {et}>(ref {Unsafe}.AddByteOffset(ref {Unsafe}.As<{self}, byte>(ref this), (nint){off})), count);");
+                w.Line($"public {G}System.Span<{et}> {name}(int count) => {G}System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref {Unsafe}.As<byte, {et}>(ref {Unsafe}.AddByteOffset(ref {Unsafe}.As<{self}, byte>(ref this), ({G}System.IntPtr){off})), count);");
                 return;
             }
             if (f.IsZeroSized || f.Type.ByteSize == 0)
@@ -474,12 +478,12 @@ namespace BtfBindings.Emit
             {
                 string et = f.Type.Kind == TypeShapeKind.Bytes ? "byte" : ElementType(Innermost(f.Type));
                 w.Line($"[{G}System.Diagnostics.CodeAnalysis.UnscopedRef]");
-                w.Line($"public {G}System.Span<{et}> {name} => {G}System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref {Unsafe}.As<byte, {et}>(ref {Unsafe}.AddByteOffset(ref {Unsafe}.As<{self}, byte>(ref this), (nint){off})), 0);");
+                w.Line($"public {G}System.Span<{et}> {name} => {G}System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref {Unsafe}.As<byte, {et}>(ref {Unsafe}.AddByteOffset(ref {Unsafe}.As<{self}, byte>(ref this), ({G}System.IntPtr){off})), 0);");
                 return;
             }
             string type = ElementType(f.Type);
             w.Line($"[{G}System.Diagnostics.CodeAnalysis.UnscopedRef]");
-            w.Line($"public ref {type} {name} => ref {Unsafe}.As<byte, {type}>(ref {Unsafe}.AddByteOffset(ref {Unsafe}.As<{self}, byte>(ref this), (nint){off}));");
+            w.Line($"public ref {type} {name} => ref {Unsafe}.As<byte, {type}>(ref {Unsafe}.AddByteOffset(ref {Unsafe}.As<{self}, byte>(ref this), ({G}System.IntPtr){off}));");
         }
 
         private string FieldType(TypeShape s)

@@ -28,10 +28,11 @@ namespace BtfBindings.Emit
         /// </summary>
         internal static readonly HashSet<string> Contextual = new HashSet<string>(System.StringComparer.Ordinal)
         {
-            "add", "allows", "alias", "and", "args", "ascending", "async", "await", "by", "descending", "dynamic", "equals",
-            "extension", "field", "file", "from", "get", "global", "group", "init", "into", "join", "let", "managed", "nameof",
-            "nint", "not", "notnull", "nuint", "on", "or", "orderby", "partial", "record", "remove", "required", "scoped",
-            "select", "set", "unmanaged", "value", "var", "when", "where", "with", "yield",
+            "add", "allows", "alias", "and", "args", "ascending", "assembly", "async", "await", "by", "descending", "dynamic",
+            "equals", "event", "extension", "field", "file", "from", "get", "global", "group", "init", "into", "join", "let",
+            "managed", "method", "module", "nameof", "nint", "not", "notnull", "nuint", "on", "or", "orderby", "param",
+            "partial", "property", "record", "remove", "required", "scoped", "select", "set", "type", "typevar", "unmanaged",
+            "value", "var", "when", "where", "with", "yield",
         };
 
         /// <summary>A member or enumerator identifier.</summary>

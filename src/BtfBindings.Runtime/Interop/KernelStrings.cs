@@ -32,9 +32,9 @@ namespace BtfBindings
         /// element (C <c>char</c>, <c>signed char</c>, <c>unsigned char</c>, <c>u8</c>).
         /// </summary>
         /// <exception cref="InvalidOperationException">The elements are wider than one byte.</exception>
-        public static string ToCString<T>(ReadOnlySpan<T> chars) where T : unmanaged
+        public static string ToCString<T>(ReadOnlySpan<T> chars) where T : struct
         {
-            if (Unsafe.SizeOf<T>() != 1)
+            if (Unsafe.SizeOf<T>() != 1 || RuntimeHelpers.IsReferenceOrContainsReferences<T>())
                 throw new InvalidOperationException($"ToCString reads a C char array; this array's elements are {typeof(T).Name} ({Unsafe.SizeOf<T>()} bytes each).");
             return ToCString(MemoryMarshal.AsBytes(chars));
         }

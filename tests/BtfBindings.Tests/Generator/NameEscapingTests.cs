@@ -35,10 +35,11 @@ namespace BtfBindings.Tests.Generator
         /// <summary>Every contextual keyword of C# 14 (the ones the emitter escapes, checked to be a superset below).</summary>
         private static readonly string[] ContextualKeywords =
         {
-            "add", "allows", "alias", "and", "args", "ascending", "async", "await", "by", "descending", "dynamic", "equals",
-            "extension", "field", "file", "from", "get", "global", "group", "init", "into", "join", "let", "managed", "nameof",
-            "nint", "not", "notnull", "nuint", "on", "or", "orderby", "partial", "record", "remove", "required", "scoped",
-            "select", "set", "unmanaged", "value", "var", "when", "where", "with", "yield",
+            "add", "allows", "alias", "and", "args", "ascending", "assembly", "async", "await", "by", "descending", "dynamic",
+            "equals", "extension", "field", "file", "from", "get", "global", "group", "init", "into", "join", "let",
+            "managed", "method", "module", "nameof", "nint", "not", "notnull", "nuint", "on", "or", "orderby", "param",
+            "partial", "property", "record", "remove", "required", "scoped", "select", "set", "type", "typevar", "unmanaged",
+            "value", "var", "when", "where", "with", "yield",
         };
 
         /// <summary>
