@@ -155,7 +155,7 @@ namespace BtfBindings
                 if (IsBtfMagic(bytes)) return Btf.Parse(bytes, sourceName, baseBtf);
                 if (Containers.ElfFile.IsElf(bytes))
                     using (var ms = new MemoryStream(bytes, writable: false)) return FromElf(ms, sourceName, baseBtf);
-                if (bytes.Length >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) { bytes = Gunzip(bytes, sourceName); continue; }
+                if (bytes.Length >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) { bytes = Gunzip(bytes, sourceName, outermost: layer == 0); continue; }
 #if !BTFB_NO_XZ
                 if (Compression.XzDecoder.IsXz(bytes))
                 {
@@ -215,7 +215,7 @@ namespace BtfBindings
         internal static bool IsBtfMagic(ReadOnlySpan<byte> b)
             => b.Length >= 4 && ((b[0] == 0x9f && b[1] == 0xeb) || (b[0] == 0xeb && b[1] == 0x9f));
 
-        private static byte[] Gunzip(byte[] gz, string source)
+        private static byte[] Gunzip(byte[] gz, string source, bool outermost)
         {
             try
             {
@@ -231,7 +231,9 @@ namespace BtfBindings
                 }
                 var result = output.ToArray();
                 if (!HasGzipTrailer(gz, result))
-                    throw new BtfException($"truncated gzip stream: the file ends before the gzip stream does ({result.Length} bytes decompressed)", source, gz.Length);
+                    throw outermost
+                        ? new BtfException("truncated gzip stream: the file ends before the gzip stream does", source, gz.Length)
+                        : new BtfException($"truncated gzip stream: the decompressed data holding it ({gz.Length} bytes) ends before the gzip stream does", source);
                 return result;
             }
             catch (InvalidDataException e) { throw new BtfException("corrupt gzip data: " + e.Message, source, inner: e); }

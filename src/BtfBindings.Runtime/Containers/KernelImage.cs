@@ -507,8 +507,8 @@ namespace BtfBindings.Containers
                 // then the 8-byte trailer) before the input does, so asking for more input after the end means it was cut off.
                 if (strict && input.HitEnd)
                     throw within != null
-                        ? new BtfException($"truncated gzip stream: {within} ends before its gzip stream does ({output.Length} bytes decompressed)", source)
-                        : new BtfException($"truncated gzip stream: the file ends before the gzip stream that starts at 0x{off:x} does ({output.Length} bytes decompressed)", source, data.Length);
+                        ? new BtfException($"truncated gzip stream: {within} ends before its gzip stream does", source)
+                        : new BtfException($"truncated gzip stream: the file ends before the gzip stream that starts at 0x{off:x} does", source, data.Length);
                 return output.ToArray();
             }
             catch (InvalidDataException e) { throw new BtfException("corrupt gzip data: " + e.Message, source, off, inner: e); }
