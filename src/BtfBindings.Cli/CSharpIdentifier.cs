@@ -66,7 +66,6 @@ namespace BtfBindings.Cli
                 var why = CheckIdentifier(parts[i]);
                 if (why != null) return parts.Length == 1 ? why : $"part '{parts[i]}': {why}";
             }
-            if (parts[0] == "global") return "'global' cannot start a namespace name (it names the global namespace: 'global::')";
             return null;
         }
 

@@ -258,9 +258,9 @@ namespace BtfBindings
             System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(size, (uint)output.Length);
             uint all = 0;
             bool haveAll = false;
-            for (int at = 14; at + 4 <= gz.Length - 8;)
+            for (int at = 14; at + 4 <= gz.Length;)
             {
-                int i = span.Slice(at, gz.Length - 8 - at).IndexOf(size);
+                int i = span.Slice(at).IndexOf(size);
                 if (i < 0) break;
                 int q = at + i;
                 if (!haveAll) { all = Compression.Crc32.Compute(output); haveAll = true; }
