@@ -179,6 +179,14 @@ namespace BtfBindings.Cli.Commands
                     return 1;
                 }
             }
+            // A class cannot hold a type of its own name (CS0542), and the generated types are its members.
+            if (!string.IsNullOrEmpty(r.Class))
+            {
+                string id = r.Class![0] == '@' ? r.Class.Substring(1) : r.Class;
+                foreach (var t in plan.Types)
+                    if (!t.IsNested && t.Name == id)
+                        return UsageError(ctx, $"--class '{r.Class}' is also the name of a generated type ({t.CName}), which C# does not allow inside a class of that name: choose another");
+            }
             ReportWarnings(plan, ctx);
             Mark("plan");
 

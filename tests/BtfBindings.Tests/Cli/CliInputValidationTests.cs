@@ -80,6 +80,7 @@ namespace BtfBindings.Tests.Cli
             ["bad --namespace (empty part)"] = new(new[] { "iphdr", "--btf", "missing.btf", "-n", "My..Kernel" }, 2, "btfgen: error: --namespace 'My..Kernel' is not a C# namespace name: it has an empty part between two dots ('..')"),
             ["bad --class"] = new(new[] { "iphdr", "--btf", "missing.btf", "--class", "1x" }, 2, "btfgen: error: --class '1x' is not a C# class name: it starts with '1'; an identifier starts with a letter or '_'"),
             ["keyword --class"] = new(new[] { "generate", "iphdr", "--btf", "missing.btf", "--class", "class" }, 2, "btfgen: error: --class 'class' is not a C# class name: 'class' is a C# keyword: escape it as '@class' (on the command line: --class=@class)"),
+            ["--class naming a generated type"] = new(new[] { "iphdr", "--btf", "aarch64.btf", "--class", "iphdr" }, 2, "btfgen: error: --class 'iphdr' is also the name of a generated type (struct iphdr), which C# does not allow inside a class of that name: choose another"),
             ["unknown option after generate"] = new(new[] { "generate", "task_struct", "--bogus" }, 2, "btfgen: error: unknown option '--bogus' (type names never start with '-')"),
             ["unknown option (show)"] = new(new[] { "show", "iphdr", "-x", "--btf", "missing.btf" }, 2, "btfgen: error: unknown option '-x' (type names never start with '-')"),
             ["unknown option for a file (dump)"] = new(new[] { "dump", "--bogus" }, 2, "btfgen: error: unknown option '--bogus' (to name a file starting with '-', write ./--bogus)"),
