@@ -23,7 +23,7 @@ namespace BtfBindings.Cli
             "volatile", "while", "__arglist", "__makeref", "__reftype", "__refvalue",
         };
 
-        /// <summary>Contextual keywords C# does not accept as a type's name, even escaped with '@' for some compilers.</summary>
+        /// <summary>Contextual keywords C# does not accept, unescaped, as a type's name ('@record' is fine).</summary>
         private static readonly HashSet<string> NotTypeNames = new HashSet<string>(StringComparer.Ordinal)
         {
             "record", "file", "required", "scoped", "extension",
@@ -51,8 +51,8 @@ namespace BtfBindings.Cli
             return null;
         }
 
-        /// <summary>True if <paramref name="name"/> is a reserved keyword (not escaped).</summary>
-        public static bool IsKeyword(string name) => Keywords.Contains(name);
+        /// <summary>True if <paramref name="name"/> needs the '@' prefix: a reserved keyword, or for a type's name, a contextual keyword C# rejects there.</summary>
+        public static bool NeedsEscape(string name, bool typeName) => Keywords.Contains(name) || (typeName && NotTypeNames.Contains(name));
 
         /// <summary>Null if <paramref name="ns"/> is a valid namespace name (dot-separated identifiers), else why not.</summary>
         public static string? CheckNamespace(string ns)
@@ -74,8 +74,7 @@ namespace BtfBindings.Cli
         {
             var why = CheckIdentifier(name);
             if (why != null) return why;
-            string id = name[0] == '@' ? name.Substring(1) : name;
-            if (NotTypeNames.Contains(id)) return $"'{id}' cannot name a type in current C#";
+            if (NotTypeNames.Contains(name)) return $"'{name}' cannot name a type in current C# unless escaped as '@{name}'";
             return null;
         }
 

@@ -212,7 +212,7 @@ namespace BtfBindings.Cli.Commands
             var parts = value.Split('.');
             bool any = false;
             for (int i = 0; i < parts.Length; i++)
-                if (CSharpIdentifier.IsKeyword(parts[i])) { parts[i] = "@" + parts[i]; any = true; }
+                if (CSharpIdentifier.NeedsEscape(parts[i], typeName: option == "--class")) { parts[i] = "@" + parts[i]; any = true; }
             string escaped = string.Join(".", parts);
             if (!any || (option == "--class" ? CSharpIdentifier.CheckClassName(escaped) : CSharpIdentifier.CheckNamespace(escaped)) != null) return "";
             return $" (on the command line: {option}={escaped})";

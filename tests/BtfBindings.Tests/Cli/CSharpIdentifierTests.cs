@@ -50,6 +50,10 @@ namespace BtfBindings.Tests.Cli
         [InlineData("file")]
         [InlineData("required")]
         [InlineData("scoped")]
+        [InlineData("@record")]
+        [InlineData("@file")]
+        [InlineData("@required")]
+        [InlineData("@scoped")]
         public void Class_names_agree_with_the_compiler(string name)
         {
             bool accepted = CSharpIdentifier.CheckClassName(name) == null;
