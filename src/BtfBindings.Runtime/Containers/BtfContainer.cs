@@ -130,7 +130,14 @@ namespace BtfBindings
             var buf = new byte[256]; // struct statx: stx_mode is the u16 at offset 28
             try
             {
-                if (Statx(AT_FDCWD, name, followLinks ? 0 : AT_SYMLINK_NOFOLLOW, STATX_TYPE, buf) != 0)
+                int rc;
+                unsafe
+                {
+                    fixed (byte* n = name)
+                    fixed (byte* b = buf)
+                        rc = Statx(AT_FDCWD, n, followLinks ? 0 : AT_SYMLINK_NOFOLLOW, STATX_TYPE, b);
+                }
+                if (rc != 0)
                 {
                     int errno = Marshal.GetLastWin32Error();
                     return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
@@ -145,7 +152,7 @@ namespace BtfBindings
         private const uint STATX_TYPE = 1;
 
         [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
-        private static extern int Statx(int dirfd, byte[] path, int flags, uint mask, byte[] buffer);
+        private static extern unsafe int Statx(int dirfd, byte* path, int flags, uint mask, byte* buffer);
 
         /// <summary>Parses BTF held in memory in any supported container; the array may be modified.</summary>
         public static Btf Parse(byte[] bytes, string sourceName, Btf? baseBtf = null) => Parse(bytes, sourceName, baseBtf, null);
