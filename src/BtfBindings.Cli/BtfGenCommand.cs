@@ -69,6 +69,27 @@ namespace BtfBindings.Cli
             return root;
         }
 
+        /// <summary>
+        /// Makes a token starting with '-' given to <paramref name="argument"/> a usage error naming it: System.CommandLine
+        /// hands an unknown option to an argument that takes several values (<c>btfgen generate task_struct --bogus</c> would
+        /// look up a type named '--bogus'). A lone '-' is left to the command (no type is named '-'; as a file it does not exist).
+        /// </summary>
+        internal static void RejectOptionLikeTokens(Argument argument, bool typeNames)
+        {
+            argument.Validators.Add(result =>
+            {
+                foreach (var t in result.Tokens)
+                {
+                    string v = t.Value;
+                    if (v.Length > 1 && v[0] == '-')
+                    {
+                        result.AddError($"unknown option '{v}'" + (typeNames ? " (type names never start with '-')" : " (to name a file starting with '-', write ./" + v + ")"));
+                        return;
+                    }
+                }
+            });
+        }
+
         internal static Option<string?> BaseOption() => new("--base", "-B") { Description = "Base BTF (vmlinux) for split BTF such as a kernel module's." };
 
         internal static Option<string> BtfOption() => new("--btf", "-b")

@@ -48,6 +48,9 @@ namespace BtfBindings.Cli.Commands
             var oldArg = new Argument<string>("OLD") { Description = "The old kernel's BTF (any input btfgen reads)." };
             var newArg = new Argument<string>("NEW") { Description = "The new kernel's BTF." };
             var types = new Argument<string[]>("TYPES") { Description = "Types to compare (default: every named struct and union present in either).", Arity = ArgumentArity.ZeroOrMore };
+            BtfGenCommand.RejectOptionLikeTokens(oldArg, typeNames: false);
+            BtfGenCommand.RejectOptionLikeTokens(newArg, typeNames: false);
+            BtfGenCommand.RejectOptionLikeTokens(types, typeNames: true);
             var oldBase = new Option<string?>("--old-base") { Description = "Base BTF of OLD, if it is split BTF.", HelpName = "FILE" };
             var newBase = new Option<string?>("--new-base") { Description = "Base BTF of NEW, if it is split BTF.", HelpName = "FILE" };
             var json = BtfGenCommand.JsonOption("the differences");

@@ -9,6 +9,7 @@ namespace BtfBindings.Cli.Commands
         public static Command Create(CliContext ctx)
         {
             var file = new Argument<string>("FILE") { Description = "BTF file: raw, ELF (.BTF section), gzip/xz, or BTFHub .btf.tar.xz." };
+            BtfGenCommand.RejectOptionLikeTokens(file, typeNames: false);
             var baseOpt = BtfGenCommand.BaseOption();
             var format = new Option<string>("--format", "-f") { Description = "raw: bpftool's text form; json: bpftool -j's JSON.", DefaultValueFactory = _ => "raw" };
             format.AcceptOnlyFromAmong("raw", "json");

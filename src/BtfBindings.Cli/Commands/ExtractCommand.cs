@@ -15,6 +15,7 @@ namespace BtfBindings.Cli.Commands
         public static Command Create(CliContext ctx)
         {
             var input = new Argument<string>("INPUT") { Description = "Raw BTF, vmlinux/.ko ELF, .ko.xz, .btf.tar.xz, gzip/xz file, or a kernel image (bzImage/vmlinuz, arm64 Image/Image.gz, EFI zboot, raw image)." };
+            BtfGenCommand.RejectOptionLikeTokens(input, typeNames: false);
             var output = new Option<string>("--output", "-o") { Description = "Where to write the raw BTF ('-' for standard output).", HelpName = "FILE", Required = true };
             var baseOpt = BtfGenCommand.BaseOption();
             var json = BtfGenCommand.JsonOption("what was found");
@@ -27,9 +28,7 @@ namespace BtfBindings.Cli.Commands
                 string path = pr.GetValue(input)!;
                 string outPath = pr.GetValue(output)!;
                 Btf? baseBtf = pr.GetValue(baseOpt) is string b ? BtfGenCommand.LoadAny(b, null, ctx) : null;
-                byte[] data;
-                try { data = File.ReadAllBytes(path); }
-                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { throw new BtfException("cannot open: " + e.Message, path, inner: e); }
+                byte[] data = BtfContainer.ReadInputFile(path);
                 if (data.Length > 16 << 20) ctx.Progress($"reading {path} ({data.Length / 1048576} MB)");
                 var found = KernelImage.FindBtf(data, path, baseBtf, ctx.Progress);
                 int types = -1;

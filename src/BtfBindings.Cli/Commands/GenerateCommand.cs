@@ -26,6 +26,8 @@ namespace BtfBindings.Cli.Commands
             public readonly Option<bool> FollowPointers = new("--follow-pointers") { Description = "Generate pointee types in full instead of opaque stubs." };
             public readonly Option<bool> NoUnsafe = new("--no-unsafe") { Description = "Accepted for compatibility and ignored: generated code never needs AllowUnsafeBlocks (arrays are inline arrays)." };
 
+            public Options() => BtfGenCommand.RejectOptionLikeTokens(Types, typeNames: true);
+
             public void AddTo(Command c)
             {
                 c.Arguments.Add(Types);
@@ -40,9 +42,12 @@ namespace BtfBindings.Cli.Commands
             public string Btf = BtfGenCommand.DefaultKernelBtf;
             public string? Base, Output, Namespace, Class;
             public bool All, FollowPointers, NoUnsafe;
+            /// <summary>Parsed without the word 'generate' (<c>btfgen task_struct</c>): the first name may be a mistyped command.</summary>
+            public bool Root;
 
-            public static Request From(ParseResult pr, Options o) => new Request
+            public static Request From(ParseResult pr, Options o, bool root) => new Request
             {
+                Root = root,
                 Types = pr.GetValue(o.Types) ?? Array.Empty<string>(),
                 Btf = pr.GetValue(o.Btf)!,
                 Base = pr.GetValue(o.Base),
@@ -73,6 +78,7 @@ namespace BtfBindings.Cli.Commands
         {
             request = new Request();
             if (args.Length == 0) return false;
+            request.Root = args[0] != "generate";
             var types = new List<string>();
             bool btf = false;
             for (int i = args[0] == "generate" ? 1 : 0; i < args.Length; i++)
@@ -114,7 +120,7 @@ namespace BtfBindings.Cli.Commands
         {
             var o = new Options();
             o.AddTo(root);
-            root.SetAction(pr => BtfGenCommand.Guard(ctx, () => Execute(Request.From(pr, o), ctx)));
+            root.SetAction(pr => BtfGenCommand.Guard(ctx, () => Execute(Request.From(pr, o, root: true), ctx)));
         }
 
         public static Command Create(CliContext ctx)
@@ -122,7 +128,7 @@ namespace BtfBindings.Cli.Commands
             var o = new Options();
             var cmd = new Command("generate", "Generate C# structs for kernel types (the default command): the same code the BtfBindings source generator writes.");
             o.AddTo(cmd);
-            cmd.SetAction(pr => BtfGenCommand.Guard(ctx, () => Execute(Request.From(pr, o), ctx)));
+            cmd.SetAction(pr => BtfGenCommand.Guard(ctx, () => Execute(Request.From(pr, o, root: false), ctx)));
             return cmd;
         }
 
@@ -130,6 +136,11 @@ namespace BtfBindings.Cli.Commands
         {
             var names = r.Types;
             bool all = r.All;
+            // Names for the generated code are checked before any BTF is read: a bad one would only give C# that does not compile.
+            if (r.Namespace != null && CSharpIdentifier.CheckNamespace(r.Namespace) is string badNs)
+                return UsageError(ctx, $"--namespace '{r.Namespace}' is not a C# namespace name: {badNs}" + EscapeHint("--namespace", r.Namespace));
+            if (r.Class != null && CSharpIdentifier.CheckClassName(r.Class) is string badClass)
+                return UsageError(ctx, $"--class '{r.Class}' is not a C# class name: {badClass}" + EscapeHint("--class", r.Class));
             if (!all && names.Length == 0)
             {
                 ctx.Error("no type names given: name the types to generate (e.g. 'btfgen task_struct iphdr'), or pass --all");
@@ -152,9 +163,29 @@ namespace BtfBindings.Cli.Commands
                 plan = LayoutPlanner.Plan(btf, names, layoutOptions, out var unknown);
                 if (unknown.Count > 0)
                 {
-                    foreach (var u in unknown) ctx.Error(UnknownMessage(u, btfPath));
+                    // 'btfgen lsit': with no command, the first word is a type name; one that is not a type but is close to a
+                    // command's name was meant as that command.
+                    if (r.Root && unknown[0].Name == names[0] && NearCommand(names[0]) is string cmd)
+                    {
+                        ctx.Error($"unknown command '{names[0]}'; did you mean '{cmd}'? (as a type name, '{names[0]}' is not in {btfPath} either)");
+                        ctx.Err.WriteLine("Try 'btfgen --help'.");
+                        return BtfGenCommand.ExitError;
+                    }
+                    bool commandWord = r.Root && names.Length == 1 && IsLowercaseWord(names[0]);
+                    foreach (var u in unknown)
+                        ctx.Error(commandWord
+                            ? $"'{u.Name}' is neither a command ({string.Join(", ", CommandNames)}) nor a type in {btfPath}" + (u.Suggestions.Count > 0 ? "; similar type names: " + string.Join(", ", u.Suggestions) : "")
+                            : UnknownMessage(u, btfPath));
                     return 1;
                 }
+            }
+            // A class cannot hold a type of its own name (CS0542), and the generated types are its members.
+            if (!string.IsNullOrEmpty(r.Class))
+            {
+                string id = r.Class![0] == '@' ? r.Class.Substring(1) : r.Class;
+                foreach (var t in plan.Types)
+                    if (!t.IsNested && t.Name == id)
+                        return UsageError(ctx, $"--class '{r.Class}' is also the name of a generated type ({t.CName}), which C# does not allow inside a class of that name: choose another");
             }
             ReportWarnings(plan, ctx);
             Mark("plan");
@@ -175,6 +206,25 @@ namespace BtfBindings.Cli.Commands
             return 0;
         }
 
+        /// <summary>For a name whose only fault is a keyword: how to pass it escaped (a separate argument starting with '@' names a response file).</summary>
+        private static string EscapeHint(string option, string value)
+        {
+            var parts = value.Split('.');
+            bool any = false;
+            for (int i = 0; i < parts.Length; i++)
+                if (CSharpIdentifier.NeedsEscape(parts[i], typeName: option == "--class")) { parts[i] = "@" + parts[i]; any = true; }
+            string escaped = string.Join(".", parts);
+            if (!any || (option == "--class" ? CSharpIdentifier.CheckClassName(escaped) : CSharpIdentifier.CheckNamespace(escaped)) != null) return "";
+            return $" (on the command line: {option}={escaped})";
+        }
+
+        private static int UsageError(CliContext ctx, string message)
+        {
+            ctx.Error(message);
+            ctx.Err.WriteLine("Try 'btfgen generate --help'.");
+            return BtfGenCommand.ExitError;
+        }
+
         /// <summary>
         /// Writes <paramref name="text"/> as UTF-8 to <paramref name="path"/>. An existing file is overwritten in place and then
         /// cut to the new length, rather than truncated to zero first: freeing a large file's pages only to allocate them again
@@ -185,6 +235,43 @@ namespace BtfBindings.Cli.Commands
             using var fs = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, 1);
             using (var w = new StreamWriter(fs, new UTF8Encoding(false), 1 << 16, leaveOpen: true)) w.Write(text);
             if (fs.CanSeek && fs.Length > fs.Position) fs.SetLength(fs.Position);
+        }
+
+        /// <summary>The command whose name <paramref name="word"/> is a likely misspelling of (at most two edits away), or null.</summary>
+        internal static string? NearCommand(string word)
+        {
+            if (word.Length < 3) return null;
+            string? best = null;
+            int bestDistance = 3;
+            foreach (var c in CommandNames)
+            {
+                int d = EditDistance(word.ToLowerInvariant(), c);
+                if (d < bestDistance && d < c.Length / 2 + 1) { best = c; bestDistance = d; }
+            }
+            return best;
+        }
+
+        private static bool IsLowercaseWord(string s)
+        {
+            foreach (char c in s) if (c < 'a' || c > 'z') return false;
+            return s.Length > 0;
+        }
+
+        /// <summary>Optimal string alignment distance (insertions, deletions, substitutions, adjacent transpositions).</summary>
+        private static int EditDistance(string a, string b)
+        {
+            var d = new int[a.Length + 1, b.Length + 1];
+            for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+            for (int j = 0; j <= b.Length; j++) d[0, j] = j;
+            for (int i = 1; i <= a.Length; i++)
+                for (int j = 1; j <= b.Length; j++)
+                {
+                    int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                    int v = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                    if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) v = Math.Min(v, d[i - 2, j - 2] + 1);
+                    d[i, j] = v;
+                }
+            return d[a.Length, b.Length];
         }
 
         /// <summary>"unknown type 'x' in FILE; did you mean: a, b?"</summary>

@@ -19,6 +19,7 @@ namespace BtfBindings.Cli.Commands
         public static Command Create(CliContext ctx)
         {
             var pattern = new Argument<string?>("PATTERN") { Description = "Glob over type names ('*' any run, '?' one character), e.g. 'sk_buff*'. Default: every named type.", Arity = ArgumentArity.ZeroOrOne };
+            BtfGenCommand.RejectOptionLikeTokens(pattern, typeNames: true);
             var btfOpt = BtfGenCommand.BtfOption();
             var baseOpt = BtfGenCommand.BaseOption();
             var kind = new Option<string[]>("--kind", "-k") { Description = "Only these kinds (repeatable, or comma-separated): " + string.Join("|", Kinds_) + ". 'enum' includes enum64.", HelpName = "KIND", AllowMultipleArgumentsPerToken = true };

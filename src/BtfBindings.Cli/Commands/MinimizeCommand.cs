@@ -19,6 +19,7 @@ namespace BtfBindings.Cli.Commands
         public static Command Create(CliContext ctx)
         {
             var types = new Argument<string[]>("TYPES") { Description = "Types the application needs (struct, union, enum or typedef names).", Arity = ArgumentArity.OneOrMore };
+            BtfGenCommand.RejectOptionLikeTokens(types, typeNames: true);
             var btfOpt = BtfGenCommand.BtfOption();
             var baseOpt = BtfGenCommand.BaseOption();
             var output = new Option<string>("--output", "-o") { Description = "Where to write the minimized raw BTF.", HelpName = "FILE", Required = true };

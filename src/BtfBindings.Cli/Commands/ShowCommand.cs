@@ -21,6 +21,7 @@ namespace BtfBindings.Cli.Commands
         public static Command Create(CliContext ctx)
         {
             var type = new Argument<string[]>("TYPE") { Description = "Struct, union, enum or typedef name(s).", Arity = ArgumentArity.OneOrMore };
+            BtfGenCommand.RejectOptionLikeTokens(type, typeNames: true);
             var btfOpt = BtfGenCommand.BtfOption();
             var baseOpt = BtfGenCommand.BaseOption();
             var json = BtfGenCommand.JsonOption("the layout");

@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.IO.Compression;
+using System.Runtime.InteropServices;
 
 namespace BtfBindings
 {
@@ -17,12 +18,14 @@ namespace BtfBindings
         public static Btf Load(string path, Btf? baseBtf, Action<string>? progress)
         {
             if (path is null) throw new ArgumentNullException(nameof(path));
+            CheckInputFile(path);
             FileStream fs;
             try { fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.None); }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
             { throw new BtfException("cannot open: " + e.Message, path, inner: e); }
             using (fs)
             {
+                if (fs.Length == 0) throw new BtfException("is empty (0 bytes), not a BTF file", path);
                 var head = new byte[Math.Min(fs.Length, 512)];
                 ReadFully(fs, head, path);
                 if (Containers.ElfFile.IsElf(head))
@@ -30,6 +33,8 @@ namespace BtfBindings
                 if (IsBtfMagic(head))
                 {
                     if (fs.Length > int.MaxValue) throw new BtfException("file too large for raw BTF", path);
+                    if (RawBtfEnd(head) is long end && end > fs.Length)
+                        throw new BtfException($"truncated raw BTF: its header describes {end} bytes, the file has {fs.Length}", path, fs.Length);
 #if NET
                     return Btf.ParseFile(fs.SafeFileHandle, fs.Length, path, baseBtf);
 #else
@@ -46,6 +51,109 @@ namespace BtfBindings
             }
         }
 
+        /// <summary>
+        /// Throws a <see cref="BtfException"/> naming <paramref name="path"/> unless it is a regular file (after following
+        /// symbolic links): a missing file, a dangling symbolic link, a directory, a FIFO, a socket or a device each get
+        /// their own message. Called before the file is opened, so a FIFO without a writer cannot block and
+        /// <c>/dev/zero</c> cannot be read forever. The file type comes from <c>statx</c> on Linux; elsewhere only
+        /// missing files and directories are told apart.
+        /// </summary>
+        public static void CheckInputFile(string path)
+        {
+            if (path is null) throw new ArgumentNullException(nameof(path));
+            if (path.Length == 0) throw new BtfException("empty file name", "''");
+            if (Directory.Exists(path)) throw new BtfException("is a directory, not a BTF file", path);
+            int type = UnixFileType(path, followLinks: true);
+            if (type == 0 || (type < 0 && !File.Exists(path)))
+            {
+                // The name does not resolve: a dangling symbolic link, or no such file.
+                if (UnixFileType(path, followLinks: false) == S_IFLNK || IsSymlink(path))
+                    throw new BtfException("is a dangling symbolic link" + LinkTargetText(path) + ", not a BTF file", path);
+                if (type == 0) throw new BtfException(path == "-" ? "no such file (standard input is not read: pass a file)" : "no such file", path);
+                return; // file type unknown: opening it says what is wrong
+            }
+            switch (type)
+            {
+                case S_IFIFO: throw new BtfException("is a FIFO (named pipe), not a BTF file: pass a regular file (save the stream to a file first)", path);
+                case S_IFCHR: throw new BtfException("is a character device, not a BTF file: pass a regular file", path);
+                case S_IFBLK: throw new BtfException("is a block device, not a BTF file: pass a regular file", path);
+                case S_IFSOCK: throw new BtfException("is a socket, not a BTF file: pass a regular file", path);
+            }
+        }
+
+        /// <summary>The whole of <paramref name="path"/> after <see cref="CheckInputFile"/>; I/O errors become a <see cref="BtfException"/> naming it.</summary>
+        public static byte[] ReadInputFile(string path)
+        {
+            CheckInputFile(path);
+            byte[] data;
+            try { data = File.ReadAllBytes(path); }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            { throw new BtfException("cannot open: " + e.Message, path, inner: e); }
+            if (data.Length == 0) throw new BtfException("is empty (0 bytes), not a BTF file", path);
+            return data;
+        }
+
+        private const int S_IFMT = 0xf000, S_IFIFO = 0x1000, S_IFCHR = 0x2000, S_IFBLK = 0x6000, S_IFLNK = 0xa000, S_IFSOCK = 0xc000;
+
+        private static bool IsSymlink(string path)
+        {
+            try { return (File.GetAttributes(path) & FileAttributes.ReparsePoint) != 0; }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { return false; }
+        }
+
+        private static string LinkTargetText(string path)
+        {
+#if NET
+            try { return new FileInfo(path).LinkTarget is string t ? " to '" + t + "'" : ""; }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { return ""; }
+#else
+            return "";
+#endif
+        }
+
+        /// <summary>
+        /// The S_IFMT bits of <paramref name="path"/>'s mode from Linux's <c>statx</c> (whose buffer has one layout on every
+        /// architecture, unlike <c>struct stat</c>): 0 if the name does not resolve (ENOENT and the like), -1 when unknown
+        /// (not Linux, no <c>statx</c> in the C library, or another error).
+        /// </summary>
+        private static int UnixFileType(string path, bool followLinks)
+        {
+            bool linux;
+#if NET
+            linux = OperatingSystem.IsLinux();
+#else
+            linux = RuntimeInformation.IsOSPlatform(OSPlatform.Linux);
+#endif
+            if (!linux) return -1;
+            var name = new byte[System.Text.Encoding.UTF8.GetByteCount(path) + 1];
+            System.Text.Encoding.UTF8.GetBytes(path, 0, path.Length, name, 0);
+            var buf = new byte[256]; // struct statx: stx_mode is the u16 at offset 28
+            try
+            {
+                int rc;
+                unsafe
+                {
+                    fixed (byte* n = name)
+                    fixed (byte* b = buf)
+                        rc = Statx(AT_FDCWD, n, followLinks ? 0 : AT_SYMLINK_NOFOLLOW, STATX_TYPE, b);
+                }
+                if (rc != 0)
+                {
+                    int errno = Marshal.GetLastWin32Error();
+                    return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+                }
+            }
+            catch (EntryPointNotFoundException) { return -1; }
+            catch (DllNotFoundException) { return -1; }
+            return (buf[28] | buf[29] << 8) & S_IFMT;
+        }
+
+        private const int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, ENOENT = 2, ENOTDIR = 20;
+        private const uint STATX_TYPE = 1;
+
+        [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
+        private static extern unsafe int Statx(int dirfd, byte* path, int flags, uint mask, byte* buffer);
+
         /// <summary>Parses BTF held in memory in any supported container; the array may be modified.</summary>
         public static Btf Parse(byte[] bytes, string sourceName, Btf? baseBtf = null) => Parse(bytes, sourceName, baseBtf, null);
 
@@ -56,7 +164,7 @@ namespace BtfBindings
                 if (IsBtfMagic(bytes)) return Btf.Parse(bytes, sourceName, baseBtf);
                 if (Containers.ElfFile.IsElf(bytes))
                     using (var ms = new MemoryStream(bytes, writable: false)) return FromElf(ms, sourceName, baseBtf);
-                if (bytes.Length >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) { bytes = Gunzip(bytes, sourceName); continue; }
+                if (bytes.Length >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) { bytes = Gunzip(bytes, sourceName, outermost: layer == 0); continue; }
 #if !BTFB_NO_XZ
                 if (Compression.XzDecoder.IsXz(bytes))
                 {
@@ -113,10 +221,27 @@ namespace BtfBindings
             return Btf.Parse(data, path + ":.BTF", baseBtf, sec.Offset, pointerSize: elf.Is64Bit ? 8 : 4);
         }
 
+        /// <summary>
+        /// Where a raw BTF blob ends by its header (header, then the type and string sections), when the header is
+        /// self-consistent (version 1, no flags, types before strings, 4-byte aligned); otherwise null and the parser says
+        /// what is wrong with it. A file shorter than that was cut off.
+        /// </summary>
+        private static long? RawBtfEnd(ReadOnlySpan<byte> h)
+        {
+            if (h.Length < 24 || h[2] != 1 || h[3] != 0) return null;
+            bool be = h[0] == 0xeb;
+            Span<uint> f = stackalloc uint[5];
+            for (int i = 0; i < 5; i++)
+                f[i] = be ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(h.Slice(4 + 4 * i)) : System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(h.Slice(4 + 4 * i));
+            uint hdrLen = f[0], typeOff = f[1], typeLen = f[2], strOff = f[3], strLen = f[4];
+            if (hdrLen < 24 || hdrLen > 256 || typeOff % 4 != 0 || typeLen % 4 != 0 || (long)typeOff + typeLen > strOff) return null;
+            return (long)hdrLen + strOff + strLen;
+        }
+
         internal static bool IsBtfMagic(ReadOnlySpan<byte> b)
             => b.Length >= 4 && ((b[0] == 0x9f && b[1] == 0xeb) || (b[0] == 0xeb && b[1] == 0x9f));
 
-        private static byte[] Gunzip(byte[] gz, string source)
+        private static byte[] Gunzip(byte[] gz, string source, bool outermost)
         {
             try
             {
@@ -130,9 +255,45 @@ namespace BtfBindings
                     output.Write(buf, 0, n);
                     if (output.Length > MaxDecompressedBytes) throw new BtfException($"gzip data expands beyond {MaxDecompressedBytes} bytes", source);
                 }
-                return output.ToArray();
+                var result = output.ToArray();
+                if (!HasGzipTrailer(gz, result))
+                    throw outermost
+                        ? new BtfException("truncated gzip stream: the file ends before the gzip stream does", source, gz.Length)
+                        : new BtfException($"truncated gzip stream: the decompressed data holding it ({gz.Length} bytes) ends before the gzip stream does", source);
+                return result;
             }
             catch (InvalidDataException e) { throw new BtfException("corrupt gzip data: " + e.Message, source, inner: e); }
+        }
+
+        /// <summary>
+        /// True if <paramref name="gz"/> holds the trailer of the gzip member that produced the end of <paramref name="output"/>
+        /// (RFC 1952: CRC-32 and length of that member's data). <see cref="GZipStream"/> returns what it decoded without an
+        /// error when its input stops early, so a cut-off file is told from a whole one by its trailer: normally the last 8
+        /// bytes (with several members it covers the last one, whose output is the last ISIZE bytes); or, as gzip(1)
+        /// ignores trailing garbage after a member and so does GZipStream, a single member's trailer followed by other bytes.
+        /// </summary>
+        private static bool HasGzipTrailer(byte[] gz, byte[] output)
+        {
+            if (gz.Length < 18) return false;
+            var span = (ReadOnlySpan<byte>)gz;
+            uint crc = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(span.Slice(gz.Length - 8));
+            uint isize = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(span.Slice(gz.Length - 4));
+            if (isize <= output.Length && Compression.Crc32.Compute(output.AsSpan(output.Length - (int)isize)) == crc) return true;
+            // Trailing bytes after one member: look for its trailer (CRC-32 of all the output, then its length).
+            Span<byte> size = stackalloc byte[4];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(size, (uint)output.Length);
+            uint all = 0;
+            bool haveAll = false;
+            for (int at = 14; at + 4 <= gz.Length;)
+            {
+                int i = span.Slice(at).IndexOf(size);
+                if (i < 0) break;
+                int q = at + i;
+                if (!haveAll) { all = Compression.Crc32.Compute(output); haveAll = true; }
+                if (System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(span.Slice(q - 4)) == all) return true;
+                at = q + 1;
+            }
+            return false;
         }
 
         private static void ReadFully(Stream s, byte[] buf, string source)

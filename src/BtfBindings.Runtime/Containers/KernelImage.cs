@@ -124,7 +124,7 @@ namespace BtfBindings.Containers
                 if (r != null) return r;
             }
 
-            if (IsGzip(span, 0)) return Decompressed(ctx, chain, depth, "gzip", () => Gunzip(data, 0, ctx.Source));
+            if (IsGzip(span, 0)) return Decompressed(ctx, chain, depth, "gzip", () => Gunzip(data, 0, ctx.Source, within: depth == 0 ? null : "the data decompressed from " + chain));
 #if !BTFB_NO_XZ
             if (Compression.XzDecoder.IsXz(span)) return Decompressed(ctx, chain, depth, "xz", () => Unxz(data, 0, ctx.Source, wholeFile: true));
             if (Compression.TarReader.IsTar(span)) return FromTar(ctx, data, chain, depth);
@@ -356,7 +356,7 @@ namespace BtfBindings.Containers
             var p = (ReadOnlySpan<byte>)payload;
             byte[] output;
             string what;
-            if (IsGzip(p, 0)) { what = "gzip"; ctx.Say("decompressing gzip payload..."); output = Gunzip(payload, 0, ctx.Source); }
+            if (IsGzip(p, 0)) { what = "gzip"; ctx.Say("decompressing gzip payload..."); output = Gunzip(payload, 0, ctx.Source, within: "the " + container + " payload"); }
 #if !BTFB_NO_XZ
             else if (Compression.XzDecoder.IsXz(p)) { what = "xz"; ctx.Say("decompressing xz payload..."); output = Unxz(payload, 0, ctx.Source, wholeFile: false); }
 #endif
@@ -398,7 +398,7 @@ namespace BtfBindings.Containers
                     {
                         output = what switch
                         {
-                            "gzip" => Gunzip(data, off, ctx.Source),
+                            "gzip" => Gunzip(data, off, ctx.Source, strict: false),
                             "xz" => Unxz(data, off, ctx.Source, wholeFile: false),
                             _ => Unlz4(ctx, data, off),
                         };
@@ -470,8 +470,13 @@ namespace BtfBindings.Containers
 
         private static bool IsGzip(ReadOnlySpan<byte> d, int off) => d.Length - off >= 18 && d[off] == 0x1f && d[off + 1] == 0x8b && d[off + 2] == 8 && (d[off + 3] & 0xe0) == 0;
 
-        /// <summary>Decompresses the gzip member at <paramref name="off"/>; data after the member (another member, a size, padding) is ignored.</summary>
-        private static byte[] Gunzip(byte[] data, int off, string source)
+        /// <summary>
+        /// Decompresses the gzip member at <paramref name="off"/>; data after the member (another member, a size, padding) is
+        /// ignored. A member cut off by the end of the data is an error ("truncated gzip stream") unless <paramref name="strict"/>
+        /// is false (candidates found by scanning for the gzip magic, where a partial result is still searched). <paramref name="within"/>
+        /// names what <paramref name="data"/> is when it is not the whole file (a payload, a decompressed layer).
+        /// </summary>
+        private static byte[] Gunzip(byte[] data, int off, string source, bool strict = true, string? within = null)
         {
             // RFC 1952 header: ID1 ID2 CM FLG MTIME(4) XFL OS [FEXTRA] [FNAME] [FCOMMENT] [FHCRC]
             int p = off + 10;
@@ -488,7 +493,7 @@ namespace BtfBindings.Containers
             if (p >= data.Length) throw new BtfException("truncated gzip header", source, off);
             try
             {
-                using var input = new MemoryStream(data, p, data.Length - p, writable: false);
+                using var input = new EndWatchingStream(new MemoryStream(data, p, data.Length - p, writable: false));
                 using var z = new DeflateStream(input, CompressionMode.Decompress);
                 using var output = new MemoryStream();
                 var buf = new byte[1 << 16];
@@ -498,9 +503,39 @@ namespace BtfBindings.Containers
                     output.Write(buf, 0, n);
                     if (output.Length > MaxDecompressedBytes) throw new BtfException($"gzip data expands beyond {MaxDecompressedBytes} bytes", source, off);
                 }
+                // DeflateStream stops without an error when its input runs out mid-stream; a whole member ends (final block,
+                // then the 8-byte trailer) before the input does, so asking for more input after the end means it was cut off.
+                if (strict && input.HitEnd)
+                    throw within != null
+                        ? new BtfException($"truncated gzip stream: {within} ends before its gzip stream does", source)
+                        : new BtfException($"truncated gzip stream: the file ends before the gzip stream that starts at 0x{off:x} does", source, data.Length);
                 return output.ToArray();
             }
             catch (InvalidDataException e) { throw new BtfException("corrupt gzip data: " + e.Message, source, off, inner: e); }
+        }
+
+        /// <summary>A read-only pass-through that records whether a read found no more data.</summary>
+        private sealed class EndWatchingStream : Stream
+        {
+            private readonly Stream _s;
+            public bool HitEnd { get; private set; }
+            public EndWatchingStream(Stream s) { _s = s; }
+            public override int Read(byte[] buffer, int offset, int count)
+            {
+                int n = _s.Read(buffer, offset, count);
+                if (n == 0 && count > 0) HitEnd = true;
+                return n;
+            }
+            public override bool CanRead => true;
+            public override bool CanSeek => false;
+            public override bool CanWrite => false;
+            public override long Length => throw new NotSupportedException();
+            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+            public override void Flush() { }
+            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+            public override void SetLength(long value) => throw new NotSupportedException();
+            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+            protected override void Dispose(bool disposing) { if (disposing) _s.Dispose(); base.Dispose(disposing); }
         }
 
 #if !BTFB_NO_XZ

@@ -37,6 +37,35 @@ namespace BtfBindings.Tests.Cli
             return r;
         }
 
+        /// <summary>
+        /// Runs the built tool as its own process (<c>dotnet btfgen.dll</c>, copied next to the tests) in <paramref name="workDir"/>,
+        /// with standard input closed; a run that takes longer than <paramref name="timeoutMs"/> is killed and fails the test
+        /// (a FIFO or a device must never make btfgen wait or read forever).
+        /// </summary>
+        public static CliResult RunProcess(string workDir, int timeoutMs, params string[] args)
+        {
+            var dll = Path.Combine(AppContext.BaseDirectory, "btfgen.dll");
+            Assert.True(File.Exists(dll), "btfgen.dll is not next to the tests: " + dll);
+            var psi = new System.Diagnostics.ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is string host && File.Exists(host) ? host : "dotnet")
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false, WorkingDirectory = workDir,
+            };
+            psi.ArgumentList.Add(dll);
+            foreach (var a in args) psi.ArgumentList.Add(a);
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            p.StandardInput.Close();
+            var stdout = new MemoryStream();
+            var outTask = p.StandardOutput.BaseStream.CopyToAsync(stdout);
+            var errTask = p.StandardError.ReadToEndAsync();
+            if (!p.WaitForExit(timeoutMs))
+            {
+                try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+                throw new TimeoutException($"btfgen {string.Join(" ", args)} did not finish in {timeoutMs} ms (killed)");
+            }
+            System.Threading.Tasks.Task.WaitAll(outTask, errTask);
+            return new CliResult(p.ExitCode, stdout.ToArray(), errTask.Result);
+        }
+
         public static string Scratch(string name)
         {
             var dir = Path.Combine(Path.GetTempPath(), "btfgen-cli-tests", name + "-" + Guid.NewGuid().ToString("N").Substring(0, 8));

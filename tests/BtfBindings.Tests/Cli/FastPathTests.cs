@@ -42,6 +42,9 @@ namespace BtfBindings.Tests.Cli
             yield return new object[] { true, new[] { "--btf", a } };                            // no names: exit 2
             yield return new object[] { true, new[] { "generate" } };
             yield return new object[] { true, new[] { "iphdr", "--btf", a, "--base", a } };
+            yield return new object[] { true, new[] { "iphdr", "--btf", a, "--class", "1x" } };            // bad names: exit 2 before loading
+            yield return new object[] { true, new[] { "generate", "iphdr", "--btf", a, "-n", "My..Kernel" } };
+            yield return new object[] { true, new[] { "lsit", "--btf", a } };                             // a mistyped command: exit 2
             // Declined: System.CommandLine decides.
             yield return new object[] { false, Array.Empty<string>() };
             yield return new object[] { false, new[] { "--help" } };
@@ -55,6 +58,7 @@ namespace BtfBindings.Tests.Cli
             yield return new object[] { false, new[] { "iphdr", "--btf" } };
             yield return new object[] { false, new[] { "iphdr", "--btf", "-" } };
             yield return new object[] { false, new[] { "iphdr", "--frobnicate", "--btf", a } };
+            yield return new object[] { false, new[] { "generate", "iphdr", "--btf", a, "--bogus" } };
             yield return new object[] { false, new[] { "list", "iphdr", "--btf", a } };
             yield return new object[] { false, new[] { "iphdr", "show", "--btf", a } };
             yield return new object[] { false, new[] { "iphdr", "--btf", "list" } };
