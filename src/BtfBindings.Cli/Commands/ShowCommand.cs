@@ -52,7 +52,7 @@ namespace BtfBindings.Cli.Commands
                 foreach (var name in names)
                 {
                     var t = PlanLookup.Find(plan, btf, name) ?? throw new BtfException($"'{name}' was planned but not found in the plan", path);
-                    if (t.Kind == PlannedKind.Opaque) throw new BtfException($"'{name}' has no definition in this BTF (forward declaration only)", path);
+                    if (t.Kind == PlannedKind.Opaque) throw new BtfException(t.OpaqueReason != null && t.OpaqueReason.StartsWith("C# cannot represent it", StringComparison.Ordinal) ? $"'{name}' ({t.CName}, id {t.BtfId}, {t.Size} bytes): {t.OpaqueReason}" : $"'{name}' has no definition in this BTF (forward declaration only)", path);
                     if (asJson)
                     {
                         if (t.Kind == PlannedKind.Enum) WriteEnumJson(jw!, t);

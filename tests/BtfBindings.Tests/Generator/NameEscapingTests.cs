@@ -93,13 +93,13 @@ namespace BtfBindings.Tests.Generator
             foreach (var kind in SyntaxFacts.GetContextualKeywordKinds())
             {
                 var text = SyntaxFacts.GetText(kind);
-                if (text.StartsWith("__", StringComparison.Ordinal)) continue; // __arglist & co. cannot be BTF names C# would take anyway
+                if (text.Length == 0 || text.StartsWith("__", StringComparison.Ordinal)) continue; // __arglist & co.
                 Assert.True(ContextualKeywords.Contains(text), "not escaped: " + text);
             }
             foreach (var kind in SyntaxFacts.GetReservedKeywordKinds())
             {
                 var text = SyntaxFacts.GetText(kind);
-                if (text.StartsWith("__", StringComparison.Ordinal)) continue;
+                if (text.Length == 0 || text.StartsWith("__", StringComparison.Ordinal)) continue;
                 Assert.True(Keywords.Contains(text), "not escaped: " + text);
             }
         }
@@ -121,7 +121,7 @@ namespace BtfBindings.Tests.Generator
                 Assert.NotEmpty(holder.GetMembers(k));
             }
             Assert.NotEmpty(holder.GetMembers("value_")); // the duplicate 'value'
-            Assert.IsAssignableFrom<IPropertySymbol>(holder.GetMembers("init").Single()); // zero-size: a ref accessor
+            Assert.IsAssignableFrom<IPropertySymbol>(holder.GetMembers("init_").Single()); // the second 'init' is zero-size: a ref accessor
             // The metadata keeps the C spelling.
             var text = string.Join("\n", output.SyntaxTrees.Select(t => t.ToString()));
             Assert.Contains("new global::BtfBindings.BtfFieldLayout(\"field\",", text);
@@ -149,7 +149,7 @@ namespace BtfBindings.Tests.Generator
 var h = new Gen.K.holder();
 h.field = 7; h.value = 9; h.@this = 11; h.value_bits = 5; h.value_ = 17; h.field_ [3] = 65;
 System.Span<byte> f = h.field_;
-ref Gen.K.empty e = ref h.init;
+ref Gen.K.empty e = ref h.init_;
 System.Console.WriteLine($""{h.field} {h.value} {h.@this} {h.value_bits} {h.value_} {f[3]} {h.field_.Length} {Gen.K.holder.BtfLayout.Field(""field"")!.BitOffset}"");
 ");
             var (code, output) = Dotnet("build -nologo -o out", dir);
