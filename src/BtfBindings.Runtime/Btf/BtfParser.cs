@@ -477,7 +477,7 @@ namespace BtfBindings
 
                 long metaLeft = _len - (long)hdrLen;
                 if ((long)strOff + strLen > metaLeft)
-                    throw Err($"string section [{strOff}, +{strLen}) runs past the end of the data ({metaLeft} bytes after the header)", 16);
+                    throw Err($"truncated raw BTF: the string section [{strOff}, +{strLen}) runs past the end of the data ({metaLeft} bytes after the header)", 16);
                 if ((long)typeOff + typeLen > strOff)
                     throw Err($"type section [{typeOff}, +{typeLen}) overlaps the string section at {strOff}", 8);
                 if (typeOff % 4 != 0) throw Err($"type section offset {typeOff} is not 4-byte aligned", 8);

@@ -33,8 +33,7 @@ namespace BtfBindings
                 if (IsBtfMagic(head))
                 {
                     if (fs.Length > int.MaxValue) throw new BtfException("file too large for raw BTF", path);
-                    if (RawBtfEnd(head) is long end && end > fs.Length)
-                        throw new BtfException($"truncated raw BTF: its header describes {end} bytes, the file has {fs.Length}", path, fs.Length);
+                    // A truncated file is the parser's error, so loading a file and parsing its bytes say the same.
 #if NET
                     return Btf.ParseFile(fs.SafeFileHandle, fs.Length, path, baseBtf);
 #else
@@ -219,23 +218,6 @@ namespace BtfBindings
             var data = elf.ReadSection(s, sec);
             // libbpf (btf_parse_elf) takes the pointer size from the ELF class, not from 'long'.
             return Btf.Parse(data, path + ":.BTF", baseBtf, sec.Offset, pointerSize: elf.Is64Bit ? 8 : 4);
-        }
-
-        /// <summary>
-        /// Where a raw BTF blob ends by its header (header, then the type and string sections), when the header is
-        /// self-consistent (version 1, no flags, types before strings, 4-byte aligned); otherwise null and the parser says
-        /// what is wrong with it. A file shorter than that was cut off.
-        /// </summary>
-        private static long? RawBtfEnd(ReadOnlySpan<byte> h)
-        {
-            if (h.Length < 24 || h[2] != 1 || h[3] != 0) return null;
-            bool be = h[0] == 0xeb;
-            Span<uint> f = stackalloc uint[5];
-            for (int i = 0; i < 5; i++)
-                f[i] = be ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(h.Slice(4 + 4 * i)) : System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(h.Slice(4 + 4 * i));
-            uint hdrLen = f[0], typeOff = f[1], typeLen = f[2], strOff = f[3], strLen = f[4];
-            if (hdrLen < 24 || hdrLen > 256 || typeOff % 4 != 0 || typeLen % 4 != 0 || (long)typeOff + typeLen > strOff) return null;
-            return (long)hdrLen + strOff + strLen;
         }
 
         internal static bool IsBtfMagic(ReadOnlySpan<byte> b)

@@ -338,7 +338,7 @@ namespace BtfBindings.Tests.Build
             }
         }
 
-        [SkippableFact]
+        [FullSkippableFact]
         public Task Completion_offers_generated_types_and_fields() => Run(async c =>
         {
             try
@@ -373,7 +373,7 @@ namespace BtfBindings.Tests.Build
             return t.Substring(0, end) + typed + t.Substring(end);
         }
 
-        [SkippableFact]
+        [FullSkippableFact]
         public Task Hover_on_a_field_shows_its_C_declaration_offset_and_BTF_file() => Run(async c =>
         {
             var btf = Btf.Load(_s.BtfPath);
@@ -416,7 +416,7 @@ namespace BtfBindings.Tests.Build
             };
         }
 
-        [SkippableFact]
+        [FullSkippableFact]
         public Task Misspelled_type_shows_BTFB001_in_the_attributed_file_and_clears_when_fixed() => Run(async c =>
         {
             bool pull = _s.ServerCapabilities?["diagnosticProvider"] != null;

@@ -26,7 +26,7 @@ namespace BtfBindings.Tests.Build
             return (p.ExitCode, so.Result + se.Result);
         }
 
-        [Fact]
+        [FullFact]
         public void Package_reference_alone_generates_kernel_types()
         {
             var dir = Path.Combine(Path.GetTempPath(), "btfb-pkg-" + Guid.NewGuid().ToString("N"));

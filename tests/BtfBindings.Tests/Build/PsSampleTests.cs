@@ -50,7 +50,7 @@ namespace BtfBindings.Tests.Build
             return line == null ? null : int.Parse(line.Substring(5).Trim());
         }
 
-        [SkippableFact]
+        [FullSkippableFact]
         public void Ps_sample_lists_the_machines_processes_as_proc_does()
         {
             // The same environment probe the live-kernel tests use (tests/bpf/run.sh once per test run; skip with its reason).

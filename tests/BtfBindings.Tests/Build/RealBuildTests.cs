@@ -21,7 +21,7 @@ namespace BtfBindings.Tests.Build
             return (p.ExitCode, so.Result + se.Result);
         }
 
-        [Fact]
+        [FullFact]
         public void Sample_builds_with_the_compiler_server_and_prints_real_data()
         {
             var sample = Path.Combine(Fixtures.RepoRoot, "samples", "KernelTypes");
@@ -36,7 +36,7 @@ namespace BtfBindings.Tests.Build
             Assert.Contains("iphdr: version=4 ihl=5 (20 bytes) ttl=64 protocol=17 tot_len=53", runOut);
         }
 
-        [Fact]
+        [FullFact]
         public void Btf_listed_as_AdditionalFiles_does_not_break_the_build_and_changes_regenerate()
         {
             var dir = Path.Combine(Path.GetTempPath(), "btfb-addfiles-" + Guid.NewGuid().ToString("N"));

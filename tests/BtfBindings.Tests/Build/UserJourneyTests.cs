@@ -20,7 +20,7 @@ namespace BtfBindings.Tests.Build
     /// and what it prints (sizes, field offsets both as the CLR lays the struct out and as <c>BtfLayout</c> records them) is
     /// compared with bpftool's JSON dump of the same BTF.
     /// <para>
-    /// Sources: the temporary feed only for BtfBindings (packageSourceMapping), nuget.org for everything else. A net10.0
+    /// Sources: the temporary feed only for BtfBindings (packageSourceMapping), the machine's own NuGet sources (its user NuGet.Config) for everything else. A net10.0
     /// app needs nothing from it (the .NET 10 SDK carries its targeting and apphost packs); a net8.0 app restores the .NET 8
     /// targeting and apphost packs (Microsoft.NETCore.App.Ref / .Host.linux-x64 8.0.x), which the .NET 10 SDK does not ship.
     /// NUGET_PACKAGES is a fresh folder of this run, shared by its apps: the package is really restored from the feed, once,
@@ -45,7 +45,7 @@ namespace BtfBindings.Tests.Build
         // ------------------------------------------------------------------ scenarios
 
         /// <summary>1. Two BtfFiles, each [BtfTypes] class naming its file: both compile, both match bpftool.</summary>
-        [Fact]
+        [FullFact]
         public void Two_btf_files_each_class_picks_its_file()
         {
             var app = _feed.NewApp("two-files", "net10.0",
@@ -78,7 +78,7 @@ public static partial class X86 { }",
         }
 
         /// <summary>2. Three BtfFiles and a [BtfTypes] without BtfFile = "...": BTFB003, naming every file.</summary>
-        [Fact]
+        [FullFact]
         public void Three_btf_files_and_no_choice_fails_with_BTFB003_listing_them()
         {
             var app = _feed.NewApp("ambiguous", "net10.0",
@@ -99,7 +99,7 @@ public static partial class Kernel { }"));
         }
 
         /// <summary>3. A split module over its base, as README shows it: module-only types match bpftool -B.</summary>
-        [Fact]
+        [FullFact]
         public void Split_module_over_its_base()
         {
             var app = _feed.NewApp("split", "net10.0",
@@ -127,7 +127,7 @@ public static partial class IpVs { }",
         private const string AwkwardKo = "ip_vs #3;=ö.ko";
 
         /// <summary>4a. A BtfFile whose folder and name hold spaces, ';', '#', '=' and non-ASCII.</summary>
-        [Fact]
+        [FullFact]
         public void Awkward_path_without_base()
         {
             var app = _feed.NewApp("awkward app é", "net10.0",
@@ -147,7 +147,7 @@ public static partial class Kernel { }",
         }
 
         /// <summary>4b. A split module and its Base, both at awkward paths.</summary>
-        [Fact]
+        [FullFact]
         public void Awkward_path_with_base()
         {
             var app = _feed.NewApp("awkward split é", "net10.0",
@@ -170,7 +170,7 @@ public static partial class IpVs { }",
         /// package's props/targets): README's "Use it" code verbatim, plus <c>task.comm</c> as an indexable inline array, a
         /// span and a C string.
         /// </summary>
-        [Theory]
+        [FullTheory]
         [InlineData("net8.0")]
         [InlineData("net10.0")]
         public void Readme_code_builds_warning_free_without_unsafe(string tfm)
@@ -394,7 +394,7 @@ public static class Program
 
     /// <summary>
     /// One temporary feed per test run: the BtfBindings package packed once (the build outputs of this test run, same
-    /// configuration, unique prerelease version), a nuget.config (the feed for BtfBindings only, nuget.org for the rest),
+    /// configuration, unique prerelease version), a nuget.config (the feed for BtfBindings only, the machine's own sources for the rest),
     /// a fresh NUGET_PACKAGES shared by the apps, and guard Directory.Build.props/targets so nothing above /tmp leaks in.
     /// Set BTFBINDINGS_KEEP_JOURNEY=1 to keep the folder after the run.
     /// </summary>
@@ -431,11 +431,11 @@ public static class Program
   <packageSources>
     <clear />
     <add key=""journey"" value=""{Feed}"" />
-    <add key=""nuget.org"" value=""https://api.nuget.org/v3/index.json"" protocolVersion=""3"" />
+{UpstreamSources.Adds}
   </packageSources>
   <packageSourceMapping>
     <packageSource key=""journey""><package pattern=""BtfBindings"" /></packageSource>
-    <packageSource key=""nuget.org""><package pattern=""*"" /></packageSource>
+{UpstreamSources.Mappings}
   </packageSourceMapping>
 </configuration>
 ");
@@ -498,5 +498,28 @@ public static class Program
             if (Environment.GetEnvironmentVariable("BTFBINDINGS_KEEP_JOURNEY") == "1") return;
             try { Directory.Delete(Root, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
+    }
+
+    /// <summary>
+    /// The package sources this machine's user-level NuGet.Config lists (where the SDK's .NET 8 packs come from), as
+    /// <c>add</c> lines and source-mapping lines for a test app's own nuget.config; nothing hard-coded.
+    /// </summary>
+    internal static class UpstreamSources
+    {
+        private static readonly (string key, string url)[] Sources = Read();
+
+        private static (string, string)[] Read()
+        {
+            var home = Environment.GetEnvironmentVariable("HOME") ?? "/root";
+            var path = Path.Combine(home, ".nuget", "NuGet", "NuGet.Config");
+            if (!File.Exists(path)) return Array.Empty<(string, string)>();
+            var doc = System.Xml.Linq.XDocument.Load(path);
+            return doc.Descendants("packageSources").Elements("add")
+                .Select((e, i) => ("upstream" + i, (string?)e.Attribute("value") ?? ""))
+                .Where(x => x.Item2.Length > 0).ToArray();
+        }
+
+        public static string Adds => string.Join("\n", Sources.Select(x => $"    <add key=\"{x.key}\" value=\"{System.Security.SecurityElement.Escape(x.url)}\" />"));
+        public static string Mappings => string.Join("\n", Sources.Select(x => $"    <packageSource key=\"{x.key}\"><package pattern=\"*\" /></packageSource>"));
     }
 }

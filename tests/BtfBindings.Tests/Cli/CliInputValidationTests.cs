@@ -72,7 +72,7 @@ namespace BtfBindings.Tests.Cli
             ["socket"] = new(new[] { "dump", "sock" }, 2, "btfgen: error: sock: is a socket, not a BTF file: pass a regular file"),
             ["dangling symlink"] = new(new[] { "dump", "dangling" }, 2, "btfgen: error: dangling: is a dangling symbolic link to 'missing-target', not a BTF file"),
             ["random bytes"] = new(new[] { "dump", "random.bin" }, 2, "btfgen: error: random.bin at byte offset 0 (0x0): not BTF: no BTF magic (0xeb9f), ELF, gzip, xz or tar header, and not a kernel image with BTF inside (no BTF found: not raw BTF, no ELF .BTF section, no valid BTF header anywhere in the data; was the kernel built with CONFIG_DEBUG_INFO_BTF=y?)"),
-            ["truncated raw BTF"] = new(new[] { "dump", "trunc.btf" }, 2, "btfgen: error: trunc.btf at byte offset 1000 (0x3e8): truncated raw BTF: its header describes 4820595 bytes, the file has 1000"),
+            ["truncated raw BTF"] = new(new[] { "dump", "trunc.btf" }, 2, "btfgen: error: trunc.btf at byte offset 16 (0x10): truncated raw BTF: the string section [2812024, +2008547) runs past the end of the data (976 bytes after the header)"),
             ["truncated .gz"] = new(new[] { "list", "--btf", "trunc.btf.gz" }, 2, "btfgen: error: trunc.btf.gz at byte offset 20000 (0x4e20): truncated gzip stream: the file ends before the gzip stream does"),
             ["truncated .gz (extract)"] = new(new[] { "extract", "-q", "trunc.btf.gz", "-o", "out.btf" }, 2, "btfgen: error: trunc.btf.gz at byte offset 20000 (0x4e20): truncated gzip stream: the file ends before the gzip stream that starts at 0x0 does"),
             // Usage: checked before any BTF is read (missing.btf would be reported otherwise).
@@ -85,7 +85,7 @@ namespace BtfBindings.Tests.Cli
             ["unknown option (show)"] = new(new[] { "show", "iphdr", "-x", "--btf", "missing.btf" }, 2, "btfgen: error: unknown option '-x' (type names never start with '-')"),
             ["unknown option for a file (dump)"] = new(new[] { "dump", "--bogus" }, 2, "btfgen: error: unknown option '--bogus' (to name a file starting with '-', write ./--bogus)"),
             ["unknown subcommand close to one"] = new(new[] { "lsit", "--btf", "aarch64.btf" }, 2, "btfgen: error: unknown command 'lsit'; did you mean 'list'? (as a type name, 'lsit' is not in aarch64.btf either)"),
-            ["unknown subcommand"] = new(new[] { "frobnicate", "--btf", "aarch64.btf" }, 1, "btfgen: error: 'frobnicate' is neither a command (" + Commands + ") nor a type in aarch64.btf; similar type names: UHWtype, __kfifo, __sum16, _ccu_nk, _ccu_nm"),
+            ["unknown subcommand"] = new(new[] { "frobnicate", "--btf", "aarch64.btf" }, 1, "btfgen: error: 'frobnicate' is neither a command (" + Commands + ") nor a type in aarch64.btf"), // no type name is within a plausible edit distance: none suggested
         };
 
         public static IEnumerable<object[]> Rows() => Table.Keys.Select(k => new object[] { k });

@@ -37,7 +37,7 @@ namespace BtfBindings.Tests.Cli
         private static void Ok((int code, string stdout, string stderr) r, string what)
             => Assert.True(r.code == 0, $"{what} exited {r.code}\n{r.stdout}\n{r.stderr}");
 
-        [Fact]
+        [FullFact]
         public void Pack_install_globally_and_from_a_local_manifest_and_run_as_dotnet_btfgen()
         {
             var root = CliSupport.Scratch("tool");

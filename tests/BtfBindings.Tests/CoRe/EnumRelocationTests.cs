@@ -92,7 +92,9 @@ namespace GenEnum
         private readonly ITestOutputHelper _out;
         public EnumRelocationTests(ITestOutputHelper output) { _out = output; }
 
-        public static IEnumerable<object[]> Pairs()
+        public static IEnumerable<object[]> Pairs() => Tier.Rows(AllPairs());
+
+        private static IEnumerable<object[]> AllPairs()
         {
             foreach (var b in Fixtures.Kernels) yield return new object[] { "x86_64-5.10", b };
             yield return new object[] { "x86_64-6.12", "x86_64-5.10" };

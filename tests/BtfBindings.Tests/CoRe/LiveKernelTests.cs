@@ -208,7 +208,7 @@ namespace GenLive
 
         /// <summary>The /proc → dump comparison itself (no kernel needed): missing tasks fail, PID 1 is required, and only
         /// thread group 1 is tolerated, only where the kernel hides it; tasks born/exited during the dump and reused tids are not counted.</summary>
-        [Fact]
+        [FullFact]
         public void LiveKernel_TaskSetComparison_FlagsMissingTasksAndPid1()
         {
             var before = new Dictionary<(int tgid, int tid), long> { [(1, 1)] = 5, [(1, 63)] = 9, [(2, 2)] = 5, [(300, 300)] = 80, [(300, 301)] = 81, [(400, 400)] = 90, [(500, 500)] = 95 };
@@ -235,7 +235,7 @@ namespace GenLive
             Assert.Single(TaskSetComparison.Compare(noInit.Where(k => k != (2, 2)), before, after, hidesInitGroup: true).Problems()); // only tgid 1 is excused
         }
 
-        [SkippableFact]
+        [FullSkippableFact]
         public void LiveKernel_TypesGeneratedFromItsOwnBtf_ReadPidTgidComm()
         {
             var records = LiveTaskDump.Records(out var summary);
@@ -267,7 +267,7 @@ namespace GenLive
             Finish("generated from live BTF, view", view);
         }
 
-        [SkippableFact]
+        [FullSkippableFact]
         public void LiveKernel_TypesGeneratedFromOlderFixtures_RelocatedAgainstLiveBtf()
         {
             var records = LiveTaskDump.Records(out var summary);

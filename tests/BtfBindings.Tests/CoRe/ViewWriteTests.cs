@@ -162,7 +162,7 @@ namespace GenWrite
                 if (!e.Touched.Any(t => i >= t.from && i < t.to)) Assert.True(actual[i] == background[i], $"{what}: byte {i} outside every field changed");
         }
 
-        public static IEnumerable<object[]> Targets() => new[] { "x86_64-6.12", "x86_64-5.10", "s390x-6.12" }.Select(k => new object[] { k });
+        public static IEnumerable<object[]> Targets() => Tier.Rows(new[] { "x86_64-6.12", "x86_64-5.10", "s390x-6.12" }.Select(k => new object[] { k }));
 
         [Theory]
         [MemberData(nameof(Targets))]

@@ -17,7 +17,9 @@ namespace BtfBindings.Tests.Core
     /// </summary>
     public class BpftoolEqualityTests
     {
-        public static IEnumerable<object[]> AllFixtures()
+        public static IEnumerable<object[]> AllFixtures() => Tier.Rows(AllAllFixtures());
+
+        private static IEnumerable<object[]> AllAllFixtures()
         {
             foreach (var k in Fixtures.Kernels) yield return new object[] { k };
             foreach (var m in Fixtures.Modules) yield return new object[] { m.module };

@@ -74,7 +74,7 @@ namespace BtfBindings.Tests.Core
             return new OracleResult(count, first, ptr, rows);
         }
 
-        public static IEnumerable<object[]> KernelData() => Fixtures.Kernels.Select(k => new object[] { k });
+        public static IEnumerable<object[]> KernelData() => Tier.Rows(Fixtures.Kernels.Select(k => new object[] { k }));
 
         [Theory]
         [MemberData(nameof(KernelData))]

@@ -371,7 +371,7 @@ namespace BtfBindings.Tests.Core
 
         // ---- the targets ---------------------------------------------------------------------------------------
 
-        [Fact]
+        [FullFact]
         public void FuzzBpfObjectBtf()
         {
             var s = Run("bpf-features.o .BTF", BtfSection("bpf-features.o"), d => Btf.Parse(d, "fuzz"), seed: 20240601,
@@ -379,7 +379,7 @@ namespace BtfBindings.Tests.Core
             AssertClean(s, "bpf-features.o");
         }
 
-        [Fact]
+        [FullFact]
         public void FuzzBigEndianObjectBtf()
         {
             var s = Run("bpf-features-eb.o .BTF", BtfSection("bpf-features-eb.o"), d => Btf.Parse(d, "fuzz"), seed: 777,
@@ -387,7 +387,7 @@ namespace BtfBindings.Tests.Core
             AssertClean(s, "bpf-features-eb.o");
         }
 
-        [Fact]
+        [FullFact]
         public void FuzzSplitModuleOverItsRealBase()
         {
             var baseBtf = CoreSupport.Kernel("x86_64-6.12");
@@ -396,7 +396,7 @@ namespace BtfBindings.Tests.Core
             AssertClean(s, "ip_vs split");
         }
 
-        [Fact]
+        [FullFact]
         public void FuzzElfContainer()
         {
             var s = Run("bpf-features.o (whole ELF)", Fixtures.Bytes("bpf-features.o"), d => BtfContainer.Parse(d, "fuzz.o"), seed: 99,
@@ -409,7 +409,7 @@ namespace BtfBindings.Tests.Core
         /// and dump to the very same text and JSON. Blobs using the extensions libbpf 1.1 does not know (a header longer
         /// than 24 bytes, i.e. a kind layout section; vlen above 16 bits) are not compared.
         /// </summary>
-        [Fact]
+        [FullFact]
         public void DifferentialFuzzAgainstBpftool()
         {
             var original = BtfSection("bpf-features.o");
@@ -474,7 +474,7 @@ namespace BtfBindings.Tests.Core
         /// The main run: a real kernel's BTF (x86_64 5.10, 3.5 MB), a fixed count of mutations from a fixed seed. Every accepted
         /// mutation is parsed fully; every other one is walked completely (80k types), the rest over 4096 types from a random start.
         /// </summary>
-        [Fact]
+        [FullFact]
         public void FuzzKernelBtf()
         {
             var s = Run("x86_64-5.10 vmlinux", Fixtures.Bytes("x86_64-5.10"), d => Btf.Parse(d, "fuzz"), seed: 510,

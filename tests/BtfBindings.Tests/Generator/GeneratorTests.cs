@@ -65,7 +65,7 @@ namespace Demo
             Assert.True(driver.GetRunResult().GeneratedTrees.Length > 100);
         }
 
-        [Theory]
+        [FullTheory]
         [InlineData("x86_64-5.10")]
         [InlineData("aarch64-6.1")]
         [InlineData("armhf-6.1")]

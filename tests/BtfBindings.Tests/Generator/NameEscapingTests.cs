@@ -128,7 +128,7 @@ namespace BtfBindings.Tests.Generator
             Assert.Contains("new global::BtfBindings.BtfFieldLayout(\"value\",", text);
         }
 
-        [Fact]
+        [FullFact]
         public void Keyword_names_compile_with_the_sdk_compiler_and_read_back()
         {
             // C# 14 (the .NET 10 SDK's compiler) made 'field' a keyword inside accessors: a real build, not Roslyn 4.8.

@@ -11,6 +11,7 @@ using BtfBindings.Tests.Cli;
 using BtfBindings.Tests.Generator;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using BtfBindings.Tests.Support;
 using Xunit;
 using static BtfBindings.Tests.Core.CoreSupport;
 
@@ -747,7 +748,7 @@ namespace BtfBindings.Tests.HostileBtf
             0 => uint.MaxValue, 1 => 0x80000000u, 2 => 0x7FFFFFFFu, 3 => 0x80000010u, 4 => (uint)r.Next(1 << 21, int.MaxValue), _ => (uint)r.Next(),
         };
 
-        [Fact]
+        [FullFact]
         public void Mutated_kernel_btf_plans_shows_and_resolves_without_crash_or_hang()
         {
             var original = BtfBindings.Tests.Support.Fixtures.Bytes("x86_64-5.10");

@@ -7,7 +7,7 @@ using Xunit;
 
 namespace BtfBindings.Tests.Support
 {
-    /// <summary>What a user sees of a package on nuget.org or in an IDE: readme, license, repository, description, tags.</summary>
+    /// <summary>What a user sees of a package in a package feed's page or in an IDE: readme, license, repository, description, tags.</summary>
     public static class Nupkg
     {
         public const string RepositoryUrl = "https://github.com/btfbindings/BtfBindings";
