@@ -79,16 +79,18 @@ static struct result *lookup(const char *name, int create)
 
 static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char buf[1024];
+	char line[1024], *buf = line;
 	const char *p, *q;
 
 	if (level == LIBBPF_DEBUG)
 		return 0;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	if (verbose)
-		fputs(buf, stderr);
+		fputs(line, stderr);
+	if (strncmp(buf, "libbpf: ", 8) == 0)
+		buf += 8;
 	/* "prog 'NAME': relo #N: <why>" precedes "prog 'NAME': relo #N: failed to relocate: -22" */
-	if (strncmp(buf, "prog '", 6) == 0 && (p = strchr(buf + 6, '\'')) != NULL && strstr(p, "relo #")) {
+	if (strncmp(buf, "prog '", 6) == 0 && (p = strchr(buf + 6, '\'')) != NULL && strstr(p, "relo")) {
 		size_t n = (size_t)(p - (buf + 6));
 		if (n >= sizeof(last_failed))
 			n = sizeof(last_failed) - 1;
@@ -97,8 +99,8 @@ static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
 			last_failed[n] = 0;
 		} else {
 			q = strstr(p, "relo #");
-			q = strchr(q, ':');
-			snprintf(last_message, sizeof(last_message), "%s", q ? q + 2 : p);
+			q = q ? strchr(q, ':') : NULL;
+			snprintf(last_message, sizeof(last_message), "%s", q ? q + 2 : p + 3);
 			last_message[strcspn(last_message, "\n")] = 0;
 		}
 	}

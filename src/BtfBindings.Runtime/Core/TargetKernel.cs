@@ -451,11 +451,10 @@ namespace BtfBindings
                 {
                     ulong bitOff = baseBits + f.BitOffset;
                     if (!f.IsBitfield) return CoreFieldRelocation.Plain(fieldPath, bitOff, f.ByteSize, f.IsSigned, IsBigEndian);
-                    if (baseBits == 0)
-                        return new CoreFieldRelocation(fieldPath, true, null, f.BitOffset, f.BitSize, true, f.ByteOffset, f.ByteSize, f.IsSigned, f.LeftShift, f.RightShift);
+                    // The load window is computed from the root, as libbpf does (a nested member's bits may straddle differently).
                     uint typeSize = f.TargetType is BtfType tt && (tt.Kind == BtfKind.Int || tt.Kind == BtfKind.Enum || tt.Kind == BtfKind.Enum64) ? tt.Size : Math.Min(f.ByteSize, 8u);
-                    CoreResolver.Window((uint)bitOff, f.BitSize, typeSize, IsBigEndian, out var bo, out var bs, out var lsh, out var rsh);
-                    return new CoreFieldRelocation(fieldPath, true, null, bitOff, f.BitSize, true, bo, bs, f.IsSigned, lsh, rsh);
+                    bool fits = CoreResolver.Window((uint)bitOff, f.BitSize, typeSize, IsBigEndian, out var bo, out var bs, out var lsh, out var rsh);
+                    return new CoreFieldRelocation(fieldPath, true, fits ? null : "the bitfield does not fit one naturally aligned 8-byte load", bitOff, f.BitSize, true, bo, bs, f.IsSigned, lsh, rsh, fits);
                 }
                 var next = layouts.FieldTypeLayout(layout, i);
                 if (next == null || lf.Kind != BtfFieldKind.Struct)
@@ -498,10 +497,11 @@ namespace BtfBindings
     /// </summary>
     public sealed class CoreFieldRelocation
     {
-        internal CoreFieldRelocation(string path, bool exists, string? problem, ulong bitOffset, uint bitSize, bool bitfield, ulong byteOffset, uint byteSize, bool signed, int lshift, int rshift)
+        internal CoreFieldRelocation(string path, bool exists, string? problem, ulong bitOffset, uint bitSize, bool bitfield, ulong byteOffset, uint byteSize, bool signed, int lshift, int rshift, bool loadable = true)
         {
             Path = path; Exists = exists; Problem = problem; BitOffset = bitOffset; BitSize = bitSize; IsBitfield = bitfield;
             ByteOffset = (uint)byteOffset; ByteSize = byteSize; IsSigned = signed; LeftShift = lshift; RightShift = rshift;
+            IsLoadable = exists && loadable;
         }
 
         internal static CoreFieldRelocation Missing(string path, string problem) => new CoreFieldRelocation(path, false, problem, 0, 0, false, 0, 0, false, 0, 0);
@@ -517,8 +517,13 @@ namespace BtfBindings
         public string Path { get; }
         /// <summary><c>FIELD_EXISTS</c>.</summary>
         public bool Exists { get; }
-        /// <summary>Why the field is missing, else null.</summary>
+        /// <summary>Why the field is missing or not loadable, else null.</summary>
         public string? Problem { get; }
+        /// <summary>
+        /// False when the field is missing, or is a bitfield no naturally aligned 8-byte load holds (then libbpf refuses
+        /// every relocation of it but <c>FIELD_EXISTS</c>: "can't be satisfied for bitfield"; offset, size and shifts here are meaningless).
+        /// </summary>
+        public bool IsLoadable { get; }
         /// <summary>Bit offset from the start of the root type.</summary>
         public ulong BitOffset { get; }
         /// <summary>Size in bits (bitfield width, or 8 × byte size).</summary>
