@@ -350,6 +350,39 @@ enum pid_type___x { PIDTYPE_PID___x, PIDTYPE_TGID___x = 7, PIDTYPE_NOTHERE___x }
             ("x86_64-5.10", new[] { "x86_64-5.10", "x86_64-6.12" }),
         };
 
+        /// <summary>The by-name API on values libbpf 1.1 gave for the same relocations (core_oracle, x86_64-6.12 vmlinux.h as local types).</summary>
+        [Fact]
+        public void ByName_FieldPaths_GiveLibbpfValues()
+        {
+            var local = CoreFixtures.Kernel("x86_64-6.12");
+            var k510 = new TargetKernel(CoreFixtures.Kernel("x86_64-5.10"), "x86_64-5.10");
+            var k612 = new TargetKernel(local, "x86_64-6.12");
+            Assert.Equal(208u, k510.FieldOffset("task_struct", "se.vruntime", local));
+            Assert.Equal(240u, k612.FieldOffset("task_struct", "se.vruntime", local));
+            Assert.Equal(2739u, k510.FieldOffset("task_struct", "comm[3]", local));
+            Assert.Equal(2979u, k612.FieldOffset("task_struct", "comm[3]", local));
+            Assert.Equal(24u, k612.FieldOffset("task_struct", "__state", local));
+            Assert.False(k510.FieldExists("task_struct", "__state", local));   // 5.10 has 'long state'
+            Assert.Equal(9408u, k510.Resolve("task_struct", local).Size);
+            Assert.Equal(9792u, k612.Resolve("task_struct", local).Size);
+
+            var f = k510.ResolveField("task_struct", "__state", local);
+            Assert.False(f.Exists);
+            Assert.False(f.IsLoadable);
+            Assert.Throws<CoreFieldException>(() => k510.FieldOffset("task_struct", "__state", local));
+
+            // A bitfield: libbpf's little-endian shift formulas over the load window (the values themselves are in the differential test).
+            var bf = k612.ResolveField("task_struct", "in_execve", local);
+            Assert.True(bf.Exists && bf.IsBitfield && bf.IsLoadable);
+            Assert.Equal(64 - (int)bf.BitSize, bf.RightShift);
+            Assert.Equal(64 - (int)(bf.BitOffset + bf.BitSize - (ulong)bf.ByteOffset * 8), bf.LeftShift);
+
+            Assert.Equal(1UL, k612.ResolveEnum("pid_type", local)["PIDTYPE_TGID"]);
+            Assert.Throws<ArgumentException>(() => k612.ResolveField("task_struct", "no_such_member", local));
+            Assert.Throws<ArgumentException>(() => k612.ResolveField("task_struct", "pid.x", local));
+            Assert.Throws<ArgumentException>(() => k612.Resolve("no_such_struct_anywhere", local));
+        }
+
         [SkippableFact]
         public void CoreRelocations_AgreeWithLibbpf()
         {
