@@ -333,6 +333,152 @@ namespace BtfBindings
             return r.Values[0].HasValue;
         }
 
+        // ---- by name (tools without generated types) ----------------------------------------------------
+
+        private static readonly ConditionalWeakTable<Btf, ConcurrentDictionary<string, Lazy<PlannedLayouts>>> LocalLayouts
+            = new ConditionalWeakTable<Btf, ConcurrentDictionary<string, Lazy<PlannedLayouts>>>();
+
+        /// <summary>
+        /// The layouts the generator would emit for <paramref name="typeName"/> (and its by-value closure) from
+        /// <paramref name="buildTime"/>: the "local" side of a by-name resolution. Cached per BTF and name.
+        /// </summary>
+        /// <exception cref="ArgumentException"><paramref name="buildTime"/> has no struct, union or enum of that name.</exception>
+        public static PlannedLayouts LocalLayoutsOf(Btf buildTime, string typeName)
+        {
+            if (buildTime is null) throw new ArgumentNullException(nameof(buildTime));
+            if (string.IsNullOrEmpty(typeName)) throw new ArgumentException("type name required", nameof(typeName));
+            var byName = LocalLayouts.GetValue(buildTime, _ => new ConcurrentDictionary<string, Lazy<PlannedLayouts>>(StringComparer.Ordinal));
+            return byName.GetOrAdd(typeName, n => new Lazy<PlannedLayouts>(() =>
+            {
+                var plan = Layout.LayoutPlanner.Plan(buildTime, new[] { n }, null, out var unknown);
+                if (unknown.Count > 0) throw new ArgumentException($"{buildTime.SourceName} has no struct, union or enum named '{n}'", nameof(typeName));
+                return new PlannedLayouts(plan);
+            })).Value;
+        }
+
+        private static BtfTypeLayout LocalRoot(Btf buildTime, string typeName, out PlannedLayouts layouts)
+        {
+            layouts = LocalLayoutsOf(buildTime, typeName);
+            BtfTypeLayout? found = null;
+            foreach (var kv in layouts.All)
+                if (!kv.Key.IsNested && kv.Value.BtfName == typeName && (found == null || kv.Value.Kind != BtfKind.Enum && found.Kind == BtfKind.Enum)) found = kv.Value;
+            return found ?? layouts[typeName] ?? throw new ArgumentException($"'{typeName}' in {buildTime.SourceName} has no layout (opaque or too large for C#)", nameof(typeName));
+        }
+
+        /// <summary>
+        /// Resolves the struct or union <paramref name="typeName"/> as the build-time BTF <paramref name="buildTime"/>
+        /// (the vmlinux BTF a tool was written against, or a BPF object's <c>.BTF</c>, <c>___flavor</c> types included)
+        /// lays it out, against this kernel: what <see cref="Resolve(BtfTypeLayout)"/> does for a generated type, with no
+        /// generated code. Cached.
+        /// </summary>
+        /// <exception cref="ArgumentException"><paramref name="buildTime"/> has no such type.</exception>
+        /// <exception cref="CoreAmbiguityException">Same-named target types disagree.</exception>
+        public CoreTypeResolution Resolve(string typeName, Btf buildTime)
+        {
+            var root = LocalRoot(buildTime, typeName, out _);
+            if (root.Kind == BtfKind.Enum || root.Kind == BtfKind.Enum64)
+                throw new ArgumentException($"{typeName} is an enum: use ResolveEnum(string, Btf)", nameof(typeName));
+            return Resolve(root);
+        }
+
+        /// <summary>The enum <paramref name="enumName"/> of <paramref name="buildTime"/> resolved by enumerator name (see <see cref="ResolveEnum(BtfTypeLayout)"/>).</summary>
+        public CoreEnumResolution ResolveEnum(string enumName, Btf buildTime)
+        {
+            var root = LocalRoot(buildTime, enumName, out _);
+            if (root.Kind != BtfKind.Enum && root.Kind != BtfKind.Enum64) throw new ArgumentException($"{enumName} is not an enum", nameof(enumName));
+            return ResolveEnum(root);
+        }
+
+        /// <summary>
+        /// libbpf's field relocation values (<c>bpf_core_field_exists/offset/size</c>, signedness, shifts) for the access
+        /// path <paramref name="fieldPath"/> of <paramref name="typeName"/> as laid out in <paramref name="buildTime"/>:
+        /// member names separated by dots, optionally indexed (<c>"se.vruntime"</c>, <c>"comm[3]"</c>,
+        /// <c>"pids[1].pid"</c>); members of anonymous structs/unions are named directly, as in C. Offsets are from the
+        /// start of <paramref name="typeName"/>, bitfield load windows are computed there, as libbpf does.
+        /// </summary>
+        /// <exception cref="ArgumentException">The path does not name a member of the build-time type.</exception>
+        /// <exception cref="CoreAmbiguityException">Same-named target types disagree on the path.</exception>
+        public CoreFieldRelocation ResolveField(string typeName, string fieldPath, Btf buildTime)
+        {
+            if (fieldPath is null) throw new ArgumentNullException(nameof(fieldPath));
+            var layout = LocalRoot(buildTime, typeName, out var layouts);
+            var res = Resolve(layout);
+            var parts = fieldPath.Split('.');
+            ulong baseBits = 0;
+            string label = typeName;
+            for (int k = 0; k < parts.Length; k++)
+            {
+                string part = parts[k], name = part;
+                long index = -1;
+                int br = part.IndexOf('[');
+                if (br >= 0)
+                {
+                    if (!part.EndsWith("]", StringComparison.Ordinal) || !long.TryParse(part.Substring(br + 1, part.Length - br - 2), out index) || index < 0)
+                        throw new ArgumentException($"bad path component '{part}' in '{fieldPath}'", nameof(fieldPath));
+                    name = part.Substring(0, br);
+                }
+                int i = res.TryIndexOf(name);
+                if (i < 0) throw new ArgumentException($"{label} has no member '{name}' in {buildTime.SourceName} (path '{fieldPath}')", nameof(fieldPath));
+                var f = res.Fields[i];
+                var lf = layout.Fields[i];
+                label += "." + part;
+                bool last = k == parts.Length - 1;
+                if (!f.Exists) return CoreFieldRelocation.Missing(fieldPath, f.Problem ?? "not found");
+                if (index >= 0)
+                {
+                    if (lf.Kind != BtfFieldKind.Array && lf.Kind != BtfFieldKind.FlexibleArray)
+                        throw new ArgumentException($"{label}: '{name}' is not an array", nameof(fieldPath));
+                    if (!f.IsFlexibleArray && (ulong)index >= f.ArrayLength)
+                        return CoreFieldRelocation.Missing(fieldPath, $"index {index} is beyond the target's {f.ArrayLength} elements");
+                    ulong elemBits = baseBits + f.BitOffset + (ulong)index * f.ArrayElementSize * 8;
+                    if (last)
+                    {
+                        bool signed = false;
+                        if (f.TargetType is BtfType arr && arr.Kind == BtfKind.Array)
+                        {
+                            try { signed = arr.Btf[arr.Btf.Skip(arr.ArrayElementTypeId)].IsSigned; } catch (BtfException) { }
+                        }
+                        return CoreFieldRelocation.Plain(fieldPath, elemBits, f.ArrayElementSize, signed, IsBigEndian);
+                    }
+                    var elemLayout = layouts.FieldTypeLayout(layout, i)
+                        ?? throw new ArgumentException($"{label}: the elements are not structs or unions", nameof(fieldPath));
+                    res = res.Element(i, elemLayout);
+                    layout = elemLayout;
+                    baseBits = elemBits;
+                    continue;
+                }
+                if (last)
+                {
+                    ulong bitOff = baseBits + f.BitOffset;
+                    if (!f.IsBitfield) return CoreFieldRelocation.Plain(fieldPath, bitOff, f.ByteSize, f.IsSigned, IsBigEndian);
+                    // The load window is computed from the root, as libbpf does (a nested member's bits may straddle differently).
+                    uint typeSize = f.TargetType is BtfType tt && (tt.Kind == BtfKind.Int || tt.Kind == BtfKind.Enum || tt.Kind == BtfKind.Enum64) ? tt.Size : Math.Min(f.ByteSize, 8u);
+                    bool fits = CoreResolver.Window((uint)bitOff, f.BitSize, typeSize, IsBigEndian, out var bo, out var bs, out var lsh, out var rsh);
+                    return new CoreFieldRelocation(fieldPath, true, fits ? null : "the bitfield does not fit one naturally aligned 8-byte load", bitOff, f.BitSize, true, bo, bs, f.IsSigned, lsh, rsh, fits);
+                }
+                var next = layouts.FieldTypeLayout(layout, i);
+                if (next == null || lf.Kind != BtfFieldKind.Struct)
+                    throw new ArgumentException($"{label} is not a struct or union, so '{parts[k + 1]}' cannot follow it", nameof(fieldPath));
+                res = res.Nested(i, next);
+                layout = next;
+                baseBits += f.BitOffset;
+            }
+            throw new ArgumentException("empty field path", nameof(fieldPath));
+        }
+
+        /// <summary><c>bpf_core_field_exists</c> by name (see <see cref="ResolveField"/>).</summary>
+        public bool FieldExists(string typeName, string fieldPath, Btf buildTime) => ResolveField(typeName, fieldPath, buildTime).Exists;
+
+        /// <summary><c>bpf_core_field_offset</c> by name: the byte offset of <paramref name="fieldPath"/> from the start of <paramref name="typeName"/> in this kernel (see <see cref="ResolveField"/>).</summary>
+        /// <exception cref="CoreFieldException">The kernel lacks the field.</exception>
+        public uint FieldOffset(string typeName, string fieldPath, Btf buildTime)
+        {
+            var r = ResolveField(typeName, fieldPath, buildTime);
+            if (!r.Exists)
+                throw new CoreFieldException($"{typeName}.{fieldPath} does not exist in kernel {Name}: {r.Problem}", typeName, fieldPath, Name, Array.Empty<string>(), r.Problem ?? "");
+            return r.ByteOffset;
+        }
+
         /// <inheritdoc />
         public override string ToString() => Name;
 
@@ -342,6 +488,62 @@ namespace BtfBindings
             public bool Equals(T? x, T? y) => ReferenceEquals(x, y);
             public int GetHashCode(T obj) => RuntimeHelpers.GetHashCode(obj);
         }
+    }
+
+    /// <summary>
+    /// libbpf's field relocation values for one access path resolved by name (<see cref="TargetKernel.ResolveField"/>):
+    /// <c>FIELD_EXISTS</c>, <c>FIELD_BYTE_OFFSET</c>, <c>FIELD_BYTE_SIZE</c>, <c>FIELD_SIGNED</c>,
+    /// <c>FIELD_LSHIFT_U64</c>, <c>FIELD_RSHIFT_U64</c>, all relative to the root type.
+    /// </summary>
+    public sealed class CoreFieldRelocation
+    {
+        internal CoreFieldRelocation(string path, bool exists, string? problem, ulong bitOffset, uint bitSize, bool bitfield, ulong byteOffset, uint byteSize, bool signed, int lshift, int rshift, bool loadable = true)
+        {
+            Path = path; Exists = exists; Problem = problem; BitOffset = bitOffset; BitSize = bitSize; IsBitfield = bitfield;
+            ByteOffset = (uint)byteOffset; ByteSize = byteSize; IsSigned = signed; LeftShift = lshift; RightShift = rshift;
+            IsLoadable = exists && loadable;
+        }
+
+        internal static CoreFieldRelocation Missing(string path, string problem) => new CoreFieldRelocation(path, false, problem, 0, 0, false, 0, 0, false, 0, 0);
+
+        internal static CoreFieldRelocation Plain(string path, ulong bitOffset, uint size, bool signed, bool bigEndian)
+        {
+            int l = 0, r = 0;
+            if (size > 0 && size <= 8) { l = bigEndian ? (int)((8 - size) * 8) : (int)(64 - size * 8); r = (int)(64 - size * 8); }
+            return new CoreFieldRelocation(path, true, null, bitOffset, size * 8, false, bitOffset / 8, size, signed, l, r);
+        }
+
+        /// <summary>The access path.</summary>
+        public string Path { get; }
+        /// <summary><c>FIELD_EXISTS</c>.</summary>
+        public bool Exists { get; }
+        /// <summary>Why the field is missing or not loadable, else null.</summary>
+        public string? Problem { get; }
+        /// <summary>
+        /// False when the field is missing, or is a bitfield no naturally aligned 8-byte load holds (then libbpf refuses
+        /// every relocation of it but <c>FIELD_EXISTS</c>: "can't be satisfied for bitfield"; offset, size and shifts here are meaningless).
+        /// </summary>
+        public bool IsLoadable { get; }
+        /// <summary>Bit offset from the start of the root type.</summary>
+        public ulong BitOffset { get; }
+        /// <summary>Size in bits (bitfield width, or 8 × byte size).</summary>
+        public uint BitSize { get; }
+        /// <summary>True for a bitfield (or a member that is not byte aligned).</summary>
+        public bool IsBitfield { get; }
+        /// <summary><c>FIELD_BYTE_OFFSET</c> (for bitfields: the load window's start).</summary>
+        public uint ByteOffset { get; }
+        /// <summary><c>FIELD_BYTE_SIZE</c> (for bitfields: the load window's size).</summary>
+        public uint ByteSize { get; }
+        /// <summary><c>FIELD_SIGNED</c>.</summary>
+        public bool IsSigned { get; }
+        /// <summary><c>FIELD_LSHIFT_U64</c>, in the target's byte order.</summary>
+        public int LeftShift { get; }
+        /// <summary><c>FIELD_RSHIFT_U64</c>.</summary>
+        public int RightShift { get; }
+
+        /// <inheritdoc />
+        public override string ToString() => !Exists ? $"{Path}: missing ({Problem})"
+            : $"{Path}: offset {ByteOffset} size {ByteSize}{(IsSigned ? " signed" : "")} <<{LeftShift} >>{RightShift}{(IsBitfield ? $" (bit {BitOffset}:{BitSize})" : "")}";
     }
 
     /// <summary>A generated enum resolved against a kernel: each enumerator's target value, or null when the kernel lacks it.</summary>
