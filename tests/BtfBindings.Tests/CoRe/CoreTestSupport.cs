@@ -306,7 +306,8 @@ namespace BtfBindings.Tests.CoRe
                 case BtfFieldKind.Enum:
                     return (tt.Kind is "ENUM" or "ENUM64") && (localTypeName.Length == 0 || tt.Name.Length == 0 || Essential(localTypeName) == Essential(tt.Name));
                 case BtfFieldKind.Int:
-                    if (localCType.StartsWith("enum {", StringComparison.Ordinal) && tt.Kind is "ENUM" or "ENUM64") return true;
+                    // An anonymous enum is an enum to libbpf (bpf_core_fields_are_compat): only ENUM/ENUM64 match it, never INT.
+                    if (localCType.StartsWith("enum {", StringComparison.Ordinal)) return tt.Kind is "ENUM" or "ENUM64";
                     return tt.Kind == "INT" && tt.IntBitsOffset == 0;
                 case BtfFieldKind.Array: case BtfFieldKind.FlexibleArray:
                     {

@@ -381,7 +381,7 @@ enum pid_type___x { PIDTYPE_PID___x, PIDTYPE_TGID___x = 7, PIDTYPE_NOTHERE___x }
             Assert.Throws<ArgumentException>(() => k612.Resolve("no_such_struct_anywhere", local));
         }
 
-        [SkippableFact]
+        [FullSkippableFact]
         public void CoreRelocations_AgreeWithLibbpf()
         {
             if (!OperatingSystem.IsLinux()) throw new SkipTestException("not Linux");
