@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using BtfBindings.Layout;
 using BtfBindings.Tests.Support;
@@ -15,6 +16,7 @@ namespace BtfBindings.Tests.CoRe
     {
         private const string Source = @"
 using System;
+using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using BtfBindings;
 namespace GenZero
@@ -66,10 +68,10 @@ namespace GenZero
             Assert.Equal((long)(kmap.Value.bitOffset / 8), (long)GeneratedAssemblies.Call(asm, "GenZero.Probe", "StructOffset")!);
         }
 
+        public static IEnumerable<object[]> Targets() => Tier.Rows(new[] { "x86_64-6.12", "i686-6.1", "armhf-6.1" }.Select(k => new object[] { k }));
+
         [Theory]
-        [InlineData("x86_64-6.12")]
-        [InlineData("i686-6.1")]
-        [InlineData("armhf-6.1")]
+        [MemberData(nameof(Targets))]
         public void Empty_member_of_the_build_kernel_relocates_to_where_the_target_has_it(string kernel)
         {
             var asm = GeneratedAssemblies.Build(Fixtures.Path("x86_64-6.12"), Source);

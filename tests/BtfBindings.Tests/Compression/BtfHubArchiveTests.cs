@@ -3,6 +3,7 @@ using System.IO;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using BtfBindings.Compression;
+using BtfBindings.Tests.Support;
 using Xunit;
 using static BtfBindings.Tests.Compression.CompressionTestSupport;
 
@@ -31,7 +32,7 @@ public class BtfHubArchiveTests
         Assert.Equal(dotPrefix ? "./" + memberName : memberName, name);
     }
 
-    [Fact]
+    [FullFact]
     public void RealKernelBtfRoundTripsThroughABtfHubStyleArchive()
     {
         // tests/fixtures/x86_64-6.12.btf.gz: real vmlinux BTF (see tests/fixtures/README.md).

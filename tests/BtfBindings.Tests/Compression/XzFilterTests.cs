@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using BtfBindings.Compression;
+using BtfBindings.Tests.Support;
 using Xunit;
 using static BtfBindings.Tests.Compression.CompressionTestSupport;
 
@@ -51,7 +52,7 @@ public class XzFilterTests
         }
     }
 
-    [Fact]
+    [FullFact]
     public void X86FilterOnRealMachineCode()
     {
         // A real x86-64 (or whatever this machine runs) executable: what the BCJ filter is designed for.
@@ -73,7 +74,7 @@ public class XzFilterTests
         }
     }
 
-    [Fact]
+    [FullFact]
     public void KernelModuleStyleSettingsRoundTrip()
     {
         // scripts/Makefile.modinst: xz --check=crc32 --lzma2=dict=1MiB (no BCJ for modules);
