@@ -214,6 +214,62 @@ public static partial class Kernel { }",
             Assert.Equal(tfm, p.GetProperty("TargetFramework").GetString());
         }
 
+        /// <summary>
+        /// README's "Use it", followed literally: its project items, its Kernel.cs and its Program.cs, unchanged, in a fresh
+        /// app from the packed package (the BTF file copied to the path the README names); the app prints what bpftool says.
+        /// Then the several-files variant: its items and its Kernel.cs (each class naming its file), same Program.cs.
+        /// </summary>
+        [FullFact]
+        public void Readme_use_it_followed_literally_builds_and_runs()
+        {
+            var readme = File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "README.md"));
+            int from = readme.IndexOf("\n## Use it\n", StringComparison.Ordinal);
+            int to = readme.IndexOf("\n## ", from + 5, StringComparison.Ordinal);
+            Assert.True(from >= 0 && to > from, "README has no '## Use it' section");
+            var section = readme.Substring(from, to - from);
+            var blocks = System.Text.RegularExpressions.Regex.Matches(section, "```(xml|csharp)\n(.*?)```", System.Text.RegularExpressions.RegexOptions.Singleline)
+                .Select(m => (lang: m.Groups[1].Value, text: m.Groups[2].Value)).ToList();
+            var xml = blocks.Where(b => b.lang == "xml").Select(b => b.text).ToList();
+            var kernels = blocks.Where(b => b.lang == "csharp" && b.text.StartsWith("// Kernel.cs", StringComparison.Ordinal)).Select(b => b.text).ToList();
+            var program = blocks.Single(b => b.lang == "csharp" && b.text.StartsWith("// Program.cs", StringComparison.Ordinal)).text;
+            Assert.True(xml.Count == 2 && kernels.Count == 2, $"README's Use it: expected 2 xml blocks and 2 Kernel.cs blocks, found {xml.Count} and {kernels.Count}");
+            static string Items(string block) => string.Join("\n", block.Split('\n').Where(l => l.TrimStart().StartsWith("<BtfFile", StringComparison.Ordinal)));
+
+            var x86 = Truth(Fixtures.Path("x86_64-6.12"));
+            var pid = x86.Field("task_struct", "pid");
+            var saddr = x86.Field("iphdr", "saddr");
+            var packet = Convert.FromHexString("450000358a5c40004011c0a8c0a80001c0000201");
+            string expectIp = $"4 5 {BitConverter.ToUInt32(packet, (int)(saddr.BitOffset / 8)):x8}";
+
+            // 1. One file.
+            var app = _feed.NewApp("readme-literal", "net10.0", Items(xml[0]), program, "\n    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>");
+            File.WriteAllText(Path.Combine(app, "Kernel.cs"), kernels[0]);
+            CopyFixture("x86_64-6.12", app, "btf/x86_64-6.12.btf");
+            var output = BuildAndRun(app);
+            AssertLine(output, expectIp);
+            AssertLine(output, "Demo");
+            AssertLine(output, $"pid_t pid /* {pid.BitOffset / 8} {pid.BitSize / 8} */");
+
+            // 2. Several files, a split module over its base.
+            var app2 = _feed.NewApp("readme-literal-several", "net10.0", Items(xml[1]), program, "\n    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>");
+            File.WriteAllText(Path.Combine(app2, "Kernel.cs"), kernels[1]);
+            File.WriteAllText(Path.Combine(app2, "Probe.cs"), @"internal static class Probe
+{
+    [System.Runtime.CompilerServices.ModuleInitializer]
+    internal static void Print() => System.Console.WriteLine($""arm64 task_struct={Arm64.task_struct.BtfLayout.Size} {Arm64.task_struct.BtfLayout.SourceFile}; ip_vs_service={IpVs.ip_vs_service.BtfLayout.Size} {IpVs.ip_vs_service.BtfLayout.SourceFile}"");
+}
+");
+            CopyFixture("x86_64-6.12", app2, "btf/x86_64-6.12.btf");
+            CopyFixture("aarch64-6.1", app2, "btf/aarch64-6.1.btf");
+            CopyFixture("x86_64-6.12-ip_vs.ko", app2, "modules/ip_vs.ko");
+            var output2 = BuildAndRun(app2);
+            AssertLine(output2, expectIp);
+            AssertLine(output2, $"pid_t pid /* {pid.BitOffset / 8} {pid.BitSize / 8} */");
+            var arm = Truth(Fixtures.Path("aarch64-6.1"));
+            var mod = Truth(Fixtures.Path("x86_64-6.12-ip_vs.ko"), Fixtures.Path("x86_64-6.12"));
+            AssertLine(output2, $"arm64 task_struct={arm.Size("task_struct")} aarch64-6.1.btf; ip_vs_service={mod.Size("ip_vs_service")} ip_vs.ko");
+        }
+
         // ------------------------------------------------------------------ the apps
 
         private static readonly string[] TaskFields = { "pid", "tgid", "flags", "prio" };
