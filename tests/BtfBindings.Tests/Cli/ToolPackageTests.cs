@@ -14,7 +14,8 @@ namespace BtfBindings.Tests.Cli
     /// <summary>
     /// The tool packages, packed once per test run the way a release packs them (.NET 10 RID-specific tools), into a
     /// temporary feed: <c>dotnet pack</c> (the pointer package BtfBindings.Cli), <c>dotnet pack -r any</c> (BtfBindings.Cli.any,
-    /// framework-dependent) and, on a linux-x64 host, <c>dotnet pack -r linux-x64</c> (BtfBindings.Cli.linux-x64, Native AOT).
+    /// framework-dependent) and, on a linux-x64 host, <c>dotnet pack -r linux-x64</c> and <c>-r linux-arm64</c> (BtfBindings.Cli.linux-x64
+/// and .linux-arm64, Native AOT; arm64 cross-linked through Debian's gcc-aarch64-linux-gnu and libc6-dev-arm64-cross).
     /// Each pack builds from scratch in its own artifacts folder, so nothing races the test run's own src/*/bin outputs.
     /// A nuget.config with only that feed and a private package folder keep it offline.
     /// </summary>
@@ -35,7 +36,7 @@ namespace BtfBindings.Tests.Cli
             var cli = Path.Combine(Fixtures.RepoRoot, "src", "BtfBindings.Cli");
             var artifacts = Path.Combine(Root, "artifacts");
             var rids = new List<string> { "" /* the pointer package */, "any" };
-            if (Native) rids.Add("linux-x64");
+            if (Native) { rids.Add("linux-x64"); rids.Add("linux-arm64"); }
             foreach (var rid in rids)
             {
                 var r = ToolPackageTests.Run("dotnet", $"pack \"{cli}\" -c {config}{(rid == "" ? "" : " -r " + rid)} --artifacts-path \"{artifacts}\" -o \"{Feed}\" -p:PackageVersion={Version} -nologo", Fixtures.RepoRoot, Packages, timeoutMs: 900_000);
@@ -116,7 +117,7 @@ namespace BtfBindings.Tests.Cli
             var settings = XDocument.Parse(ToolSettings(pointer, "tools/any/any/DotnetToolSettings.xml"));
             Assert.Equal("dotnet-btfgen", settings.Descendants("Command").Single().Attribute("Name")!.Value);
             var ridPackages = settings.Descendants("RuntimeIdentifierPackage").ToDictionary(e => e.Attribute("RuntimeIdentifier")!.Value, e => e.Attribute("Id")!.Value);
-            Assert.Equal(new Dictionary<string, string> { ["linux-x64"] = "BtfBindings.Cli.linux-x64", ["any"] = "BtfBindings.Cli.any" }, ridPackages);
+            Assert.Equal(new Dictionary<string, string> { ["linux-x64"] = "BtfBindings.Cli.linux-x64", ["linux-arm64"] = "BtfBindings.Cli.linux-arm64", ["any"] = "BtfBindings.Cli.any" }, ridPackages);
             Assert.Equal("DotnetTool", PackageType(pointer));
             Nupkg.AssertUserFacingMetadata(pointer, "BtfBindings.Cli");
 
@@ -131,13 +132,48 @@ namespace BtfBindings.Tests.Cli
             Assert.Equal("DotnetToolRidPackage", PackageType(any));
 
             if (!_feed.Native) return;
-            // linux-x64: Native AOT, one executable and its settings; no IL, no symbols.
-            var native = _feed.Nupkg("BtfBindings.Cli.linux-x64");
-            (entries, _) = Support.Nupkg.Read(native);
-            var tools = entries.Where(e => e.StartsWith("tools/", StringComparison.Ordinal)).OrderBy(e => e, StringComparer.Ordinal).ToArray();
-            Assert.Equal(new[] { "tools/any/linux-x64/DotnetToolSettings.xml", "tools/any/linux-x64/btfgen" }, tools);
-            Assert.Contains("<Command Name=\"dotnet-btfgen\" EntryPoint=\"btfgen\" Runner=\"executable\"", ToolSettings(native, "tools/any/linux-x64/DotnetToolSettings.xml"));
-            Assert.Equal("DotnetToolRidPackage", PackageType(native));
+            // linux-x64 and linux-arm64: Native AOT, one executable and its settings; no IL, no symbols.
+            foreach (var (rid, machine) in new[] { ("linux-x64", (ushort)62 /* EM_X86_64 */), ("linux-arm64", (ushort)183 /* EM_AARCH64 */) })
+            {
+                var native = _feed.Nupkg("BtfBindings.Cli." + rid);
+                (entries, _) = Support.Nupkg.Read(native);
+                var tools = entries.Where(e => e.StartsWith("tools/", StringComparison.Ordinal)).OrderBy(e => e, StringComparer.Ordinal).ToArray();
+                Assert.Equal(new[] { $"tools/any/{rid}/DotnetToolSettings.xml", $"tools/any/{rid}/btfgen" }, tools);
+                Assert.Contains("<Command Name=\"dotnet-btfgen\" EntryPoint=\"btfgen\" Runner=\"executable\"", ToolSettings(native, $"tools/any/{rid}/DotnetToolSettings.xml"));
+                Assert.Equal("DotnetToolRidPackage", PackageType(native));
+                using var zip = ZipFile.OpenRead(native);
+                using var exe = zip.GetEntry($"tools/any/{rid}/btfgen")!.Open();
+                var head = new byte[20];
+                exe.ReadExactly(head);
+                Assert.True(head.AsSpan(0, 4).SequenceEqual(new byte[] { 0x7f, (byte)'E', (byte)'L', (byte)'F' }), rid + ": btfgen is not ELF");
+                Assert.Equal(machine, BitConverter.ToUInt16(head, 18));
+            }
+        }
+
+        /// <summary>
+        /// The cross-built linux-arm64 executable runs (under qemu-aarch64 with the cross sysroot, where qemu-user is installed)
+        /// and prints what bpftool and the framework-dependent build print.
+        /// </summary>
+        [SkippableFact]
+        public void The_cross_built_linux_arm64_executable_prints_what_bpftool_and_the_framework_dependent_build_print()
+        {
+            if (!OperatingSystem.IsLinux() || !_feed.Native) throw new SkipTestException("linux-arm64 is cross-packed on linux-x64 hosts only");
+            var qemu = Environment.GetEnvironmentVariable("PATH")!.Split(Path.PathSeparator).Select(d => Path.Combine(d, "qemu-aarch64")).FirstOrDefault(File.Exists);
+            if (qemu == null) throw new SkipTestException("no qemu-aarch64 (apt-get install qemu-user)");
+            var dir = Path.Combine(_feed.Root, "arm64");
+            Directory.CreateDirectory(dir);
+            var exe = Path.Combine(dir, "btfgen");
+            using (var zip = ZipFile.OpenRead(_feed.Nupkg("BtfBindings.Cli.linux-arm64"))) zip.GetEntry("tools/any/linux-arm64/btfgen")!.ExtractToFile(exe, true);
+            File.SetUnixFileMode(exe, File.GetUnixFileMode(exe) | UnixFileMode.UserExecute); // qemu-aarch64 runs only executable files (exit 1, no message)
+            var fixture = Fixtures.Path("aarch64-6.1");
+            var dump = Run(qemu, $"-L /usr/aarch64-linux-gnu \"{exe}\" dump \"{fixture}\" --format raw", dir, _feed.Packages);
+            Ok(dump, "btfgen (linux-arm64) dump");
+            Assert.Equal(Tool.Check("bpftool", $"btf dump file {fixture} format raw").StdOut, dump.stdout);
+            var arm = Run(qemu, $"-L /usr/aarch64-linux-gnu \"{exe}\" task_struct --btf \"{fixture}\" -o \"{Path.Combine(Directory.CreateDirectory(Path.Combine(dir, "arm")).FullName, "t.cs")}\"", dir, _feed.Packages);
+            Ok(arm, "btfgen (linux-arm64) task_struct");
+            var fd = Run("dotnet", $"\"{Path.Combine(_feed.AnyDir, "btfgen.dll")}\" task_struct --btf \"{fixture}\" -o \"{Path.Combine(Directory.CreateDirectory(Path.Combine(dir, "fd")).FullName, "t.cs")}\"", dir, _feed.Packages);
+            Ok(fd, "btfgen (framework-dependent) task_struct");
+            Assert.True(File.ReadAllBytes(Path.Combine(dir, "arm", "t.cs")).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(dir, "fd", "t.cs"))), "task_struct: the linux-arm64 executable wrote other C# than the framework-dependent build");
         }
 
         private static bool IsElf(string path)
