@@ -82,6 +82,7 @@ bench() {  # bench LABEL BTFGEN_ARGS... -- BPFTOOL_ARGS...
 
 echo "btf: $btf ($(stat -c %s "$btf") bytes); $(bpftool version | head -n1); dotnet $("$host" --version); cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') x$(nproc)"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "(ratios: btfgen's figure over bpftool's from the same run; below 1 is faster / smaller than bpftool)"
 bench "generate: btfgen task_struct -o t.cs --btf BTF  vs  bpftool btf dump file BTF format c" \
   task_struct -o "$work/t.cs" --btf "$btf" -- btf dump file "$btf" format c
 bench "dump: btfgen dump BTF --format raw  vs  bpftool btf dump file BTF format raw" \
