@@ -514,7 +514,7 @@ public static class Program
             var path = Path.Combine(home, ".nuget", "NuGet", "NuGet.Config");
             if (!File.Exists(path)) return Array.Empty<(string, string)>();
             var doc = System.Xml.Linq.XDocument.Load(path);
-            return doc.Descendants("packageSources").Elements("add")
+            return System.Xml.Linq.Extensions.Elements(doc.Descendants("packageSources"), "add")
                 .Select((e, i) => ("upstream" + i, (string?)e.Attribute("value") ?? ""))
                 .Where(x => x.Item2.Length > 0).ToArray();
         }
