@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks, each side by side with its peer measured in the same run, printing the ratio.
 #   bench/run.sh [BTF]    BTF defaults to the committed Debian 6.12 x86_64 fixture (4.9 MB raw)
-# Peers: libbpf's btf__parse (bench/peers/libbpf_parse.c) and the aya-tool pipeline (bpftool format c + bindgen).
+# Peers: libbpf's btf__parse (bench/peers/libbpf_parse.c), the aya-tool pipeline (bpftool format c + bindgen), and bpftool
+# itself against the installed tool, native and framework-dependent (bench/peers/native_tool.sh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -13,13 +14,13 @@ if [ -z "$btf" ]; then zcat "$root/tests/fixtures/x86_64-6.12.btf.gz" > "$work/v
 dotnet build -c Release "$here/BtfBindings.Bench" -nologo -v q >/dev/null
 # The same bench over the SDK's own precompiled Roslyn (what `dotnet build` and the compiler server run generators in).
 dotnet build -c Release "$here/BtfBindings.Bench" -p:RoslynFromSdk=true --artifacts-path "$work/artifacts-sdk-roslyn" -nologo -v q >/dev/null
-# The CLI two ways: framework-dependent ReadyToRun (what `dotnet tool install` gives, precompiled), and
-# self-contained composite ReadyToRun (framework precompiled together with it: the fastest start without NativeAOT,
-# whose ILCompiler package this machine's NuGet mirror does not have). Each is built from scratch in its own artifacts
+# The CLI two ways beside Native AOT (the project's PublishAot, turned off here): framework-dependent ReadyToRun, and
+# self-contained composite ReadyToRun (framework precompiled together with it: the fastest start short of Native AOT,
+# which section 5 measures as `dotnet tool install` gives it). Each is built from scratch in its own artifacts
 # folder: publishing framework-dependent after composite in the same obj/ reuses the composite's stub assemblies
 # (System.CommandLine.dll without code, pointing at a btfgen.r2r.dll that is not there), and that build aborts at start.
-dotnet publish -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true --artifacts-path "$work/artifacts-fd" "$root/src/BtfBindings.Cli" -o "$work/btfgen" -nologo -v q >/dev/null
-dotnet publish -c Release -r linux-x64 --self-contained true -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true --artifacts-path "$work/artifacts-sc" "$root/src/BtfBindings.Cli" -o "$work/btfgen-sc" -nologo -v q >/dev/null
+dotnet publish -c Release -r linux-x64 --self-contained false -p:PublishAot=false -p:PublishReadyToRun=true --artifacts-path "$work/artifacts-fd" "$root/src/BtfBindings.Cli" -o "$work/btfgen" -nologo -v q >/dev/null
+dotnet publish -c Release -r linux-x64 --self-contained true -p:PublishAot=false -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true --artifacts-path "$work/artifacts-sc" "$root/src/BtfBindings.Cli" -o "$work/btfgen-sc" -nologo -v q >/dev/null
 ours="$here/BtfBindings.Bench/bin/Release/net10.0/BtfBindings.Bench"
 num() { sed -E "s/.*\"$1\":([0-9.]+).*/\1/"; }
 
@@ -61,3 +62,10 @@ zcat "$root/tests/fixtures/x86_64-5.10.btf.gz" > "$work/v510.btf"
 "$ours" core-read "$btf" "$btf"
 "$ours" core-read "$btf" "$work/v510.btf"
 "$ours" core-resolve "$btf" "$work/v510.btf"
+
+echo "== 5. the installed tool, native (linux-x64 Native AOT package) and framework-dependent ('any' package), vs bpftool"
+if [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ]; then
+  "$here/peers/native_tool.sh" "$btf"
+else
+  echo "skipped: the native tool package is linux-x64 only"
+fi

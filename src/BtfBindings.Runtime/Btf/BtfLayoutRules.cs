@@ -123,7 +123,7 @@ namespace BtfBindings
 
         /// <summary>
         /// The exception for a walk that went too deep from <paramref name="start"/>: names the by-value cycle when there
-        /// is one (<see cref="FindValueCycle"/>), else says the chain is too long.
+        /// is one (<see cref="FindValueCycle(int, HashSet{int})"/>), else says the chain is too long.
         /// </summary>
         private BtfException ChainError(int start, string fallback)
         {
@@ -207,7 +207,7 @@ namespace BtfBindings
             return null;
         }
 
-        /// <summary>Throws when <paramref name="id"/> reaches a by-value cycle (see <see cref="FindValueCycle"/>).</summary>
+        /// <summary>Throws when <paramref name="id"/> reaches a by-value cycle (see <see cref="FindValueCycle(int, HashSet{int})"/>).</summary>
         /// <exception cref="BtfException">The message names the cycle: <c>struct foo (id 12) contains itself by value: struct foo (id 12) -&gt; union (anon) (id 13) -&gt; struct foo (id 12)</c>.</exception>
         public void CheckNoValueCycle(int id, HashSet<int>? acyclic = null)
         {
