@@ -475,7 +475,7 @@ namespace BtfBindings.Layout
                 f.CDeclaration = f.CType + " " + m.Name + ": " + bits;
                 if ((ulong)f.BitOffset + (uint)bits > (ulong)LayoutLimits.MaxTypeSize * 8)
                     throw new Unrepresentable($"bitfield {m.Name} at bit {f.BitOffset} ends beyond the {LayoutLimits.MaxTypeSize} bytes C# can lay out");
-                f.Window = Window(f.BitOffset, (uint)bits, Math.Max(1u, f.Type.ByteSize));
+                f.Window = BitfieldWindows.Bitfield(f.BitOffset, (uint)bits, f.Type.ByteSize, _btf.IsBigEndian);
                 if (f.BitOffset + f.BitSize > owner.Size * 8)
                     _plan.Warnings.Add($"{owner.CName}.{m.Name}: bitfield runs past the end of the type");
             }
@@ -493,27 +493,6 @@ namespace BtfBindings.Layout
                     _plan.Warnings.Add($"{owner.CName}.{m.Name}: member [{f.BitOffset / 8}, +{f.Type.ByteSize}) runs past the type's size {owner.Size}");
             }
             return f;
-        }
-
-        private BitfieldWindow Window(uint bitOff, uint bitSz, uint typeSize)
-        {
-            // libbpf bpf_core_calc_field_relo: start from the member type's size, widen until the field fits.
-            uint byteSz = typeSize;
-            if (byteSz == 0 || (byteSz & (byteSz - 1)) != 0 || byteSz > 8) byteSz = 1;
-            uint byteOff = bitOff / 8 / byteSz * byteSz;
-            while (bitOff + bitSz - byteOff * 8 > byteSz * 8)
-            {
-                if (byteSz >= 8) { byteSz = 0; break; }
-                byteSz *= 2;
-                byteOff = bitOff / 8 / byteSz * byteSz;
-            }
-            var w = new BitfieldWindow { ByteOffset = byteOff, ByteSize = byteSz };
-            if (byteSz != 0)
-            {
-                w.LeftShift = _btf.IsBigEndian ? (int)((8 - byteSz) * 8 + (bitOff - byteOff * 8)) : (int)(64 - (bitOff + bitSz - byteOff * 8));
-                w.RightShift = (int)(64 - bitSz);
-            }
-            return w;
         }
 
         private static ScalarKind IntScalar(uint size, bool signed) => size switch
