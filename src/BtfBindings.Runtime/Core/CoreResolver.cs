@@ -127,7 +127,7 @@ namespace BtfBindings
             try
             {
                 tt = btf[btf.Skip(m.TypeId)];
-                string? why = Incompatible(lf.Kind, lf.TypeName, lf.CType, lf.ElementKind, btf, tt);
+                string? why = Incompatible(lf.Kind, lf.TypeName, lf.ElementKind, btf, tt);
                 if (why != null) { Missing(r, $"'{lf.Name}' in {Describe(owner)} has an incompatible type: {why}"); return; }
                 size = tt.Kind == BtfKind.Array && tt.ArrayLength == 0 ? 0 : btf.ResolveSize(m.TypeId);
             }
@@ -246,12 +246,16 @@ namespace BtfBindings
         };
 
         /// <summary>
-        /// <c>bpf_core_fields_are_compat</c> with the local side described by the generated metadata: null when
-        /// compatible, else why not. Composites match composites (struct and union mixed), pointers pointers,
-        /// floats floats, enums enums of the same essential name (or anonymous), ints ints (size and signedness
-        /// ignored, legacy bitfield ints rejected), arrays by element.
+        /// <c>bpf_core_fields_are_compat</c> (relo_core.c) with the local side described by the generated metadata: null
+        /// when compatible, else why not. Composites match composites (struct and union mixed); otherwise the kinds must
+        /// be equal, ENUM and ENUM64 counting as one (<c>btf_kind_core_compat</c>): pointers match pointers, floats floats
+        /// (any size), enums enums when either is anonymous or their essential (flavor-less) names are equal, ints ints
+        /// (size and signedness ignored, a target INT with a bit offset rejected), arrays by element. An enum never
+        /// matches an int, anonymous or not: the metadata records an anonymous enum as <see cref="BtfFieldKind.Enum"/>
+        /// with no name (<see cref="Layout.FieldKinds"/>). Raw bytes (long double, odd-sized integers) carry no BTF
+        /// kind in the metadata, so they match any scalar or array.
         /// </summary>
-        internal static string? Incompatible(BtfFieldKind lk, string localTypeName, string localCType, BtfFieldKind elementKind, Btf btf, BtfType tt)
+        internal static string? Incompatible(BtfFieldKind lk, string localTypeName, BtfFieldKind elementKind, Btf btf, BtfType tt)
         {
             switch (lk)
             {
@@ -267,8 +271,6 @@ namespace BtfBindings
                     return FlavorRules.EssentialName(localTypeName) == FlavorRules.EssentialName(tt.Name)
                         ? null : $"enum {localTypeName} in the generated type, enum {tt.Name} in the target";
                 case BtfFieldKind.Int:
-                    if (localCType.StartsWith("enum {", StringComparison.Ordinal) && (tt.Kind == BtfKind.Enum || tt.Kind == BtfKind.Enum64))
-                        return null; // an anonymous enum member (the metadata shows it as its integer)
                     if (tt.Kind != BtfKind.Int) return $"an integer in the generated type, {Spell(tt)} in the target";
                     return tt.IntBitOffset == 0 ? null : "the target integer has a non-zero INT bit offset (a legacy bitfield encoding libbpf rejects)";
                 case BtfFieldKind.Array: case BtfFieldKind.FlexibleArray:
@@ -277,7 +279,7 @@ namespace BtfBindings
                         var e = tt;
                         for (int d = 0; d < 32 && e.Kind == BtfKind.Array; d++) e = btf[btf.Skip(e.ArrayElementTypeId)];
                         if (e.Kind == BtfKind.Array) return "array nesting too deep";
-                        var inner = Incompatible(elementKind == BtfFieldKind.Array ? BtfFieldKind.Bytes : elementKind, localTypeName, "", BtfFieldKind.Bytes, btf, e);
+                        var inner = Incompatible(elementKind == BtfFieldKind.Array ? BtfFieldKind.Bytes : elementKind, localTypeName, BtfFieldKind.Bytes, btf, e);
                         return inner == null ? null : "array elements differ: " + inner;
                     }
                 default: // raw bytes (long double, odd-sized integers): any scalar or array of the same size

@@ -75,6 +75,13 @@ namespace BtfBindings.Layout
         public bool IsNested { get; set; }
         /// <summary>For pointers: true when the pointee is a function.</summary>
         public bool PointsToFunction { get; set; }
+        /// <summary>
+        /// For a <see cref="TypeShapeKind.Scalar"/>: true when the BTF type is an anonymous enum, which C# holds as its
+        /// integer (its enumerators are constants) but which is an enum, not an int, to CO-RE matching.
+        /// </summary>
+        public bool IsAnonymousEnum { get; set; }
+        /// <summary>For enums (and anonymous enums): the enum's own BTF name, "" when anonymous (even when a typedef names it); libbpf compares enums by it.</summary>
+        public string? EnumBtfName { get; set; }
     }
 
     /// <summary>One member of a planned struct/union, flattened through anonymous members.</summary>
@@ -96,6 +103,8 @@ namespace BtfBindings.Layout
         public bool IsZeroSized { get; set; }
         /// <summary>The field's type.</summary>
         public TypeShape Type { get; set; } = new TypeShape();
+        /// <summary>The field's kind and names as the metadata records them (<see cref="FieldKinds.Of(PlannedField)"/>, from the final <see cref="Type"/>).</summary>
+        public FieldKindInfo KindInfo => FieldKinds.Of(this);
         /// <summary>The member's declaration in C, e.g. <c>pid_t pid</c> or <c>unsigned int flags: 3</c>.</summary>
         public string CDeclaration { get; set; } = "";
         /// <summary>The C type spelling alone, e.g. <c>pid_t</c>.</summary>

@@ -538,10 +538,10 @@ namespace BtfBindings.Layout
                             foreach (var v in t.EnumValues)
                                 if (_anonEnumNames.Add(v.Name)) _plan.AnonymousEnumConstants.Add(new AnonymousEnumConstant(v.Name, v.RawValue, t.Size, t.KindFlag));
                             var s = IntScalar(t.Size, t.KindFlag);
-                            return s == ScalarKind.None ? new TypeShape { Kind = TypeShapeKind.Bytes, ByteSize = t.Size } : new TypeShape { Kind = TypeShapeKind.Scalar, Scalar = s, ByteSize = t.Size };
+                            return s == ScalarKind.None ? new TypeShape { Kind = TypeShapeKind.Bytes, ByteSize = t.Size } : new TypeShape { Kind = TypeShapeKind.Scalar, Scalar = s, ByteSize = t.Size, IsAnonymousEnum = true, EnumBtfName = "" };
                         }
                         Request(id);
-                        return new TypeShape { Kind = TypeShapeKind.Enum, TypeName = NameOf(id), TypeId = id, Scalar = IntScalar(t.Size, t.KindFlag), ByteSize = t.Size };
+                        return new TypeShape { Kind = TypeShapeKind.Enum, TypeName = NameOf(id), TypeId = id, Scalar = IntScalar(t.Size, t.KindFlag), ByteSize = t.Size, EnumBtfName = t.Name };
                     }
                 case BtfKind.Ptr:
                     return new TypeShape { Kind = TypeShapeKind.Pointer, ByteSize = (uint)_btf.PointerSize, Element = PointeeShape(t.TypeId, depth), PointsToFunction = _btf[_btf.Skip(t.TypeId)].Kind == BtfKind.FuncProto };
