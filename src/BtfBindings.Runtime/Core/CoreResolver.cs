@@ -222,13 +222,12 @@ namespace BtfBindings
         {
             rootBaseBits %= 64;
             var w = BitfieldWindows.Bitfield((ulong)rootBaseBits + r.BitOffset, r.BitSize, r.MemberTypeSize, bigEndian);
-            int rel = (int)((long)w.ByteOffset - rootBaseBits / 8);
-            r.WindowOffset = w.ByteSize == 0 ? (int)(r.BitOffset / 8) : rel;
+            r.WindowOffset = (int)((long)w.ByteOffset - rootBaseBits / 8);
             r.ByteOffset = (uint)Math.Max(0, r.WindowOffset);
             r.ByteSize = w.ByteSize;
             r.LeftShift = w.LeftShift;
             r.RightShift = w.RightShift;
-            if (w.ByteSize == 0) return "the bitfield does not fit one naturally aligned load of at most 8 bytes (libbpf: can't be satisfied for bitfield)";
+            if (!w.Fits) return "the bitfield does not fit one naturally aligned load of at most 8 bytes (libbpf: can't be satisfied for bitfield)";
             if (!w.IsLoadable) return $"the bitfield's load window is {w.ByteSize} bytes (its type's size, libbpf's rule), wider than one 8-byte load";
             return null;
         }

@@ -17,8 +17,8 @@ namespace BtfBindings.Layout
         /// <summary>
         /// A bitfield's window: <c>byte_sz</c> starts as the member type's size (<paramref name="memberTypeSize"/>, libbpf's
         /// <c>mt-&gt;size</c>), <c>byte_off = bit_off / 8 / byte_sz * byte_sz</c>; while the field's end is past the window,
-        /// the size doubles (libbpf fails, "can't be satisfied for bitfield", when it would grow past 8 bytes: then the
-        /// result has <see cref="BitfieldWindow.ByteSize"/> 0). A member type larger than 8 bytes (<c>__int128</c>) whose
+        /// the size doubles (libbpf fails, "can't be satisfied for bitfield", when it would grow past 8 bytes: then
+        /// <see cref="BitfieldWindow.Fits"/> is false and the window is the last one tried, shifts 0). A member type larger than 8 bytes (<c>__int128</c>) whose
         /// field fits its naturally aligned unit keeps that size, as in libbpf, which no 1/2/4/8-byte load can serve
         /// (<see cref="BitfieldWindow.IsLoadable"/> is false). Shifts are for a u64 load in the target's byte order.
         /// </summary>
@@ -29,15 +29,22 @@ namespace BtfBindings.Layout
         public static BitfieldWindow Bitfield(ulong rootBitOffset, uint bitSize, uint memberTypeSize, bool bigEndian)
         {
             var w = new BitfieldWindow();
-            if (memberTypeSize == 0) return w; // libbpf would divide by zero; no int or enum has size 0
+            if (memberTypeSize == 0) { w.ByteOffset = (uint)(rootBitOffset / 8); return w; } // libbpf would divide by zero; no int or enum has size 0
             ulong byteSz = memberTypeSize;
             ulong byteOff = rootBitOffset / 8 / byteSz * byteSz;
             while (rootBitOffset + bitSize - byteOff * 8 > byteSz * 8)
             {
-                if (byteSz >= 8) return w;
+                if (byteSz >= 8)
+                {
+                    // libbpf fails here; the window it last tried is kept for reports.
+                    w.ByteOffset = (uint)byteOff;
+                    w.ByteSize = (uint)byteSz;
+                    return w;
+                }
                 byteSz *= 2;
                 byteOff = rootBitOffset / 8 / byteSz * byteSz;
             }
+            w.Fits = true;
             w.ByteOffset = (uint)byteOff;
             w.ByteSize = (uint)byteSz;
             // libbpf's u32 arithmetic, kept as signed ints (only meaningful when the window is loadable).
@@ -54,7 +61,7 @@ namespace BtfBindings.Layout
         /// </summary>
         public static BitfieldWindow Plain(uint byteOffset, uint byteSize, bool bigEndian)
         {
-            var w = new BitfieldWindow { ByteOffset = byteOffset, ByteSize = byteSize };
+            var w = new BitfieldWindow { ByteOffset = byteOffset, ByteSize = byteSize, Fits = true };
             if (byteSize > 0 && byteSize <= 8)
             {
                 w.LeftShift = bigEndian ? (int)((8 - byteSize) * 8) : (int)(64 - byteSize * 8);

@@ -113,7 +113,7 @@ namespace BtfBindings.Layout
         public string AnonymousPath { get; set; } = "";
         /// <summary>
         /// For bitfields: libbpf's load window containing the field, with the planned type as the root
-        /// (<see cref="BitfieldWindows.Bitfield"/>; <see cref="BitfieldWindow.ByteSize"/> 0 when libbpf rejects the bitfield).
+        /// (<see cref="BitfieldWindows.Bitfield"/>; <see cref="BitfieldWindow.Fits"/> false when libbpf rejects the bitfield).
         /// </summary>
         public BitfieldWindow Window { get; set; }
     }
@@ -123,14 +123,16 @@ namespace BtfBindings.Layout
     {
         /// <summary>Byte offset of the load.</summary>
         public uint ByteOffset;
-        /// <summary>Load size in bytes (1, 2, 4 or 8 for kernel types; the member type's size when it is larger, e.g. 16; 0 when libbpf cannot load the bitfield).</summary>
+        /// <summary>Load size in bytes (1, 2, 4 or 8 for kernel types; the member type's size when it is larger, e.g. 16).</summary>
         public uint ByteSize;
         /// <summary>Left shift applied to the loaded value as a u64 (<c>FIELD_LSHIFT_U64</c>).</summary>
         public int LeftShift;
         /// <summary>Right shift that follows (<c>FIELD_RSHIFT_U64</c>), arithmetic when signed.</summary>
         public int RightShift;
+        /// <summary>False when libbpf rejects the bitfield (no naturally aligned load of at most 8 bytes holds it); the window is then the last one tried.</summary>
+        public bool Fits;
         /// <summary>True when one 1..8-byte load serves the field (libbpf found a window and it is not wider than a u64).</summary>
-        public readonly bool IsLoadable => ByteSize != 0 && ByteSize <= 8;
+        public readonly bool IsLoadable => Fits && ByteSize != 0 && ByteSize <= 8;
     }
 
     /// <summary>
