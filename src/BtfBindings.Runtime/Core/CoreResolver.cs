@@ -288,10 +288,10 @@ namespace BtfBindings
 
         private static string Spell(BtfType t)
         {
-            string kind = Btf.KindName((int)t.Kind).ToLowerInvariant();
+            string kind = BtfKinds.Name(t.Kind).ToLowerInvariant();
             return t.IsAnonymous ? "an anonymous " + kind : kind + " " + t.Name;
         }
 
-        internal static string Describe(BtfType t) => $"[{t.Id}] {Btf.KindName((int)t.Kind)} '{(t.IsAnonymous ? "(anon)" : t.Name)}'";
+        internal static string Describe(BtfType t) => $"[{t.Id}] {BtfKinds.Name(t.Kind)} '{(t.IsAnonymous ? "(anon)" : t.Name)}'";
     }
 }

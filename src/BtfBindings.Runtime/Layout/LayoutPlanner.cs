@@ -185,7 +185,7 @@ namespace BtfBindings.Layout
                 if (!t.IsAnonymous) return t.Name;
                 if (t.Kind == BtfKind.Ptr || Btf.IsModifier(t.Kind)) { id = t.TypeId; continue; }
                 if (t.Kind == BtfKind.Array) { id = t.ArrayElementTypeId; continue; }
-                return Btf.KindName((int)t.Kind);
+                return BtfKinds.Name(t.Kind);
             }
             return "?";
         }
@@ -196,7 +196,7 @@ namespace BtfBindings.Layout
             if (_names.TryGetValue(id, out var n)) return n;
             var t = _btf[id];
             if (t.IsAnonymous)
-                n = TypedefName(id) ?? ("__anon_" + Btf.KindName((int)t.Kind).ToLowerInvariant() + "_" + StableAnonKey(t));
+                n = TypedefName(id) ?? ("__anon_" + BtfKinds.Name(t.Kind).ToLowerInvariant() + "_" + StableAnonKey(t));
             else if (t.Kind == BtfKind.Fwd)
             {
                 // A forward declaration takes the name of the definition when the BTF has one.
@@ -390,7 +390,7 @@ namespace BtfBindings.Layout
             if (++_depth > MaxNesting)
             {
                 var t = _btf[typeId];
-                throw new BtfException($"{what} nested deeper than {MaxNesting} levels (at {Btf.KindName((int)t.Kind).ToLowerInvariant()} {(t.IsAnonymous ? "(anon)" : t.Name)}, id {typeId})", _btf.SourceName, typeId: typeId);
+                throw new BtfException($"{what} nested deeper than {MaxNesting} levels (at {BtfKinds.Name(t.Kind).ToLowerInvariant()} {(t.IsAnonymous ? "(anon)" : t.Name)}, id {typeId})", _btf.SourceName, typeId: typeId);
             }
         }
 
@@ -584,7 +584,7 @@ namespace BtfBindings.Layout
                 case BtfKind.Void:
                     return new TypeShape { Kind = TypeShapeKind.Bytes, ByteSize = 0 };
                 default:
-                    _plan.Warnings.Add($"{owner.CName}.{memberName}: member of kind {Btf.KindName((int)t.Kind)} cannot be laid out; emitted as 0 bytes");
+                    _plan.Warnings.Add($"{owner.CName}.{memberName}: member of kind {BtfKinds.Name(t.Kind)} cannot be laid out; emitted as 0 bytes");
                     return new TypeShape { Kind = TypeShapeKind.Bytes, ByteSize = 0 };
             }
         }
@@ -663,7 +663,7 @@ namespace BtfBindings.Layout
                         foreach (var p in t.Params) ps.Add(p.TypeId == 0 ? "..." : CDeclarator(p.TypeId, "", depth + 1).Trim());
                         return CDeclarator(t.TypeId, inner + "(" + (ps.Count == 0 ? "void" : string.Join(", ", ps)) + ")", depth + 1);
                     }
-                default: return Btf.KindName((int)t.Kind) + Sp(inner);
+                default: return BtfKinds.Name(t.Kind) + Sp(inner);
             }
         }
 
