@@ -494,7 +494,10 @@ namespace BtfBindings
             return Interlocked.CompareExchange(ref _nested[index], n, null) ?? n;
         }
 
-        /// <summary>The resolution of an array-of-struct field's element type (one-dimensional arrays).</summary>
+        /// <summary>
+        /// The resolution of an array-of-struct field's element type (one-dimensional arrays), placed where element 0 is
+        /// (libbpf's root-aligned bitfield windows; an element view takes the resolution for its own offset).
+        /// </summary>
         public CoreTypeResolution Element(int index, BtfTypeLayout elementLayout)
         {
             var n = Volatile.Read(ref _nested[index]);
