@@ -10,11 +10,15 @@ namespace BtfBindings.Cli.Commands
     /// <summary><c>btfgen list [PATTERN] [--kind K] [--json]</c>: type names, kinds and sizes, filtered by a glob.</summary>
     internal static class ListCommand
     {
-        private static readonly string[] Kinds_ =
+        // Every kind name btfgen accepts: the kind table's (BtfKinds), in lower case.
+        private static readonly string[] Kinds_ = KnownKindNames();
+
+        private static string[] KnownKindNames()
         {
-            "struct", "union", "enum", "enum64", "typedef", "func", "func_proto", "var", "datasec", "int", "float",
-            "fwd", "ptr", "array", "const", "volatile", "restrict", "decl_tag", "type_tag",
-        };
+            var names = new List<string>();
+            foreach (var k in BtfKinds.All) if (BtfKinds.IsKnown((int)k.Kind)) names.Add(k.LowerName);
+            return names.ToArray();
+        }
 
         public static Command Create(CliContext ctx)
         {
@@ -74,15 +78,7 @@ namespace BtfBindings.Cli.Commands
                     yield return k.Trim().ToLowerInvariant();
         }
 
-        private static BtfKind Parse(string k) => k switch
-        {
-            "struct" => BtfKind.Struct, "union" => BtfKind.Union, "enum" => BtfKind.Enum, "enum64" => BtfKind.Enum64,
-            "typedef" => BtfKind.Typedef, "func" => BtfKind.Func, "func_proto" => BtfKind.FuncProto, "var" => BtfKind.Var,
-            "datasec" => BtfKind.DataSec, "int" => BtfKind.Int, "float" => BtfKind.Float, "fwd" => BtfKind.Fwd,
-            "ptr" => BtfKind.Ptr, "array" => BtfKind.Array, "const" => BtfKind.Const, "volatile" => BtfKind.Volatile,
-            "restrict" => BtfKind.Restrict, "decl_tag" => BtfKind.DeclTag, "type_tag" => BtfKind.TypeTag,
-            _ => throw new ArgumentException(k),
-        };
+        private static BtfKind Parse(string k) => BtfKinds.TryParse(k, out var kind) ? kind : throw new ArgumentException(k);
 
         /// <summary>A glob as an anchored regex: '*' any run, '?' one character, everything else literal.</summary>
         internal static Regex Glob(string glob)
@@ -106,7 +102,7 @@ namespace BtfBindings.Cli.Commands
             }
         }
 
-        internal static string KindName(BtfKind k) => KindNames.Lower(k);
+        internal static string KindName(BtfKind k) => BtfKinds.LowerName(k);
 
         private static void WriteTable(CliContext ctx, List<(string name, BtfType t, long? size)> rows)
         {

@@ -68,7 +68,7 @@ namespace BtfBindings.Cli.Minimize
                         foreach (var p in t.Params) pointees.Add(p.TypeId);
                         break;
                     case BtfKind.Func: case BtfKind.Var: case BtfKind.DataSec: case BtfKind.DeclTag:
-                        throw new BtfException($"type [{id}] of kind {KindNames.Upper(t.Kind)} cannot be minimized by value", _btf.SourceName, typeId: id);
+                        throw new BtfException($"type [{id}] of kind {BtfKinds.Name(t.Kind)} cannot be minimized by value", _btf.SourceName, typeId: id);
                 }
             }
             // Pointer targets: keep the spelling (typedefs, qualifiers, pointers, prototypes), not the pointee's body.
@@ -195,7 +195,7 @@ namespace BtfBindings.Cli.Minimize
                         got = builder.AddRaw(t.Name, BtfKind.Float, 0, false, t.Size);
                         break;
                     default:
-                        throw new BtfException($"type [{id}] of kind {KindNames.Upper(t.Kind)} cannot be written to minimized BTF", _btf.SourceName, typeId: id);
+                        throw new BtfException($"type [{id}] of kind {BtfKinds.Name(t.Kind)} cannot be written to minimized BTF", _btf.SourceName, typeId: id);
                 }
                 if (got != map[id]) throw new InvalidOperationException($"minimize: id {got} assigned, {map[id]} expected");
             }

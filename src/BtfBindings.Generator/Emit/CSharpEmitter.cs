@@ -385,7 +385,7 @@ namespace BtfBindings.Emit
             w.Indent();
             foreach (var f in t.Fields)
             {
-                var (fk, tn, len, ek) = FieldMeta(f.Type, f.IsFlexibleArray);
+                var (fk, tn, len, ek) = FieldMeta(f);
                 string? member = MemberLayoutOwner(t, f);
                 w.Line($"new {G}BtfBindings.BtfFieldLayout({CSharpNames.Literal(f.Name)}, {f.BitOffset}, {f.BitSize}, {B(f.IsBitfield)}, {B(f.IsSigned)}, {G}BtfBindings.BtfFieldKind.{fk}, {CSharpNames.Literal(f.CType)}, {f.Type.ByteSize}, {CSharpNames.Literal(tn)}, {len}, {G}BtfBindings.BtfFieldKind.{ek}{(member != null ? ", " + member + ".BtfLayout" : "")}),");
             }
@@ -400,25 +400,11 @@ namespace BtfBindings.Emit
 
         private static string B(bool b) => b ? "true" : "false";
 
-        private (string kind, string typeName, uint len, string elemKind) FieldMeta(TypeShape s, bool flex)
+        /// <summary>The metadata's kind, type name, array length and element kind: the plan's (<see cref="FieldKinds"/>), spelled for C#.</summary>
+        private static (string kind, string typeName, uint len, string elemKind) FieldMeta(PlannedField f)
         {
-            string K(TypeShape x) => x.Kind switch
-            {
-                TypeShapeKind.Scalar => x.Scalar == ScalarKind.F16 || x.Scalar == ScalarKind.F32 || x.Scalar == ScalarKind.F64 ? "Float" : "Int",
-                TypeShapeKind.Enum => "Enum",
-                TypeShapeKind.Pointer => "Pointer",
-                TypeShapeKind.Composite => "Struct",
-                TypeShapeKind.Array => "Array",
-                _ => "Bytes",
-            };
-            string Name(TypeShape x) => x.Kind == TypeShapeKind.Enum || (x.Kind == TypeShapeKind.Composite && !x.IsNested) ? x.TypeName ?? "" : "";
-            if (s.Kind == TypeShapeKind.Array)
-            {
-                var e = s.Element!;
-                while (e.Kind == TypeShapeKind.Array && e.Element != null) e = e.Element;
-                return (flex ? "FlexibleArray" : "Array", Name(e), s.Length, K(e));
-            }
-            return (K(s), Name(s), 0, "Bytes");
+            var k = f.KindInfo;
+            return (k.Kind.ToString(), k.TypeName, k.ArrayLength, k.ElementKind.ToString());
         }
 
         private void WriteField(CodeWriter w, PlannedType owner, string self, PlannedField f, string name)

@@ -53,7 +53,7 @@ namespace BtfBindings
                             break;
                         }
                     default:
-                        throw new BtfException($"type [{id}] of kind {KindName((int)t.Kind)} has no size", SourceName, typeId: start);
+                        throw new BtfException($"type [{id}] of kind {BtfKinds.Name(t.Kind)} has no size", SourceName, typeId: start);
                 }
             }
             throw ChainError(start, "reference cycle or type chain deeper than 32 while resolving size");
@@ -101,7 +101,7 @@ namespace BtfBindings
                         return result;
                     }
                 default:
-                    throw new BtfException($"type [{id}] of kind {KindName((int)t.Kind)} has no alignment", SourceName, typeId: start);
+                    throw new BtfException($"type [{id}] of kind {BtfKinds.Name(t.Kind)} has no alignment", SourceName, typeId: start);
             }
         }
 
@@ -248,7 +248,7 @@ namespace BtfBindings
                 case BtfKind.Union: what = "union " + (t.IsAnonymous ? "(anon)" : t.Name); break;
                 case BtfKind.Typedef: what = "typedef " + t.Name; break;
                 case BtfKind.Array: what = "array[" + t.ArrayLength + "]"; break;
-                default: what = KindName((int)t.Kind).ToLowerInvariant() + (t.IsAnonymous ? "" : " " + t.Name); break;
+                default: what = BtfKinds.LowerName(t.Kind) + (t.IsAnonymous ? "" : " " + t.Name); break;
             }
             return what + " (id " + id + ")";
         }

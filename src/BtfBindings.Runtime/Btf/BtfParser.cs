@@ -165,7 +165,8 @@ namespace BtfBindings
             // Record size per kind, as 2-bit codes c (bytes = 4c) packed per kind into two constants, so the walk's
             // record-to-record dependency chain is shifts and a multiply, with no table load: bytes after the 12-byte
             // header (0, 4 or 12) and bytes per vlen element (0, 8 or 12). Kinds 1..19 are known; others go through
-            // the kind layout section.
+            // the kind layout section. These are the kind table's sizes (BtfKinds.PackedSizeCodes, KnownKindMask),
+            // written out as constants for speed; a test (BtfKindTableTests) checks they are equal.
             private const ulong FixedCodes = 1UL << 2 | 3UL << 6 | 1UL << 28 | 1UL << 34;                       // INT, ARRAY; VAR, DECL_TAG
             private const ulong ElemCodes = 3UL << 8 | 3UL << 10 | 2UL << 12 | 2UL << 26 | 3UL << 30 | 3UL << 38; // STRUCT, UNION, ENUM, FUNC_PROTO, DATASEC, ENUM64
             private const uint KnownKinds = 0xFFFFEu; // 1..19
@@ -283,7 +284,7 @@ namespace BtfBindings
                             size = TypeHeaderSize + 4 * (long)((int)(FixedCodes >> (2 * kind)) & 3) + 4 * (long)vlen * ((int)(ElemCodes >> (2 * kind)) & 3);
                         else size = UnknownKindSize(kind, vlen, off, w.FirstId + n);
                         if (size > end - off)
-                            throw Err($"{KindName(kind)} record with vlen {vlen} needs {size} bytes but only {end - off} remain in the type section", off, w.FirstId + n);
+                            throw Err($"{BtfKinds.Name(kind)} record with vlen {vlen} needs {size} bytes but only {end - off} remain in the type section", off, w.FirstId + n);
                         if (off + size > readEnd) readEnd = ReadMore(readEnd, off + (int)size);
                         offs[n] = off;
                         kinds[n] = (byte)kind;
@@ -427,7 +428,7 @@ namespace BtfBindings
                 else if (target - firstId < kindCount) k = (BtfKind)kinds[target - firstId];
                 else return;
                 if (k != BtfKind.FuncProto)
-                    throw Err($"FUNC refers to type [{target}] which is {KindName((int)k)}, not FUNC_PROTO", off + 8, id);
+                    throw Err($"FUNC refers to type [{target}] which is {BtfKinds.Name(k)}, not FUNC_PROTO", off + 8, id);
             }
 
             /// <summary>Slow path after the walk found an out-of-range reference: find the first one for the message.</summary>
@@ -572,13 +573,5 @@ namespace BtfBindings
                 return nul < 0 ? span : span.Slice(0, nul);
             }
         }
-
-        internal static string KindName(int kind) => kind switch
-        {
-            0 => "UNKNOWN", 1 => "INT", 2 => "PTR", 3 => "ARRAY", 4 => "STRUCT", 5 => "UNION", 6 => "ENUM", 7 => "FWD",
-            8 => "TYPEDEF", 9 => "VOLATILE", 10 => "CONST", 11 => "RESTRICT", 12 => "FUNC", 13 => "FUNC_PROTO",
-            14 => "VAR", 15 => "DATASEC", 16 => "FLOAT", 17 => "DECL_TAG", 18 => "TYPE_TAG", 19 => "ENUM64",
-            _ => "UNKNOWN",
-        };
     }
 }

@@ -175,7 +175,7 @@ namespace BtfBindings
         /// <inheritdoc />
         public override int GetHashCode() => Id;
         /// <summary>Like bpftool: <c>[id] KIND 'name'</c>.</summary>
-        public override string ToString() => $"[{Id}] {Btf.KindName((int)Kind)} '{(IsAnonymous ? "(anon)" : Name)}'";
+        public override string ToString() => $"[{Id}] {BtfKinds.Name(Kind)} '{(IsAnonymous ? "(anon)" : Name)}'";
     }
 
     /// <summary>A STRUCT/UNION member.</summary>

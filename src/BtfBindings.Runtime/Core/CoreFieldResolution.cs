@@ -62,9 +62,22 @@ namespace BtfBindings
 
         /// <summary>
         /// <c>FIELD_BYTE_OFFSET</c>: for plain fields the byte offset; for bitfields the start of libbpf's load
-        /// window (the smallest naturally aligned 1/2/4/8-byte unit, starting from the member type's size, that holds the bits).
+        /// window (the smallest naturally aligned 1/2/4/8-byte unit, starting from the member type's size, that holds the
+        /// bits), relative to this object. libbpf aligns the window in the ROOT object (the outermost struct a view
+        /// reads), so in the resolution of a struct member it can start before the member: then this is 0 and
+        /// <see cref="WindowOffset"/> is negative.
         /// </summary>
         public uint ByteOffset { get; internal set; }
+
+        /// <summary>
+        /// Where the load starts relative to this object's first byte: <see cref="ByteOffset"/>, or for a bitfield of a
+        /// struct member whose root-relative window (libbpf <c>bpf_core_calc_field_relo</c>) begins before the member, a
+        /// negative offset (down to -7): such a bitfield is read through a view of the object that contains the member.
+        /// </summary>
+        public int WindowOffset { get; internal set; }
+
+        /// <summary>For bitfields: the size of the target member's type (libbpf's starting window size).</summary>
+        internal uint MemberTypeSize { get; set; }
 
         /// <summary><c>FIELD_BYTE_SIZE</c>: the size of the field's type (whole array for arrays); for bitfields the load window size.</summary>
         public uint ByteSize { get; internal set; }
@@ -108,7 +121,7 @@ namespace BtfBindings
         /// <summary>Whether two candidates resolve this field identically (libbpf compares the relocated values).</summary>
         internal bool SameAs(CoreFieldResolution o)
             => Exists == o.Exists && IsReadable == o.IsReadable && BitOffset == o.BitOffset && BitSize == o.BitSize
-               && ByteOffset == o.ByteOffset && ByteSize == o.ByteSize && IsSigned == o.IsSigned && IsBitfield == o.IsBitfield
+               && ByteOffset == o.ByteOffset && WindowOffset == o.WindowOffset && ByteSize == o.ByteSize && IsSigned == o.IsSigned && IsBitfield == o.IsBitfield
                && LeftShift == o.LeftShift && RightShift == o.RightShift && TargetKind == o.TargetKind
                && ArrayLength == o.ArrayLength && ArrayElementSize == o.ArrayElementSize && InnerElementSize == o.InnerElementSize;
 
@@ -117,7 +130,7 @@ namespace BtfBindings
         {
             if (!Exists) return "missing: " + (Problem ?? "not found");
             string where = IsBitfield
-                ? $"bit {BitOffset} ({BitSize} bits; load {ByteSize} bytes at {ByteOffset}, <<{LeftShift} >>{RightShift}{(IsSigned ? " signed" : "")})"
+                ? $"bit {BitOffset} ({BitSize} bits; load {ByteSize} bytes at {WindowOffset}, <<{LeftShift} >>{RightShift}{(IsSigned ? " signed" : "")})"
                 : $"offset {ByteOffset}, size {ByteSize}";
             if (ArrayLength > 0 || IsFlexibleArray) where += IsFlexibleArray ? ", flexible array" : $", {ArrayLength} x {ArrayElementSize} bytes";
             return IsReadable ? where : where + "; unreadable: " + Problem;

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using BtfBindings.Layout;
 
 namespace BtfBindings
 {
@@ -126,7 +127,7 @@ namespace BtfBindings
             try
             {
                 tt = btf[btf.Skip(m.TypeId)];
-                string? why = Incompatible(lf.Kind, lf.TypeName, lf.CType, lf.ElementKind, btf, tt);
+                string? why = Incompatible(lf.Kind, lf.TypeName, lf.ElementKind, btf, tt);
                 if (why != null) { Missing(r, $"'{lf.Name}' in {Describe(owner)} has an incompatible type: {why}"); return; }
                 size = tt.Kind == BtfKind.Array && tt.ArrayLength == 0 ? 0 : btf.ResolveSize(m.TypeId);
             }
@@ -143,27 +144,19 @@ namespace BtfBindings
             r.IsSigned = tt.IsSigned;
             bool bitfield = m.BitfieldSize > 0 || m.BitOffset % 8 != 0;
             r.IsBitfield = bitfield;
-            bool be = btf.IsBigEndian;
-            bool windowOk = true;
+            string? windowProblem = null;
             if (bitfield)
             {
-                uint bitSz = m.BitfieldSize > 0 ? (uint)m.BitfieldSize : (uint)size * 8;
-                r.BitSize = bitSz;
-                uint typeSize = tt.Kind == BtfKind.Int || tt.Kind == BtfKind.Enum || tt.Kind == BtfKind.Enum64 ? tt.Size : (uint)Math.Min(size, 8);
-                windowOk = Window(m.BitOffset, bitSz, typeSize, be, out var byteOff, out var byteSz, out var lsh, out var rsh);
-                r.ByteOffset = byteOff; r.ByteSize = byteSz; r.LeftShift = lsh; r.RightShift = rsh;
+                r.BitSize = m.BitfieldSize > 0 ? (uint)m.BitfieldSize : (uint)size * 8;
+                r.MemberTypeSize = tt.Kind == BtfKind.Int || tt.Kind == BtfKind.Enum || tt.Kind == BtfKind.Enum64 ? tt.Size : (uint)Math.Min(size, uint.MaxValue);
+                windowProblem = ApplyWindow(r, 0, btf.IsBigEndian);
             }
             else
             {
-                r.ByteOffset = m.BitOffset / 8;
-                r.ByteSize = (uint)size;
+                var w = BitfieldWindows.Plain(m.BitOffset / 8, (uint)size, btf.IsBigEndian);
+                r.ByteOffset = w.ByteOffset; r.WindowOffset = (int)w.ByteOffset; r.ByteSize = w.ByteSize;
+                r.LeftShift = w.LeftShift; r.RightShift = w.RightShift;
                 r.BitSize = (uint)size * 8;
-                if (size > 0 && size <= 8)
-                {
-                    // libbpf's formulas with byte_off = bit_off / 8 and bit_sz = 8 * byte_sz.
-                    r.LeftShift = be ? (int)((8 - size) * 8) : (int)(64 - size * 8);
-                    r.RightShift = (int)(64 - size * 8);
-                }
             }
             if (tt.Kind == BtfKind.Array)
             {
@@ -195,10 +188,7 @@ namespace BtfBindings
                     if (size != lf.ByteSize) problem = $"size changed from {lf.ByteSize} to {size} bytes";
                     break;
                 default:
-                    if (lf.IsBitfield || bitfield)
-                    {
-                        if (!windowOk) problem = "the bitfield does not fit one naturally aligned 8-byte load";
-                    }
+                    if (lf.IsBitfield || bitfield) problem = windowProblem;
                     else if (size == lf.ByteSize) { }
                     else if (lf.Kind == BtfFieldKind.Pointer && tt.Kind == BtfKind.Ptr) { }
                     else if (lf.Kind == BtfFieldKind.Int && !lf.IsSigned && tt.Kind == BtfKind.Int && !tt.IsSigned && size <= 8 && lf.ByteSize <= 8) { }
@@ -222,23 +212,24 @@ namespace BtfBindings
             try { return btf.ResolveSize(id); } catch (BtfException) { return 0; }
         }
 
-        /// <summary>libbpf <c>bpf_core_calc_field_relo</c>'s bitfield load window and shifts, in the target's byte order.</summary>
-        internal static bool Window(uint bitOff, uint bitSz, uint typeSize, bool bigEndian, out uint byteOff, out uint byteSz, out int lshift, out int rshift)
+        /// <summary>
+        /// Sets a target bitfield's load window and shifts (<see cref="BitfieldWindows.Bitfield"/>, libbpf's rule) from its
+        /// bit offset, width and member type size, with this object starting <paramref name="rootBaseBits"/> bits into the
+        /// root object (libbpf aligns windows in the root: only the base modulo 64 matters). Returns why one load cannot
+        /// read it, or null.
+        /// </summary>
+        internal static string? ApplyWindow(CoreFieldResolution r, uint rootBaseBits, bool bigEndian)
         {
-            byteSz = typeSize;
-            if (byteSz == 0 || (byteSz & (byteSz - 1)) != 0) byteSz = 1;
-            if (byteSz > 8) byteSz = 8;
-            byteOff = bitOff / 8 / byteSz * byteSz;
-            lshift = rshift = 0;
-            while (bitOff + bitSz - byteOff * 8 > byteSz * 8)
-            {
-                if (byteSz >= 8) return false;
-                byteSz *= 2;
-                byteOff = bitOff / 8 / byteSz * byteSz;
-            }
-            lshift = bigEndian ? (int)((8 - byteSz) * 8 + (bitOff - byteOff * 8)) : (int)(64 - (bitOff + bitSz - byteOff * 8));
-            rshift = (int)(64 - bitSz);
-            return true;
+            rootBaseBits %= 64;
+            var w = BitfieldWindows.Bitfield((ulong)rootBaseBits + r.BitOffset, r.BitSize, r.MemberTypeSize, bigEndian);
+            r.WindowOffset = (int)((long)w.ByteOffset - rootBaseBits / 8);
+            r.ByteOffset = (uint)Math.Max(0, r.WindowOffset);
+            r.ByteSize = w.ByteSize;
+            r.LeftShift = w.LeftShift;
+            r.RightShift = w.RightShift;
+            if (!w.Fits) return "the bitfield does not fit one naturally aligned load of at most 8 bytes (libbpf: can't be satisfied for bitfield)";
+            if (!w.IsLoadable) return $"the bitfield's load window is {w.ByteSize} bytes (its type's size, libbpf's rule), wider than one 8-byte load";
+            return null;
         }
 
         internal static BtfFieldKind KindOf(BtfType t) => t.Kind switch
@@ -254,12 +245,16 @@ namespace BtfBindings
         };
 
         /// <summary>
-        /// <c>bpf_core_fields_are_compat</c> with the local side described by the generated metadata: null when
-        /// compatible, else why not. Composites match composites (struct and union mixed), pointers pointers,
-        /// floats floats, enums enums of the same essential name (or anonymous), ints ints (size and signedness
-        /// ignored, legacy bitfield ints rejected), arrays by element.
+        /// <c>bpf_core_fields_are_compat</c> (relo_core.c) with the local side described by the generated metadata: null
+        /// when compatible, else why not. Composites match composites (struct and union mixed); otherwise the kinds must
+        /// be equal, ENUM and ENUM64 counting as one (<c>btf_kind_core_compat</c>): pointers match pointers, floats floats
+        /// (any size), enums enums when either is anonymous or their essential (flavor-less) names are equal, ints ints
+        /// (size and signedness ignored, a target INT with a bit offset rejected), arrays by element. An enum never
+        /// matches an int, anonymous or not: the metadata records an anonymous enum as <see cref="BtfFieldKind.Enum"/>
+        /// with no name (<see cref="Layout.FieldKinds"/>). Raw bytes (long double, odd-sized integers) carry no BTF
+        /// kind in the metadata, so they match any scalar or array.
         /// </summary>
-        internal static string? Incompatible(BtfFieldKind lk, string localTypeName, string localCType, BtfFieldKind elementKind, Btf btf, BtfType tt)
+        internal static string? Incompatible(BtfFieldKind lk, string localTypeName, BtfFieldKind elementKind, Btf btf, BtfType tt)
         {
             switch (lk)
             {
@@ -275,8 +270,6 @@ namespace BtfBindings
                     return FlavorRules.EssentialName(localTypeName) == FlavorRules.EssentialName(tt.Name)
                         ? null : $"enum {localTypeName} in the generated type, enum {tt.Name} in the target";
                 case BtfFieldKind.Int:
-                    if (localCType.StartsWith("enum {", StringComparison.Ordinal) && (tt.Kind == BtfKind.Enum || tt.Kind == BtfKind.Enum64))
-                        return null; // an anonymous enum member (the metadata shows it as its integer)
                     if (tt.Kind != BtfKind.Int) return $"an integer in the generated type, {Spell(tt)} in the target";
                     return tt.IntBitOffset == 0 ? null : "the target integer has a non-zero INT bit offset (a legacy bitfield encoding libbpf rejects)";
                 case BtfFieldKind.Array: case BtfFieldKind.FlexibleArray:
@@ -285,7 +278,7 @@ namespace BtfBindings
                         var e = tt;
                         for (int d = 0; d < 32 && e.Kind == BtfKind.Array; d++) e = btf[btf.Skip(e.ArrayElementTypeId)];
                         if (e.Kind == BtfKind.Array) return "array nesting too deep";
-                        var inner = Incompatible(elementKind == BtfFieldKind.Array ? BtfFieldKind.Bytes : elementKind, localTypeName, "", BtfFieldKind.Bytes, btf, e);
+                        var inner = Incompatible(elementKind == BtfFieldKind.Array ? BtfFieldKind.Bytes : elementKind, localTypeName, BtfFieldKind.Bytes, btf, e);
                         return inner == null ? null : "array elements differ: " + inner;
                     }
                 default: // raw bytes (long double, odd-sized integers): any scalar or array of the same size
@@ -295,10 +288,10 @@ namespace BtfBindings
 
         private static string Spell(BtfType t)
         {
-            string kind = Btf.KindName((int)t.Kind).ToLowerInvariant();
+            string kind = BtfKinds.Name(t.Kind).ToLowerInvariant();
             return t.IsAnonymous ? "an anonymous " + kind : kind + " " + t.Name;
         }
 
-        internal static string Describe(BtfType t) => $"[{t.Id}] {Btf.KindName((int)t.Kind)} '{(t.IsAnonymous ? "(anon)" : t.Name)}'";
+        internal static string Describe(BtfType t) => $"[{t.Id}] {BtfKinds.Name(t.Kind)} '{(t.IsAnonymous ? "(anon)" : t.Name)}'";
     }
 }

@@ -6,6 +6,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading;
+using BtfBindings.Layout;
 
 namespace BtfBindings
 {
@@ -51,6 +52,9 @@ namespace BtfBindings
         private readonly TargetKernel? _kernel;
         private readonly bool _bigEndian;
         private readonly bool _swap;
+        // Where this object starts in the root object (the outermost one a view reads), in bits modulo 64: libbpf aligns
+        // bitfield load windows in the root. 0 for roots; set for a member's resolution when its owner resolves it (Rebase).
+        private uint _rootBase;
         private Dictionary<string, int>? _byName;
 
         internal CoreTypeResolution(BtfTypeLayout local, TargetKernel? kernel, string kernelName, BtfType[] targets, IReadOnlyList<string> candidates,
@@ -104,6 +108,7 @@ namespace BtfBindings
             _kernel = other._kernel;
             _bigEndian = other._bigEndian;
             _swap = other._swap;
+            _rootBase = other._rootBase;
             Local = other.Local;
             KernelName = other.KernelName;
             Candidates = other.Candidates;
@@ -206,7 +211,7 @@ namespace BtfBindings
             if (!f.IsReadable || size == 0 || size > 8 || f.ByteOffset > int.MaxValue) return default;
             var lf = f.Local;
             ulong fit = !lf.IsBitfield && !f.IsBitfield && lf.ByteSize < size && lf.ByteSize < 8 ? ulong.MaxValue << (int)(lf.ByteSize * 8) : 0;
-            return new ReadSlot((int)f.ByteOffset, (int)size, _bigEndian, f.LeftShift, f.RightShift, f.IsSigned, fit);
+            return new ReadSlot(f.WindowOffset, (int)size, _bigEndian, f.LeftShift, f.RightShift, f.IsSigned, fit);
         }
 
         private int FastOffset(CoreFieldResolution f)
@@ -329,14 +334,23 @@ namespace BtfBindings
         /// <paramref name="data"/>, or (narrowed unsigned integers and pointers) too large for the generated type.
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
-        public ulong Read(int index, ReadOnlySpan<byte> data)
+        public ulong Read(int index, ReadOnlySpan<byte> data) => ReadAt(index, data, 0);
+
+        /// <summary>
+        /// <see cref="Read(int, ReadOnlySpan{byte})"/> with this object at <paramref name="origin"/> in <paramref name="data"/>
+        /// (a member view passes the outer object's bytes, so a root-relative window that starts before the member can be loaded).
+        /// </summary>
+        internal ulong ReadAt(int index, ReadOnlySpan<byte> data, int origin)
         {
             var f = _fields[index];
             if (!f.IsReadable) throw FieldError(f, null);
-            uint off = f.ByteOffset, size = f.ByteSize;
+            uint size = f.ByteSize;
             if (size == 0 || size > 8) throw FieldError(f, $"it is {size} bytes wide, not an integer the view reads this way");
-            if ((ulong)off + size > (ulong)data.Length) throw Truncated(f, data.Length);
-            ulong v = Load(data.Slice((int)off, (int)size), _bigEndian);
+            long start = (long)origin + f.WindowOffset;
+            if (start < 0) throw BeforeObject(f);
+            if (start + size > data.Length) throw Truncated(f, data.Length - origin);
+            int off = (int)start;
+            ulong v = Load(data.Slice(off, (int)size), _bigEndian);
             v <<= f.LeftShift;
             v = f.IsSigned ? (ulong)((long)v >> f.RightShift) : v >> f.RightShift;
             var lf = f.Local;
@@ -350,14 +364,19 @@ namespace BtfBindings
         /// byte order; bitfields keep their neighbours. Throws like <see cref="Read"/>.
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
-        public void Write(int index, Span<byte> data, ulong value)
+        public void Write(int index, Span<byte> data, ulong value) => WriteAt(index, data, 0, value);
+
+        /// <summary><see cref="Write(int, Span{byte}, ulong)"/> with this object at <paramref name="origin"/> in <paramref name="data"/> (see <see cref="ReadAt"/>).</summary>
+        internal void WriteAt(int index, Span<byte> data, int origin, ulong value)
         {
             var f = _fields[index];
             if (!f.IsReadable) throw FieldError(f, null);
-            uint off = f.ByteOffset, size = f.ByteSize;
+            uint size = f.ByteSize;
             if (size == 0 || size > 8) throw FieldError(f, $"it is {size} bytes wide, not an integer the view writes this way");
-            if ((ulong)off + size > (ulong)data.Length) throw Truncated(f, data.Length);
-            var span = data.Slice((int)off, (int)size);
+            long start = (long)origin + f.WindowOffset;
+            if (start < 0) throw BeforeObject(f);
+            if (start + size > data.Length) throw Truncated(f, data.Length - origin);
+            var span = data.Slice((int)start, (int)size);
             if (!f.IsBitfield)
             {
                 var lf = f.Local;
@@ -370,7 +389,7 @@ namespace BtfBindings
                 return;
             }
             int bits = (int)f.BitSize;
-            int inWindow = (int)(f.BitOffset - off * 8);
+            int inWindow = (int)(f.BitOffset - (long)f.WindowOffset * 8);
             int shift = _bigEndian ? (int)size * 8 - inWindow - bits : inWindow;
             ulong mask = bits == 64 ? ulong.MaxValue : (1UL << bits) - 1;
             ulong old = Load(span, _bigEndian);
@@ -475,7 +494,10 @@ namespace BtfBindings
             return Interlocked.CompareExchange(ref _nested[index], n, null) ?? n;
         }
 
-        /// <summary>The resolution of an array-of-struct field's element type (one-dimensional arrays).</summary>
+        /// <summary>
+        /// The resolution of an array-of-struct field's element type (one-dimensional arrays), placed where element 0 is
+        /// (libbpf's root-aligned bitfield windows; an element view takes the resolution for its own offset).
+        /// </summary>
         public CoreTypeResolution Element(int index, BtfTypeLayout elementLayout)
         {
             var n = Volatile.Read(ref _nested[index]);
@@ -483,6 +505,32 @@ namespace BtfBindings
             n = ResolveNested(index, elementLayout, element: true);
             return Interlocked.CompareExchange(ref _nested[index], n, null) ?? n;
         }
+
+        /// <summary>
+        /// The resolution of element <paramref name="i"/> of an array-of-struct field: <see cref="Element(int, BtfTypeLayout)"/>
+        /// unless the elements' size makes element <paramref name="i"/> start at another offset modulo 8 in the root object,
+        /// where libbpf's root-aligned bitfield windows differ (then one resolution per such offset, cached).
+        /// </summary>
+        internal CoreTypeResolution ElementAt(int index, int i, BtfTypeLayout elementLayout)
+        {
+            var f = _fields[index];
+            uint step = f.ArrayElementSize % 8;
+            uint shift = (uint)((ulong)(uint)i * step % 8);
+            if (shift == 0 || !f.Exists) return Element(index, elementLayout);
+            var cache = Volatile.Read(ref _elementsByBase);
+            if (cache == null)
+            {
+                Interlocked.CompareExchange(ref _elementsByBase, new System.Collections.Concurrent.ConcurrentDictionary<(int, uint), CoreTypeResolution>(), null);
+                cache = _elementsByBase!;
+            }
+            if (cache.TryGetValue((index, shift), out var n) && ReferenceEquals(n.Local, elementLayout)) return n;
+            n = ResolveNested(index, elementLayout, element: true);
+            n.Rebase(_rootBase + f.ByteOffset * 8 + shift * 8);
+            cache[(index, shift)] = n;
+            return n;
+        }
+
+        private System.Collections.Concurrent.ConcurrentDictionary<(int, uint), CoreTypeResolution>? _elementsByBase;
 
         /// <summary>Element <paramref name="i"/> of an array-of-struct field: its target bytes (cut short where the data ends).</summary>
         public Span<byte> ElementBytes(int index, int i, Span<byte> data)
@@ -500,7 +548,12 @@ namespace BtfBindings
         private CoreTypeResolution ResolveNested(int index, BtfTypeLayout local, bool element)
         {
             var f = _fields[index];
-            if (!IsVerified) return CoreTypeResolution.Unverified(local, KernelName, UnverifiedReason ?? "");
+            if (!IsVerified)
+            {
+                var u = CoreTypeResolution.Unverified(local, KernelName, UnverifiedReason ?? "");
+                u.Rebase(_rootBase + f.ByteOffset * 8);
+                return u;
+            }
             if (!f.Exists) throw FieldError(f, null);
             if (element && f.ArrayElementSize != f.InnerElementSize)
                 throw FieldError(f, "only one-dimensional arrays of structs have element views");
@@ -514,7 +567,41 @@ namespace BtfBindings
                 if (!tt.IsComposite) throw FieldError(f, $"its target type {CoreResolver.Describe(tt)} is not a struct or union");
                 if (!targets.Contains(tt)) targets.Add(tt);
             }
-            return _kernel!.ResolveAgainstTargets(local, targets, $"{TypeLabel}.{f.Name}{(element ? "[]" : "")}");
+            var n = _kernel!.ResolveAgainstTargets(local, targets, $"{TypeLabel}.{f.Name}{(element ? "[]" : "")}");
+            n.Rebase(_rootBase + f.ByteOffset * 8);
+            return n;
+        }
+
+        /// <summary>
+        /// Places this freshly made (unpublished) resolution of a member at <paramref name="rootBaseBits"/> in the root
+        /// object: libbpf computes bitfield windows from the offset accumulated from the root (<c>spec-&gt;bit_offset</c>), so
+        /// the windows of this type's bitfields, and of its members' (recursively), are recomputed for that base. Only the
+        /// base modulo 64 matters; windows, not offsets, change, so the view table (which never holds bitfields) stays.
+        /// </summary>
+        private void Rebase(uint rootBaseBits)
+        {
+            rootBaseBits %= 64;
+            if (rootBaseBits == _rootBase) return;
+            _rootBase = rootBaseBits;
+            for (int i = 0; i < _fields.Length; i++)
+            {
+                var f = _fields[i];
+                if (f.Exists && f.IsBitfield)
+                {
+                    var lf = f.Local;
+                    string? problem = CoreResolver.ApplyWindow(f, rootBaseBits, _bigEndian);
+                    // A bitfield's readability depends only on its window (CoreResolver), except for raw-byte fields.
+                    if (lf.Kind != BtfFieldKind.Bytes && lf.Kind != BtfFieldKind.Struct && lf.Kind != BtfFieldKind.Union
+                        && lf.Kind != BtfFieldKind.Array && lf.Kind != BtfFieldKind.FlexibleArray)
+                    {
+                        f.Problem = problem;
+                        f.IsReadable = problem == null;
+                        f.Status = problem != null ? CoreFieldStatus.Unreadable : CoreResolver.StatusOf(lf, f);
+                    }
+                    _slots[i] = Slot(f);
+                }
+                if (_members[i] is CoreTypeResolution m && f.Exists) m.Rebase(rootBaseBits + f.ByteOffset * 8);
+            }
         }
 
         // ---- by-name helpers (metadata without generated code) ------------------------------------
@@ -587,6 +674,9 @@ namespace BtfBindings
             return new CoreFieldException(msg, Local.BtfName, f.Name, KernelName, Candidates, reason);
         }
 
+        private CoreFieldException BeforeObject(CoreFieldResolution f)
+            => FieldError(f, $"libbpf's load window for it is aligned in the outermost object and starts {-f.WindowOffset} bytes before this member; read it through the view of the object that contains the member");
+
         private CoreFieldException Truncated(CoreFieldResolution f, int length)
             => FieldError(f, $"the data holds {length} bytes, the field is at [{f.ByteOffset}, +{f.ByteSize}) of the {Size}-byte target type");
 
@@ -657,16 +747,16 @@ namespace BtfBindings
                 {
                     r.IsBitfield = true;
                     r.BitSize = lf.BitSize;
-                    if (CoreResolver.Window(lf.BitOffset, lf.BitSize, lf.ByteSize, be, out var bo, out var bs, out var l, out var rs))
-                    { r.ByteOffset = bo; r.ByteSize = bs; r.LeftShift = l; r.RightShift = rs; }
-                    else { r.IsReadable = false; r.Problem = "the bitfield does not fit one naturally aligned 8-byte load"; }
+                    r.MemberTypeSize = lf.ByteSize;
+                    r.Problem = CoreResolver.ApplyWindow(r, 0, be);
+                    r.IsReadable = r.Problem == null;
                 }
                 else
                 {
-                    r.ByteOffset = lf.ByteOffset;
-                    r.ByteSize = lf.ByteSize;
+                    var w = BitfieldWindows.Plain(lf.ByteOffset, lf.ByteSize, be);
+                    r.ByteOffset = w.ByteOffset; r.WindowOffset = (int)w.ByteOffset; r.ByteSize = w.ByteSize;
+                    r.LeftShift = w.LeftShift; r.RightShift = w.RightShift;
                     r.BitSize = lf.ByteSize * 8;
-                    if (lf.ByteSize > 0 && lf.ByteSize <= 8) { r.LeftShift = (int)(64 - lf.ByteSize * 8); r.RightShift = (int)(64 - lf.ByteSize * 8); }
                     if (lf.Kind == BtfFieldKind.Array || lf.Kind == BtfFieldKind.FlexibleArray)
                     {
                         r.ArrayLength = lf.ArrayLength;

@@ -137,21 +137,28 @@ namespace BtfBindings
         public ulong Read(int index)
         {
             var r = Resolution;
-            var data = Data;
             ref readonly var s = ref r.SlotAt(index);
             int size = s.Size;
-            if (size == 0 || (ulong)(uint)s.Offset + (uint)size > (ulong)(uint)data.Length) ThrowRead(r, index, data);
-            ref byte p = ref Unsafe.Add(ref MemoryMarshal.GetReference(data), (nint)(uint)s.Offset);
+            // The slot's offset is relative to this view's object and may be negative: libbpf aligns bitfield windows in the
+            // outermost object, so a member's window can start before the member (the outer data has those bytes).
+            int member = _entries[-3];
+            long start = (long)(member < 0 ? 0 : member) + s.Offset;
+            if (size == 0 || start < 0 || (ulong)start + (uint)size > (ulong)(uint)_length) ThrowRead(r, index, member);
+            ref byte p = ref Unsafe.Add(ref _data, (nint)start);
             ulong v = 0;
             for (int k = 0, sh = s.FirstShift; k < size; k++, sh += s.ShiftStep) v |= (ulong)Unsafe.Add(ref p, k) << sh;
             v <<= s.LeftShift;
             v = s.Signed ? (ulong)((long)v >> s.RightShift) : v >> s.RightShift;
-            if ((v & s.FitMask) != 0) ThrowRead(r, index, data);
+            if ((v & s.FitMask) != 0) ThrowRead(r, index, member);
             return v;
         }
 
         /// <summary>The general write of field <paramref name="index"/> (<see cref="CoreTypeResolution.Write(int, Span{byte}, ulong)"/>).</summary>
-        public void Write(int index, ulong value) => Resolution.Write(index, Data, value);
+        public void Write(int index, ulong value)
+        {
+            int member = _entries[-3];
+            Resolution.WriteAt(index, MemoryMarshal.CreateSpan(ref _data, _length), member < 0 ? 0 : member, value);
+        }
 
         /// <summary>A 16-byte integer field (<see cref="CoreTypeResolution.Read128"/>).</summary>
         public UInt128 Read128(int index) => Resolution.Read128(index, Data);
@@ -186,7 +193,7 @@ namespace BtfBindings
         {
             var r = Resolution;
             var data = r.ElementBytes(index, i, Data);
-            return Of(data, r.Element(index, elementLayout));
+            return Of(data, r.ElementAt(index, i, elementLayout));
         }
 
         // Helpers that only throw (no return), so the JIT treats their calls as the end of a cold path.
@@ -202,9 +209,9 @@ namespace BtfBindings
         private static void ThrowNull() => throw new ArgumentNullException("resolution");
 
         [DoesNotReturn]
-        private static void ThrowRead(CoreTypeResolution r, int index, Span<byte> data)
+        private void ThrowRead(CoreTypeResolution r, int index, int member)
         {
-            r.Read(index, data);
+            r.ReadAt(index, MemoryMarshal.CreateSpan(ref _data, _length), member < 0 ? 0 : member);
             throw new InvalidOperationException($"internal error: {r.Fields[index].Name} read on the general path after the inlined read failed");
         }
 

@@ -6,8 +6,8 @@ namespace BtfBindings
 {
     /// <summary>
     /// The <see cref="BtfTypeLayout"/> metadata the source generator emits for each planned type, built from a
-    /// <see cref="LayoutPlan"/> without generating code (the same field order, kinds, sizes and names as the
-    /// generated <c>BtfLayout</c> properties; a test keeps the two in step). Lets tools and tests resolve layouts
+    /// <see cref="LayoutPlan"/> without generating code (the same field order, sizes and names as the
+    /// generated <c>BtfLayout</c> properties; both take each field's kind from the plan, <see cref="FieldKinds"/>). Lets tools and tests resolve layouts
     /// of one kernel against another with no generated types.
     /// </summary>
     public sealed class PlannedLayouts
@@ -96,31 +96,10 @@ namespace BtfBindings
             for (int i = 0; i < fields.Length; i++)
             {
                 var f = t.Fields[i];
-                var (fk, tn, len, ek) = FieldMeta(f.Type, f.IsFlexibleArray);
-                fields[i] = new BtfFieldLayout(f.Name, f.BitOffset, f.BitSize, f.IsBitfield, f.IsSigned, fk, f.CType, f.Type.ByteSize, tn, len, ek);
+                var k = f.KindInfo;
+                fields[i] = new BtfFieldLayout(f.Name, f.BitOffset, f.BitSize, f.IsBitfield, f.IsSigned, k.Kind, f.CType, f.Type.ByteSize, k.TypeName, k.ArrayLength, k.ElementKind);
             }
             return new BtfTypeLayout(t.BtfName, t.Kind == PlannedKind.Union ? BtfKind.Union : BtfKind.Struct, t.Size, fields, sourceLabel, plan.PointerSize, null, t.NamedByTypedef);
-        }
-
-        private static (BtfFieldKind kind, string typeName, uint len, BtfFieldKind elemKind) FieldMeta(TypeShape s, bool flex)
-        {
-            static BtfFieldKind K(TypeShape x) => x.Kind switch
-            {
-                TypeShapeKind.Scalar => x.Scalar == ScalarKind.F16 || x.Scalar == ScalarKind.F32 || x.Scalar == ScalarKind.F64 ? BtfFieldKind.Float : BtfFieldKind.Int,
-                TypeShapeKind.Enum => BtfFieldKind.Enum,
-                TypeShapeKind.Pointer => BtfFieldKind.Pointer,
-                TypeShapeKind.Composite => BtfFieldKind.Struct,
-                TypeShapeKind.Array => BtfFieldKind.Array,
-                _ => BtfFieldKind.Bytes,
-            };
-            static string Name(TypeShape x) => x.Kind == TypeShapeKind.Enum || (x.Kind == TypeShapeKind.Composite && !x.IsNested) ? x.TypeName ?? "" : "";
-            if (s.Kind == TypeShapeKind.Array)
-            {
-                var e = s.Element!;
-                while (e.Kind == TypeShapeKind.Array && e.Element != null) e = e.Element;
-                return (flex ? BtfFieldKind.FlexibleArray : BtfFieldKind.Array, Name(e), s.Length, K(e));
-            }
-            return (K(s), Name(s), 0, BtfFieldKind.Bytes);
         }
     }
 }

@@ -24,22 +24,21 @@ namespace BtfBindings.Dump
         private static void WriteTextType(BtfType t, ByteWriter w)
         {
             var btf = t.Btf;
-            w.Ascii("["); w.Num(t.Id); w.Ascii("] "); w.Ascii(Btf.KindName((int)t.Kind)); w.Ascii(" '"); w.Name(t.NameOffset, t.NameUtf8); w.Ascii("'");
-            switch (t.Kind)
+            w.Ascii("["); w.Num(t.Id); w.Ascii("] "); w.Ascii(BtfKinds.Name(t.Kind)); w.Ascii(" '"); w.Name(t.NameOffset, t.NameUtf8); w.Ascii("'");
+            switch (BtfKinds.Of(t.Kind)?.Dump ?? BtfDumpForm.None)
             {
-                case BtfKind.Int:
+                case BtfDumpForm.Int:
                     w.Ascii(" size="); w.Num(t.Size); w.Ascii(" bits_offset="); w.Num(t.IntBitOffset);
                     w.Ascii(" nr_bits="); w.Num(t.IntBits); w.Ascii(" encoding="); w.Ascii(IntEncoding(t));
                     break;
-                case BtfKind.Ptr: case BtfKind.Const: case BtfKind.Volatile: case BtfKind.Restrict:
-                case BtfKind.Typedef: case BtfKind.TypeTag:
+                case BtfDumpForm.TypeId:
                     w.Ascii(" type_id="); w.Num(t.TypeId);
                     break;
-                case BtfKind.Array:
+                case BtfDumpForm.Array:
                     w.Ascii(" type_id="); w.Num(t.ArrayElementTypeId); w.Ascii(" index_type_id="); w.Num(t.ArrayIndexTypeId);
                     w.Ascii(" nr_elems="); w.Num(t.ArrayLength);
                     break;
-                case BtfKind.Struct: case BtfKind.Union:
+                case BtfDumpForm.Members:
                     w.Ascii(" size="); w.Num(t.Size); w.Ascii(" vlen="); w.Num(t.Vlen);
                     for (int i = 0; i < t.Vlen; i++)
                     {
@@ -49,7 +48,7 @@ namespace BtfBindings.Dump
                         if (m.BitfieldSize != 0) { w.Ascii(" bitfield_size="); w.Num(m.BitfieldSize); }
                     }
                     break;
-                case BtfKind.Enum: case BtfKind.Enum64:
+                case BtfDumpForm.Enum:
                     {
                         bool e64 = t.Kind == BtfKind.Enum64;
                         w.Ascii(" encoding="); w.Ascii(t.KindFlag ? "SIGNED" : "UNSIGNED");
@@ -64,13 +63,13 @@ namespace BtfBindings.Dump
                         }
                         break;
                     }
-                case BtfKind.Fwd:
+                case BtfDumpForm.Fwd:
                     w.Ascii(" fwd_kind="); w.Ascii(t.KindFlag ? "union" : "struct");
                     break;
-                case BtfKind.Func:
+                case BtfDumpForm.Func:
                     w.Ascii(" type_id="); w.Num(t.TypeId); w.Ascii(" linkage="); w.Ascii(Linkage(t.Vlen));
                     break;
-                case BtfKind.FuncProto:
+                case BtfDumpForm.FuncProto:
                     w.Ascii(" ret_type_id="); w.Num(t.TypeId); w.Ascii(" vlen="); w.Num(t.Vlen);
                     for (int i = 0; i < t.Vlen; i++)
                     {
@@ -78,23 +77,23 @@ namespace BtfBindings.Dump
                         w.Ascii("\n\t'"); w.Name(p.NameOffset, btf.StringBytes(p.NameOffset)); w.Ascii("' type_id="); w.Num(p.TypeId);
                     }
                     break;
-                case BtfKind.Var:
+                case BtfDumpForm.Var:
                     w.Ascii(" type_id="); w.Num(t.TypeId); w.Ascii(", linkage="); w.Ascii(Linkage((int)t.Linkage));
                     break;
-                case BtfKind.DataSec:
+                case BtfDumpForm.DataSec:
                     w.Ascii(" size="); w.Num(t.Size); w.Ascii(" vlen="); w.Num(t.Vlen);
                     for (int i = 0; i < t.Vlen; i++)
                     {
                         var v = t.GetVarSecInfo(i);
                         w.Ascii("\n\ttype_id="); w.Num(v.TypeId); w.Ascii(" offset="); w.Num(v.Offset); w.Ascii(" size="); w.Num(v.Size);
                         var vt = btf[v.TypeId];
-                        w.Ascii(" ("); w.Ascii(Btf.KindName((int)vt.Kind)); w.Ascii(" '"); w.Name(vt.NameOffset, vt.NameUtf8); w.Ascii("')");
+                        w.Ascii(" ("); w.Ascii(BtfKinds.Name(vt.Kind)); w.Ascii(" '"); w.Name(vt.NameOffset, vt.NameUtf8); w.Ascii("')");
                     }
                     break;
-                case BtfKind.Float:
+                case BtfDumpForm.Size:
                     w.Ascii(" size="); w.Num(t.Size);
                     break;
-                case BtfKind.DeclTag:
+                case BtfDumpForm.DeclTag:
                     w.Ascii(" type_id="); w.Num(t.TypeId); w.Ascii(" component_idx="); w.Num(t.ComponentIndex);
                     break;
             }
@@ -117,23 +116,22 @@ namespace BtfBindings.Dump
             var btf = t.Btf;
             j.WriteStartObject();
             j.WriteNumber("id", t.Id);
-            j.WriteString("kind", Btf.KindName((int)t.Kind));
+            j.WriteString("kind", BtfKinds.Name(t.Kind));
             JName(j, "name", t.NameOffset, t.NameUtf8);
-            switch (t.Kind)
+            switch (BtfKinds.Of(t.Kind)?.Dump ?? BtfDumpForm.None)
             {
-                case BtfKind.Int:
+                case BtfDumpForm.Int:
                     j.WriteNumber("size", t.Size); j.WriteNumber("bits_offset", t.IntBitOffset);
                     j.WriteNumber("nr_bits", t.IntBits); j.WriteString("encoding", IntEncoding(t));
                     break;
-                case BtfKind.Ptr: case BtfKind.Const: case BtfKind.Volatile: case BtfKind.Restrict:
-                case BtfKind.Typedef: case BtfKind.TypeTag:
+                case BtfDumpForm.TypeId:
                     j.WriteNumber("type_id", t.TypeId);
                     break;
-                case BtfKind.Array:
+                case BtfDumpForm.Array:
                     j.WriteNumber("type_id", t.ArrayElementTypeId); j.WriteNumber("index_type_id", t.ArrayIndexTypeId);
                     j.WriteNumber("nr_elems", t.ArrayLength);
                     break;
-                case BtfKind.Struct: case BtfKind.Union:
+                case BtfDumpForm.Members:
                     j.WriteNumber("size", t.Size); j.WriteNumber("vlen", t.Vlen);
                     j.WriteStartArray("members");
                     for (int i = 0; i < t.Vlen; i++)
@@ -147,7 +145,7 @@ namespace BtfBindings.Dump
                     }
                     j.WriteEndArray();
                     break;
-                case BtfKind.Enum: case BtfKind.Enum64:
+                case BtfDumpForm.Enum:
                     {
                         bool e64 = t.Kind == BtfKind.Enum64;
                         j.WriteString("encoding", t.KindFlag ? "SIGNED" : "UNSIGNED");
@@ -167,13 +165,13 @@ namespace BtfBindings.Dump
                         j.WriteEndArray();
                         break;
                     }
-                case BtfKind.Fwd:
+                case BtfDumpForm.Fwd:
                     j.WriteString("fwd_kind", t.KindFlag ? "union" : "struct");
                     break;
-                case BtfKind.Func:
+                case BtfDumpForm.Func:
                     j.WriteNumber("type_id", t.TypeId); j.WriteString("linkage", Linkage(t.Vlen));
                     break;
-                case BtfKind.FuncProto:
+                case BtfDumpForm.FuncProto:
                     j.WriteNumber("ret_type_id", t.TypeId); j.WriteNumber("vlen", t.Vlen);
                     j.WriteStartArray("params");
                     for (int i = 0; i < t.Vlen; i++)
@@ -186,10 +184,10 @@ namespace BtfBindings.Dump
                     }
                     j.WriteEndArray();
                     break;
-                case BtfKind.Var:
+                case BtfDumpForm.Var:
                     j.WriteNumber("type_id", t.TypeId); j.WriteString("linkage", Linkage((int)t.Linkage));
                     break;
-                case BtfKind.DataSec:
+                case BtfDumpForm.DataSec:
                     j.WriteNumber("size", t.Size); j.WriteNumber("vlen", t.Vlen);
                     j.WriteStartArray("vars");
                     for (int i = 0; i < t.Vlen; i++)
@@ -201,10 +199,10 @@ namespace BtfBindings.Dump
                     }
                     j.WriteEndArray();
                     break;
-                case BtfKind.Float:
+                case BtfDumpForm.Size:
                     j.WriteNumber("size", t.Size);
                     break;
-                case BtfKind.DeclTag:
+                case BtfDumpForm.DeclTag:
                     j.WriteNumber("type_id", t.TypeId); j.WriteNumber("component_idx", t.ComponentIndex);
                     break;
             }

@@ -3,29 +3,6 @@ using System.Collections.Generic;
 
 namespace BtfBindings
 {
-    /// <summary>What kind of value a field holds, for layout matching.</summary>
-    public enum BtfFieldKind
-    {
-        /// <summary>An integer (or _Bool/char).</summary>
-        Int,
-        /// <summary>An enum.</summary>
-        Enum,
-        /// <summary>A float.</summary>
-        Float,
-        /// <summary>A pointer.</summary>
-        Pointer,
-        /// <summary>A struct.</summary>
-        Struct,
-        /// <summary>A union.</summary>
-        Union,
-        /// <summary>A fixed array.</summary>
-        Array,
-        /// <summary>A flexible array member (no size of its own).</summary>
-        FlexibleArray,
-        /// <summary>Anything else kept as raw bytes.</summary>
-        Bytes,
-    }
-
     /// <summary>One field of a generated type: where the build-time kernel had it. Read by the CO-RE matcher.</summary>
     public sealed class BtfFieldLayout
     {

@@ -75,6 +75,13 @@ namespace BtfBindings.Layout
         public bool IsNested { get; set; }
         /// <summary>For pointers: true when the pointee is a function.</summary>
         public bool PointsToFunction { get; set; }
+        /// <summary>
+        /// For a <see cref="TypeShapeKind.Scalar"/>: true when the BTF type is an anonymous enum, which C# holds as its
+        /// integer (its enumerators are constants) but which is an enum, not an int, to CO-RE matching.
+        /// </summary>
+        public bool IsAnonymousEnum { get; set; }
+        /// <summary>For enums (and anonymous enums): the enum's own BTF name, "" when anonymous (even when a typedef names it); libbpf compares enums by it.</summary>
+        public string? EnumBtfName { get; set; }
     }
 
     /// <summary>One member of a planned struct/union, flattened through anonymous members.</summary>
@@ -96,13 +103,18 @@ namespace BtfBindings.Layout
         public bool IsZeroSized { get; set; }
         /// <summary>The field's type.</summary>
         public TypeShape Type { get; set; } = new TypeShape();
+        /// <summary>The field's kind and names as the metadata records them (<see cref="FieldKinds.Of(PlannedField)"/>, from the final <see cref="Type"/>).</summary>
+        public FieldKindInfo KindInfo => FieldKinds.Of(this);
         /// <summary>The member's declaration in C, e.g. <c>pid_t pid</c> or <c>unsigned int flags: 3</c>.</summary>
         public string CDeclaration { get; set; } = "";
         /// <summary>The C type spelling alone, e.g. <c>pid_t</c>.</summary>
         public string CType { get; set; } = "";
         /// <summary>Names of the anonymous members this field was reached through, outermost first (empty if direct).</summary>
         public string AnonymousPath { get; set; } = "";
-        /// <summary>For bitfields: libbpf's load window (byte offset, byte size ≤ 8) containing the field.</summary>
+        /// <summary>
+        /// For bitfields: libbpf's load window containing the field, with the planned type as the root
+        /// (<see cref="BitfieldWindows.Bitfield"/>; <see cref="BitfieldWindow.Fits"/> false when libbpf rejects the bitfield).
+        /// </summary>
         public BitfieldWindow Window { get; set; }
     }
 
@@ -111,12 +123,16 @@ namespace BtfBindings.Layout
     {
         /// <summary>Byte offset of the load.</summary>
         public uint ByteOffset;
-        /// <summary>Load size in bytes (1, 2, 4 or 8).</summary>
+        /// <summary>Load size in bytes (1, 2, 4 or 8 for kernel types; the member type's size when it is larger, e.g. 16).</summary>
         public uint ByteSize;
         /// <summary>Left shift applied to the loaded value as a u64 (<c>FIELD_LSHIFT_U64</c>).</summary>
         public int LeftShift;
         /// <summary>Right shift that follows (<c>FIELD_RSHIFT_U64</c>), arithmetic when signed.</summary>
         public int RightShift;
+        /// <summary>False when libbpf rejects the bitfield (no naturally aligned load of at most 8 bytes holds it); the window is then the last one tried.</summary>
+        public bool Fits;
+        /// <summary>True when one 1..8-byte load serves the field (libbpf found a window and it is not wider than a u64).</summary>
+        public readonly bool IsLoadable => Fits && ByteSize != 0 && ByteSize <= 8;
     }
 
     /// <summary>

@@ -185,7 +185,7 @@ namespace BtfBindings.Layout
                 if (!t.IsAnonymous) return t.Name;
                 if (t.Kind == BtfKind.Ptr || Btf.IsModifier(t.Kind)) { id = t.TypeId; continue; }
                 if (t.Kind == BtfKind.Array) { id = t.ArrayElementTypeId; continue; }
-                return Btf.KindName((int)t.Kind);
+                return BtfKinds.Name(t.Kind);
             }
             return "?";
         }
@@ -196,7 +196,7 @@ namespace BtfBindings.Layout
             if (_names.TryGetValue(id, out var n)) return n;
             var t = _btf[id];
             if (t.IsAnonymous)
-                n = TypedefName(id) ?? ("__anon_" + Btf.KindName((int)t.Kind).ToLowerInvariant() + "_" + StableAnonKey(t));
+                n = TypedefName(id) ?? ("__anon_" + BtfKinds.Name(t.Kind).ToLowerInvariant() + "_" + StableAnonKey(t));
             else if (t.Kind == BtfKind.Fwd)
             {
                 // A forward declaration takes the name of the definition when the BTF has one.
@@ -390,7 +390,7 @@ namespace BtfBindings.Layout
             if (++_depth > MaxNesting)
             {
                 var t = _btf[typeId];
-                throw new BtfException($"{what} nested deeper than {MaxNesting} levels (at {Btf.KindName((int)t.Kind).ToLowerInvariant()} {(t.IsAnonymous ? "(anon)" : t.Name)}, id {typeId})", _btf.SourceName, typeId: typeId);
+                throw new BtfException($"{what} nested deeper than {MaxNesting} levels (at {BtfKinds.Name(t.Kind).ToLowerInvariant()} {(t.IsAnonymous ? "(anon)" : t.Name)}, id {typeId})", _btf.SourceName, typeId: typeId);
             }
         }
 
@@ -475,7 +475,7 @@ namespace BtfBindings.Layout
                 f.CDeclaration = f.CType + " " + m.Name + ": " + bits;
                 if ((ulong)f.BitOffset + (uint)bits > (ulong)LayoutLimits.MaxTypeSize * 8)
                     throw new Unrepresentable($"bitfield {m.Name} at bit {f.BitOffset} ends beyond the {LayoutLimits.MaxTypeSize} bytes C# can lay out");
-                f.Window = Window(f.BitOffset, (uint)bits, Math.Max(1u, f.Type.ByteSize));
+                f.Window = BitfieldWindows.Bitfield(f.BitOffset, (uint)bits, f.Type.ByteSize, _btf.IsBigEndian);
                 if (f.BitOffset + f.BitSize > owner.Size * 8)
                     _plan.Warnings.Add($"{owner.CName}.{m.Name}: bitfield runs past the end of the type");
             }
@@ -493,27 +493,6 @@ namespace BtfBindings.Layout
                     _plan.Warnings.Add($"{owner.CName}.{m.Name}: member [{f.BitOffset / 8}, +{f.Type.ByteSize}) runs past the type's size {owner.Size}");
             }
             return f;
-        }
-
-        private BitfieldWindow Window(uint bitOff, uint bitSz, uint typeSize)
-        {
-            // libbpf bpf_core_calc_field_relo: start from the member type's size, widen until the field fits.
-            uint byteSz = typeSize;
-            if (byteSz == 0 || (byteSz & (byteSz - 1)) != 0 || byteSz > 8) byteSz = 1;
-            uint byteOff = bitOff / 8 / byteSz * byteSz;
-            while (bitOff + bitSz - byteOff * 8 > byteSz * 8)
-            {
-                if (byteSz >= 8) { byteSz = 0; break; }
-                byteSz *= 2;
-                byteOff = bitOff / 8 / byteSz * byteSz;
-            }
-            var w = new BitfieldWindow { ByteOffset = byteOff, ByteSize = byteSz };
-            if (byteSz != 0)
-            {
-                w.LeftShift = _btf.IsBigEndian ? (int)((8 - byteSz) * 8 + (bitOff - byteOff * 8)) : (int)(64 - (bitOff + bitSz - byteOff * 8));
-                w.RightShift = (int)(64 - bitSz);
-            }
-            return w;
         }
 
         private static ScalarKind IntScalar(uint size, bool signed) => size switch
@@ -559,10 +538,10 @@ namespace BtfBindings.Layout
                             foreach (var v in t.EnumValues)
                                 if (_anonEnumNames.Add(v.Name)) _plan.AnonymousEnumConstants.Add(new AnonymousEnumConstant(v.Name, v.RawValue, t.Size, t.KindFlag));
                             var s = IntScalar(t.Size, t.KindFlag);
-                            return s == ScalarKind.None ? new TypeShape { Kind = TypeShapeKind.Bytes, ByteSize = t.Size } : new TypeShape { Kind = TypeShapeKind.Scalar, Scalar = s, ByteSize = t.Size };
+                            return s == ScalarKind.None ? new TypeShape { Kind = TypeShapeKind.Bytes, ByteSize = t.Size } : new TypeShape { Kind = TypeShapeKind.Scalar, Scalar = s, ByteSize = t.Size, IsAnonymousEnum = true, EnumBtfName = "" };
                         }
                         Request(id);
-                        return new TypeShape { Kind = TypeShapeKind.Enum, TypeName = NameOf(id), TypeId = id, Scalar = IntScalar(t.Size, t.KindFlag), ByteSize = t.Size };
+                        return new TypeShape { Kind = TypeShapeKind.Enum, TypeName = NameOf(id), TypeId = id, Scalar = IntScalar(t.Size, t.KindFlag), ByteSize = t.Size, EnumBtfName = t.Name };
                     }
                 case BtfKind.Ptr:
                     return new TypeShape { Kind = TypeShapeKind.Pointer, ByteSize = (uint)_btf.PointerSize, Element = PointeeShape(t.TypeId, depth), PointsToFunction = _btf[_btf.Skip(t.TypeId)].Kind == BtfKind.FuncProto };
@@ -605,7 +584,7 @@ namespace BtfBindings.Layout
                 case BtfKind.Void:
                     return new TypeShape { Kind = TypeShapeKind.Bytes, ByteSize = 0 };
                 default:
-                    _plan.Warnings.Add($"{owner.CName}.{memberName}: member of kind {Btf.KindName((int)t.Kind)} cannot be laid out; emitted as 0 bytes");
+                    _plan.Warnings.Add($"{owner.CName}.{memberName}: member of kind {BtfKinds.Name(t.Kind)} cannot be laid out; emitted as 0 bytes");
                     return new TypeShape { Kind = TypeShapeKind.Bytes, ByteSize = 0 };
             }
         }
@@ -684,7 +663,7 @@ namespace BtfBindings.Layout
                         foreach (var p in t.Params) ps.Add(p.TypeId == 0 ? "..." : CDeclarator(p.TypeId, "", depth + 1).Trim());
                         return CDeclarator(t.TypeId, inner + "(" + (ps.Count == 0 ? "void" : string.Join(", ", ps)) + ")", depth + 1);
                     }
-                default: return Btf.KindName((int)t.Kind) + Sp(inner);
+                default: return BtfKinds.Name(t.Kind) + Sp(inner);
             }
         }
 
