@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Runtime.CompilerServices;
 using BtfBindings;
 
 namespace BtfFuzz
@@ -29,6 +30,9 @@ namespace BtfFuzz
         public static readonly long MaxAllocBytes =
             (long.TryParse(Environment.GetEnvironmentVariable("BTFFUZZ_MAX_ALLOC_MB"), out var mb) && mb > 0 ? mb : 512) << 20;
 
+        /// <summary>BTFFUZZ_TRACE=1: print each call before making it (to see where a hang is).</summary>
+        public static readonly bool Trace = Environment.GetEnvironmentVariable("BTFFUZZ_TRACE") == "1";
+
         /// <summary>The last accepted exception of the current execution (for the replay log).</summary>
         public static volatile string? LastAccepted;
 
@@ -45,8 +49,9 @@ namespace BtfFuzz
 
         /// <summary>Runs <paramref name="action"/>; an exception of an <paramref name="accepted"/> type (with only accepted
         /// inner exceptions) is swallowed, anything else propagates with its original stack.</summary>
-        public static void Call(Action action, Type[] accepted)
+        public static void Call(Action action, Type[] accepted, [CallerArgumentExpression(nameof(action))] string? what = null)
         {
+            if (Trace) Console.Error.WriteLine("[trace] " + what);
             try { action(); }
             catch (Exception e) when (IsAccepted(e, accepted))
             {
@@ -55,10 +60,10 @@ namespace BtfFuzz
         }
 
         /// <summary>As <see cref="Call(Action, Type[])"/>, returning the value or default when an accepted exception was thrown.</summary>
-        public static T? Call<T>(Func<T> func, Type[] accepted) where T : class
+        public static T? Call<T>(Func<T> func, Type[] accepted, [CallerArgumentExpression(nameof(func))] string? what = null) where T : class
         {
             T? r = null;
-            Call(() => { r = func(); }, accepted);
+            Call(() => { r = func(); }, accepted, what);
             return r;
         }
 

@@ -57,6 +57,7 @@ namespace BtfFuzz
             TouchAll(btf);
             Call(() => BtfRawDump.WriteText(btf, Stream.Null), Contract.BtfErrors);
             Call(() => BtfRawDump.WriteJson(btf, Stream.Null), Contract.BtfErrors);
+            if (KnownBugs.PlannerAnonymousRecursion(btf)) return;
             var plan = Call(() => LayoutPlanner.PlanAll(btf), Contract.BtfErrors);
             if (plan != null) UsePlan(plan);
             // A few names through Plan (name lookup, typedef resolution, ___N duplicates, suggestions), following pointers.
@@ -82,10 +83,11 @@ namespace BtfFuzz
             var btf = Call(() => Btf.Parse((byte[])data.Clone(), "module.btf", baseBtf), Contract.BtfErrors);
             if (btf == null) return;
             TouchAll(btf);
+            Call(() => BtfRawDump.WriteText(btf, Stream.Null), Contract.BtfErrors);
+            if (KnownBugs.PlannerAnonymousRecursion(btf)) return;
             var names = FirstNames(btf, 6);
             var plan = Call(() => LayoutPlanner.Plan(btf, names, null, out _), Contract.BtfErrors);
             if (plan != null) UsePlan(plan);
-            Call(() => BtfRawDump.WriteText(btf, Stream.Null), Contract.BtfErrors);
         }
 
         // ---- containers ---------------------------------------------------------------------------------------
@@ -180,7 +182,7 @@ namespace BtfFuzz
             var btf = Call(() => BtfContainer.Parse((byte[])data.Clone(), source), Contract.BtfErrors);
             if (btf == null) return;
             TouchAll(btf);
-            if (!light)
+            if (!light && !KnownBugs.PlannerAnonymousRecursion(btf))
             {
                 var plan = Call(() => LayoutPlanner.PlanAll(btf), Contract.BtfErrors);
                 if (plan != null) UsePlan(plan);
@@ -329,8 +331,16 @@ namespace BtfFuzz
                     case BtfKind.Fwd:
                         sum += t.IsUnionForward ? 1 : 0;
                         break;
-                    default:
+                    case BtfKind.Ptr:
+                    case BtfKind.Typedef:
+                    case BtfKind.Volatile:
+                    case BtfKind.Const:
+                    case BtfKind.Restrict:
+                    case BtfKind.TypeTag:
                         sum += t.TypeId + (int)t.Type.Kind;
+                        break;
+                    default:
+                        sum += t.Size;
                         break;
                 }
                 int tid = id;

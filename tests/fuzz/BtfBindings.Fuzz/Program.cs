@@ -55,11 +55,23 @@ namespace BtfFuzz
         private static readonly TimeSpan ReplayTimeout = TimeSpan.FromSeconds(
             int.TryParse(Environment.GetEnvironmentVariable("BTFFUZZ_REPLAY_TIMEOUT"), out var s) && s > 0 ? s : 20);
 
+        /// <summary>
+        /// Instrumented assemblies (run.sh's copies) write every branch to SharpFuzz's trace map, which only the fork
+        /// server sets up: outside AFL give them a map of their own, so the same binaries replay inputs too.
+        /// </summary>
+        private static unsafe void UnderAflOrNot()
+        {
+            if (SharpFuzz.Common.Trace.SharedMem == null)
+                SharpFuzz.Common.Trace.SharedMem = (byte*)System.Runtime.InteropServices.NativeMemory.AllocZeroed(1 << 16);
+        }
+
         private static int Replay(string name, string[] paths)
         {
             var harness = Harnesses.Get(name);
             if (harness == null) { Console.Error.WriteLine($"unknown harness '{name}'; harnesses: {string.Join(" ", Harnesses.Names)}"); return 2; }
             Harnesses.Prepare(name);
+            UnderAflOrNot();
+            KnownBugs.Enabled = false; // a replay shows every bug, known or not
             var files = new List<string>();
             foreach (var p in paths)
             {
