@@ -57,12 +57,16 @@ namespace BtfFuzz
 
         /// <summary>
         /// Instrumented assemblies (run.sh's copies) write every branch to SharpFuzz's trace map, which only the fork
-        /// server sets up: outside AFL give them a map of their own, so the same binaries replay inputs too.
+        /// server sets up: outside AFL give them a map of their own, so the same binaries replay inputs too. Through
+        /// reflection: an assembly that references SharpFuzz.Common counts as instrumented already, and this one
+        /// (the linked emitter) is instrumented by run.sh.
         /// </summary>
         private static unsafe void UnderAflOrNot()
         {
-            if (SharpFuzz.Common.Trace.SharedMem == null)
-                SharpFuzz.Common.Trace.SharedMem = (byte*)System.Runtime.InteropServices.NativeMemory.AllocZeroed(1 << 16);
+            var field = Type.GetType("SharpFuzz.Common.Trace, SharpFuzz.Common")?.GetField("SharedMem");
+            if (field == null) return;
+            if (System.Reflection.Pointer.Unbox(field.GetValue(null)!) == null)
+                field.SetValue(null, System.Reflection.Pointer.Box(System.Runtime.InteropServices.NativeMemory.AllocZeroed(1 << 16), typeof(byte*)));
         }
 
         private static int Replay(string name, string[] paths)
