@@ -22,28 +22,38 @@ namespace BtfFuzz
         /// </summary>
         public static bool PlannerAnonymousRecursion(Btf btf)
         {
-            if (!Enabled) return false;
+            bool hit = PlannerRecursionIn(btf);
+            if (Contract.Trace) Console.Error.WriteLine($"[trace] known bug: planner anonymous recursion: {hit}{(Enabled ? "" : " (filter off)")}");
+            return Enabled && hit;
+        }
+
+        private static bool PlannerRecursionIn(Btf btf)
+        {
             var state = new Dictionary<int, int>(); // 1 = on the path, 2 = done (depth below it recorded in depthOf)
             var depthOf = new Dictionary<int, int>();
             for (int id = btf.FirstTypeId; id < btf.TypeCount; id++)
-                if (Deep(btf, id, state, depthOf, 0)) return true;
+            {
+                var k = btf[id].Kind;
+                if ((k == BtfKind.Struct || k == BtfKind.Union) && Deep(btf, id, state, depthOf, 0)) return true;
+            }
             return false;
         }
 
-        private static bool Deep(Btf btf, int id, Dictionary<int, int> state, Dictionary<int, int> depthOf, int guard)
+        // The planner recurses into a composite in two ways: an anonymous struct/union used by a named member becomes a
+        // nested type (Shape -> BuildComposite, depth starts again), and any struct/union behind an anonymous member is
+        // flattened into its parent (Flatten). A cycle along those edges, or a chain longer than 100, is the bug.
+        private static bool Deep(Btf btf, int c, Dictionary<int, int> state, Dictionary<int, int> depthOf, int guard)
         {
             if (guard > 100) return true;
-            int c = Composite(btf, id);
-            if (c < 0) return false;
-            var t = btf[c];
-            if (!t.IsAnonymous && guard > 0) return false; // a named type is queued by the planner, not recursed into
             if (state.TryGetValue(c, out int s)) return s == 1 || (depthOf[c] + guard > 100);
             state[c] = 1;
+            var t = btf[c];
             int max = 0;
             for (int i = 0; i < t.Vlen; i++)
             {
-                int m = Composite(btf, t.GetMember(i).TypeId);
-                if (m < 0 || (!btf[m].IsAnonymous)) continue;
+                var member = t.GetMember(i);
+                int m = Composite(btf, member.TypeId);
+                if (m < 0 || !(member.IsAnonymous || btf[m].IsAnonymous)) continue;
                 if (Deep(btf, m, state, depthOf, guard + 1)) return true;
                 max = Math.Max(max, depthOf.TryGetValue(m, out int d) ? d + 1 : 1);
             }

@@ -41,6 +41,7 @@ namespace BtfFuzz
 
             var harness = Harnesses.Get(args[0]);
             if (harness == null) { Console.Error.WriteLine($"unknown harness '{args[0]}'; harnesses: {string.Join(" ", Harnesses.Names)}"); return 2; }
+            UnderAflOrNot(); // Prepare runs instrumented code before the fork server maps AFL's trace map
             Harnesses.Prepare(args[0]);
             SharpFuzz.Fuzzer.OutOfProcess.Run(stream =>
             {
