@@ -117,6 +117,13 @@ for h in "${harnesses[@]}"; do
   fi
 done
 
+# The btf harness's scratch files (one per process, in /dev/shm): remove those whose process is gone.
+for f in /dev/shm/btfbindings-fuzz-*.btf; do
+  [ -e "$f" ] || continue
+  pid=${f##*-}; pid=${pid%.btf}
+  kill -0 "$pid" 2>/dev/null || rm -f "$f"
+done
+
 echo
 printf '%-7s %12s %8s %6s\n' harness executions crashes hangs
 for line in "${summary[@]}"; do echo "$line"; done

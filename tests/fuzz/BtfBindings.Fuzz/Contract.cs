@@ -89,6 +89,12 @@ namespace BtfFuzz
         }
     }
 
+    /// <summary>Two readers of the same input disagree.</summary>
+    public sealed class DifferentialException : Exception
+    {
+        public DifferentialException(string message) : base(message) { }
+    }
+
     /// <summary>An execution allocated more than <see cref="Contract.MaxAllocBytes"/>.</summary>
     public sealed class ExcessiveAllocationException : Exception
     {

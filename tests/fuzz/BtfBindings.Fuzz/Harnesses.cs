@@ -53,6 +53,7 @@ namespace BtfFuzz
         public static void RawBtf(byte[] data)
         {
             var btf = Call(() => Btf.Parse((byte[])data.Clone(), "fuzz.btf"), Contract.BtfErrors);
+            FromFileAgrees(data, btf);
             if (btf == null) return;
             TouchAll(btf);
             Call(() => BtfRawDump.WriteText(btf, Stream.Null), Contract.BtfErrors);
@@ -68,6 +69,51 @@ namespace BtfFuzz
             if (p2 != null) UsePlan(p2);
             btf.Dispose();
         }
+
+        private static readonly string ScratchFile = NewScratchFile();
+
+        private static string NewScratchFile()
+        {
+            // One per process, in memory where there is a tmpfs; removed at exit (and by run.sh when the process was killed).
+            var path = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"btfbindings-fuzz-{Environment.ProcessId}.btf");
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { File.Delete(path); } catch (IOException) { } };
+            return path;
+        }
+
+        /// <summary>
+        /// Differential check of the file reader: <c>Btf.Load</c> of raw BTF parses while it reads (pooled buffers larger
+        /// than the file, reused across loads) and must agree with <c>Btf.Parse</c> of the same bytes: both fail, or both
+        /// give the same raw dump.
+        /// </summary>
+        private static void FromFileAgrees(byte[] data, Btf? fromMemory)
+        {
+            if (data.Length < 4 || !((data[0] == 0x9f && data[1] == 0xeb) || (data[0] == 0xeb && data[1] == 0x9f))) return;
+            File.WriteAllBytes(ScratchFile, data);
+            var fromFile = Call(() => Btf.Load(ScratchFile), Contract.BtfErrors);
+            try
+            {
+                if ((fromFile == null) != (fromMemory == null))
+                    throw new DifferentialException($"Btf.Load {(fromFile == null ? "failed" : "succeeded")} but Btf.Parse {(fromMemory == null ? "failed" : "succeeded")} on the same bytes ({Contract.LastAccepted})");
+                if (fromFile == null || fromMemory == null) return;
+                string a = Dump(fromMemory), b = Dump(fromFile);
+                if (a != b)
+                {
+                    int i = 0;
+                    while (i < a.Length && i < b.Length && a[i] == b[i]) i++;
+                    throw new DifferentialException($"Btf.Load and Btf.Parse dump differently from character {i}: '{Excerpt(a, i)}' vs '{Excerpt(b, i)}'");
+                }
+            }
+            finally { fromFile?.Dispose(); }
+        }
+
+        private static string Dump(Btf btf)
+        {
+            var ms = new MemoryStream();
+            Call(() => BtfRawDump.WriteText(btf, ms), Contract.BtfErrors);
+            return Encoding.UTF8.GetString(ms.GetBuffer(), 0, (int)ms.Length);
+        }
+
+        private static string Excerpt(string s, int at) => s.Substring(Math.Max(0, at - 40), Math.Min(s.Length - Math.Max(0, at - 40), 80));
 
         // ---- split BTF ----------------------------------------------------------------------------------------
 
