@@ -41,7 +41,7 @@ btfgen extract ip_vs.ko -o ip_vs.split.btf >/dev/null 2>&1
 touch -d @0 ./*
 
 rm -rf "$corpus"
-mkdir -p "$corpus"/{btf,split,elf,gzip,xz,tar,lz4,kernel,core}
+mkdir -p "$corpus"/{btf,split,elf,gzip,xz,lzma,tar,lz4,kernel,core}
 
 # Raw BTF: little/big-endian, 32/64-bit, vmlinux-like and clang-made (DATASEC, VAR, DECL_TAG, TYPE_TAG, FLOAT, FUNC).
 cp small.btf "$corpus/btf/iphdr-tcphdr-pageflags.btf"
@@ -90,13 +90,29 @@ xz --delta=dist=4 --lzma2=preset=6 -c small.btf > "$corpus/xz/delta.btf.xz"
 mkdir -p hub && cp small.btf hub/5.10.0-1-amd64.btf && touch -d @0 hub/5.10.0-1-amd64.btf
 tar -b 1 --format=gnu --mtime=@0 --owner=0 --group=0 --numeric-owner -C hub -cf - 5.10.0-1-amd64.btf | xz -9 -C crc64 > "$corpus/xz/btfhub.btf.tar.xz"
 
+# lzma: raw LZMA2 (xz --format=raw) behind a selector byte (filter chain) and the dictionary-size byte, which the
+# harness wraps in a valid xz container (BtfBindings.Fuzz/XzWrap.cs). Uncompressed chunks from incompressible data too.
+lzma_seed() { local name=$1 sel=$2 src=$3; shift 3
+  { printf "\\x$(printf %02x "$sel")\\x10"; xz --format=raw "$@" --lzma2=preset=6,dict=1MiB -c "$src"; } > "$corpus/lzma/$name"; }
+lzma_seed lzma2.bin 0 small.btf
+lzma_seed delta4.bin $((1 | (3 << 4))) small.btf --delta=dist=4
+lzma_seed x86.bin 2 elf32be-ppc.o --x86
+lzma_seed powerpc.bin 3 elf32be-ppc.o --powerpc
+lzma_seed ia64.bin 4 small.btf --ia64
+lzma_seed arm.bin 5 small.btf --arm
+lzma_seed armthumb.bin 6 small.btf --armthumb
+lzma_seed sparc.bin 7 small.btf --sparc
+lzma_seed arm64.bin 8 small.btf --arm64
+python3 -c 'import sys; x = 12345; sys.stdout.buffer.write(bytes(((x := (x * 1103515245 + 12345) & 0x7fffffff) >> 16) & 0xff for _ in range(3000)))' > noise.bin
+lzma_seed stored-chunks.bin 0 noise.bin
+
 # tar: ustar, GNU (long name), pax (long name, extended header), two members, a non-.btf member holding BTF.
 longname=$(printf 'd%.0s' $(seq 1 60))/$(printf 'k%.0s' $(seq 1 60)).btf
 mkdir -p "hub/$(dirname "$longname")" && cp small.btf "hub/$longname" && touch -d @0 "hub/$longname"
 tarc() { tar -b 1 --mtime=@0 --owner=0 --group=0 --numeric-owner -C hub "$@"; }
 tarc --format=ustar -cf "$corpus/tar/ustar.btf.tar" 5.10.0-1-amd64.btf
 tarc --format=gnu -cf "$corpus/tar/gnu-longname.btf.tar" "$longname"
-tarc --format=pax -cf "$corpus/tar/pax-longname.btf.tar" "$longname"
+tarc --format=pax --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime -cf "$corpus/tar/pax-longname.btf.tar" "$longname"
 cp elf32be-ppc.btf hub/readme && touch -d @0 hub/readme
 tarc --format=ustar -cf "$corpus/tar/two-members.tar" readme 5.10.0-1-amd64.btf
 cp small.btf hub/vmlinux && touch -d @0 hub/vmlinux

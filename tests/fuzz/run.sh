@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 out=${FUZZ_OUT:-$here/out}
 project=$here/BtfBindings.Fuzz/BtfBindings.Fuzz.csproj
-all_harnesses=(btf split elf gzip xz tar lz4 kernel core)
+all_harnesses=(btf split elf gzip xz lzma tar lz4 kernel core)
 mkdir -p "$out"
 
 # An absurd allocation from a small input must fail fast (OutOfMemoryException is a crash) rather than swap the machine.

@@ -56,6 +56,7 @@ namespace BtfFuzz
             catch (Exception e) when (IsAccepted(e, accepted))
             {
                 LastAccepted = e.GetType().Name + ": " + FirstLine(e.Message);
+                if (Trace) Console.Error.WriteLine("[trace]   -> " + LastAccepted);
             }
         }
 

@@ -28,6 +28,7 @@ namespace BtfFuzz
             ["elf"] = Elf,
             ["gzip"] = Gzip,
             ["xz"] = Xz,
+            ["lzma"] = Lzma,
             ["tar"] = Tar,
             ["lz4"] = Lz4,
             ["kernel"] = Kernel,
@@ -173,6 +174,14 @@ namespace BtfFuzz
             Call(() => XzDecoder.Decompress(data, "fuzz.xz", 100), Contract.DecoderErrors); // the output cap
             Call(() => BtfHubArchive.ExtractBtf(data, "fuzz.btf.tar.xz", 64L << 20), Contract.DecoderErrors);
             ParseContainer(data, "fuzz.btf.xz", light: true);
+        }
+
+        /// <summary>LZMA2 (+ delta/BCJ filters) inside a generated valid xz container: the decoders behind the CRCs (see <see cref="XzWrap"/>).</summary>
+        public static void Lzma(byte[] data)
+        {
+            var xz = XzWrap.Wrap(data);
+            Call(() => XzDecoder.DecompressSingleStream(xz, out _, "fuzz.lzma2", 16L << 20), Contract.DecoderErrors);
+            Call(() => XzDecoder.DecompressSingleStream(xz, out _, "fuzz.lzma2", 1000), Contract.DecoderErrors);
         }
 
         /// <summary>tar (BTFHub archives): every entry, BTFHub's one-.btf-member rule, and both container readers.</summary>
