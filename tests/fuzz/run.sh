@@ -33,7 +33,8 @@ if [ "${1:-}" = "replay" ]; then
     dirs=()
     [ -d "$here/regressions/$h" ] && dirs+=("$here/regressions/$h")
     [ $with_corpus = 1 ] && [ -d "$here/corpus/$h" ] && dirs+=("$here/corpus/$h")
-    for f in $(find "${dirs[@]}" -maxdepth 1 -type f ! -name '*.md' 2>/dev/null | sort); do
+    [ ${#dirs[@]} -gt 0 ] || continue
+    for f in $(find "${dirs[@]}" -maxdepth 1 -type f ! -name '*.md' | sort); do
       ran=1
       # One process per input: a stack overflow or a hang ends the process, not the replay.
       if timeout -k 5 120 dotnet "$out/plain/BtfBindings.Fuzz.dll" run "$h" "$f" >"$out/replay.log" 2>&1; then

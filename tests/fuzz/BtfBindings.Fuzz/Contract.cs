@@ -43,6 +43,7 @@ namespace BtfFuzz
             long before = GC.GetTotalAllocatedBytes(false);
             harness(data);
             long used = GC.GetTotalAllocatedBytes(false) - before;
+            if (Trace) Console.Error.WriteLine($"[trace] {name}: allocated {used / 1024} KiB for a {data.Length}-byte input");
             if (used > MaxAllocBytes)
                 throw new ExcessiveAllocationException($"{name}: one execution allocated {used >> 20} MiB for a {data.Length}-byte input (budget {MaxAllocBytes >> 20} MiB)");
         }

@@ -64,3 +64,45 @@ write('btf/planner-struct-flattened-into-its-own-member.btf', btf([
 write('kernel/kernelimage-gunzip-magic-at-end.bin', b'no BTF here, just a gzip magic at the very end:\x1f\x8b\x08')
 # ... and a gzip header whose FNAME has no terminating NUL (was an IndexOutOfRangeException caught and rethrown).
 write('kernel/kernelimage-gunzip-fname-without-nul.bin', b'xx\x1f\x8b\x08\x08\x00\x00\x00\x00\x00\x03abcdefghijklmnop')
+
+# XzDecoder: an index that declares 60 MiB for a block of 1 byte; the decoder allocates min(declared, max(64 MiB,
+# 64 x input)) before decoding, so this 56-byte file costs 60 MiB per call (not a crash: the input is then rejected).
+import lzma
+import zlib
+
+
+def xz_lying_index(declared):
+    data = lzma.compress(b'A', format=lzma.FORMAT_XZ, check=lzma.CHECK_NONE)
+    footer = data[-12:]
+    bsize = (struct.unpack('<I', footer[4:8])[0] + 1) * 4
+    index = data[-12 - bsize:-12]
+
+    def vli(n):
+        out = b''
+        while True:
+            b, n = n & 0x7f, n >> 7
+            if not n:
+                return out + bytes([b])
+            out += bytes([b | 0x80])
+
+    def readvli(b, p):
+        n = s = 0
+        while True:
+            x = b[p]
+            p += 1
+            n |= (x & 0x7f) << s
+            s += 7
+            if not x & 0x80:
+                return n, p
+
+    count, p = readvli(index, 1)
+    unpadded, p = readvli(index, p)
+    body = b'\x00' + vli(count) + vli(unpadded) + vli(declared)
+    body += b'\x00' * (-len(body) % 4)
+    index = body + struct.pack('<I', zlib.crc32(body))
+    back = struct.pack('<I', len(index) // 4 - 1)
+    flags = footer[8:10]
+    return data[:-12 - bsize] + index + struct.pack('<I', zlib.crc32(back + flags)) + back + flags + b'YZ'
+
+
+write('xz/xzdecoder-index-declares-60MiB-allocated-up-front.xz', xz_lying_index(60 << 20))
