@@ -59,7 +59,6 @@ namespace BtfFuzz
             TouchAll(btf);
             Call(() => BtfRawDump.WriteText(btf, Stream.Null), Contract.BtfErrors);
             Call(() => BtfRawDump.WriteJson(btf, Stream.Null), Contract.BtfErrors);
-            if (KnownBugs.PlannerAnonymousRecursion(btf)) return;
             var plan = Call(() => LayoutPlanner.PlanAll(btf), Contract.BtfErrors);
             if (plan != null) UsePlan(plan);
             // A few names through Plan (name lookup, typedef resolution, ___N duplicates, suggestions), following pointers.
@@ -131,7 +130,6 @@ namespace BtfFuzz
             if (btf == null) return;
             TouchAll(btf);
             Call(() => BtfRawDump.WriteText(btf, Stream.Null), Contract.BtfErrors);
-            if (KnownBugs.PlannerAnonymousRecursion(btf)) return;
             var names = FirstNames(btf, 6);
             var plan = Call(() => LayoutPlanner.Plan(btf, names, null, out _), Contract.BtfErrors);
             if (plan != null) UsePlan(plan);
@@ -237,7 +235,7 @@ namespace BtfFuzz
             var btf = Call(() => BtfContainer.Parse((byte[])data.Clone(), source), Contract.BtfErrors);
             if (btf == null) return;
             TouchAll(btf);
-            if (!light && !KnownBugs.PlannerAnonymousRecursion(btf))
+            if (!light)
             {
                 var plan = Call(() => LayoutPlanner.PlanAll(btf), Contract.BtfErrors);
                 if (plan != null) UsePlan(plan);
@@ -435,7 +433,7 @@ namespace BtfFuzz
             }, Contract.BtfErrors);
             Call(() =>
             {
-                var options = new EmitOptions { AllowUnsafe = false, SourceLabel = "x" };
+                var options = new EmitOptions { SourceLabel = "x", Accessibility = "internal", RegisterEnums = false };
                 foreach (var f in new CSharpEmitter(plan, options).Emit()) sum += f.Text.Length + f.HintName.Length;
             }, Contract.BtfErrors);
             GC.KeepAlive(sum);

@@ -76,7 +76,6 @@ namespace BtfFuzz
             if (harness == null) { Console.Error.WriteLine($"unknown harness '{name}'; harnesses: {string.Join(" ", Harnesses.Names)}"); return 2; }
             Harnesses.Prepare(name);
             UnderAflOrNot();
-            KnownBugs.Enabled = false; // a replay shows every bug, known or not
             var files = new List<string>();
             foreach (var p in paths)
             {
