@@ -478,18 +478,19 @@ namespace BtfBindings.Containers
         /// </summary>
         private static byte[] Gunzip(byte[] data, int off, string source, bool strict = true, string? within = null)
         {
-            // RFC 1952 header: ID1 ID2 CM FLG MTIME(4) XFL OS [FEXTRA] [FNAME] [FCOMMENT] [FHCRC]
+            // RFC 1952 header: ID1 ID2 CM FLG MTIME(4) XFL OS [FEXTRA] [FNAME] [FCOMMENT] [FHCRC]; a member is at least
+            // the 10-byte header and the 8-byte trailer (the payload scan calls this for any 1f 8b 08, even at the very end).
+            if (data.Length - off < 18) throw new BtfException($"truncated gzip header ({data.Length - off} bytes left)", source, off);
             int p = off + 10;
             byte flg = data[off + 3];
-            try
+            if ((flg & 4) != 0)
             {
-                if ((flg & 4) != 0) { p += 2 + BinaryPrimitives.ReadUInt16LittleEndian(data.AsSpan(p)); }
-                if ((flg & 8) != 0) { while (data[p] != 0) p++; p++; }
-                if ((flg & 16) != 0) { while (data[p] != 0) p++; p++; }
-                if ((flg & 2) != 0) p += 2;
+                if (data.Length - p < 2) throw new BtfException("truncated gzip header (FEXTRA length)", source, off);
+                p += 2 + BinaryPrimitives.ReadUInt16LittleEndian(data.AsSpan(p));
             }
-            catch (IndexOutOfRangeException) { throw new BtfException("truncated gzip header", source, off); }
-            catch (ArgumentOutOfRangeException) { throw new BtfException("truncated gzip header", source, off); }
+            if ((flg & 8) != 0) p = SkipZeroTerminated(data, p, "FNAME", source, off);
+            if ((flg & 16) != 0) p = SkipZeroTerminated(data, p, "FCOMMENT", source, off);
+            if ((flg & 2) != 0) p += 2;
             if (p >= data.Length) throw new BtfException("truncated gzip header", source, off);
             try
             {
@@ -536,6 +537,14 @@ namespace BtfBindings.Containers
             public override void SetLength(long value) => throw new NotSupportedException();
             public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
             protected override void Dispose(bool disposing) { if (disposing) _s.Dispose(); base.Dispose(disposing); }
+        }
+
+        /// <summary>The offset after the NUL that ends the header string at <paramref name="p"/>.</summary>
+        private static int SkipZeroTerminated(byte[] data, int p, string field, string source, int off)
+        {
+            int nul = p < data.Length ? Array.IndexOf(data, (byte)0, p) : -1;
+            if (nul < 0) throw new BtfException($"truncated gzip header ({field} has no terminating NUL)", source, off);
+            return nul + 1;
         }
 
 #if !BTFB_NO_XZ
