@@ -452,9 +452,11 @@ namespace BtfBindings
                     ulong bitOff = baseBits + f.BitOffset;
                     if (!f.IsBitfield) return CoreFieldRelocation.Plain(fieldPath, bitOff, f.ByteSize, f.IsSigned, IsBigEndian);
                     // The load window is computed from the root, as libbpf does (a nested member's bits may straddle differently).
-                    uint typeSize = f.TargetType is BtfType tt && (tt.Kind == BtfKind.Int || tt.Kind == BtfKind.Enum || tt.Kind == BtfKind.Enum64) ? tt.Size : Math.Min(f.ByteSize, 8u);
-                    bool fits = CoreResolver.Window((uint)bitOff, f.BitSize, typeSize, IsBigEndian, out var bo, out var bs, out var lsh, out var rsh);
-                    return new CoreFieldRelocation(fieldPath, true, fits ? null : "the bitfield does not fit one naturally aligned 8-byte load", bitOff, f.BitSize, true, bo, bs, f.IsSigned, lsh, rsh, fits);
+                    uint typeSize = f.TargetType is BtfType tt && (tt.Kind == BtfKind.Int || tt.Kind == BtfKind.Enum || tt.Kind == BtfKind.Enum64) ? tt.Size : f.ByteSize;
+                    var w = Layout.BitfieldWindows.Bitfield(bitOff, f.BitSize, typeSize, IsBigEndian); // the one window rule (libbpf's)
+                    bool fits = w.IsLoadable;
+                    return new CoreFieldRelocation(fieldPath, true, fits ? null : "the bitfield cannot be read with one naturally aligned load of at most 8 bytes (libbpf: can't be satisfied for bitfield)",
+                        bitOff, f.BitSize, true, w.ByteOffset, w.ByteSize, f.IsSigned, w.LeftShift, w.RightShift, fits);
                 }
                 var next = layouts.FieldTypeLayout(layout, i);
                 if (next == null || lf.Kind != BtfFieldKind.Struct)
