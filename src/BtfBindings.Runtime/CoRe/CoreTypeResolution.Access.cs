@@ -146,7 +146,7 @@ namespace BtfBindings
         {
             var f = _fields[index];
             if (!f.Exists) throw FieldError(f, null);
-            if (count < 0) throw new ArgumentOutOfRangeException(nameof(count));
+            ArgumentOutOfRangeException.ThrowIfNegative(count);
             int es = Unsafe.SizeOf<T>();
             CheckElements(f, es);
             ulong bytes = (ulong)count * (uint)es;
