@@ -9,6 +9,7 @@ namespace BtfBindings.Bpf
     public sealed unsafe class BpfMap
     {
         private const uint MapFlagRdonlyProg = 1u << 7;   // BPF_F_RDONLY_PROG: libbpf's flag on .rodata (and .kconfig)
+        private const uint MapFlagMmapable = 1u << 10;    // BPF_F_MMAPABLE: libbpf's flag on every global section map
 
         private readonly BpfObject _owner;
         private readonly nint _map;
@@ -51,7 +52,30 @@ namespace BtfBindings.Bpf
         }
 
         internal BpfObject Owner => _owner;
-        internal void OnLoaded() => _fd = Libbpf.MapFd(_map);
+        internal void OnLoaded()
+        {
+            _fd = Libbpf.MapFd(_map);
+            if (IsInternal) MapGlobals();
+        }
+
+        /// <summary>
+        /// Puts the kernel map where libbpf kept the initial value, so <see cref="Global{T}"/> refs taken before Load see the
+        /// live map. libbpf up to 1.2 does this only in bpf_object__load_skeleton; later versions do it in Load too (then
+        /// this maps the same thing again). Same address, same size: bpf_object__close unmaps it as its own.
+        /// </summary>
+        private void MapGlobals()
+        {
+            uint flags = Libbpf.MapFlags(_map);
+            if ((flags & MapFlagMmapable) == 0) return;
+            nuint size;
+            void* p = Libbpf.MapInitialValue(_map, &size);
+            if (p == null) return;
+            nuint page = (nuint)Libc.PageSize();
+            nuint length = (((nuint)((Libbpf.MapValueSize(_map) + 7) & ~7u) * Libbpf.MapMaxEntries(_map)) + page - 1) & ~(page - 1);
+            int prot = (flags & MapFlagRdonlyProg) != 0 ? Libc.ProtRead : Libc.ProtRead | Libc.ProtWrite;
+            void* q = Libc.Mmap(p, length, prot, Libc.MapShared | Libc.MapFixed, _fd, 0);
+            if (q == (void*)-1) throw BpfErrors.Exception($"Mapping the globals of map '{Name}' after Load", Marshal.GetLastPInvokeError());
+        }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
         private void ThrowNotLoaded()
@@ -84,7 +108,9 @@ namespace BtfBindings.Bpf
             nuint size;
             void* p = Libbpf.MapInitialValue(_map, &size);
             if (p == null) throw new BpfException($"Map '{Name}' has no memory-mapped value (libbpf could not mmap it)", BpfErrors.EINVAL, null);
-            if ((nuint)sizeof(T) != size)
+            // The section may end mid-alignment (a u64 then a u32: 12 bytes) where a C# struct rounds up (16); the memory
+            // behind it is page-rounded (libbpf maps whole pages), so up to 7 bytes of tail padding are addressable.
+            if ((nuint)sizeof(T) < size || (nuint)sizeof(T) > ((size + 7) & ~(nuint)7))
                 throw new BpfException($"Map '{Name}' holds {size} bytes of globals but {typeof(T).Name} is {sizeof(T)} bytes", BpfErrors.EINVAL, null);
             return (T*)p;
         }

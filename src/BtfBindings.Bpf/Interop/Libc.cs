@@ -7,7 +7,7 @@ namespace BtfBindings.Bpf.Interop
     {
         private const string Name = "libc";
 
-        internal const int ProtRead = 1, ProtWrite = 2, MapShared = 1;
+        internal const int ProtRead = 1, ProtWrite = 2, MapShared = 1, MapFixed = 0x10;
         internal const uint EpollIn = 1;
         internal const int EpollCtlAdd = 1, EpollCloexec = 0x80000, Eintr = 4;
         /// <summary>Bytes of one struct epoll_event, rounded up over the ABIs (12 packed on x86-64, 16 elsewhere); callers only set events at offset 0.</summary>
