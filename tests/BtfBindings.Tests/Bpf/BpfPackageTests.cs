@@ -67,16 +67,30 @@ struct Bss { [FieldOffset(0)] public uint Key; [FieldOffset(8)] public ulong See
             Assert.True(runCode == 0, run);
             Assert.Contains("retval=2 seen=feed scaled=45", run);     // XDP_PASS; .rodata as set; key 9 * factor 5
 
-            var psi = new ProcessStartInfo("dotnet", $"out/App.dll {obj}") { WorkingDirectory = app, RedirectStandardOutput = true, UseShellExecute = false };
-            psi.Environment["BTFBINDINGS_LIBBPF"] = "libbpf-not-here.so.9";
-            psi.Environment["DOTNET_ROLL_FORWARD"] = "Major";
-            using var p = Process.Start(psi)!;
-            var missing = p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            _log.WriteLine(missing);
-            Assert.Equal(3, p.ExitCode);
+            var missing = RunApp(app, obj, "dotnet", ("BTFBINDINGS_LIBBPF", "libbpf-not-here.so.9"));
             Assert.Contains("libbpf.so.1 could not be loaded (from 'libbpf-not-here.so.9'", missing);
             Assert.Contains("package libbpf1", missing);
+
+            // Root without capabilities (bounding set emptied, so exec grants none): bpf() itself is refused.
+            if (!File.Exists("/usr/bin/setpriv")) throw new SkipTestException("setpriv (util-linux) is not installed: the refused-bpf() run needs it");
+            var refused = RunApp(app, obj, "/usr/bin/setpriv", default, "--bounding-set=-all --inh-caps=-all dotnet");
+            Assert.Contains("bpf() was refused (EPERM)", refused);
+            Assert.Contains("CAP_BPF", refused);
+        }
+
+        /// <summary>Runs the built app (exit code 3: it caught a BpfException) and returns what it printed.</summary>
+        private string RunApp(string app, string obj, string exe, (string name, string value) env, string prefix = "")
+        {
+            var psi = new ProcessStartInfo(exe, $"{prefix} out/App.dll {obj}".TrimStart()) { WorkingDirectory = app, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            if (env.name != null) psi.Environment[env.name] = env.value;
+            psi.Environment["DOTNET_ROLL_FORWARD"] = "Major";
+            using var p = Process.Start(psi)!;
+            var stderr = p.StandardError.ReadToEndAsync();
+            var output = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            _log.WriteLine($"{exe} {prefix}: exit {p.ExitCode}\n{output}{stderr.Result}");
+            Assert.True(p.ExitCode == 3, $"expected the app to catch a BpfException (exit 3), got {p.ExitCode}:\n{output}{stderr.Result}");
+            return output;
         }
     }
 }
