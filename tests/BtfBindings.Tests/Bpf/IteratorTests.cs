@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using BtfBindings.Bpf;
 using BtfBindings.Tests.Cli;
 using Xunit;
 
@@ -28,6 +29,24 @@ namespace BtfBindings.Tests.Bpf
                 Assert.Contains((Environment.ProcessId, Environment.ProcessId), threads);
                 Assert.True(threads.Count > 10, $"only {threads.Count} tasks");
             }
+        }
+
+        [SkippableFact]
+        public void A_pinned_iterator_link_is_a_bpffs_file_that_reads_like_the_stream()
+        {
+            using var obj = BpfTestSupport.Load("maps_globals");
+            using var link = obj.Program("tasks").Attach();
+            if (!Directory.Exists("/sys/fs/bpf")) throw new SkipTestException("no /sys/fs/bpf to pin in");
+            var pin = $"/sys/fs/bpf/btfbindings-test-{Environment.ProcessId}-{Guid.NewGuid():N}";
+            try
+            {
+                link.Pin(pin);
+                var bytes = File.ReadAllBytes(pin);         // reading a pinned iterator runs it
+                Assert.True(bytes.Length > 0 && bytes.Length % 8 == 0);
+            }
+            finally { File.Delete(pin); }
+            var again = Assert.Throws<BpfException>(() => link.Pin("/nonexistent-dir/x"));
+            Assert.Contains("Pinning the link of program 'tasks'", again.Message);
         }
     }
 }
