@@ -52,14 +52,25 @@ namespace BtfBindings.Bpf
         }
 
         internal void OnLoaded() => _fd = Libbpf.ProgramFd(_prog);
+        internal bool IsLoadedProgram => _fd >= 0;
 
         /// <summary>Attaches where the section says (bpf_program__attach: kprobe/, tracepoint/, fentry/, raw_tp/, iter/, ...); the object keeps the link until disposed.</summary>
-        public BpfLink Attach()
+        public BpfLink Attach() => Attach(skipUnsupported: false)!;
+
+        /// <summary>Attach, or null when the section names no attach point (libbpf's EOPNOTSUPP).</summary>
+        internal BpfLink? TryAttach() => Attach(skipUnsupported: true);
+
+        private BpfLink? Attach(bool skipUnsupported)
         {
             _ = Fd;
             using var log = LibbpfLog.Capture();
             nint link = Libbpf.ProgramAttach(_prog);
-            if (link == 0) throw BpfErrors.Exception($"Attaching program '{Name}' (SEC(\"{Section}\"))", Marshal.GetLastPInvokeError(), log.Text);
+            if (link == 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (skipUnsupported && errno == BpfErrors.EOPNOTSUPP) return null;
+                throw BpfErrors.Exception($"Attaching program '{Name}' (SEC(\"{Section}\"))", errno, log.Text);
+            }
             var l = new BpfLink(_owner, link, Name);
             _owner.Track(l);
             return l;

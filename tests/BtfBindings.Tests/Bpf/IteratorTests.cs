@@ -32,6 +32,16 @@ namespace BtfBindings.Tests.Bpf
         }
 
         [SkippableFact]
+        public void AttachAll_attaches_what_its_section_places_and_skips_test_run_programs()
+        {
+            using var obj = BpfTestSupport.Load("maps_globals");
+            var links = obj.AttachAll();                    // four XDP programs (no attach point in SEC("xdp")), one iterator
+            var link = Assert.Single(links);
+            using var stream = link.OpenIterator();
+            Assert.True(stream.ReadByte() >= 0);
+        }
+
+        [SkippableFact]
         public void A_pinned_iterator_link_is_a_bpffs_file_that_reads_like_the_stream()
         {
             using var obj = BpfTestSupport.Load("maps_globals");
