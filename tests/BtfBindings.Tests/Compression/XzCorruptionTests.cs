@@ -8,7 +8,7 @@ using static BtfBindings.Tests.Compression.CompressionTestSupport;
 namespace BtfBindings.Tests.Compression;
 
 /// <summary>
-/// Corrupt and truncated inputs must fail with <see cref="InvalidDataException"/> (never another exception,
+/// Corrupt and truncated inputs must fail with <see cref="BtfException"/> (never another exception,
 /// never a hang); a corruption covered by an integrity check must never produce wrong output.
 /// </summary>
 public class XzCorruptionTests
@@ -22,7 +22,7 @@ public class XzCorruptionTests
         Different,
     }
 
-    /// <summary>Decodes and classifies the result; any exception other than a clean InvalidDataException fails the test.</summary>
+    /// <summary>Decodes and classifies the result; any exception other than a clean BtfException fails the test.</summary>
     private static Outcome Decode(byte[] input, byte[] original, string what)
     {
         byte[] output;
@@ -30,12 +30,13 @@ public class XzCorruptionTests
         {
             output = XzDecoder.Decompress(input, "corrupt.xz", maxOutputBytes: 64 << 20);
         }
-        catch (InvalidDataException e)
+        catch (BtfException e)
         {
             Assert.False(e.Message.Contains("internal decoder error", StringComparison.Ordinal), what + ": " + e.Message + "\n" + e.InnerException);
-            Assert.StartsWith("xz: ", e.Message);
-            Assert.Contains(" at offset ", e.Message);
-            Assert.EndsWith(" in corrupt.xz", e.Message);
+            Assert.StartsWith("xz: ", e.Detail);
+            Assert.Equal("corrupt.xz", e.SourceName);
+            Assert.NotNull(e.Offset);
+            Assert.InRange(e.Offset!.Value, 0, input.Length);
             return Outcome.Rejected;
         }
         catch (Exception e)
@@ -198,7 +199,7 @@ public class XzCorruptionTests
         int headerSize = (copy[12] + 1) * 4;
         uint crc = Crc32(copy.AsSpan(12, headerSize - 4));
         BitConverter.TryWriteBytes(copy.AsSpan(12 + headerSize - 4), crc);
-        var e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(copy));
+        var e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(copy));
         Assert.Contains(expectedInMessage, e.Message);
         Assert.Contains("block 1", e.Message);
     }

@@ -116,10 +116,10 @@ public class XzDecoderTests
     {
         byte[] a = CompressibleBytes(10_000, 4);
         byte[] single = XzCompress(a);
-        var e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(Concat(single, new byte[padding])));
+        var e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(Concat(single, new byte[padding])));
         Assert.Contains("padding", e.Message);
-        Assert.Contains("offset " + single.Length, e.Message);
-        e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(Concat(single, new byte[padding], single)));
+        Assert.Equal(single.Length, e.Offset);
+        e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(Concat(single, new byte[padding], single)));
         Assert.Contains("padding", e.Message);
     }
 
@@ -127,9 +127,10 @@ public class XzDecoderTests
     public void TrailingGarbageIsRejected()
     {
         byte[] single = XzCompress(CompressibleBytes(10_000, 4));
-        var e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(Concat(single, new byte[] { 1, 2, 3, 4 }), "x.xz"));
+        var e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(Concat(single, new byte[] { 1, 2, 3, 4 }), "x.xz"));
         Assert.Contains("after the end of stream 1", e.Message);
-        Assert.EndsWith("in x.xz", e.Message);
+        Assert.Equal("x.xz", e.SourceName);
+        Assert.NotNull(e.Offset);
     }
 
     [Fact]
@@ -137,15 +138,15 @@ public class XzDecoderTests
     {
         Assert.False(XzDecoder.IsXz(new byte[] { 0xFD, 0x37, 0x7A, 0x58, 0x5A }));
         Assert.False(XzDecoder.IsXz(new byte[] { 0x1F, 0x8B, 0, 0, 0, 0, 0 }));
-        var e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(Array.Empty<byte>(), "empty.xz"));
-        Assert.Equal("xz: input is empty at offset 0 in empty.xz", e.Message);
-        e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(new byte[] { 1, 2, 3, 4, 5, 6, 7, 8 }));
+        var e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(Array.Empty<byte>(), "empty.xz"));
+        Assert.Equal("empty.xz at byte offset 0 (0x0): xz: input is empty", e.Message);
+        e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(new byte[] { 1, 2, 3, 4, 5, 6, 7, 8 }));
         Assert.Contains("not an xz file", e.Message);
 
         // The legacy .lzma format is not xz.
         byte[] lzma = XzCompress(CompressibleBytes(1000, 9), "--format=lzma");
         Assert.False(XzDecoder.IsXz(lzma));
-        Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(lzma));
+        Assert.Throws<BtfException>(() => XzDecoder.Decompress(lzma));
     }
 
     [Fact]
@@ -154,7 +155,7 @@ public class XzDecoderTests
         byte[] original = CompressibleBytes(1 << 20, 10);
         byte[] xz = XzCompress(original);
         Assert.Equal(original, XzDecoder.Decompress(xz, maxOutputBytes: original.Length));
-        var e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(xz, "bomb.xz", maxOutputBytes: original.Length - 1));
+        var e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(xz, "bomb.xz", maxOutputBytes: original.Length - 1));
         Assert.Contains("limit", e.Message);
         Assert.Contains("bomb.xz", e.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => XzDecoder.Decompress(xz, maxOutputBytes: -1));
@@ -166,12 +167,12 @@ public class XzDecoderTests
         // 256 MiB of zeros compresses to ~40 KiB.
         byte[] bomb = XzCompress(new byte[256 << 20], "-6", "-T2");
         Assert.True(bomb.Length < 1 << 20);
-        var e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(bomb, maxOutputBytes: 16 << 20));
+        var e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(bomb, maxOutputBytes: 16 << 20));
         Assert.Contains("limit", e.Message);
 
         // Without a usable index (trailing garbage hides it) the cap is enforced while decoding.
         byte[] withGarbage = Concat(bomb, new byte[] { 1, 2, 3, 4 });
-        e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(withGarbage, maxOutputBytes: 16 << 20));
+        e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(withGarbage, maxOutputBytes: 16 << 20));
         Assert.Contains("exceeds the output limit", e.Message);
     }
 
@@ -200,8 +201,9 @@ public class XzDecoderTests
         byte[] broken = (byte[])xz.Clone();
         broken[broken.Length / 2] ^= 0x55;
         File.WriteAllBytes(path, broken);
-        var e = Assert.Throws<InvalidDataException>(() => XzDecoder.DecompressFile(path));
-        Assert.EndsWith(" in " + path, e.Message);
+        var e = Assert.Throws<BtfException>(() => XzDecoder.DecompressFile(path));
+        Assert.Equal(path, e.SourceName);
+        Assert.StartsWith(path + " at byte offset ", e.Message);
     }
 
     [Fact]
@@ -216,8 +218,9 @@ public class XzDecoderTests
         int indexStart = xz.Length - 12 - backward;
         int checkOffset = indexStart - 8;
         xz[checkOffset] ^= 1;
-        var e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(xz, "foo.btf.tar.xz"));
-        Assert.Matches(@"^xz: block 3: CRC64 mismatch \(stored [0-9A-F]{16}, computed [0-9A-F]{16}\) at offset " + checkOffset + " in foo.btf.tar.xz$", e.Message);
+        var e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(xz, "foo.btf.tar.xz"));
+        Assert.Matches(@"^foo\.btf\.tar\.xz at byte offset " + checkOffset + @" \(0x[0-9a-f]+\): xz: block 3: CRC64 mismatch \(stored [0-9A-F]{16}, computed [0-9A-F]{16}\)$", e.Message);
+        Assert.Equal(("foo.btf.tar.xz", (long)checkOffset), (e.SourceName, e.Offset));
     }
 
     [Fact]
@@ -228,13 +231,14 @@ public class XzDecoderTests
         int backward = (BitConverter.ToInt32(second, second.Length - 8) + 1) * 4;
         int checkOffset = second.Length - 12 - backward - 4;
         second[checkOffset] ^= 0x40;
-        var e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(Concat(first, new byte[4], second), "two.xz"));
-        Assert.StartsWith("xz: stream 2 block 1: CRC32 mismatch", e.Message);
-        Assert.EndsWith("at offset " + (first.Length + 4 + checkOffset) + " in two.xz", e.Message);
+        var e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(Concat(first, new byte[4], second), "two.xz"));
+        Assert.StartsWith("xz: stream 2 block 1: CRC32 mismatch", e.Detail);
+        Assert.Equal(("two.xz", (long)(first.Length + 4 + checkOffset)), (e.SourceName, e.Offset));
 
         var truncated = Concat(first, second.AsSpan(0, 12).ToArray());
-        e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(truncated));
-        Assert.Equal("xz: stream 2: unexpected end of input in block header or index (needs 1 bytes, 0 left) at offset " + truncated.Length, e.Message);
+        e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(truncated));
+        Assert.Equal("xz: stream 2: unexpected end of input in block header or index (needs 1 bytes, 0 left)", e.Detail);
+        Assert.Equal(truncated.Length, e.Offset);
     }
 
     [Fact]
@@ -246,7 +250,7 @@ public class XzDecoderTests
         byte[] xz = XzCompress(original, "--check=crc32", "-T2", "--block-size=30000");
         int firstBlockSize = FirstBlockTotalSize(xz);
         byte[] dropped = Concat(xz.AsSpan(0, 12).ToArray(), xz.AsSpan(12 + firstBlockSize).ToArray());
-        var e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(dropped));
+        var e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(dropped));
         Assert.Contains("index", e.Message);
     }
 

@@ -87,12 +87,12 @@ public class XzFilterTests
         // In a bzImage the payload is followed by its 4-byte uncompressed size (and more data after it):
         // a strict whole-file decode rejects that, the single-stream API stops at the stream's end.
         byte[] embedded = XzDecoderTests.Concat(payload, BitConverter.GetBytes(original.Length), RandomBytes(1000, 47));
-        Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(embedded));
+        Assert.Throws<BtfException>(() => XzDecoder.Decompress(embedded));
         Assert.Equal(original, XzDecoder.DecompressSingleStream(embedded, out int consumed));
         Assert.Equal(payload.Length, consumed);
 
         // A corrupt embedded stream is still rejected.
         embedded[payload.Length - 20] ^= 1;
-        Assert.Throws<InvalidDataException>(() => XzDecoder.DecompressSingleStream(embedded, out _, "vmlinuz"));
+        Assert.Throws<BtfException>(() => XzDecoder.DecompressSingleStream(embedded, out _, "vmlinuz"));
     }
 }
