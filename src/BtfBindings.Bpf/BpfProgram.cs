@@ -78,10 +78,10 @@ namespace BtfBindings.Bpf
 
         /// <summary>Runs the program once or <paramref name="repeat"/> times in the kernel (BPF_PROG_TEST_RUN) on the given packet and context.</summary>
         public BpfTestRunResult TestRun(ReadOnlySpan<byte> dataIn = default, ReadOnlySpan<byte> ctxIn = default, int repeat = 1) =>
-            TestRun(dataIn, ctxIn, default, repeat);
+            TestRunWithDataOut(dataIn, ctxIn, default, repeat);
 
         /// <summary>Like <see cref="TestRun(ReadOnlySpan{byte}, ReadOnlySpan{byte}, int)"/>, receiving the packet as the program left it into <paramref name="dataOut"/>.</summary>
-        public BpfTestRunResult TestRun(ReadOnlySpan<byte> dataIn, ReadOnlySpan<byte> ctxIn, Span<byte> dataOut, int repeat = 1)
+        public BpfTestRunResult TestRunWithDataOut(ReadOnlySpan<byte> dataIn, ReadOnlySpan<byte> ctxIn, Span<byte> dataOut, int repeat = 1)
         {
             int fd = Fd;
             fixed (byte* din = dataIn)
