@@ -88,7 +88,7 @@ namespace BtfBindings.Tests.CoRe
             }
         }
 
-        private static void Check(PlannedLayouts layouts, BtfTypeLayout layout, CoreTypeResolution r, BpftoolOracle.Expect[] exp, List<int>[] memberTypes, List<BpftoolOracle.T> targets,
+        private static void Check(PlannedLayouts layouts, BtfTypeLayout layout, CoreTypeResolution r, BpftoolOracle.Expect[] exp, List<int>[] memberTypes, List<BpftoolType> targets,
             BpftoolOracle oracle, Counts c, List<string> failures, int depth)
         {
             string label = string.IsNullOrEmpty(layout.BtfName) ? layouts.PlannedTypeOf(layout).Name : layout.BtfName;

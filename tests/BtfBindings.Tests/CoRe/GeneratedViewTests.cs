@@ -137,7 +137,7 @@ namespace GenTask
             var task = oracle.Candidates("task_struct", "STRUCT").Single();
             var buf = new byte[task.Size];
             bool be = oracle.BigEndian;
-            (long off, long size) At(BpftoolOracle.T t, string path, long baseOff = 0)
+            (long off, long size) At(BpftoolType t, string path, long baseOff = 0)
             {
                 var parts = path.Split('.');
                 var hit = oracle.Find(t, parts[0]) ?? throw new InvalidOperationException($"{kernel}: no {parts[0]}");

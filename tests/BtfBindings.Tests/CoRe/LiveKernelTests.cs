@@ -58,17 +58,13 @@ namespace BtfBindings.Tests.CoRe
             var outFile = Path.Combine(Path.GetTempPath(), $"btfbindings-tasks-{Environment.ProcessId}-{Guid.NewGuid():N}.bin");
             try
             {
-                var psi = new ProcessStartInfo("bash", $"\"{script}\" \"{outFile}\"") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
                 var before = ProcTasks.Snapshot();
-                using var p = Process.Start(psi)!;
-                var stdout = p.StandardOutput.ReadToEndAsync();
-                var stderr = p.StandardError.ReadToEndAsync();
-                if (!p.WaitForExit(120_000)) { p.Kill(true); throw new TimeoutException("tests/bpf/run.sh did not finish in 2 minutes"); }
+                var p = ProcessRunner.Run("bash", [script, outFile], timeout: TimeSpan.FromMinutes(2));
                 var after = ProcTasks.Snapshot();
-                string err = stderr.Result.Trim();
+                string err = p.StdErr.Trim();
                 if (p.ExitCode == 77) return new Result { Skip = err.Split('\n').LastOrDefault(l => l.Contains("SKIP")) ?? err };
-                if (p.ExitCode != 0) throw new InvalidOperationException($"tests/bpf/run.sh failed ({p.ExitCode}):\n{err}");
-                return new Result { Records = Parse(File.ReadAllBytes(outFile)), Summary = stdout.Result.Trim(), Before = before, After = after };
+                if (p.ExitCode != 0) throw new InvalidOperationException(p.Describe());
+                return new Result { Records = Parse(File.ReadAllBytes(outFile)), Summary = p.StdOut.Trim(), Before = before, After = after };
             }
             finally
             {

@@ -78,11 +78,11 @@ namespace GenWrite
         private sealed class Expected
         {
             private readonly BpftoolOracle _o;
-            private readonly BpftoolOracle.T _root;
+            private readonly BpftoolType _root;
             public readonly byte[] Bytes;
             public readonly List<(string field, long from, long to)> Touched = new List<(string, long, long)>();
 
-            public Expected(BpftoolOracle o, BpftoolOracle.T root, byte[] background) { _o = o; _root = root; Bytes = (byte[])background.Clone(); }
+            public Expected(BpftoolOracle o, BpftoolType root, byte[] background) { _o = o; _root = root; Bytes = (byte[])background.Clone(); }
 
             /// <summary>bpftool's absolute bits_offset, bitfield_size (0: not a bitfield) and byte size of a member path.</summary>
             public (long bitOffset, int bitfieldSize, long size) At(string path)

@@ -586,7 +586,7 @@ namespace BtfBindings.Tests.Core
             using var tmp = new TempDir();
             var src = tmp.File("plain.c");
             File.WriteAllText(src, "int plain(int x) { return x + 1; }\n");
-            Tool.Check("gcc", $"-c -O2 -o {tmp.File("plain.o")} {src}");
+            ProcessRunner.Check("gcc", ["-c", "-O2", "-o", tmp.File("plain.o"), src]);
             Throws(() => Btf.Load(tmp.File("plain.o")), "plain.o", ".BTF");
         }
 

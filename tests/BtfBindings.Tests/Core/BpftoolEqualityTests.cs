@@ -30,7 +30,7 @@ namespace BtfBindings.Tests.Core
         [MemberData(nameof(AllFixtures))]
         public void TextDumpIsByteIdenticalToBpftool(string fixture)
         {
-            var expected = Tool.Check("bpftool", CoreSupport.BpftoolDumpArgs(fixture, json: false)).StdOutBytes;
+            var expected = CoreSupport.BpftoolDump(fixture, json: false);
             var btf = CoreSupport.AnyFixture(fixture);
             var actual = CoreSupport.Text(btf);
             CoreSupport.AssertSameText(expected, actual, fixture);
@@ -44,7 +44,7 @@ namespace BtfBindings.Tests.Core
         [MemberData(nameof(AllFixtures))]
         public void JsonDumpIsStructurallyEqualToBpftool(string fixture)
         {
-            var expected = Tool.Check("bpftool", CoreSupport.BpftoolDumpArgs(fixture, json: true)).StdOutBytes;
+            var expected = CoreSupport.BpftoolDump(fixture, json: true);
             var actual = CoreSupport.Json(CoreSupport.AnyFixture(fixture));
             AssertJsonEqual(expected, actual, fixture);
         }
@@ -53,7 +53,7 @@ namespace BtfBindings.Tests.Core
         public void CliDumpJsonMatchesBpftool()
         {
             const string fixture = "x86_64-5.10";
-            var expected = Tool.Check("bpftool", CoreSupport.BpftoolDumpArgs(fixture, json: true)).StdOutBytes;
+            var expected = CoreSupport.BpftoolDump(fixture, json: true);
             var stdout = new MemoryStream();
             var stderr = new StringWriter();
             int rc = BtfGenCommand.Run(new[] { "dump", Fixtures.Path(fixture), "--format", "json" }, stdout, stderr);
@@ -65,7 +65,7 @@ namespace BtfBindings.Tests.Core
         public void CliDumpRawOfModuleWithBaseMatchesBpftool()
         {
             var (module, baseKernel) = Fixtures.Modules[2]; // s390x qeth: big-endian ELF64 split BTF
-            var expected = Tool.Check("bpftool", CoreSupport.BpftoolDumpArgs(module, json: false)).StdOutBytes;
+            var expected = CoreSupport.BpftoolDump(module, json: false);
             var stdout = new MemoryStream();
             var stderr = new StringWriter();
             int rc = BtfGenCommand.Run(new[] { "dump", Fixtures.Path(module), "--base", Fixtures.Path(baseKernel) }, stdout, stderr);

@@ -35,7 +35,7 @@ namespace BtfBindings.Tests.Core
             using var tmp = new TempDir();
             var copy = tmp.File(file);
             File.Copy(Fixtures.Path(file), copy);
-            Tool.Check("xz", $"-k -1 -T1 {copy}");
+            ProcessRunner.Check("xz", ["-k", "-1", "-T1", copy]);
             var xz = copy + ".xz";
             Assert.True(File.Exists(xz));
             Btf? b = file.StartsWith("s390x", StringComparison.Ordinal) ? Kernel("s390x-6.12") : null;
@@ -54,7 +54,7 @@ namespace BtfBindings.Tests.Core
             const string member = "5.10.0-46-amd64.btf";
             File.Copy(Fixtures.Path("x86_64-5.10"), Path.Combine(dir, member));
             var archive = tmp.File(member + ".tar.xz");
-            Tool.Check("tar", $"-cJf {archive} -C {dir} {member}");
+            ProcessRunner.Check("tar", ["-cJf", archive, "-C", dir, member]);
             var btf = Btf.Load(archive);
             var raw = Kernel("x86_64-5.10");
             Assert.Equal(raw.TypeCount, btf.TypeCount);
@@ -64,7 +64,7 @@ namespace BtfBindings.Tests.Core
             // Also with a directory entry and a non-BTF file in front, as some archives have.
             File.WriteAllText(Path.Combine(dir, "README"), "not btf\n");
             var archive2 = tmp.File("two.tar.xz");
-            Tool.Check("tar", $"-cJf {archive2} -C {dir} README {member}");
+            ProcessRunner.Check("tar", ["-cJf", archive2, "-C", dir, "README", member]);
             Assert.Equal(raw.TypeCount, Btf.Load(archive2).TypeCount);
         }
 
@@ -76,7 +76,7 @@ namespace BtfBindings.Tests.Core
             Directory.CreateDirectory(dir);
             File.WriteAllBytes(Path.Combine(dir, "ppc.btf"), ExtractBtf("elf32be-ppc.o"));
             var archive = tmp.File("ppc.tar.gz");
-            Tool.Check("tar", $"-czf {archive} -C {dir} ppc.btf");
+            ProcessRunner.Check("tar", ["-czf", archive, "-C", dir, "ppc.btf"]);
             var btf = Btf.Load(archive);
             Assert.Equal(Text(Kernel("elf32be-ppc.o")), Text(btf));
         }
@@ -88,7 +88,7 @@ namespace BtfBindings.Tests.Core
             var outFile = tmp.File("btf.bin");
             var copy = tmp.File("in.o");
             File.Copy(Fixtures.Path(obj), copy);
-            Tool.Check("llvm-objcopy", $"--dump-section .BTF={outFile} {copy} {tmp.File("junk.o")}");
+            ProcessRunner.Check("llvm-objcopy", ["--dump-section", $".BTF={outFile}", copy, tmp.File("junk.o")]);
             return File.ReadAllBytes(outFile);
         }
 
@@ -125,7 +125,7 @@ namespace BtfBindings.Tests.Core
             var b = baseKernel == null ? null : Kernel(baseKernel);
             var btf = Btf.Load(path, b);
             Assert.Equal(bigEndian, btf.IsBigEndian);
-            var bpftool = Tool.Check("bpftool", BpftoolDumpArgs(file, json: false)).StdOutBytes;
+            var bpftool = BpftoolDump(file, json: false);
             Assert.Equal(CountTypeLines(bpftool), btf.TypeCount - btf.FirstTypeId);
 
             // The same bytes through BtfContainer.Parse (in memory) and Btf.Parse of the extracted .BTF agree.

@@ -27,12 +27,11 @@ namespace BtfBindings.Tests.Core
         /// <summary>The base kernel of a module fixture.</summary>
         public static string BaseOf(string module) => Fixtures.Modules.Single(m => m.module == module).baseKernel;
 
-        /// <summary>bpftool arguments that dump <paramref name="name"/> (with -B BASE for modules).</summary>
-        public static string BpftoolDumpArgs(string name, bool json)
+        /// <summary>bpftool's raw dump of fixture <paramref name="name"/> (over its base for modules), text or JSON.</summary>
+        public static byte[] BpftoolDump(string name, bool json)
         {
             var isModule = Fixtures.Modules.Any(m => m.module == name);
-            var b = isModule ? $" -B {Fixtures.Path(BaseOf(name))}" : "";
-            return $"{(json ? "-j " : "")}btf dump file {Fixtures.Path(name)}{b} format raw";
+            return Bpftool.Dump(Fixtures.Path(name), isModule ? Fixtures.Path(BaseOf(name)) : null, json).StdOutBytes;
         }
 
         /// <summary>Our Btf for any fixture name (kernel, module with base, or object).</summary>

@@ -112,10 +112,10 @@ namespace BtfBindings.Tests.Core
             using var tmp = new TempDir();
             var path = tmp.File("all.btf");
             File.WriteAllBytes(path, Everything().ToArray());
-            var expected = Tool.Check("bpftool", $"btf dump file {path} format raw").StdOutBytes;
+            var expected = Bpftool.Dump(path).StdOutBytes;
             var btf = Btf.Load(path);
             AssertSameText(expected, Text(btf), "synthetic BTF");
-            var expectedJson = Tool.Check("bpftool", $"-j btf dump file {path} format raw").StdOutBytes;
+            var expectedJson = Bpftool.Dump(path, json: true).StdOutBytes;
             using var ej = System.Text.Json.JsonDocument.Parse(expectedJson);
             using var aj = System.Text.Json.JsonDocument.Parse(Json(btf));
             var diff = JsonDiff(ej.RootElement, aj.RootElement, "$");
@@ -146,9 +146,9 @@ namespace BtfBindings.Tests.Core
             Assert.False(btf[2].IsAnonymous);
             Assert.Equal("", btf[2].Name);
 
-            var expected = Tool.Check("bpftool", $"btf dump file {path} format raw").StdOutBytes;
+            var expected = Bpftool.Dump(path).StdOutBytes;
             AssertSameText(expected, Text(btf), "empty names");
-            var expectedJson = Tool.Check("bpftool", $"-j btf dump file {path} format raw").StdOutBytes;
+            var expectedJson = Bpftool.Dump(path, json: true).StdOutBytes;
             using var ej = System.Text.Json.JsonDocument.Parse(expectedJson);
             using var aj = System.Text.Json.JsonDocument.Parse(Json(btf));
             var diff = JsonDiff(ej.RootElement, aj.RootElement, "$");
@@ -173,7 +173,7 @@ namespace BtfBindings.Tests.Core
             // bpftool (libbpf) accepts a longer little-endian header too and agrees.
             using var tmp = new TempDir();
             File.WriteAllBytes(tmp.File("long.btf"), b.ToArray(extraHeaderBytes: extra));
-            var expected = Tool.Check("bpftool", $"btf dump file {tmp.File("long.btf")} format raw").StdOutBytes;
+            var expected = Bpftool.Dump(tmp.File("long.btf")).StdOutBytes;
             AssertSameText(expected, Text(longer), "longer header");
         }
 
@@ -199,7 +199,7 @@ namespace BtfBindings.Tests.Core
             // bpftool reads the big-endian file to the same dump.
             using var tmp = new TempDir();
             File.WriteAllBytes(tmp.File("be.btf"), b.ToArray(bigEndian: true));
-            var expected = Tool.Check("bpftool", $"btf dump file {tmp.File("be.btf")} format raw").StdOutBytes;
+            var expected = Bpftool.Dump(tmp.File("be.btf")).StdOutBytes;
             AssertSameText(expected, Text(be), "big-endian synthetic");
         }
 
@@ -434,7 +434,7 @@ namespace BtfBindings.Tests.Core
 
             using var tmp = new TempDir();
             File.WriteAllBytes(tmp.File("mod.btf"), b.ToArray());
-            var expected = Tool.Check("bpftool", $"btf dump file {tmp.File("mod.btf")} -B {Fixtures.Path("x86_64-6.12")} format raw").StdOutBytes;
+            var expected = Bpftool.Dump(tmp.File("mod.btf"), Fixtures.Path("x86_64-6.12")).StdOutBytes;
             AssertSameText(expected, Text(mod), "synthetic split BTF");
         }
     }

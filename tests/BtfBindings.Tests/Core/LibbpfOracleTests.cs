@@ -27,7 +27,7 @@ namespace BtfBindings.Tests.Core
             var dir = Path.Combine(Path.GetTempPath(), "btfbindings-oracle-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(dir);
             var exe = Path.Combine(dir, "btf_oracle");
-            Tool.Check("gcc", $"-O2 -Wall -o {exe} {src} -lbpf");
+            ProcessRunner.Check("gcc", ["-O2", "-Wall", "-o", exe, src, "-lbpf"]);
             return exe;
         }
 
@@ -37,17 +37,11 @@ namespace BtfBindings.Tests.Core
 
         private static OracleResult RunOracle(string file, string? baseFile)
         {
-            var psi = new System.Diagnostics.ProcessStartInfo(OracleBinary.Value)
-            { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            psi.ArgumentList.Add(file);
-            if (baseFile != null) psi.ArgumentList.Add(baseFile);
-            using var p = System.Diagnostics.Process.Start(psi)!;
-            var errTask = p.StandardError.ReadToEndAsync();
+            var p = ProcessRunner.Run(OracleBinary.Value, baseFile != null ? [file, baseFile] : [file]);
             var rows = new List<OracleRow>();
             int count = -1, first = -1, ptr = -1;
             bool end = false;
-            string? line;
-            while ((line = p.StandardOutput.ReadLine()) != null)
+            foreach (var line in p.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
                 var f = line.Split(' ');
                 switch (f[0])
@@ -69,8 +63,7 @@ namespace BtfBindings.Tests.Core
                         }
                 }
             }
-            p.WaitForExit();
-            Assert.True(p.ExitCode == 0 && end, $"btf_oracle {file} failed ({p.ExitCode}): {errTask.Result}");
+            Assert.True(p.ExitCode == 0 && end, "btf_oracle failed: " + p.Describe());
             return new OracleResult(count, first, ptr, rows);
         }
 

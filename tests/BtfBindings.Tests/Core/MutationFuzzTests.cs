@@ -434,7 +434,7 @@ namespace BtfBindings.Tests.Core
                 if (btf.HeaderLength != 24 || btf.Types.Any(t => t.Vlen > 0xFFFF)) { skipped++; continue; }
                 var path = tmp.File("m.btf");
                 File.WriteAllBytes(path, data);
-                var text = Tool.Run("bpftool", $"btf dump file {path} format raw");
+                var text = Bpftool.TryDump(path);
                 var what = $"#{tried} {kind}: {desc}";
                 if (text.ExitCode != 0) { diffs.Add($"{what}: we accept, bpftool rejects: {text.StdErr.Trim()}"); continue; }
                 var ours = CoreSupport.Text(btf);
@@ -448,7 +448,7 @@ namespace BtfBindings.Tests.Core
                     diffs.Add($"{what}: text differs at line {i + 1}: bpftool \"{(i < e.Length ? e[i] : "<end>")}\" vs ours \"{(i < a.Length ? a[i] : "<end>")}\"");
                     continue;
                 }
-                var json = Tool.Run("bpftool", $"-j btf dump file {path} format raw");
+                var json = Bpftool.TryDump(path, json: true);
                 // bpftool copies name bytes into its JSON unchecked (invalid UTF-8, unescaped control characters, \')
                 // and writes a backslash as "\n": only valid JSON of names without backslashes can be compared.
                 if (!System.Text.Unicode.Utf8.IsValid(json.StdOutBytes) || ours.AsSpan().IndexOf((byte)'\\') >= 0) { jsonUnparsable++; continue; }

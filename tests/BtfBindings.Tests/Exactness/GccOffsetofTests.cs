@@ -52,7 +52,7 @@ namespace BtfBindings.Tests.Exactness
         [MemberData(nameof(Targets))]
         public void SampleOffsetsMatchGccOffsetof(string kernel, string compiler, string flags)
         {
-            try { Tool.Find(compiler); }
+            try { ProcessRunner.Find(compiler); }
             catch (InvalidOperationException) { Assert.Fail($"'{compiler}' is not installed (apt-get install {(compiler == "gcc" ? "gcc" : "gcc-" + compiler.Substring(0, compiler.Length - 4))}{(flags == "-m32" ? "; -S -m32 needs no multilib" : "")})"); }
             var path = Fixtures.Path(kernel);
             var truth = new BpftoolLayoutTruth(path);
@@ -70,7 +70,7 @@ namespace BtfBindings.Tests.Exactness
             // 1. gcc: sizeof and offsetof of every named member (flattened: C11 reaches members of anonymous members directly).
             var work = Path.Combine(Path.GetTempPath(), "btfbindings-exactness", compiler + "-" + kernel + "-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(work);
-            var header = Tool.Check("bpftool", $"btf dump file {path} format c").StdOutBytes;
+            var header = Bpftool.Dump(path, format: "c").StdOutBytes;
             File.WriteAllBytes(Path.Combine(work, "vmlinux.h"), header);
             var keys = new List<(string type, string member)>();
             var c = new StringBuilder("#include \"vmlinux.h\"\n/* every value is stored + 1 so that gcc never folds zeros into .zero */\nconst unsigned int exactness_vals[] = {\n");
@@ -87,7 +87,7 @@ namespace BtfBindings.Tests.Exactness
             }
             c.Append("};\n");
             File.WriteAllText(Path.Combine(work, "offsets.c"), c.ToString());
-            var gcc = Tool.Run(compiler, $"{flags} -S -O0 -w -fms-extensions -o offsets.s offsets.c", work);
+            var gcc = ProcessRunner.Run(compiler, [.. flags.Split(' ', StringSplitOptions.RemoveEmptyEntries), "-S", "-O0", "-w", "-fms-extensions", "-o", "offsets.s", "offsets.c"], work);
             Assert.True(gcc.ExitCode == 0, $"{compiler} {flags} failed on bpftool's header for {kernel} ({gcc.ExitCode}): {gcc.StdErr}");
             var gccVals = ReadArray(File.ReadAllLines(Path.Combine(work, "offsets.s")), "exactness_vals");
             Assert.Equal(keys.Count, gccVals.Count);
