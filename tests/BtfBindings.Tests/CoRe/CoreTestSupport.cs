@@ -15,34 +15,17 @@ namespace BtfBindings.Tests.CoRe
     /// <summary>Fixtures of the CO-RE tests: kernels (shared parses), the clang objects of tests/fixtures/core, plans.</summary>
     internal static class CoreFixtures
     {
-        private static readonly ConcurrentDictionary<string, Lazy<Btf>> Kernels = new ConcurrentDictionary<string, Lazy<Btf>>();
-        private static readonly ConcurrentDictionary<string, Lazy<string>> Files = new ConcurrentDictionary<string, Lazy<string>>();
-
         /// <summary>A kernel fixture ("x86_64-6.12"), parsed once per run.</summary>
-        public static Btf Kernel(string name) => Kernels.GetOrAdd(name, n => new Lazy<Btf>(() => Btf.Load(Fixtures.Path(n)))).Value;
+        public static Btf Kernel(string name) => Fixtures.Kernel(name);
 
         /// <summary>Big-endian fixtures.</summary>
         public static bool IsBigEndian(string kernel) => kernel.StartsWith("s390x", StringComparison.Ordinal);
 
-        /// <summary>Path of a decompressed tests/fixtures/core object ("target.o").</summary>
-        public static string CorePath(string name) => Files.GetOrAdd(name, n => new Lazy<string>(() =>
-        {
-            var gz = Path.Combine(Fixtures.RepoRoot, "tests", "fixtures", "core", n + ".gz");
-            if (!File.Exists(gz)) throw new FileNotFoundException("fixture missing (run tests/fixtures/core/make-core-fixtures.sh): " + gz);
-            var dir = Path.Combine(Path.GetTempPath(), "btfbindings-core-fixtures", new FileInfo(gz).Length + "-" + File.GetLastWriteTimeUtc(gz).Ticks);
-            Directory.CreateDirectory(dir);
-            var dest = Path.Combine(dir, n);
-            if (!File.Exists(dest))
-            {
-                var tmp = dest + "." + Guid.NewGuid().ToString("N");
-                using (var i = new GZipStream(File.OpenRead(gz), CompressionMode.Decompress))
-                using (var o = File.Create(tmp)) i.CopyTo(o);
-                File.Move(tmp, dest, overwrite: true);
-            }
-            return dest;
-        })).Value;
+        /// <summary>Path of a decompressed tests/fixtures/core object ("target.o"; tests/fixtures/core/make-core-fixtures.sh makes them).</summary>
+        public static string CorePath(string name) => Fixtures.Path("core/" + name);
 
-        public static Btf Core(string name) => Kernels.GetOrAdd("core/" + name, n => new Lazy<Btf>(() => Btf.Load(CorePath(name)))).Value;
+        /// <summary>A tests/fixtures/core object parsed once per run.</summary>
+        public static Btf Core(string name) => Fixtures.Kernel("core/" + name);
 
         /// <summary>The metadata the generator would emit for <paramref name="names"/> from <paramref name="btf"/>.</summary>
         public static PlannedLayouts Layouts(Btf btf, params string[] names)

@@ -6,6 +6,7 @@ using System.Reflection;
 using BtfBindings.Tests.Generator;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using BtfBindings.Tests.Support;
 using Xunit;
 
 namespace BtfBindings.Tests.CoRe
@@ -201,7 +202,7 @@ namespace BtfBindings.Tests.CoRe
 
         private static Assembly AssemblyWithResources(params (string name, byte[] data)[] resources)
         {
-            var c = CSharpCompilation.Create("Res" + Guid.NewGuid().ToString("N"), new[] { CSharpSyntaxTree.ParseText("class C {}") }, GeneratorHarness.References,
+            var c = CSharpCompilation.Create("Res" + Guid.NewGuid().ToString("N"), new[] { CSharpSyntaxTree.ParseText("class C {}") }, TestCompilation.References,
                 new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
             var ms = new MemoryStream();
             var r = c.Emit(ms, manifestResources: resources.Select(x => new ResourceDescription(x.name, () => new MemoryStream(x.data), true)));

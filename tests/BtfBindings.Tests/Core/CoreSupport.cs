@@ -14,15 +14,11 @@ namespace BtfBindings.Tests.Core
     /// <summary>Shared helpers for the core tests: cached fixture parses, bpftool runs, JSON comparison, temp dirs.</summary>
     internal static class CoreSupport
     {
-        private static readonly ConcurrentDictionary<string, Lazy<Btf>> Loaded = new ConcurrentDictionary<string, Lazy<Btf>>();
-
         /// <summary>A kernel (or object) fixture parsed once per run and shared (Btf is immutable).</summary>
-        public static Btf Kernel(string name)
-            => Loaded.GetOrAdd(name, n => new Lazy<Btf>(() => Btf.Load(Fixtures.Path(n)))).Value;
+        public static Btf Kernel(string name) => Fixtures.Kernel(name);
 
         /// <summary>A split module fixture over its (shared) base.</summary>
-        public static Btf Module(string module, string baseKernel)
-            => Loaded.GetOrAdd(module + "@" + baseKernel, _ => new Lazy<Btf>(() => Btf.Load(Fixtures.Path(module), Kernel(baseKernel)))).Value;
+        public static Btf Module(string module, string baseKernel) => Fixtures.Module(module, baseKernel);
 
         /// <summary>The base kernel of a module fixture.</summary>
         public static string BaseOf(string module) => Fixtures.Modules.Single(m => m.module == module).baseKernel;

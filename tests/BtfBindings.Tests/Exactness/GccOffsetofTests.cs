@@ -99,7 +99,7 @@ namespace BtfBindings.Tests.Exactness
             var plan = GPlanner.Plan(btf, SampleTypes, null, out var unknown);
             Assert.Empty(unknown);
             var files = new GEmitter(plan, new GEmitOptions { Namespace = "K", SourceLabel = kernel + ".btf" }).Emit();
-            var trees = InMemoryCompiler.Parse(files.Select(f => (f.HintName, f.Text)).ToList());
+            var trees = TestCompilation.ParseAll(files.Select(f => (f.HintName, f.Text)).ToList());
             var index = new GeneratedSyntaxIndex(trees);
             string asmName = "BtfGccSample_" + kernel.Replace('-', '_').Replace('.', '_');
             var checkedTypes = new List<CheckedType>();
@@ -113,10 +113,10 @@ namespace BtfBindings.Tests.Exactness
                 CheckerSource.Pair(ct, entry, problems);
                 checkedTypes.Add(ct);
             }
-            var checkerTree = CSharpSyntaxTree.ParseText(CheckerSource.Build(checkedTypes), InMemoryCompiler.ParseOptions, CheckerSource.ClassName + ".cs");
-            var compiled = InMemoryCompiler.Emit(CSharpCompilation.Create(asmName, trees.Append(checkerTree), InMemoryCompiler.References, InMemoryCompiler.Options));
-            Assert.True(compiled.Image != null, $"{kernel}: generated code + checker do not compile: {InMemoryCompiler.Describe(compiled.Errors)}");
-            Assert.True(compiled.Warnings.Count == 0, $"{kernel}: warnings: {InMemoryCompiler.Describe(compiled.Warnings)}");
+            var checkerTree = CSharpSyntaxTree.ParseText(CheckerSource.Build(checkedTypes), TestCompilation.ParseOptions, CheckerSource.ClassName + ".cs");
+            var compiled = TestCompilation.Emit(TestCompilation.Create(asmName, trees.Append(checkerTree)));
+            Assert.True(compiled.Image != null, $"{kernel}: generated code + checker do not compile: {TestCompilation.Describe(compiled.Errors)}");
+            Assert.True(compiled.Warnings.Count == 0, $"{kernel}: warnings: {TestCompilation.Describe(compiled.Warnings)}");
 
             var csOf = new Dictionary<(string, string), long>();
             var alc = new CollectibleContext(asmName);

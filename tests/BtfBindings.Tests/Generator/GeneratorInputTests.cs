@@ -207,9 +207,9 @@ partial class K { }";
             checker.Append("}\n");
 
             var all = output.AddSyntaxTrees(CSharpSyntaxTree.ParseText(checker.ToString(), (CSharpParseOptions)output.SyntaxTrees.First().Options, path: "/src/__LayoutCheck.cs"));
-            var emitted = InMemoryCompiler.Emit((CSharpCompilation)all);
-            Assert.True(emitted.Image != null, InMemoryCompiler.Describe(emitted.Errors));
-            Assert.True(emitted.Warnings.Count == 0, InMemoryCompiler.Describe(emitted.Warnings));
+            var emitted = TestCompilation.Emit((CSharpCompilation)all);
+            Assert.True(emitted.Image != null, TestCompilation.Describe(emitted.Errors));
+            Assert.True(emitted.Warnings.Count == 0, TestCompilation.Describe(emitted.Warnings));
             var ctx = new CollectibleContext("layout-check");
             try
             {
