@@ -388,8 +388,7 @@ enum pid_type___x { PIDTYPE_PID___x, PIDTYPE_TGID___x = 7, PIDTYPE_NOTHERE___x }
             var sw = Stopwatch.StartNew();
             var dir = Path.Combine(Path.GetTempPath(), "btfbindings-libbpf-diff-" + Environment.ProcessId);
             Directory.CreateDirectory(dir);
-            string driver = Path.Combine(dir, "core_oracle");
-            ProcessRunner.Check("gcc", ["-O2", "-Wall", "-o", driver, Path.Combine(Fixtures.RepoRoot, "tests", "oracle", "core_oracle.c"), "-lbpf"]);
+            string driver = LibbpfOracles.Executable("core_oracle");
 
             try { Run(dir, driver, sw); }
             finally { try { Directory.Delete(dir, recursive: true); } catch (IOException) { } }

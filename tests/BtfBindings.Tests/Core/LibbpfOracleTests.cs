@@ -19,25 +19,13 @@ namespace BtfBindings.Tests.Core
         private readonly ITestOutputHelper _out;
         public LibbpfOracleTests(ITestOutputHelper output) { _out = output; }
 
-        private static readonly Lazy<string> OracleBinary = new Lazy<string>(BuildOracle);
-
-        private static string BuildOracle()
-        {
-            var src = Path.Combine(Fixtures.RepoRoot, "tests", "oracle", "btf_oracle.c");
-            var dir = Path.Combine(Path.GetTempPath(), "btfbindings-oracle-" + Guid.NewGuid().ToString("N"));
-            Directory.CreateDirectory(dir);
-            var exe = Path.Combine(dir, "btf_oracle");
-            ProcessRunner.Check("gcc", ["-O2", "-Wall", "-o", exe, src, "-lbpf"]);
-            return exe;
-        }
-
         private sealed record OracleRow(int Id, long Size, int SizeErr, int Align, int AlignErr);
 
         private sealed record OracleResult(int Count, int First, int PointerSize, List<OracleRow> Rows);
 
         private static OracleResult RunOracle(string file, string? baseFile)
         {
-            var p = ProcessRunner.Run(OracleBinary.Value, baseFile != null ? [file, baseFile] : [file]);
+            var p = ProcessRunner.Run(LibbpfOracles.Executable("btf_oracle"), baseFile != null ? [file, baseFile] : [file]);
             var rows = new List<OracleRow>();
             int count = -1, first = -1, ptr = -1;
             bool end = false;
