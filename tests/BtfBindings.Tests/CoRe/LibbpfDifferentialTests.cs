@@ -350,7 +350,7 @@ enum pid_type___x { PIDTYPE_PID___x, PIDTYPE_TGID___x = 7, PIDTYPE_NOTHERE___x }
 
         /// <summary>The by-name API on values libbpf 1.1 gave for the same relocations (core_oracle, x86_64-6.12 vmlinux.h as local types).</summary>
         [Fact]
-        public void ByName_FieldPaths_GiveLibbpfValues()
+        public void By_name_field_paths_give_libbpf_values()
         {
             var local = CoreFixtures.Kernel("x86_64-6.12");
             var k510 = new TargetKernel(CoreFixtures.Kernel("x86_64-5.10"), "x86_64-5.10");
@@ -382,7 +382,7 @@ enum pid_type___x { PIDTYPE_PID___x, PIDTYPE_TGID___x = 7, PIDTYPE_NOTHERE___x }
         }
 
         [FullSkippableFact]
-        public void CoreRelocations_AgreeWithLibbpf()
+        public void Core_relocations_agree_with_libbpf()
         {
             if (!OperatingSystem.IsLinux()) throw new SkipTestException("not Linux");
             var sw = Stopwatch.StartNew();

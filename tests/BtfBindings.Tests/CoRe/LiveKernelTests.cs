@@ -205,7 +205,7 @@ namespace GenLive
         /// <summary>The /proc → dump comparison itself (no kernel needed): missing tasks fail, PID 1 is required, and only
         /// thread group 1 is tolerated, only where the kernel hides it; tasks born/exited during the dump and reused tids are not counted.</summary>
         [FullFact]
-        public void LiveKernel_TaskSetComparison_FlagsMissingTasksAndPid1()
+        public void Live_kernel_task_set_comparison_flags_missing_tasks_and_pid1()
         {
             var before = new Dictionary<(int tgid, int tid), long> { [(1, 1)] = 5, [(1, 63)] = 9, [(2, 2)] = 5, [(300, 300)] = 80, [(300, 301)] = 81, [(400, 400)] = 90, [(500, 500)] = 95 };
             var after = new Dictionary<(int tgid, int tid), long>(before) { [(600, 600)] = 120, [(500, 500)] = 130 }; // 600 born; tid 500 reused
@@ -232,7 +232,7 @@ namespace GenLive
         }
 
         [FullSkippableFact]
-        public void LiveKernel_TypesGeneratedFromItsOwnBtf_ReadPidTgidComm()
+        public void Live_kernel_types_generated_from_its_own_btf_read_pid_tgid_comm()
         {
             var records = LiveTaskDump.Records(out var summary);
             _out.WriteLine(summary);
@@ -264,7 +264,7 @@ namespace GenLive
         }
 
         [FullSkippableFact]
-        public void LiveKernel_TypesGeneratedFromOlderFixtures_RelocatedAgainstLiveBtf()
+        public void Live_kernel_types_generated_from_older_fixtures_relocated_against_live_btf()
         {
             var records = LiveTaskDump.Records(out var summary);
             _out.WriteLine(summary);

@@ -14,7 +14,7 @@ public class BtfHubArchiveTests
     [Theory]
     [InlineData("5.4.0-1009-aws.btf", false)]
     [InlineData("5.4.0-1009-aws.btf", true)]
-    public void ExtractsTheBtfMemberFromTarXz(string memberName, bool dotPrefix)
+    public void Extracts_the_btf_member_from_tar_xz(string memberName, bool dotPrefix)
     {
         using var tmp = new TempDirectory();
         string dir = tmp.Combine("content");
@@ -33,7 +33,7 @@ public class BtfHubArchiveTests
     }
 
     [FullFact]
-    public void RealKernelBtfRoundTripsThroughABtfHubStyleArchive()
+    public void Real_kernel_btf_round_trips_through_a_btf_hub_style_archive()
     {
         // tests/fixtures/x86_64-6.12.btf.gz: real vmlinux BTF (see tests/fixtures/README.md).
         string fixture = FindFixture("x86_64-6.12.btf.gz");
@@ -71,7 +71,7 @@ public class BtfHubArchiveTests
     }
 
     [Fact]
-    public void AcceptsBareBtfBlob()
+    public void Accepts_bare_btf_blob()
     {
         byte[] btf = CompressibleBytes(4000, 10);
         btf[0] = 0x9F;
@@ -83,7 +83,7 @@ public class BtfHubArchiveTests
     }
 
     [Fact]
-    public void AcceptsUncompressedTar()
+    public void Accepts_uncompressed_tar()
     {
         using var tmp = new TempDirectory();
         byte[] btf = RandomBytes(5000, 8);
@@ -94,7 +94,7 @@ public class BtfHubArchiveTests
     }
 
     [Fact]
-    public void MissingOrAmbiguousBtfMemberIsReported()
+    public void Missing_or_ambiguous_btf_member_is_reported()
     {
         using var tmp = new TempDirectory();
         File.WriteAllText(tmp.Combine("a.btf"), "one");

@@ -40,7 +40,7 @@ namespace BtfBindings.Tests.Exactness
 
         [FullTheory]
         [MemberData(nameof(Kernels))]
-        public void EveryStructAndUnionMatchesBpftool(string kernel)
+        public void Every_struct_and_union_matches_bpftool(string kernel)
         {
             var total = Stopwatch.StartNew();
             long alloc0 = GC.GetTotalAllocatedBytes();

@@ -50,7 +50,7 @@ namespace BtfBindings.Tests.Exactness
 
         [Theory]
         [MemberData(nameof(Targets))]
-        public void SampleOffsetsMatchGccOffsetof(string kernel, string compiler, string flags)
+        public void Sample_offsets_match_gcc_offsetof(string kernel, string compiler, string flags)
         {
             try { ProcessRunner.Find(compiler); }
             catch (InvalidOperationException) { Assert.Fail($"'{compiler}' is not installed (apt-get install {(compiler == "gcc" ? "gcc" : "gcc-" + compiler.Substring(0, compiler.Length - 4))}{(flags == "-m32" ? "; -S -m32 needs no multilib" : "")})"); }

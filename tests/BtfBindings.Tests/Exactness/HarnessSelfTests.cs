@@ -17,7 +17,7 @@ namespace BtfBindings.Tests.Exactness
     public class HarnessSelfTests
     {
         [Fact]
-        public void TamperedLayoutIsCaught()
+        public void Tampered_layout_is_caught()
         {
             const string kernel = "x86_64-6.12";
             var path = Fixtures.Path(kernel);
@@ -60,7 +60,7 @@ namespace BtfBindings.Tests.Exactness
         /// constant off by one, each is caught, and nothing else.
         /// </summary>
         [Fact]
-        public void TamperedScalarTypesAndConstantsAreCaught()
+        public void Tampered_scalar_types_and_constants_are_caught()
         {
             const string kernel = "x86_64-6.12";
             var path = Fixtures.Path(kernel);

@@ -9,10 +9,10 @@ using System.Text.Json;
 using BtfBindings.Tests.Support;
 using Xunit;
 
-namespace BtfBindings.Tests.Core
+namespace BtfBindings.Tests.Support
 {
     /// <summary>Shared helpers for the core tests: cached fixture parses, bpftool runs, JSON comparison, temp dirs.</summary>
-    internal static class CoreSupport
+    internal static class BtfSupport
     {
         /// <summary>A kernel (or object) fixture parsed once per run and shared (Btf is immutable).</summary>
         public static Btf Kernel(string name) => Fixtures.Kernel(name);
@@ -37,14 +37,14 @@ namespace BtfBindings.Tests.Core
         public static byte[] Text(Btf btf)
         {
             var ms = new MemoryStream();
-            Dump.BtfRawDump.WriteText(btf, ms);
+            global::BtfBindings.Dump.BtfRawDump.WriteText(btf, ms);
             return ms.ToArray();
         }
 
         public static byte[] Json(Btf btf)
         {
             var ms = new MemoryStream();
-            Dump.BtfRawDump.WriteJson(btf, ms);
+            global::BtfBindings.Dump.BtfRawDump.WriteJson(btf, ms);
             return ms.ToArray();
         }
 

@@ -5,9 +5,9 @@ using System.Linq;
 using BtfBindings.Containers;
 using BtfBindings.Tests.Support;
 using Xunit;
-using static BtfBindings.Tests.Core.CoreSupport;
+using static BtfBindings.Tests.Support.BtfSupport;
 
-namespace BtfBindings.Tests.Core
+namespace BtfBindings.Tests.Containers
 {
     /// <summary>Btf.Load through every container: gzip, xz, BTFHub tar.xz, and ELF of both classes and byte orders.</summary>
     public class ContainerTests
@@ -16,7 +16,7 @@ namespace BtfBindings.Tests.Core
         [InlineData("x86_64-5.10.btf", null)]
         [InlineData("bpf-features.o", null)]
         [InlineData("armhf-6.1-ip_vs.ko", "armhf-6.1")]
-        public void GzipCompressedFixturesLoadDirectly(string file, string? baseKernel)
+        public void Gzip_compressed_fixtures_load_directly(string file, string? baseKernel)
         {
             var gz = Path.Combine(Fixtures.RepoRoot, "tests", "fixtures", file + ".gz");
             Btf? b = baseKernel == null ? null : Kernel(baseKernel);
@@ -30,7 +30,7 @@ namespace BtfBindings.Tests.Core
         [InlineData("elf32be-ppc.o")]
         [InlineData("x86_64-5.10.btf")]
         [InlineData("s390x-6.12-qeth.ko")]
-        public void XzCompressedFilesLoad(string file)
+        public void Xz_compressed_files_load(string file)
         {
             using var tmp = new TempDir();
             var copy = tmp.File(file);
@@ -46,7 +46,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void BtfHubStyleTarXzLoads()
+        public void Btf_hub_style_tar_xz_loads()
         {
             using var tmp = new TempDir();
             var dir = tmp.File("content");
@@ -69,7 +69,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void GzipOfTarLoads()
+        public void Gzip_of_tar_loads()
         {
             using var tmp = new TempDir();
             var dir = tmp.File("c");
@@ -105,7 +105,7 @@ namespace BtfBindings.Tests.Core
 
         [Theory]
         [MemberData(nameof(ElfCases))]
-        public void ElfOfEveryClassAndByteOrderLoads(string file, string? baseKernel, int elfClass, bool bigEndian)
+        public void Elf_of_every_class_and_byte_order_loads(string file, string? baseKernel, int elfClass, bool bigEndian)
         {
             var path = Fixtures.Path(file);
             var bytes = File.ReadAllBytes(path);
@@ -134,7 +134,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void LittleAndBigEndianObjectsDecodeIdentically()
+        public void Little_and_big_endian_objects_decode_identically()
         {
             Assert.Equal(Text(Kernel("bpf-features.o")), Text(Kernel("bpf-features-eb.o")));
         }

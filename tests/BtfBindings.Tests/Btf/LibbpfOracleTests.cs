@@ -8,7 +8,7 @@ using BtfBindings.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace BtfBindings.Tests.Core
+namespace BtfBindings.Tests.BtfFormat
 {
     /// <summary>
     /// Compares Btf.ResolveSize / AlignOf / PointerSize with libbpf's btf__resolve_size / btf__align_of /
@@ -59,9 +59,9 @@ namespace BtfBindings.Tests.Core
 
         [Theory]
         [MemberData(nameof(KernelData))]
-        public void ResolveSizeAlignOfAndPointerSizeMatchLibbpfOnKernels(string kernel)
+        public void Resolve_size_align_of_and_pointer_size_match_libbpf_on_kernels(string kernel)
         {
-            var btf = CoreSupport.Kernel(kernel);
+            var btf = BtfSupport.Kernel(kernel);
             var oracle = RunOracle(Fixtures.Path(kernel), null);
             int checkedTypes = Compare(btf, oracle, kernel);
             Assert.Equal(btf.TypeCount - 1, checkedTypes);
@@ -75,9 +75,9 @@ namespace BtfBindings.Tests.Core
 
         [Theory]
         [MemberData(nameof(ModuleData))]
-        public void ResolveSizeAlignOfAndPointerSizeMatchLibbpfOnSplitModules(string module, string baseKernel)
+        public void Resolve_size_align_of_and_pointer_size_match_libbpf_on_split_modules(string module, string baseKernel)
         {
-            var btf = CoreSupport.Module(module, baseKernel);
+            var btf = BtfSupport.Module(module, baseKernel);
             var oracle = RunOracle(Fixtures.Path(module), Fixtures.Path(baseKernel));
             int checkedTypes = Compare(btf, oracle, module);
             Assert.Equal(btf.TypeCount - btf.FirstTypeId, checkedTypes);
@@ -91,9 +91,9 @@ namespace BtfBindings.Tests.Core
         /// </summary>
         [Theory]
         [MemberData(nameof(ObjectData))]
-        public void ResolveSizeAlignOfAndPointerSizeMatchLibbpfOnObjects(string obj)
+        public void Resolve_size_align_of_and_pointer_size_match_libbpf_on_objects(string obj)
         {
-            var btf = CoreSupport.Kernel(obj);
+            var btf = BtfSupport.Kernel(obj);
             var oracle = RunOracle(Fixtures.Path(obj), null);
             int checkedTypes = Compare(btf, oracle, obj);
             Assert.Equal(btf.TypeCount - 1, checkedTypes);
