@@ -202,8 +202,7 @@ namespace BtfBindings.Tests.CoRe
 
         private static Assembly AssemblyWithResources(params (string name, byte[] data)[] resources)
         {
-            var c = CSharpCompilation.Create("Res" + Guid.NewGuid().ToString("N"), new[] { CSharpSyntaxTree.ParseText("class C {}") }, TestCompilation.References,
-                new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
+            var c = TestCompilation.Create("Res" + Guid.NewGuid().ToString("N"), new[] { CSharpSyntaxTree.ParseText("class C {}") });
             var ms = new MemoryStream();
             var r = c.Emit(ms, manifestResources: resources.Select(x => new ResourceDescription(x.name, () => new MemoryStream(x.data), true)));
             Assert.True(r.Success);
