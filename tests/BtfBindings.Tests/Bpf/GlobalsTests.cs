@@ -1,5 +1,5 @@
 using BtfBindings.Bpf;
-using BtfBindings.Tests.Cli;
+using BtfBindings.Tests.Support;
 using Xunit;
 
 namespace BtfBindings.Tests.Bpf
