@@ -28,7 +28,7 @@ namespace BtfBindings.Tests.Cli
             var gz = File.ReadAllBytes(Path.Combine(Fixtures.RepoRoot, "tests", "fixtures", "aarch64-6.1.btf.gz"));
             File.WriteAllBytes(Path.Combine(Dir, "trunc.btf.gz"), gz.AsSpan(0, 20000).ToArray());
             File.CreateSymbolicLink(Path.Combine(Dir, "dangling"), "missing-target");
-            Tool.Check("mkfifo", Path.Combine(Dir, "fifo"));
+            ProcessRunner.Check("mkfifo", [Path.Combine(Dir, "fifo")]);
             // Kept open: .NET removes a Unix socket's file when the socket is closed.
             _socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             _socket.Bind(new UnixDomainSocketEndPoint(Path.Combine(Dir, "sock")));

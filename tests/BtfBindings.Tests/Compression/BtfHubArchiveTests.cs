@@ -28,7 +28,7 @@ public class BtfHubArchiveTests
     [Theory]
     [InlineData("5.4.0-1009-aws.btf", false)]
     [InlineData("5.4.0-1009-aws.btf", true)]
-    public void ExtractsTheBtfMemberFromTarXz(string memberName, bool dotPrefix)
+    public void Extracts_the_btf_member_from_tar_xz(string memberName, bool dotPrefix)
     {
         using var tmp = new TempDirectory();
         string dir = tmp.Combine("content");
@@ -46,7 +46,7 @@ public class BtfHubArchiveTests
     }
 
     [FullFact]
-    public void RealKernelBtfRoundTripsThroughABtfHubStyleArchive()
+    public void Real_kernel_btf_round_trips_through_a_btf_hub_style_archive()
     {
         byte[] btf = File.ReadAllBytes(Fixtures.Path("x86_64-6.12"));
         Assert.Equal("e0e6430bf6ddca2c65bebe329cd8244ffd06756cbc25f9b37acff9d1d0244131", Convert.ToHexStringLower(SHA256.HashData(btf)));
@@ -62,7 +62,7 @@ public class BtfHubArchiveTests
     }
 
     [Fact]
-    public void AcceptsBareXzBtfAndUncompressedTar()
+    public void Accepts_bare_xz_btf_and_uncompressed_tar()
     {
         byte[] btf = SmallBtf();
         Assert.Equal(btf, KernelImage.FindBtf(XzCompress(btf), "vmlinux.btf.xz").Data);
@@ -75,7 +75,7 @@ public class BtfHubArchiveTests
     }
 
     [Fact]
-    public void MissingOrAmbiguousBtfMemberIsReportedAsBtfException()
+    public void Missing_or_ambiguous_btf_member_is_reported_as_btf_exception()
     {
         using var tmp = new TempDirectory();
         File.WriteAllBytes(tmp.Combine("a.btf"), SmallBtf());

@@ -48,7 +48,7 @@ public class TarReaderTests
     [InlineData("pax", true)]
     [InlineData("ustar", false)]
     [InlineData("oldgnu", true)]
-    public void ReadsArchivesCreatedByTar(string format, bool longComponent)
+    public void Reads_archives_created_by_tar(string format, bool longComponent)
     {
         using var tmp = new TempDirectory();
         Dictionary<string, byte[]> files = CreateTree(tmp.FullPath, longComponent);
@@ -81,7 +81,7 @@ public class TarReaderTests
     }
 
     [Fact]
-    public void ReadsTarXzAndHardLinks()
+    public void Reads_tar_xz_and_hard_links()
     {
         using var tmp = new TempDirectory();
         Dictionary<string, byte[]> files = CreateTree(tmp.FullPath, longComponent: true);
@@ -105,7 +105,7 @@ public class TarReaderTests
     }
 
     [Fact]
-    public void CorruptAndTruncatedArchivesAreRejected()
+    public void Corrupt_and_truncated_archives_are_rejected()
     {
         using var tmp = new TempDirectory();
         CreateTree(tmp.FullPath, longComponent: true);
@@ -153,7 +153,7 @@ public class TarReaderTests
     }
 
     [Fact]
-    public void PaxSizeAndPathRecordsAndBase256AreHonoured()
+    public void Pax_size_and_path_records_and_base_256_are_honoured()
     {
         var archive = new MemoryStream();
         byte[] data = RandomBytes(1500, 4);
@@ -188,7 +188,7 @@ public class TarReaderTests
     }
 
     [Fact]
-    public void MalformedPaxRecordIsRejected()
+    public void Malformed_pax_record_is_rejected()
     {
         var archive = new MemoryStream();
         WriteEntry(archive, "PaxHeaders/x", 'x', Encoding.UTF8.GetBytes("99 path=x\n"));
@@ -201,7 +201,7 @@ public class TarReaderTests
     }
 
     [Fact]
-    public void EmptyArchiveHasNoEntries()
+    public void Empty_archive_has_no_entries()
     {
         Assert.Empty(TarReader.ReadAllEntries(new byte[10240]));
         Assert.Empty(TarReader.ReadAllEntries(Array.Empty<byte>()));

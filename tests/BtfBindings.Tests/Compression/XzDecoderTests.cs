@@ -77,7 +77,7 @@ public class XzDecoderTests
 
     [Theory]
     [MemberData(nameof(TieredRoundTripCases))]
-    public void RoundTripMatchesXz(string name, DataKind kind, int size, string options)
+    public void Round_trip_matches_xz(string name, DataKind kind, int size, string options)
     {
         byte[] original = MakeData(kind, size, seed: name.GetHashCode(StringComparison.Ordinal) & 0xFFFF ^ size);
         byte[] xz = XzCompress(original, options.Split(' ', StringSplitOptions.RemoveEmptyEntries));
@@ -86,7 +86,7 @@ public class XzDecoderTests
     }
 
     [Fact]
-    public void ConcatenatedStreamsAreJoined()
+    public void Concatenated_streams_are_joined()
     {
         byte[] a = CompressibleBytes(200_000, 1);
         byte[] b = RandomBytes(5000, 2);
@@ -100,7 +100,7 @@ public class XzDecoderTests
     }
 
     [Fact]
-    public void StreamPaddingIsAccepted()
+    public void Stream_padding_is_accepted()
     {
         byte[] a = CompressibleBytes(10_000, 4);
         byte[] b = CompressibleBytes(20_000, 5);
@@ -112,7 +112,7 @@ public class XzDecoderTests
     [InlineData(1)]
     [InlineData(3)]
     [InlineData(6)]
-    public void StreamPaddingNotMultipleOfFourIsRejected(int padding)
+    public void Stream_padding_not_multiple_of_four_is_rejected(int padding)
     {
         byte[] a = CompressibleBytes(10_000, 4);
         byte[] single = XzCompress(a);
@@ -124,7 +124,7 @@ public class XzDecoderTests
     }
 
     [Fact]
-    public void TrailingGarbageIsRejected()
+    public void Trailing_garbage_is_rejected()
     {
         byte[] single = XzCompress(CompressibleBytes(10_000, 4));
         var e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(Concat(single, new byte[] { 1, 2, 3, 4 }), "x.xz"));
@@ -134,7 +134,7 @@ public class XzDecoderTests
     }
 
     [Fact]
-    public void NotXzIsRejected()
+    public void Not_xz_is_rejected()
     {
         Assert.False(XzDecoder.IsXz(new byte[] { 0xFD, 0x37, 0x7A, 0x58, 0x5A }));
         Assert.False(XzDecoder.IsXz(new byte[] { 0x1F, 0x8B, 0, 0, 0, 0, 0 }));
@@ -150,7 +150,7 @@ public class XzDecoderTests
     }
 
     [Fact]
-    public void OutputLimitIsEnforced()
+    public void Output_limit_is_enforced()
     {
         byte[] original = CompressibleBytes(1 << 20, 10);
         byte[] xz = XzCompress(original);
@@ -162,7 +162,7 @@ public class XzDecoderTests
     }
 
     [Fact]
-    public void DecompressionBombFailsCleanly()
+    public void Decompression_bomb_fails_cleanly()
     {
         // 256 MiB of zeros compresses to ~40 KiB.
         byte[] bomb = XzCompress(new byte[256 << 20], "-6", "-T2");
@@ -177,7 +177,7 @@ public class XzDecoderTests
     }
 
     [Fact]
-    public void StreamAndFileOverloadsWork()
+    public void Stream_and_file_overloads_work()
     {
         byte[] original = CompressibleBytes(300_000, 11);
         byte[] xz = XzCompress(original, "--check=crc32");
@@ -207,7 +207,7 @@ public class XzDecoderTests
     }
 
     [Fact]
-    public void BlockCheckMismatchNamesBlockOffsetAndSource()
+    public void Block_check_mismatch_names_block_offset_and_source()
     {
         byte[] original = CompressibleBytes(100_000, 12);
         byte[] xz = XzCompress(original, "--check=crc64", "--block-size=40000");
@@ -224,7 +224,7 @@ public class XzDecoderTests
     }
 
     [Fact]
-    public void ErrorsInLaterStreamsNameTheStream()
+    public void Errors_in_later_streams_name_the_stream()
     {
         byte[] first = XzCompress(CompressibleBytes(5000, 14), "--check=crc32");
         byte[] second = XzCompress(CompressibleBytes(5000, 15), "--check=crc32");
@@ -242,7 +242,7 @@ public class XzDecoderTests
     }
 
     [Fact]
-    public void IndexMismatchIsDetected()
+    public void Index_mismatch_is_detected()
     {
         // Two streams; swap their indexes' record contents by splicing a different stream's index is hard,
         // so instead build a file whose index lists more blocks than were decoded: drop the first block.

@@ -41,7 +41,7 @@ public class XzFilterTests
 
     [Theory]
     [MemberData(nameof(FilterCases))]
-    public void FilterChainRoundTrips(string options)
+    public void Filter_chain_round_trips(string options)
     {
         string[] args = options.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         foreach (byte[] original in new[] { BranchHeavyBytes(262_147, 42), CompressibleBytes(100_003, 43), RandomBytes(3, 44), Array.Empty<byte>() })
@@ -53,7 +53,7 @@ public class XzFilterTests
     }
 
     [FullFact]
-    public void X86FilterOnRealMachineCode()
+    public void X86_filter_on_real_machine_code()
     {
         // A real x86-64 (or whatever this machine runs) executable: what the BCJ filter is designed for.
         string? binary = null;
@@ -75,7 +75,7 @@ public class XzFilterTests
     }
 
     [FullFact]
-    public void KernelModuleStyleSettingsRoundTrip()
+    public void Kernel_module_style_settings_round_trip()
     {
         // scripts/Makefile.modinst: xz --check=crc32 --lzma2=dict=1MiB (no BCJ for modules);
         // scripts/xz_wrap.sh for vmlinux: --check=crc32 --x86 --lzma2=,dict=32MiB.
