@@ -1,8 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Linq;
 using BtfBindings.Layout;
-using System.Globalization;
 
 namespace BtfBindings
 {
