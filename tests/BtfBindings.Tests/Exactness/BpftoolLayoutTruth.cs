@@ -90,7 +90,7 @@ namespace BtfBindings.Tests.Exactness
         public int TypeCount => _types.Count;
         public TimeSpan BpftoolTime { get; }
 
-        public BpftoolLayoutTruth(string btfPath)
+        public BpftoolLayoutTruth(string btfPath, int pointerSize = 0)
         {
             var sw = System.Diagnostics.Stopwatch.StartNew();
             var r = Tool.Check("bpftool", $"-j btf dump file {btfPath} format raw");
@@ -102,6 +102,7 @@ namespace BtfBindings.Tests.Exactness
             foreach (var t in _types.Values)
                 if (Str(t, "kind") == "INT" && (Str(t, "name") == "long unsigned int" || Str(t, "name") == "long int"))
                     ptr = t.GetProperty("size").GetInt32();
+            if (ptr == 0) ptr = pointerSize; // BPF objects may hold no long: the caller knows the target (bpf: 8)
             if (ptr == 0) throw new InvalidOperationException("no 'long unsigned int' in " + btfPath + ": cannot tell the pointer size");
             PointerSize = ptr;
         }
