@@ -548,7 +548,7 @@ namespace BtfBindings.CHeader
                     // A union larger than its members: an alignment that rounds the size up to BTF's.
                     int p = 1;
                     while (p <= 4096 && AlignUp(AlignUp(maxEnd, 8), 8L * Math.Max(p, align)) != sizeBits) p <<= 1;
-                    if (p > 4096) { Warnings.Add($"type id {t.Id}: union '{t.Name}' of {t.Size} bytes is larger than its members and no alignment gives that size"); }
+                    if (p > 4096) { if (t.Vlen > 0) Warnings.Add($"type id {t.Id}: union '{t.Name}' of {t.Size} bytes is larger than its members and no alignment gives that size"); }
                     else { layout.Aligned = Math.Max(p, align); align = layout.Aligned; alignMin = Math.Max(alignMin, layout.Aligned); }
                 }
             }
