@@ -7,10 +7,14 @@ namespace BtfBindings.Bpf
     {
         /// <summary>Creates the exception.</summary>
         public BpfException(string message, int errno, string? libbpfLog, Exception? inner = null)
+            : this(message, errno, libbpfLog, bpfRefused: false, inner) { }
+
+        internal BpfException(string message, int errno, string? libbpfLog, bool bpfRefused, Exception? inner = null)
             : base(libbpfLog == null ? message : message + Environment.NewLine + "libbpf said:" + Environment.NewLine + libbpfLog.TrimEnd(), inner)
         {
             Errno = errno;
             LibbpfLog = libbpfLog;
+            IsBpfRefused = bpfRefused;
         }
 
         /// <summary>The positive errno of the failed call (EACCES = 13 for a verifier rejection), or 0 when none applies.</summary>
@@ -19,7 +23,10 @@ namespace BtfBindings.Bpf
         /// <summary>What libbpf printed during the failed call (warnings, and the verifier log for a rejected program), or null.</summary>
         public string? LibbpfLog { get; }
 
-        /// <summary>True when the kernel refused bpf() itself (EPERM, ENOSYS) rather than rejecting what was asked.</summary>
-        public bool IsBpfRefused => Errno is BpfErrors.EPERM or BpfErrors.ENOSYS;
+        /// <summary>
+        /// True when this process may not use bpf() at all (EPERM or ENOSYS, and creating a one-element map fails the same
+        /// way), rather than the kernel refusing this one program or attachment.
+        /// </summary>
+        public bool IsBpfRefused { get; }
     }
 }

@@ -83,7 +83,7 @@ namespace BtfBindings.Bpf
                     DataIn = dataIn.IsEmpty ? null : din, DataSizeIn = (uint)dataIn.Length,
                     CtxIn = ctxIn.IsEmpty ? null : cin, CtxSizeIn = (uint)ctxIn.Length,
                     DataOut = dataOut.IsEmpty ? null : dout, DataSizeOut = (uint)dataOut.Length,
-                    Repeat = repeat,
+                    Repeat = repeat <= 1 ? 0 : repeat,   // raw_tp and syscall programs reject any repeat; 0 means once for all
                 };
                 int err = Libbpf.ProgTestRun(fd, &opts);
                 if (err < 0) throw BpfErrors.Exception($"Test-running program '{Name}' (SEC(\"{Section}\"); BPF_PROG_TEST_RUN supports only some program types)", err);

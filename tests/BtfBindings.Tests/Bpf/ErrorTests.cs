@@ -38,12 +38,23 @@ namespace BtfBindings.Tests.Bpf
         [Fact]
         public void Bpf_refused_says_so_and_names_the_capability()
         {
-            var e = BpfErrors.Exception("Loading BPF object 'x'", -1);
+            // The probe's answer is given: EPERM/ENOSYS when even a one-element map cannot be created.
+            var e = BpfErrors.Exception("Loading BPF object 'x'", -1, null, probe: 1);
             Assert.True(e.IsBpfRefused);
             Assert.Contains("bpf() was refused (EPERM)", e.Message);
             Assert.Contains("CAP_BPF", e.Message);
-            var nosys = BpfErrors.Exception("Loading BPF object 'x'", -38);
+            var nosys = BpfErrors.Exception("Loading BPF object 'x'", -38, null, probe: 38);
             Assert.Contains("bpf() was refused (ENOSYS)", nosys.Message);
+            Assert.True(nosys.IsBpfRefused);
+        }
+
+        [SkippableFact]
+        public void EPERM_for_one_program_while_bpf_works_is_not_called_bpf_refused()
+        {
+            BpfTestSupport.RequireBpf();
+            var e = BpfErrors.Exception("Loading BPF object 'x'", -1);     // the live probe: bpf() works in this process
+            Assert.False(e.IsBpfRefused);
+            Assert.Contains("refused it (EPERM 1: Operation not permitted) although bpf() works here", e.Message);
         }
 
         [SkippableFact]

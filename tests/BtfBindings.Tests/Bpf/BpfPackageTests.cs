@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.IO;
+using BtfBindings.Tests.Build;
+using BtfBindings.Tests.Cli;
+using BtfBindings.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace BtfBindings.Tests.Bpf
+{
+    /// <summary>
+    /// The packed BtfBindings package gives a fresh app outside the repository (one PackageReference, no AllowUnsafeBlocks)
+    /// the BtfBindings.Bpf types: it opens the test object, sets .rodata, loads, test-runs a program and reads .bss; run
+    /// again with BTFBINDINGS_LIBBPF naming a library that does not exist, it gets the exception naming libbpf.so.1 and libbpf1.
+    /// </summary>
+    [Trait("Tier", "Package")]
+    [Collection(PackageTier.Name)]
+    public class BpfPackageTests : IClassFixture<JourneyFeed>
+    {
+        private readonly JourneyFeed _feed;
+        private readonly ITestOutputHelper _log;
+
+        public BpfPackageTests(JourneyFeed feed, ITestOutputHelper log) { _feed = feed; _log = log; }
+
+        private const string Program = @"using System.Runtime.InteropServices;
+using BtfBindings.Bpf;
+
+try
+{
+    using var obj = BpfObject.Open(args[0]);
+    ref var ro = ref obj.Map("".rodata"").Global<Rodata>();
+    ro.Magic = 0xFEED;
+    ro.Factor = 5;
+    obj.Load();
+    ref var bss = ref obj.Map("".bss"").Global<Bss>();
+    bss.Key = 9;
+    var run = obj.Program(""echo"").TestRun(new byte[64]);
+    Console.WriteLine($""retval={run.ReturnValue} seen={bss.SeenMagic:x} scaled={bss.Scaled}"");
+    return 0;
+}
+catch (BpfException e)
+{
+    Console.WriteLine($""BpfException errno={e.Errno}: {e.Message}"");
+    return 3;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+struct Rodata { public ulong Magic; public uint Factor; }
+
+[StructLayout(LayoutKind.Explicit, Size = 0x60)]
+struct Bss { [FieldOffset(0)] public uint Key; [FieldOffset(8)] public ulong SeenMagic; [FieldOffset(0x10)] public ulong Scaled; }
+";
+
+        [FullSkippableFact]
+        public void A_fresh_app_with_only_the_BtfBindings_package_loads_and_runs_a_bpf_object()
+        {
+            BpfTestSupport.RequireBpf();
+            var app = _feed.NewApp("bpf-load", "net10.0", "", Program);
+            var obj = Path.Combine(app, "maps_globals.bpf.o");
+            File.Copy(BpfTestSupport.Object("maps_globals"), obj);
+            var (code, output, _) = _feed.Dotnet(JourneyFeed.BuildArgs, app);
+            Assert.True(code == 0, "dotnet build failed:\n" + output);
+            Assert.DoesNotContain("AllowUnsafeBlocks", File.ReadAllText(Path.Combine(app, "App.csproj")));
+
+            var (runCode, run, _) = _feed.Dotnet($"out/App.dll {obj}", app);
+            _log.WriteLine(run);
+            Assert.True(runCode == 0, run);
+            Assert.Contains("retval=2 seen=feed scaled=45", run);     // XDP_PASS; .rodata as set; key 9 * factor 5
+
+            var missing = RunApp(app, obj, "dotnet", ("BTFBINDINGS_LIBBPF", "libbpf-not-here.so.9"));
+            Assert.Contains("libbpf.so.1 could not be loaded (from 'libbpf-not-here.so.9'", missing);
+            Assert.Contains("package libbpf1", missing);
+
+            // Root without capabilities (bounding set emptied, so exec grants none): bpf() itself is refused.
+            if (!File.Exists("/usr/bin/setpriv")) throw new SkipTestException("setpriv (util-linux) is not installed: the refused-bpf() run needs it");
+            var refused = RunApp(app, obj, "/usr/bin/setpriv", default, "--bounding-set=-all --inh-caps=-all dotnet");
+            Assert.Contains("bpf() was refused (EPERM)", refused);
+            Assert.Contains("CAP_BPF", refused);
+        }
+
+        /// <summary>Runs the built app (exit code 3: it caught a BpfException) and returns what it printed.</summary>
+        private string RunApp(string app, string obj, string exe, (string name, string value) env, string prefix = "")
+        {
+            var psi = new ProcessStartInfo(exe, $"{prefix} out/App.dll {obj}".TrimStart()) { WorkingDirectory = app, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            if (env.name != null) psi.Environment[env.name] = env.value;
+            psi.Environment["DOTNET_ROLL_FORWARD"] = "Major";
+            using var p = Process.Start(psi)!;
+            var stderr = p.StandardError.ReadToEndAsync();
+            var output = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            _log.WriteLine($"{exe} {prefix}: exit {p.ExitCode}\n{output}{stderr.Result}");
+            Assert.True(p.ExitCode == 3, $"expected the app to catch a BpfException (exit 3), got {p.ExitCode}:\n{output}{stderr.Result}");
+            return output;
+        }
+    }
+}
