@@ -46,7 +46,7 @@ namespace BtfBindings.Objects
             foreach (var g in obj.Globals) L($"        _{g.Property.ToLowerInvariant()} = o.Map({CSharpNames.Literal(g.Section)});");
             L("    }");
             L("");
-            L($"    /// <summary>Opens the embedded object (<c>bpf_object__open_mem</c>); set <see cref=\"Rodata\"/> and program options, then <see cref=\"Load\"/>.</summary>");
+            L($"    /// <summary>Opens the embedded object (<c>bpf_object__open_mem</c>); set <c>Rodata</c> and program options, then <see cref=\"Load\"/>.</summary>");
             L($"    public static {cls} Open()");
             L("    {");
             L($"        using var s = typeof({cls}).Assembly.GetManifestResourceStream(ResourceName)");
