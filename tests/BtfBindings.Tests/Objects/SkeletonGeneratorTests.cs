@@ -1,5 +1,3 @@
-extern alias gen;
-
 using System;
 using System.Collections.Immutable;
 using System.IO;
@@ -11,10 +9,10 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Xunit;
 using Xunit.Abstractions;
-using GBtf = gen::BtfBindings.Btf;
-using GEmitOptions = gen::BtfBindings.Emit.EmitOptions;
-using GEmitter = gen::BtfBindings.Emit.CSharpEmitter;
-using GPlanner = gen::BtfBindings.Layout.LayoutPlanner;
+using GBtf = BtfBindings.Btf;
+using GEmitOptions = BtfBindings.Emit.EmitOptions;
+using GEmitter = BtfBindings.Emit.CSharpEmitter;
+using GPlanner = BtfBindings.Layout.LayoutPlanner;
 
 namespace BtfBindings.Tests.Objects
 {
@@ -31,7 +29,7 @@ namespace BtfBindings.Tests.Objects
         private static (Compilation output, ImmutableArray<Diagnostic> diags, string skeleton) Run(string objectPath, string ns = "", string className = "")
         {
             var manifest = $"object\t{objectPath}\tHASH\t{ns}\t{className}\t\n";
-            var gen = new gen::BtfBindings.Objects.BpfSkeletonGenerator().AsSourceGenerator();
+            var gen = new BtfBindings.Objects.BpfSkeletonGenerator().AsSourceGenerator();
             GeneratorDriver driver = CSharpGeneratorDriver.Create(new[] { gen }, additionalTexts: new AdditionalText[] { new GeneratorHarness.Manifest(manifest) },
                 parseOptions: new CSharpParseOptions(LanguageVersion.CSharp12));
             var refs = GeneratorHarness.References.Add(MetadataReference.CreateFromFile(typeof(BtfBindings.Bpf.BpfObject).Assembly.Location));
