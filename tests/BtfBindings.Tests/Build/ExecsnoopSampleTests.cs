@@ -29,12 +29,11 @@ namespace BtfBindings.Tests.Build
             var outDir = Path.Combine(Path.GetTempPath(), "btfb-execsnoop-" + Guid.NewGuid().ToString("N"));
             try
             {
-                var build = Tool.Run("dotnet", $"build \"{sample}\" -c Release -o \"{outDir}\" -nologo", sample, 600_000);
+                var build = ProcessRunner.Run(ProcessRunner.Dotnet, ["build", sample, "-c", "Release", "-o", outDir, "-nologo"], sample, TimeSpan.FromMinutes(10));
                 Assert.True(build.ExitCode == 0, build.StdOut + build.StdErr);
                 Assert.Matches(@"\b0 Warning\(s\)", build.StdOut);
 
-                var psi = new ProcessStartInfo("dotnet", $"\"{Path.Combine(outDir, "execsnoop.dll")}\" -n 200")
-                { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+                var psi = ProcessRunner.StartInfo(ProcessRunner.Dotnet, [Path.Combine(outDir, "execsnoop.dll"), "-n", "200"]);
                 using var p = Process.Start(psi)!;
                 var stdout = new List<string>();
                 var header = new ManualResetEventSlim();

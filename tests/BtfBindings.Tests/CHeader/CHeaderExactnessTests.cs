@@ -7,7 +7,7 @@ using BtfBindings.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace BtfBindings.Tests.Header
+namespace BtfBindings.Tests.CHeader
 {
     /// <summary>
     /// <c>btfgen header</c> checked by a compiler: the header is compiled with debug info for the fixture's own target (clang
@@ -45,7 +45,7 @@ namespace BtfBindings.Tests.Header
             _out.WriteLine($"btfgen header, {kernel}, {compiler}: {ours.Types} types, {ours.Members} members compared, {ours.Problems.Count} differ");
 
             // The peer: bpftool's header through the same compiler. Printed, not asserted (it is not ours to fix).
-            var bpftool = Tool.Check("bpftool", $"btf dump file {Fixtures.Path(kernel)} format c").StdOut;
+            var bpftool = ProcessRunner.Check("bpftool", ["btf", "dump", "file", Fixtures.Path(kernel), "format", "c"]).StdOut;
             try
             {
                 var peer = CompileAndCompare(btf, bpftool, compiler, flags, kernel + "-bpftool");
@@ -102,10 +102,11 @@ namespace BtfBindings.Tests.Header
                 File.WriteAllText(h, header);
                 var o = Path.Combine(dir, label + ".o");
                 // Not a BPF target: preserve_access_index is a BPF-target attribute, so turn it off as bpftool's header allows.
-                var cc = Tool.Run(compiler, $"{flags} -DBPF_NO_PRESERVE_ACCESS_INDEX -w -c -g -fno-eliminate-unused-debug-types -x c {h} -o {o}");
+                var args = flags.Split(' ', StringSplitOptions.RemoveEmptyEntries).Concat(new[] { "-DBPF_NO_PRESERVE_ACCESS_INDEX", "-w", "-c", "-g", "-fno-eliminate-unused-debug-types", "-x", "c", h, "-o", o });
+                var cc = ProcessRunner.Run(compiler, args);
                 if (cc.ExitCode != 0) throw new InvalidOperationException($"{compiler} {flags} failed on the {label} header:\n{string.Join("\n", cc.StdErr.Split('\n').Take(20))}");
                 var btfOut = Path.Combine(dir, label + ".btf");
-                Tool.Check("pahole", $"-J --btf_encode_detached={btfOut} {o}");
+                ProcessRunner.Check("pahole", ["-J", "--btf_encode_detached=" + btfOut, o]);
                 using var compiled = Btf.Load(btfOut);
                 return Compare(source, compiled, subset);
             }

@@ -32,7 +32,7 @@ namespace BtfBindings.Tests.Objects
             var gen = new BtfBindings.Objects.BpfSkeletonGenerator().AsSourceGenerator();
             GeneratorDriver driver = CSharpGeneratorDriver.Create(new[] { gen }, additionalTexts: new AdditionalText[] { new GeneratorHarness.Manifest(manifest) },
                 parseOptions: new CSharpParseOptions(LanguageVersion.CSharp12));
-            var refs = GeneratorHarness.References.Add(MetadataReference.CreateFromFile(typeof(BtfBindings.Bpf.BpfObject).Assembly.Location));
+            var refs = TestCompilation.References.Add(MetadataReference.CreateFromFile(typeof(BtfBindings.Bpf.BpfObject).Assembly.Location));
             var input = CSharpCompilation.Create("SkelTest", Array.Empty<SyntaxTree>(), refs,
                 new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
             driver.RunGeneratorsAndUpdateCompilation(input, out var output, out var diags);
@@ -46,7 +46,7 @@ namespace BtfBindings.Tests.Objects
             var (output, diags, skel) = Run(Fixtures.Path("bpf-features.o"), "Demo");
             Assert.DoesNotContain(diags, d => d.Severity == DiagnosticSeverity.Error);
             var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
-            Assert.True(errors.Count == 0, InMemoryCompiler.Describe(errors));
+            Assert.True(errors.Count == 0, TestCompilation.Describe(errors));
             _out.WriteLine(skel);
             Assert.Contains("public sealed partial class BpfFeatures", skel);
             Assert.Contains("global::BtfBindings.Bpf.BpfHashMap<uint, global::Demo.BpfFeatures.kitchen_sink> sink_map", skel);
@@ -57,8 +57,8 @@ namespace BtfBindings.Tests.Objects
             Assert.Contains("public ref global::Demo.BpfFeatures.DataSection Data", skel);
 
             // Section structs are the ELF sections' sizes (libbpf's map value size), members at the symbols' offsets.
-            var asm = InMemoryCompiler.Emit((CSharpCompilation)output);
-            Assert.True(asm.Errors.Count == 0, InMemoryCompiler.Describe(asm.Errors));
+            var asm = TestCompilation.Emit((CSharpCompilation)output);
+            Assert.True(asm.Errors.Count == 0, TestCompilation.Describe(asm.Errors));
         }
 
         [Fact]
@@ -89,8 +89,8 @@ namespace BtfBindings.Tests.Objects
             var plan = GPlanner.PlanAll(btf);
             var files = new GEmitter(plan, new GEmitOptions { Namespace = "K", SourceLabel = fixture }).Emit();
             var run = ExactnessHarness.Run(fixture, truth, plan, files.Select(f => (f.HintName, f.Text)).ToList(), bigEndian: fixture.Contains("-eb"), requireAllNamed: true, "K");
-            Assert.True(run.GeneratedErrors.Count == 0, InMemoryCompiler.Describe(run.GeneratedErrors));
-            Assert.True(run.CheckerErrors.Count == 0, InMemoryCompiler.Describe(run.CheckerErrors));
+            Assert.True(run.GeneratedErrors.Count == 0, TestCompilation.Describe(run.GeneratedErrors));
+            Assert.True(run.CheckerErrors.Count == 0, TestCompilation.Describe(run.CheckerErrors));
             _out.WriteLine($"{fixture}: {run.CheckedTypes.Count} types, {run.Fields} fields, {run.Bitfields} bitfields checked; {run.Mismatches.Count} mismatches");
             Assert.True(run.Mismatches.Count == 0, string.Join("\n", run.Mismatches.Take(40)));
             Assert.True(run.Bitfields > 0 && run.CheckedTypes.Count > 5);
