@@ -93,6 +93,20 @@ namespace BtfBindings.Bpf
             foreach (var p in _programs) p.OnLoaded();
         }
 
+        /// <summary>
+        /// Attaches every loaded program whose section says where (as libbpf's skeleton attach does): programs that cannot
+        /// auto-attach (SEC("xdp"), SEC("socket"), a bare SEC("kprobe"), ...: EOPNOTSUPP from libbpf) are skipped, any
+        /// other failure throws. The object keeps the links until disposed; they are also returned.
+        /// </summary>
+        public IReadOnlyList<BpfLink> AttachAll()
+        {
+            ThrowIfDisposed();
+            var links = new List<BpfLink>();
+            foreach (var p in _programs)
+                if (p.IsLoadedProgram && p.TryAttach() is { } link) links.Add(link);
+            return links;
+        }
+
         /// <summary>The program named <paramref name="name"/> (its C function name).</summary>
         public BpfProgram Program(string name) =>
             _programs.FirstOrDefault(p => p.Name == name)

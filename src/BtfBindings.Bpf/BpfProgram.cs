@@ -52,14 +52,25 @@ namespace BtfBindings.Bpf
         }
 
         internal void OnLoaded() => _fd = Libbpf.ProgramFd(_prog);
+        internal bool IsLoadedProgram => _fd >= 0;
 
         /// <summary>Attaches where the section says (bpf_program__attach: kprobe/, tracepoint/, fentry/, raw_tp/, iter/, ...); the object keeps the link until disposed.</summary>
-        public BpfLink Attach()
+        public BpfLink Attach() => Attach(skipUnsupported: false)!;
+
+        /// <summary>Attach, or null when the section names no attach point (libbpf's EOPNOTSUPP).</summary>
+        internal BpfLink? TryAttach() => Attach(skipUnsupported: true);
+
+        private BpfLink? Attach(bool skipUnsupported)
         {
             _ = Fd;
             using var log = LibbpfLog.Capture();
             nint link = Libbpf.ProgramAttach(_prog);
-            if (link == 0) throw BpfErrors.Exception($"Attaching program '{Name}' (SEC(\"{Section}\"))", Marshal.GetLastPInvokeError(), log.Text);
+            if (link == 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (skipUnsupported && errno == BpfErrors.EOPNOTSUPP) return null;
+                throw BpfErrors.Exception($"Attaching program '{Name}' (SEC(\"{Section}\"))", errno, log.Text);
+            }
             var l = new BpfLink(_owner, link, Name);
             _owner.Track(l);
             return l;
@@ -67,10 +78,10 @@ namespace BtfBindings.Bpf
 
         /// <summary>Runs the program once or <paramref name="repeat"/> times in the kernel (BPF_PROG_TEST_RUN) on the given packet and context.</summary>
         public BpfTestRunResult TestRun(ReadOnlySpan<byte> dataIn = default, ReadOnlySpan<byte> ctxIn = default, int repeat = 1) =>
-            TestRun(dataIn, ctxIn, default, repeat);
+            TestRunWithDataOut(dataIn, ctxIn, default, repeat);
 
         /// <summary>Like <see cref="TestRun(ReadOnlySpan{byte}, ReadOnlySpan{byte}, int)"/>, receiving the packet as the program left it into <paramref name="dataOut"/>.</summary>
-        public BpfTestRunResult TestRun(ReadOnlySpan<byte> dataIn, ReadOnlySpan<byte> ctxIn, Span<byte> dataOut, int repeat = 1)
+        public BpfTestRunResult TestRunWithDataOut(ReadOnlySpan<byte> dataIn, ReadOnlySpan<byte> ctxIn, Span<byte> dataOut, int repeat = 1)
         {
             int fd = Fd;
             fixed (byte* din = dataIn)

@@ -36,11 +36,11 @@ namespace BtfBindings.Bpf
         /// Hands every available record to <paramref name="handler"/>, waiting up to <paramref name="timeoutMs"/> ms
         /// (-1: forever, 0: not at all) when there is none. Returns the number of records handled (0 on timeout).
         /// </summary>
-        public int Poll(int timeoutMs, BpfRecordHandler handler) => Poll(timeoutMs, handler, RecordDispatch.Span, int.MaxValue);
+        public int Poll(int timeoutMs, BpfRecordHandler handler) => Poll<SpanInvoker>(timeoutMs, handler, int.MaxValue);
 
         /// <summary>Like <see cref="Poll(int, BpfRecordHandler)"/>, each record viewed as a <typeparamref name="T"/> in place.</summary>
         public int Poll<T>(int timeoutMs, BpfRecordHandler<T> handler) where T : unmanaged =>
-            Poll(timeoutMs, handler, RecordDispatch.Typed<T>(), int.MaxValue);
+            Poll<TypedInvoker<T>>(timeoutMs, handler, int.MaxValue);
 
         /// <summary>Hands the records available now to <paramref name="handler"/> without waiting.</summary>
         public int Consume(BpfRecordHandler handler) => Poll(0, handler);
@@ -66,20 +66,22 @@ namespace BtfBindings.Bpf
         }
 
         private int PollCopies<T>(int timeoutMs, BpfRecordHandler<T> add, int max) where T : unmanaged =>
-            Poll(timeoutMs, add, RecordDispatch.Typed<T>(), max);
+            Poll<TypedInvoker<T>>(timeoutMs, add, max);
 
-        private int Poll(int timeoutMs, object handler, delegate*<object, byte*, uint, void> invoke, int max)
+        private int Poll<TInvoker>(int timeoutMs, object handler, int max) where TInvoker : struct, IRecordInvoker
         {
             EnsureMapped();
-            int n = Drain(handler, invoke, max);
+            int n = Drain<TInvoker>(handler, max);
             if (n > 0 || timeoutMs == 0) return n;
-            return WaitReadable(timeoutMs) ? Drain(handler, invoke, max) : 0;
+            return WaitReadable(timeoutMs) ? Drain<TInvoker>(handler, max) : 0;
         }
 
-        private int Drain(object handler, delegate*<object, byte*, uint, void> invoke, int max)
+        private int Drain<TInvoker>(object handler, int max) where TInvoker : struct, IRecordInvoker
         {
             ulong* consumerPos = (ulong*)_consumer;
             ulong* producerPos = (ulong*)_producer;
+            byte* data = _data;                                         // locals: the handler call would force reloads of fields
+            ulong mask = _mask;
             ulong cons = Volatile.Read(ref *consumerPos);
             int n = 0;
             bool more;
@@ -89,14 +91,14 @@ namespace BtfBindings.Bpf
                 ulong prod = Volatile.Read(ref *producerPos);          // acquire: the records before prod are complete or busy
                 while (cons < prod && n < max)
                 {
-                    byte* record = _data + (cons & _mask);
+                    byte* record = data + (cons & mask);
                     uint len = Volatile.Read(ref *(uint*)record);      // acquire: the producer commits by clearing the busy bit
                     if ((len & BusyBit) != 0) return n;
                     uint size = len & ~(BusyBit | DiscardBit);
                     ulong next = cons + ((size + HeaderSize + 7) & ~7u);
                     if ((len & DiscardBit) == 0)
                     {
-                        try { invoke(handler, record + HeaderSize, size); }
+                        try { default(TInvoker).Invoke(handler, record + HeaderSize, size); }
                         catch { Volatile.Write(ref *consumerPos, next); throw; }   // as libbpf: a failed record counts as consumed
                         n++;
                     }

@@ -16,7 +16,7 @@ namespace BtfBindings.Bpf
         /// <summary>Copies element <paramref name="index"/> into <paramref name="value"/>.</summary>
         public void Lookup(uint index, out TValue value)
         {
-            CheckIndex(index);
+            MapCalls.CheckIndex(Map, Length, index);
             value = default;
             fixed (TValue* v = &value)
                 if (!MapCalls.Lookup(Map, &index, v)) throw new IndexOutOfRangeException($"Map '{Map.Name}' has no element {index}");
@@ -28,13 +28,8 @@ namespace BtfBindings.Bpf
         /// <summary>Sets element <paramref name="index"/>.</summary>
         public void Update(uint index, in TValue value, BpfUpdateFlags flags = BpfUpdateFlags.Any)
         {
-            CheckIndex(index);
+            MapCalls.CheckIndex(Map, Length, index);
             fixed (TValue* v = &value) MapCalls.Update(Map, &index, v, flags);
-        }
-
-        private void CheckIndex(uint index)
-        {
-            if (index >= (uint)Length) throw new ArgumentOutOfRangeException(nameof(index), index, $"map '{Map.Name}' has {Length} elements");
         }
     }
 }

@@ -19,20 +19,15 @@ namespace BtfBindings.Bpf
         /// <summary>Copies the per-CPU values of element <paramref name="index"/> into <paramref name="values"/> (at least <see cref="PossibleCpus"/> long).</summary>
         public void Lookup(uint index, Span<TValue> values)
         {
-            CheckIndex(index);
+            MapCalls.CheckIndex(Map, Length, index);
             if (!PerCpuValues.Lookup(Map, &index, values, PossibleCpus)) throw new IndexOutOfRangeException($"Map '{Map.Name}' has no element {index}");
         }
 
         /// <summary>Sets the per-CPU values of element <paramref name="index"/> (exactly <see cref="PossibleCpus"/> of them).</summary>
         public void Update(uint index, ReadOnlySpan<TValue> values, BpfUpdateFlags flags = BpfUpdateFlags.Any)
         {
-            CheckIndex(index);
+            MapCalls.CheckIndex(Map, Length, index);
             PerCpuValues.Update(Map, &index, values, PossibleCpus, flags);
-        }
-
-        private void CheckIndex(uint index)
-        {
-            if (index >= (uint)Length) throw new ArgumentOutOfRangeException(nameof(index), index, $"map '{Map.Name}' has {Length} elements");
         }
     }
 }

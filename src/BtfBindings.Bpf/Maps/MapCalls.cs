@@ -1,3 +1,4 @@
+using System;
 using System.Runtime.CompilerServices;
 using BtfBindings.Bpf.Interop;
 
@@ -36,6 +37,16 @@ namespace BtfBindings.Bpf
             if (err == -BpfErrors.ENOENT) return false;
             throw Failure(map, "Iterating the keys of", err);
         }
+
+        /// <summary>An array index must be below max_entries (the kernel would say ENOENT; this names the map and its length).</summary>
+        internal static void CheckIndex(BpfMap map, int length, uint index)
+        {
+            if (index >= (uint)length) ThrowIndex(map, length, index);
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static void ThrowIndex(BpfMap map, int length, uint index) =>
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"map '{map.Name}' has {length} elements");
 
         [MethodImpl(MethodImplOptions.NoInlining)]
         private static BpfException Failure(BpfMap map, string what, int err) => BpfErrors.Exception($"{what} map '{map.Name}'", err);

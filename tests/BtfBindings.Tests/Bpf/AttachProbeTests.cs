@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using BtfBindings.Bpf;
 using BtfBindings.Tests.Cli;
+using BtfBindings.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -31,6 +32,7 @@ namespace BtfBindings.Tests.Bpf
             ("kprobe_openat2", 3, How.Attach), ("kretprobe_openat2", 4, How.Attach), ("fentry_openat2", 5, How.Attach),
             ("iter_task", 6, How.AttachIterator), ("test_run_xdp", 7, How.TestRun), ("test_run_socket", 8, How.TestRun),
             ("test_run_tc", 9, How.TestRun), ("test_run_syscall", 10, How.TestRun), ("test_run_raw_tp", 11, How.TestRun),
+            ("tp_btf_exec", 12, How.Attach),
         };
 
         [SkippableFact]
@@ -57,6 +59,7 @@ namespace BtfBindings.Tests.Bpf
                         using var link = prog.Attach();
                         if (how == How.AttachIterator) { using var s = link.OpenIterator(); s.CopyTo(Stream.Null); }
                         for (int i = 0; i < 20; i++) { GetPid(); File.ReadAllBytes("/proc/self/stat"); }
+                        if (name == "tp_btf_exec") System.Diagnostics.Process.Start("/bin/true")!.WaitForExit();
                     }
                     ulong hits = obj.Map(".bss").GlobalReadOnly<Hits>()[hit];
                     Assert.True(hits > 0, $"{name} {(how == How.TestRun ? "test-ran" : "attached")} but never ran");

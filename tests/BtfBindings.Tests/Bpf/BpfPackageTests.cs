@@ -1,4 +1,6 @@
+using System;
 using System.Diagnostics;
+using System.Linq;
 using System.IO;
 using BtfBindings.Tests.Build;
 using BtfBindings.Tests.Cli;
@@ -28,6 +30,7 @@ using BtfBindings.Bpf;
 try
 {
     using var obj = BpfObject.Open(args[0]);
+    if (obj.Programs.Count == 1) { obj.Load(); return 0; }     // rejected.bpf.o: the verifier refuses its one program
     ref var ro = ref obj.Map("".rodata"").Global<Rodata>();
     ro.Magic = 0xFEED;
     ro.Factor = 5;
@@ -58,11 +61,11 @@ struct Bss { [FieldOffset(0)] public uint Key; [FieldOffset(8)] public ulong See
             var app = _feed.NewApp("bpf-load", "net10.0", "", Program);
             var obj = Path.Combine(app, "maps_globals.bpf.o");
             File.Copy(BpfTestSupport.Object("maps_globals"), obj);
-            var (code, output, _) = _feed.Dotnet(JourneyFeed.BuildArgs, app);
+            var (code, output, _) = _feed.Dotnet(app, JourneyFeed.BuildArgs);
             Assert.True(code == 0, "dotnet build failed:\n" + output);
             Assert.DoesNotContain("AllowUnsafeBlocks", File.ReadAllText(Path.Combine(app, "App.csproj")));
 
-            var (runCode, run, _) = _feed.Dotnet($"out/App.dll {obj}", app);
+            var (runCode, run, _) = _feed.Dotnet(app, "out/App.dll", obj);
             _log.WriteLine(run);
             Assert.True(runCode == 0, run);
             Assert.Contains("retval=2 seen=feed scaled=45", run);     // XDP_PASS; .rodata as set; key 9 * factor 5
@@ -78,10 +81,38 @@ struct Bss { [FieldOffset(0)] public uint Key; [FieldOffset(8)] public ulong See
             Assert.Contains("CAP_BPF", refused);
         }
 
-        /// <summary>Runs the built app (exit code 3: it caught a BpfException) and returns what it printed.</summary>
-        private string RunApp(string app, string obj, string exe, (string name, string value) env, string prefix = "")
+        /// <summary>
+        /// The same app published with Native AOT (no trim or AOT warnings from BtfBindings.Bpf): the LibraryImports, the
+        /// unmanaged log callback with its va_list and the ring buffer work compiled ahead of time; a rejected load carries
+        /// the verifier log.
+        /// </summary>
+        [FullSkippableFact]
+        public void The_app_published_with_native_aot_runs_the_same()
         {
-            var psi = new ProcessStartInfo(exe, $"{prefix} out/App.dll {obj}".TrimStart()) { WorkingDirectory = app, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            BpfTestSupport.RequireBpf();
+            if (!OperatingSystem.IsLinux() || System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.X64)
+                throw new SkipTestException("the Native AOT check publishes for linux-x64");
+            var app = _feed.NewApp("bpf-aot", "net10.0", "", Program, "\n    <PublishAot>true</PublishAot>");
+            var obj = Path.Combine(app, "maps_globals.bpf.o");
+            File.Copy(BpfTestSupport.Object("maps_globals"), obj);
+            var (code, output, _) = _feed.Dotnet("publish -r linux-x64 -o aot -nologo -nodeReuse:false", app);
+            Assert.True(code == 0, "dotnet publish (Native AOT) failed:\n" + output);
+            Assert.DoesNotContain("BtfBindings.Bpf", string.Join("\n", output.Split('\n').Where(l => l.Contains("warning IL"))));
+
+            var run = RunApp(app, obj, Path.Combine(app, "aot", "App"), default, expectedExit: 0);
+            Assert.Contains("retval=2 seen=feed scaled=45", run);
+            var rejected = Path.Combine(app, "rejected.bpf.o");
+            File.Copy(BpfTestSupport.Object("rejected"), rejected);
+            var log = RunApp(app, rejected, Path.Combine(app, "aot", "App"), default, expectedExit: 3);
+            Assert.Contains("errno=13", log);
+            Assert.Contains("invalid access to packet", log);
+        }
+
+        /// <summary>Runs the built app (exit code 3: it caught a BpfException) and returns what it printed.</summary>
+        private string RunApp(string app, string obj, string exe, (string name, string value) env, string prefix = "", int expectedExit = 3)
+        {
+            string dll = exe.EndsWith("/App", StringComparison.Ordinal) ? "" : "out/App.dll ";
+            var psi = new ProcessStartInfo(exe, $"{prefix} {dll}{obj}".TrimStart()) { WorkingDirectory = app, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             if (env.name != null) psi.Environment[env.name] = env.value;
             psi.Environment["DOTNET_ROLL_FORWARD"] = "Major";
             using var p = Process.Start(psi)!;
@@ -89,7 +120,7 @@ struct Bss { [FieldOffset(0)] public uint Key; [FieldOffset(8)] public ulong See
             var output = p.StandardOutput.ReadToEnd();
             p.WaitForExit();
             _log.WriteLine($"{exe} {prefix}: exit {p.ExitCode}\n{output}{stderr.Result}");
-            Assert.True(p.ExitCode == 3, $"expected the app to catch a BpfException (exit 3), got {p.ExitCode}:\n{output}{stderr.Result}");
+            Assert.True(p.ExitCode == expectedExit, $"expected exit {expectedExit} (3: the app caught a BpfException), got {p.ExitCode}:\n{output}{stderr.Result}");
             return output;
         }
     }

@@ -1,7 +1,10 @@
 using System;
+using System.Linq;
 using System.Collections.Concurrent;
 using System.IO;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
 using BtfBindings.Bpf;
 using BtfBindings.Bpf.Interop;
 using BtfBindings.Tests.Cli;
@@ -13,7 +16,7 @@ namespace BtfBindings.Tests.Bpf
     /// The BPF objects of tests/bpf/runtime, compiled by clang once per run into a temp folder (never committed), and the
     /// check that skips a test, with the reason, where this process may not use bpf().
     /// </summary>
-    internal static unsafe class BpfTestSupport
+    internal static class BpfTestSupport
     {
         private static readonly ConcurrentDictionary<string, Lazy<string>> Objects = new();
         private static readonly Lazy<string?> Refusal = new(ProbeRefusal);
@@ -50,27 +53,30 @@ namespace BtfBindings.Tests.Bpf
         {
             try { LibbpfLibrary.EnsureLoaded(); }
             catch (BpfException e) { return "libbpf missing: " + e.Message; }
-            fixed (byte* name = "probe\0"u8)
-            {
-                int fd = Libbpf.MapCreate((int)BpfMapType.Array, name, 4, 4, 1, null);
-                if (fd >= 0) { Libc.Close(fd); return null; }
-                var e = BpfErrors.Exception("Creating a 1-element array map (the probe of whether bpf() is allowed)", fd);
-                return e.IsBpfRefused ? e.Message : throw e;
-            }
+            int errno = BpfErrors.BpfProbe();
+            if (errno == 0) return null;
+            var e2 = BpfErrors.Exception("Creating a 1-element array map (the probe of whether bpf() is allowed)", errno, null, errno);
+            return e2.IsBpfRefused ? e2.Message : throw e2;
         }
 
         private static string Compile(string name)
         {
             var src = Path.Combine(Fixtures.RepoRoot, "tests", "bpf", "runtime", name + ".bpf.c");
-            var dir = Path.Combine(Path.GetTempPath(), "btfbindings-bpf-obj", Environment.ProcessId.ToString());
-            Directory.CreateDirectory(dir);
-            var obj = Path.Combine(dir, name + ".bpf.o");
             // <linux/types.h> needs <asm/types.h> from the multiarch include folder, which -target bpf does not search.
             string multiarch = RuntimeInformation.ProcessArchitecture switch
             {
                 Architecture.Arm64 => "aarch64-linux-gnu", Architecture.S390x => "s390x-linux-gnu", _ => "x86_64-linux-gnu",
             };
-            Tool.Check("clang", $"-g -O2 -target bpf -Wall -I/usr/include/{multiarch} -c {src} -o {obj}");
+            string flags = $"-g -O2 -target bpf -Wall -I/usr/include/{multiarch}";
+            // One folder per source content and flags: reused across runs, never stale, nothing piles up per run.
+            var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(File.ReadAllText(src) + flags)))[..16];
+            var dir = Path.Combine(Path.GetTempPath(), "btfbindings-bpf-obj", name + "-" + hash);
+            var obj = Path.Combine(dir, name + ".bpf.o");
+            if (File.Exists(obj)) return obj;
+            Directory.CreateDirectory(dir);
+            var tmp = obj + "." + Guid.NewGuid().ToString("N");
+            ProcessRunner.Check("clang", flags.Split(' ', StringSplitOptions.RemoveEmptyEntries).Concat(new[] { "-c", src, "-o", tmp }));
+            File.Move(tmp, obj, overwrite: true);
             return obj;
         }
     }

@@ -2,6 +2,7 @@ using System;
 using BtfBindings.Bpf;
 using BtfBindings.Bpf.Interop;
 using BtfBindings.Tests.Cli;
+using BtfBindings.Tests.Support;
 using Xunit;
 
 namespace BtfBindings.Tests.Bpf

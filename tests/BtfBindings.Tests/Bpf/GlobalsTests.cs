@@ -1,5 +1,6 @@
 using BtfBindings.Bpf;
 using BtfBindings.Tests.Cli;
+using BtfBindings.Tests.Support;
 using Xunit;
 
 namespace BtfBindings.Tests.Bpf
@@ -35,6 +36,19 @@ namespace BtfBindings.Tests.Bpf
             // libbpf's own name for the map works too.
             Assert.Equal(obj.Map(".bss").Name, obj.Map(obj.Map(".bss").Name).Name);
             Assert.EndsWith(".bss", obj.Map(".bss").Name);
+        }
+
+        [SkippableFact]
+        public void A_test_run_returns_the_program_result_and_the_packet_it_left()
+        {
+            using var obj = BpfTestSupport.Load("maps_globals");
+            var packet = new byte[64];
+            for (int i = 0; i < packet.Length; i++) packet[i] = (byte)(i * 7);
+            var output = new byte[128];
+            var r = obj.Program("echo").TestRunWithDataOut(packet, default, output);
+            Assert.Equal(2u, r.ReturnValue);                 // XDP_PASS
+            Assert.Equal(64, r.DataOutLength);
+            Assert.Equal(packet, output[..64]);
         }
     }
 }

@@ -1,7 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using BtfBindings.Bpf;
 using BtfBindings.Tests.Cli;
+using BtfBindings.Tests.Support;
 using Xunit;
 
 namespace BtfBindings.Tests.Bpf
@@ -28,6 +30,34 @@ namespace BtfBindings.Tests.Bpf
                 Assert.Contains((Environment.ProcessId, Environment.ProcessId), threads);
                 Assert.True(threads.Count > 10, $"only {threads.Count} tasks");
             }
+        }
+
+        [SkippableFact]
+        public void AttachAll_attaches_what_its_section_places_and_skips_test_run_programs()
+        {
+            using var obj = BpfTestSupport.Load("maps_globals");
+            var links = obj.AttachAll();                    // four XDP programs (no attach point in SEC("xdp")), one iterator
+            var link = Assert.Single(links);
+            using var stream = link.OpenIterator();
+            Assert.True(stream.ReadByte() >= 0);
+        }
+
+        [SkippableFact]
+        public void A_pinned_iterator_link_is_a_bpffs_file_that_reads_like_the_stream()
+        {
+            using var obj = BpfTestSupport.Load("maps_globals");
+            using var link = obj.Program("tasks").Attach();
+            if (!Directory.Exists("/sys/fs/bpf")) throw new SkipTestException("no /sys/fs/bpf to pin in");
+            var pin = $"/sys/fs/bpf/btfbindings-test-{Environment.ProcessId}-{Guid.NewGuid():N}";
+            try
+            {
+                link.Pin(pin);
+                var bytes = File.ReadAllBytes(pin);         // reading a pinned iterator runs it
+                Assert.True(bytes.Length > 0 && bytes.Length % 8 == 0);
+            }
+            finally { File.Delete(pin); }
+            var again = Assert.Throws<BpfException>(() => link.Pin("/nonexistent-dir/x"));
+            Assert.Contains("Pinning the link of program 'tasks'", again.Message);
         }
     }
 }

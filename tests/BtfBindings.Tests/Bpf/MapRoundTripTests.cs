@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using BtfBindings.Bpf;
 using BtfBindings.Tests.Cli;
+using BtfBindings.Tests.Support;
 using Xunit;
 
 namespace BtfBindings.Tests.Bpf

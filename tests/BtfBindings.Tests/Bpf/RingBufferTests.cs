@@ -1,9 +1,11 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using BtfBindings.Bpf;
 using BtfBindings.Tests.Cli;
+using BtfBindings.Tests.Support;
 using Xunit;
 
 namespace BtfBindings.Tests.Bpf
@@ -108,6 +110,49 @@ namespace BtfBindings.Tests.Bpf
             }
             Assert.Equal(1000, seen.Count);
             for (int i = 0; i < seen.Count; i++) Assert.Equal((ulong)i, seen[i]);
+        }
+
+        [SkippableFact]
+        public void A_handler_that_throws_stops_the_poll_and_the_next_poll_goes_on_after_its_record()
+        {
+            using var obj = BpfTestSupport.Load("maps_globals");
+            using var ring = obj.Map("events").AsRingBuffer();
+            obj.Program("produce").TestRun(BpfTestSupport.Packet, repeat: 10);
+            var seen = new List<ulong>();
+            var e = Assert.Throws<InvalidOperationException>(() => ring.Poll(0, (ref readonly Event ev) =>
+            {
+                if (ev.Seq == 3) throw new InvalidOperationException("boom");
+                seen.Add(ev.Seq);
+            }));
+            Assert.Equal("boom", e.Message);
+            Assert.Equal(new ulong[] { 0, 1, 2 }, seen);
+            Assert.Equal(6, ring.Poll(0, (ref readonly Event ev) => seen.Add(ev.Seq)));   // as libbpf: the failed record counts as consumed
+            Assert.Equal(new ulong[] { 0, 1, 2, 4, 5, 6, 7, 8, 9 }, seen);
+            var shortRecord = Assert.Throws<BpfException>(() =>
+            {
+                obj.Program("produce").TestRun(BpfTestSupport.Packet);
+                ring.Poll(0, (ref readonly Sample _) => { });                              // 24-byte records, 24-byte Sample: fine
+                obj.Program("produce").TestRun(BpfTestSupport.Packet);
+                ring.Poll(0, (ref readonly SampleFields _) => { });                        // 48 bytes: refused, not read past the record
+            });
+            Assert.Contains("24-byte record is shorter than SampleFields (48 bytes)", shortRecord.Message);
+        }
+
+        [SkippableFact]
+        public async Task Perf_buffer_ReadAllAsync_streams_the_records()
+        {
+            using var obj = BpfTestSupport.Load("maps_globals");
+            using var perf = obj.Map("perf_events").AsPerfBuffer();
+            perf.Poll(0, (ReadOnlySpan<byte> _) => { });
+            obj.Program("produce_perf").TestRun(BpfTestSupport.Packet, repeat: 100);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            var seen = new List<ulong>();
+            await foreach (var e in perf.ReadAllAsync<Event>(cts.Token))
+            {
+                seen.Add(e.Seq);
+                if (seen.Count == 100) break;
+            }
+            Assert.Equal(Enumerable.Range(0, 100).Select(i => (ulong)i), seen);
         }
 
         [SkippableFact]

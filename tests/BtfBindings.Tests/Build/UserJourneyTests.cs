@@ -292,10 +292,10 @@ public static partial class Kernel { }",
             var app = _feed.NewApp("readme-bpf", "net10.0", items, program, "\n    <RootNamespace>Snoop</RootNamespace>\n    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>");
             File.WriteAllText(Path.Combine(app, "execsnoop.bpf.c"), c);
             CopyFixture("x86_64-6.12", app, "btf/x86_64-6.12.btf");
-            var (code, output, time) = _feed.Dotnet(JourneyFeed.BuildArgs, app);
+            var (code, output, time) = _feed.Dotnet(app, JourneyFeed.BuildArgs);
             _log.WriteLine($"build: {time.TotalSeconds:F1} s");
             Assert.True(code == 0, "dotnet build failed:\n" + Errors(output));
-            var (runCode, run, _) = _feed.Dotnet("out/App.dll", app);
+            var (runCode, run, _) = _feed.Dotnet(app, "out/App.dll");
             _log.WriteLine(run);
             if (runCode != 0 && run.Contains("refused", StringComparison.OrdinalIgnoreCase)) throw new SkipTestException("bpf() refused here: " + run.Split('\n')[0]);
             Assert.True(runCode == 0, $"dotnet out/App.dll exited {runCode}:\n{run}");

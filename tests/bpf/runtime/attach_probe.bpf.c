@@ -2,7 +2,8 @@
 /*
  * What attaches on this machine: one program per attach kind, each counting its runs in hits[N].
  * AttachProbeTests loads them one at a time (AutoLoad off for the rest), attaches or test-runs each, triggers it
- * (getpid for the syscall tracepoints, opening a file for do_sys_openat2) and reports which ones ran.
+ * (getpid for the syscall tracepoints, opening a file for do_sys_openat2, starting /bin/true for sched_process_exec)
+ * and reports which ones ran.
  */
 #include <linux/types.h>
 #include <linux/bpf.h>
@@ -46,6 +47,9 @@ int test_run_tc(struct __sk_buff *skb) { HIT(9); return 0; }
 
 SEC("syscall")
 int test_run_syscall(void *ctx) { HIT(10); return 0; }
+
+SEC("tp_btf/sched_process_exec")
+int tp_btf_exec(void *ctx) { HIT(12); return 0; }
 
 SEC("raw_tp/sys_exit")
 int test_run_raw_tp(void *ctx) { HIT(11); return 0; }
