@@ -50,7 +50,7 @@ namespace BtfBindings.Tests.Build
                 File.Copy(Fixtures.Path("bpf-features.o"), Path.Combine(dir, "k.btf"));
                 File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfFile Include=""k.btf"" />
     <BpfProgram Include=""x.bpf.c"" />"));
-                var (code, output) = Msbuild("App.proj -t:BtfBindingsPrepareBpfPrograms -p:BpfClang=/nonexistent/clang -nologo", dir);
+                var (code, output) = Msbuild(dir, "App.proj", "-t:BtfBindingsPrepareBpfPrograms", "-p:BpfClang=/nonexistent/clang", "-nologo");
                 Assert.NotEqual(0, code);
                 Assert.Contains("error BTFB016", output);
                 Assert.Contains("'/nonexistent/clang' is not installed: install the 'clang' package (apt-get install clang)", output);
@@ -66,7 +66,7 @@ namespace BtfBindings.Tests.Build
             {
                 File.WriteAllText(Path.Combine(dir, "x.bpf.c"), "int x;\n");
                 File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BpfProgram Include=""x.bpf.c"" />"));
-                var (code, output) = Msbuild("App.proj -t:BtfBindingsPrepareBpfPrograms -nologo", dir);
+                var (code, output) = Msbuild(dir, "App.proj", "-t:BtfBindingsPrepareBpfPrograms", "-nologo");
                 Assert.NotEqual(0, code);
                 Assert.Contains("error BTFB017: BpfProgram 'x.bpf.c' needs a vmlinux.h: add a BtfFile", output);
             }
@@ -87,7 +87,7 @@ namespace BtfBindings.Tests.Build
     <Message Importance=""high"" Text=""RES=%(EmbeddedResource.Identity)|%(EmbeddedResource.LogicalName)"" />
   </Target>
 </Project>"));
-                var (code, output) = Msbuild("App.proj -t:Show -nologo", dir);
+                var (code, output) = Msbuild(dir, "App.proj", "-t:Show", "-nologo");
                 Assert.True(code == 0, output);
                 Assert.Contains("RES=bpf/my_prog.bpf.o|BtfBindings.Bpf/my_prog.bpf.o", output);
                 var manifest = File.ReadAllText(Path.Combine(dir, "BtfBindings.btfrefs"));
