@@ -4,7 +4,6 @@ using System.IO;
 using System.Runtime.InteropServices;
 using System.Text;
 using BtfBindings.Bpf;
-using BtfBindings.Tests.Cli;
 using BtfBindings.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -59,7 +58,7 @@ namespace BtfBindings.Tests.Bpf
                         using var link = prog.Attach();
                         if (how == How.AttachIterator) { using var s = link.OpenIterator(); s.CopyTo(Stream.Null); }
                         for (int i = 0; i < 20; i++) { GetPid(); File.ReadAllBytes("/proc/self/stat"); }
-                        if (name == "tp_btf_exec") System.Diagnostics.Process.Start("/bin/true")!.WaitForExit();
+                        if (name == "tp_btf_exec") ProcessRunner.Check("/bin/true", Array.Empty<string>());
                     }
                     ulong hits = obj.Map(".bss").GlobalReadOnly<Hits>()[hit];
                     Assert.True(hits > 0, $"{name} {(how == How.TestRun ? "test-ran" : "attached")} but never ran");

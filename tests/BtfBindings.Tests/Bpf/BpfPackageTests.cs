@@ -1,9 +1,8 @@
 using System;
-using System.Diagnostics;
+using System.Collections.Generic;
 using System.Linq;
 using System.IO;
 using BtfBindings.Tests.Build;
-using BtfBindings.Tests.Cli;
 using BtfBindings.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -70,13 +69,13 @@ struct Bss { [FieldOffset(0)] public uint Key; [FieldOffset(8)] public ulong See
             Assert.True(runCode == 0, run);
             Assert.Contains("retval=2 seen=feed scaled=45", run);     // XDP_PASS; .rodata as set; key 9 * factor 5
 
-            var missing = RunApp(app, obj, "dotnet", ("BTFBINDINGS_LIBBPF", "libbpf-not-here.so.9"));
+            var missing = RunApp(app, "dotnet", new[] { "out/App.dll", obj }, ("BTFBINDINGS_LIBBPF", "libbpf-not-here.so.9"));
             Assert.Contains("libbpf.so.1 could not be loaded (from 'libbpf-not-here.so.9'", missing);
             Assert.Contains("package libbpf1", missing);
 
             // Root without capabilities (bounding set emptied, so exec grants none): bpf() itself is refused.
-            if (!File.Exists("/usr/bin/setpriv")) throw new SkipTestException("setpriv (util-linux) is not installed: the refused-bpf() run needs it");
-            var refused = RunApp(app, obj, "/usr/bin/setpriv", default, "--bounding-set=-all --inh-caps=-all dotnet");
+            if (!ProcessRunner.Exists("setpriv")) throw new SkipTestException("setpriv (util-linux) is not installed: the refused-bpf() run needs it");
+            var refused = RunApp(app, "setpriv", new[] { "--bounding-set=-all", "--inh-caps=-all", ProcessRunner.Dotnet, "out/App.dll", obj });
             Assert.Contains("bpf() was refused (EPERM)", refused);
             Assert.Contains("CAP_BPF", refused);
         }
@@ -95,33 +94,28 @@ struct Bss { [FieldOffset(0)] public uint Key; [FieldOffset(8)] public ulong See
             var app = _feed.NewApp("bpf-aot", "net10.0", "", Program, "\n    <PublishAot>true</PublishAot>");
             var obj = Path.Combine(app, "maps_globals.bpf.o");
             File.Copy(BpfTestSupport.Object("maps_globals"), obj);
-            var (code, output, _) = _feed.Dotnet("publish -r linux-x64 -o aot -nologo -nodeReuse:false", app);
+            var (code, output, _) = _feed.Dotnet(app, "publish", "-r", "linux-x64", "-o", "aot", "-nologo", "-nodeReuse:false");
             Assert.True(code == 0, "dotnet publish (Native AOT) failed:\n" + output);
             Assert.DoesNotContain("BtfBindings.Bpf", string.Join("\n", output.Split('\n').Where(l => l.Contains("warning IL"))));
 
-            var run = RunApp(app, obj, Path.Combine(app, "aot", "App"), default, expectedExit: 0);
+            var run = RunApp(app, Path.Combine(app, "aot", "App"), new[] { obj }, expectedExit: 0);
             Assert.Contains("retval=2 seen=feed scaled=45", run);
             var rejected = Path.Combine(app, "rejected.bpf.o");
             File.Copy(BpfTestSupport.Object("rejected"), rejected);
-            var log = RunApp(app, rejected, Path.Combine(app, "aot", "App"), default, expectedExit: 3);
+            var log = RunApp(app, Path.Combine(app, "aot", "App"), new[] { rejected });
             Assert.Contains("errno=13", log);
             Assert.Contains("invalid access to packet", log);
         }
 
-        /// <summary>Runs the built app (exit code 3: it caught a BpfException) and returns what it printed.</summary>
-        private string RunApp(string app, string obj, string exe, (string name, string value) env, string prefix = "", int expectedExit = 3)
+        /// <summary>Runs the built app (exit code 3: it caught a BpfException, unless told otherwise) and returns what it printed.</summary>
+        private string RunApp(string app, string exe, string[] args, (string name, string value) env = default, int expectedExit = 3)
         {
-            string dll = exe.EndsWith("/App", StringComparison.Ordinal) ? "" : "out/App.dll ";
-            var psi = new ProcessStartInfo(exe, $"{prefix} {dll}{obj}".TrimStart()) { WorkingDirectory = app, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            if (env.name != null) psi.Environment[env.name] = env.value;
-            psi.Environment["DOTNET_ROLL_FORWARD"] = "Major";
-            using var p = Process.Start(psi)!;
-            var stderr = p.StandardError.ReadToEndAsync();
-            var output = p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            _log.WriteLine($"{exe} {prefix}: exit {p.ExitCode}\n{output}{stderr.Result}");
-            Assert.True(p.ExitCode == expectedExit, $"expected exit {expectedExit} (3: the app caught a BpfException), got {p.ExitCode}:\n{output}{stderr.Result}");
-            return output;
+            var environment = new Dictionary<string, string?> { ["DOTNET_ROLL_FORWARD"] = "Major" };
+            if (env.name != null) environment[env.name] = env.value;
+            var r = ProcessRunner.Run(exe, args, app, environment: environment);
+            _log.WriteLine(r.Describe());
+            Assert.True(r.ExitCode == expectedExit, $"expected exit {expectedExit} (3: the app caught a BpfException), got:\n{r.Describe()}");
+            return r.StdOut;
         }
     }
 }

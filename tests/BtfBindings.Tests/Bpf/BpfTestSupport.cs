@@ -1,13 +1,12 @@
 using System;
-using System.Linq;
 using System.Collections.Concurrent;
 using System.IO;
+using System.Linq;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using BtfBindings.Bpf;
 using BtfBindings.Bpf.Interop;
-using BtfBindings.Tests.Cli;
 using BtfBindings.Tests.Support;
 
 namespace BtfBindings.Tests.Bpf
@@ -75,7 +74,7 @@ namespace BtfBindings.Tests.Bpf
             if (File.Exists(obj)) return obj;
             Directory.CreateDirectory(dir);
             var tmp = obj + "." + Guid.NewGuid().ToString("N");
-            ProcessRunner.Check("clang", flags.Split(' ', StringSplitOptions.RemoveEmptyEntries).Concat(new[] { "-c", src, "-o", tmp }));
+            ProcessRunner.Check("clang", flags.Split(' ').Concat(new[] { "-c", src, "-o", tmp }));
             File.Move(tmp, obj, overwrite: true);
             return obj;
         }

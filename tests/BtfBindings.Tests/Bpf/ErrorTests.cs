@@ -1,7 +1,6 @@
 using System;
 using BtfBindings.Bpf;
 using BtfBindings.Bpf.Interop;
-using BtfBindings.Tests.Cli;
 using BtfBindings.Tests.Support;
 using Xunit;
 

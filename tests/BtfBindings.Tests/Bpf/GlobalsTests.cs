@@ -1,5 +1,4 @@
 using BtfBindings.Bpf;
-using BtfBindings.Tests.Cli;
 using BtfBindings.Tests.Support;
 using Xunit;
 

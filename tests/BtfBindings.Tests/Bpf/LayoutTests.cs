@@ -17,7 +17,7 @@ namespace BtfBindings.Tests.Bpf
     {
         private static readonly Lazy<Dictionary<string, (int size, Dictionary<string, (int bit, int bits)> members)>> Btf = new(() =>
         {
-            var dump = ProcessRunner.Check("bpftool", ["btf", "dump", "file", BpfTestSupport.Object("maps_globals"), "format", "raw"]).StdOut;
+            var dump = Bpftool.Dump(BpfTestSupport.Object("maps_globals")).StdOut;
             var types = new Dictionary<string, (int, Dictionary<string, (int, int)>)>();
             Dictionary<string, (int, int)>? current = null;
             foreach (var line in dump.Split('\n'))
@@ -75,7 +75,7 @@ namespace BtfBindings.Tests.Bpf
         [InlineData(".bss", typeof(Bss))]
         public void Global_sections_match_the_elf_symbols(string section, Type cs)
         {
-            var elf = ProcessRunner.Check("llvm-readelf", ["-S", "-s", "-W", BpfTestSupport.Object("maps_globals")]).StdOut;
+            var elf = ProcessRunner.Check("llvm-readelf", new[] { "-S", "-s", "-W", BpfTestSupport.Object("maps_globals") }).StdOut;
             var sec = Regex.Match(elf, @"\[\s*(\d+)\]\s+" + Regex.Escape(section) + @"\s+\w+\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)");
             Assert.True(sec.Success, $"no section {section}");
             int index = int.Parse(sec.Groups[1].Value), sectionSize = Convert.ToInt32(sec.Groups[2].Value, 16);

@@ -4,7 +4,6 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using BtfBindings.Bpf;
-using BtfBindings.Tests.Cli;
 using BtfBindings.Tests.Support;
 using Xunit;
 
