@@ -40,7 +40,7 @@ namespace BtfBindings.Bpf
             {
                 int fd = Libbpf.MapCreate((int)BpfMapType.Array, name, 4, 4, 1, null);
                 if (fd < 0) return -fd;
-                Libc.Close(fd);
+                _ = Libc.Close(fd);
                 return 0;
             }
         }

@@ -49,7 +49,7 @@ namespace BtfBindings.Bpf
         public void Dispose()
         {
             if (_link == 0) return;
-            Libbpf.LinkDestroy(_link);
+            _ = Libbpf.LinkDestroy(_link);
             _link = 0;
             _owner.Untrack(this);
         }

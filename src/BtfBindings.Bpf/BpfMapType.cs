@@ -77,7 +77,9 @@ namespace BtfBindings.Bpf
 
     /// <summary>Flags of a map update (BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK).</summary>
     [Flags]
+#pragma warning disable CA1711 // named like the kernel's update flags and like System.Reflection.BindingFlags
     public enum BpfUpdateFlags : ulong
+#pragma warning restore CA1711
     {
         /// <summary>BPF_ANY: create or replace.</summary>
         Any = 0,

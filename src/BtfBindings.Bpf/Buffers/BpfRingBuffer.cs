@@ -135,7 +135,7 @@ namespace BtfBindings.Bpf
             if (producer == (void*)-1)
             {
                 int errno = Marshal.GetLastPInvokeError();
-                Libc.Munmap(consumer, page);
+                _ = Libc.Munmap(consumer, page);
                 throw BpfErrors.Exception($"Mapping the data pages of ring buffer '{_map.Name}' ({size} bytes)", errno);
             }
             int epoll = Libc.EpollCreate(Libc.EpollCloexec);
@@ -145,9 +145,9 @@ namespace BtfBindings.Bpf
             if (epoll < 0 || Libc.EpollCtl(epoll, Libc.EpollCtlAdd, fd, ev) < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
-                if (epoll >= 0) Libc.Close(epoll);
-                Libc.Munmap(consumer, page);
-                Libc.Munmap(producer, page + 2 * size);
+                if (epoll >= 0) _ = Libc.Close(epoll);
+                _ = Libc.Munmap(consumer, page);
+                _ = Libc.Munmap(producer, page + 2 * size);
                 throw BpfErrors.Exception($"Setting up epoll for ring buffer '{_map.Name}'", errno);
             }
             (_consumerLength, _producerLength, _mask, _epoll) = (page, page + 2 * size, size - 1, epoll);
@@ -163,9 +163,9 @@ namespace BtfBindings.Bpf
             _disposed = true;
             if (_consumer != null)
             {
-                Libc.Munmap(_consumer, _consumerLength);
-                Libc.Munmap(_producer, _producerLength);
-                Libc.Close(_epoll);
+                _ = Libc.Munmap(_consumer, _consumerLength);
+                _ = Libc.Munmap(_producer, _producerLength);
+                _ = Libc.Close(_epoll);
                 _consumer = _producer = _data = null;
             }
             GC.SuppressFinalize(this);
@@ -175,9 +175,9 @@ namespace BtfBindings.Bpf
         ~BpfRingBuffer()
         {
             if (_consumer == null) return;
-            Libc.Munmap(_consumer, _consumerLength);
-            Libc.Munmap(_producer, _producerLength);
-            Libc.Close(_epoll);
+            _ = Libc.Munmap(_consumer, _consumerLength);
+            _ = Libc.Munmap(_producer, _producerLength);
+            _ = Libc.Close(_epoll);
         }
     }
 }

@@ -31,7 +31,9 @@ namespace BtfBindings.Bpf.Interop
             private readonly StringBuilder? _previous;
             internal Scope(StringBuilder? previous) => _previous = previous;
             /// <summary>What libbpf printed since the scope began, or null when it printed nothing.</summary>
+#pragma warning disable CA1822 // read through the scope a caller holds, so the capture it reads is visibly that scope's
             internal string? Text => _capture is { Length: > 0 } c ? c.ToString() : null;
+#pragma warning restore CA1822
             public void Dispose() => _capture = _previous;
         }
 

@@ -19,7 +19,7 @@ namespace BtfBindings.Bpf
             MapCalls.CheckIndex(Map, Length, index);
             value = default;
             fixed (TValue* v = &value)
-                if (!MapCalls.Lookup(Map, &index, v)) throw new IndexOutOfRangeException($"Map '{Map.Name}' has no element {index}");
+                if (!MapCalls.Lookup(Map, &index, v)) throw new ArgumentOutOfRangeException(nameof(index), index, $"Map '{Map.Name}' has no element {index}");
         }
 
         /// <summary>Element <paramref name="index"/>.</summary>

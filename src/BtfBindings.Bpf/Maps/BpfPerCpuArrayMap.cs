@@ -20,7 +20,7 @@ namespace BtfBindings.Bpf
         public void Lookup(uint index, Span<TValue> values)
         {
             MapCalls.CheckIndex(Map, Length, index);
-            if (!PerCpuValues.Lookup(Map, &index, values, PossibleCpus)) throw new IndexOutOfRangeException($"Map '{Map.Name}' has no element {index}");
+            if (!PerCpuValues.Lookup(Map, &index, values, PossibleCpus)) throw new ArgumentOutOfRangeException(nameof(index), index, $"Map '{Map.Name}' has no element {index}");
         }
 
         /// <summary>Sets the per-CPU values of element <paramref name="index"/> (exactly <see cref="PossibleCpus"/> of them).</summary>

@@ -70,11 +70,9 @@ namespace BtfBindings.Objects
             L("    /// <summary>Attaches every program whose section says where (tracepoints, kprobes, iterators...), keeping the links until <see cref=\"Dispose\"/>; programs libbpf cannot attach by section are left to you.</summary>");
             L("    public void Attach()");
             L("    {");
-            L("        foreach (var p in _object.Programs)");
-            L("        {");
-            L($"            try {{ _links.Add(p.Attach()); }}");
-            L($"            catch ({B}BpfException e) when (e.Errno == 95) {{ }} // EOPNOTSUPP: no auto-attach for this section (xdp, socket filters...)");
-            L("        }");
+            // One rule for "which programs attach by section": BpfObject.AttachAll (it skips programs not loaded and
+            // sections libbpf cannot auto-attach, EOPNOTSUPP).
+            L("        _links.AddRange(_object.AttachAll());");
             L("    }");
             L("");
             L("    /// <summary>Detaches what <see cref=\"Attach\"/> attached, closes the buffers, and closes the object.</summary>");
