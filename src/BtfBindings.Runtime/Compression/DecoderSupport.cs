@@ -15,6 +15,8 @@ internal sealed class OutputBuffer
 
     private readonly long _expected;
 
+    /// <param name="initialCapacity">The first allocation (what the input can back).</param>
+    /// <param name="limit">The output cap.</param>
     /// <param name="expected">The size the input declares, or -1: growth stops there exactly (no copy at the end) but
     /// never allocates ahead of the output really produced by more than doubling.</param>
     public OutputBuffer(long initialCapacity, long limit, long expected = -1)
