@@ -56,7 +56,7 @@ decoders = {
     'tar':    ['Compression/TarReader.cs', 'Compression/BtfHubArchive.cs'],
     'lz4':    ['Containers/Lz4LegacyDecoder.cs'],
     'kernel': ['Containers/KernelImage.cs'],
-    'core':   ['Core/CoreResolver.cs', 'Core/TargetKernel.cs', 'Core/CoreFieldResolution.cs', 'Core/CoreTypeResolution.cs', 'Core/CoreView.cs'],
+    'core':   ['Core/CoreResolver.cs', 'Core/TargetKernel.cs', 'Core/CoreFieldResolution.cs', 'Core/CoreTypeResolution.cs'],
 }
 print('| harness | inputs replayed | decoder files: lines covered / coverable (%) | all of them |')
 print('|---|---|---|---|')
