@@ -10,7 +10,7 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${FUZZ_OUT:-$here/out}
-project=$here/BtfBindings.Fuzz.Coverage/BtfBindings.Fuzz.Coverage.csproj
+project=$here/BtfBindings.Fuzz.Coverage/BtfBindings.Fuzz.Coverage.csproj   # assembly BtfBindings.Fuzz
 all_harnesses=(btf split elf gzip xz lzma tar lz4 kernel core)
 harnesses=("$@"); [ ${#harnesses[@]} -gt 0 ] || harnesses=("${all_harnesses[@]}")
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -21,7 +21,7 @@ dotnet build "$project" -c Release -v q -nologo >"$out/coverage/build.log" 2>&1 
 cat >"$out/coverage/coverlet.runsettings" <<'XML'
 <RunSettings><DataCollectionRunSettings><DataCollectors><DataCollector friendlyName="XPlat Code Coverage"><Configuration>
   <Format>cobertura</Format>
-  <Include>[BtfBindings.Runtime]*,[BtfBindings.Fuzz.Coverage]BtfBindings.Emit.*</Include>
+  <Include>[BtfBindings.Runtime]*,[BtfBindings.Fuzz]BtfBindings.Emit.*</Include>
   <SingleHit>false</SingleHit>
 </Configuration></DataCollector></DataCollectors></DataCollectionRunSettings></RunSettings>
 XML

@@ -8,7 +8,7 @@ using System.Text;
 namespace BtfBindings.Compression;
 
 /// <summary>Kind of a tar archive member.</summary>
-public enum TarEntryType
+internal enum TarEntryType
 {
     /// <summary>A regular file (type flag '0', NUL or '7'); its contents are in <see cref="TarEntry.Data"/>.</summary>
     RegularFile,
@@ -36,7 +36,7 @@ public enum TarEntryType
 }
 
 /// <summary>One member of a tar archive, as returned by <see cref="TarReader.ReadEntries"/>.</summary>
-public sealed class TarEntry
+internal sealed class TarEntry
 {
     internal TarEntry(string name, TarEntryType type, char typeFlag, string? linkName, int mode, DateTimeOffset modificationTime, long headerOffset, ReadOnlyMemory<byte> data)
     {
@@ -86,10 +86,10 @@ public sealed class TarEntry
 /// GNU (including <c>././@LongLink</c> long names and link names, type 'L' and 'K') and pax
 /// (extended headers 'x' with <c>path</c>, <c>linkpath</c>, <c>size</c> and <c>mtime</c> records; global
 /// headers 'g' are honoured for the same keys). Header checksums are verified; malformed or truncated
-/// archives raise <see cref="InvalidDataException"/> with the offset of the bad header and, when given,
+/// archives raise <see cref="BtfException"/> with the offset of the bad header and, when given,
 /// the source name.
 /// </summary>
-public static class TarReader
+internal static class TarReader
 {
     private const int BlockSize = 512;
 
@@ -122,7 +122,7 @@ public static class TarReader
     /// </summary>
     /// <param name="tar">The whole archive (uncompressed).</param>
     /// <param name="sourceName">Name used in error messages, or null.</param>
-    /// <exception cref="InvalidDataException">A header is corrupt (bad checksum, bad number, unknown format),
+    /// <exception cref="BtfException">A header is corrupt (bad checksum, bad number, unknown format),
     /// a member's data extends past the end of the archive, or a pax record is malformed. Thrown during enumeration.</exception>
     public static IEnumerable<TarEntry> ReadEntries(ReadOnlyMemory<byte> tar, string? sourceName = null)
     {

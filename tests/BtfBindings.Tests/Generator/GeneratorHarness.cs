@@ -1,4 +1,3 @@
-extern alias gen;
 using System;
 using System.Collections.Generic;
 using System.Collections.Immutable;
@@ -8,31 +7,31 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Text;
+using BtfBindings.Tests.Support;
 
 namespace BtfBindings.Tests.Generator
 {
     /// <summary>Runs the real source generator through Roslyn's driver, the way the compiler does.</summary>
     public sealed class GeneratorHarness
     {
-        public static readonly ImmutableArray<MetadataReference> References = BuildReferences();
+        /// <summary>
+        /// How often the generator assembly's process-wide cache actually read and parsed a file (proves caching). Its
+        /// internals are visible to no other assembly (they would clash with the Runtime's), so this one counter is read
+        /// by reflection.
+        /// </summary>
+        public static int ParseCount => (int)typeof(BtfBindings.Generator.BtfSourceGenerator).Assembly
+            .GetType("BtfBindings.Generator.BtfCache", throwOnError: true)!
+            .GetField("ParseCount")!.GetValue(null)!;
 
-        private static ImmutableArray<MetadataReference> BuildReferences()
-        {
-            var dir = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
-            var refs = Directory.GetFiles(dir, "*.dll")
-                .Where(f => !Path.GetFileName(f).StartsWith("Microsoft.VisualBasic", StringComparison.Ordinal))
-                .Select(f => { try { return (MetadataReference)MetadataReference.CreateFromFile(f); } catch { return null; } })
-                .Where(r => r != null).Cast<MetadataReference>().ToList();
-            refs.Add(MetadataReference.CreateFromFile(typeof(BtfBindings.IBtfType).Assembly.Location));
-            return refs.ToImmutableArray();
-        }
-
+        /// <summary>
+        /// The user's side of a build: <paramref name="sources"/> as /src/FileN.cs (doc comments not diagnosed: snippets
+        /// have none; the compiler's default warning level, as a project gets), before the generator runs.
+        /// </summary>
         public static CSharpCompilation Compile(IEnumerable<string> sources, LanguageVersion lang = LanguageVersion.CSharp12, bool allowUnsafe = true)
         {
-            var parse = new CSharpParseOptions(lang);
+            var parse = TestCompilation.Parse(lang, DocumentationMode.Parse);
             var trees = sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, parse, path: $"/src/File{i}.cs"));
-            return CSharpCompilation.Create("GenTest", trees, References,
-                new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: allowUnsafe, nullableContextOptions: NullableContextOptions.Enable));
+            return TestCompilation.Create("GenTest", trees, options: TestCompilation.CompilationOptions(allowUnsafe, warningLevel: 4));
         }
 
         /// <summary>The manifest lines (<c>BtfBindings.btfrefs</c>) the MSBuild targets would write for these files.</summary>
@@ -59,7 +58,7 @@ namespace BtfBindings.Tests.Generator
 
         public static GeneratorDriver CreateDriver(string? btfFilesProperty, LanguageVersion lang = LanguageVersion.CSharp12, string? baseHashesProperty = null)
         {
-            var gen = new gen::BtfBindings.Generator.BtfSourceGenerator().AsSourceGenerator();
+            var gen = new BtfBindings.Generator.BtfSourceGenerator().AsSourceGenerator();
             var texts = new List<AdditionalText>();
             if (btfFilesProperty != null || baseHashesProperty != null) texts.Add(new Manifest((btfFilesProperty ?? "") + (baseHashesProperty ?? "")));
             GeneratorDriver driver = CSharpGeneratorDriver.Create(new[] { gen }, additionalTexts: texts, parseOptions: new CSharpParseOptions(lang),
@@ -82,7 +81,7 @@ namespace BtfBindings.Tests.Generator
         {
             var texts = ImmutableArray<AdditionalText>.Empty;
             if (btfFilesProperty != null || baseHashesProperty != null) texts = texts.Add(new Manifest((btfFilesProperty ?? "") + (baseHashesProperty ?? "")));
-            var withAnalyzer = compilation.WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(new gen::BtfBindings.Generator.BtfTypesAnalyzer()), new AnalyzerOptions(texts));
+            var withAnalyzer = compilation.WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(new BtfBindings.Generator.BtfTypesAnalyzer()), new AnalyzerOptions(texts));
             return withAnalyzer.GetAnalyzerDiagnosticsAsync().GetAwaiter().GetResult();
         }
     }

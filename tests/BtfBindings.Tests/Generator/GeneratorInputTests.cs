@@ -1,4 +1,3 @@
-extern alias gen;
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -11,7 +10,7 @@ using BtfBindings.Tests.Support;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Xunit;
-using BtfGen = gen::BtfBindings.Generator.BtfSourceGenerator;
+using BtfGen = BtfBindings.Generator.BtfSourceGenerator;
 
 namespace BtfBindings.Tests.Generator
 {
@@ -54,7 +53,7 @@ partial class K { }";
                 var comp = GeneratorHarness.Compile(new[] { code });
                 var driver = GeneratorHarness.CreateDriver(files, baseHashesProperty: GeneratorHarness.BaseHashesProperty((basePath, "base-hash-A")));
                 driver = driver.RunGenerators(comp);
-                int parses = gen::BtfBindings.Generator.BtfCache.ParseCount;
+                int parses = GeneratorHarness.ParseCount;
                 var before = Sources(driver);
                 Assert.Empty(driver.GetRunResult().Diagnostics);
                 // ip_vs_iphdr (module) holds union nf_inet_addr (base) by value.
@@ -76,7 +75,7 @@ partial class K { }";
                 Assert.Empty(run.Diagnostics);
                 Assert.Contains(run.TrackedSteps[BtfGen.Steps.Files].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
                 Assert.Contains(run.TrackedSteps[BtfGen.Steps.Generate].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
-                Assert.Equal(parses + 1, gen::BtfBindings.Generator.BtfCache.ParseCount); // parsed again over the new base
+                Assert.Equal(parses + 1, GeneratorHarness.ParseCount); // parsed again over the new base
                 var after = Sources(driver);
                 Assert.DoesNotContain("K.nf_inet_addr.g.cs", after.Keys);
                 Assert.Contains("K.nf_inet_adds.g.cs", after.Keys);
@@ -100,7 +99,7 @@ partial class K { }";
                 .RunGeneratorsAndUpdateCompilation(comp, out var output, out var diags);
             Assert.Empty(diags);
             Assert.Empty(Btf.Load(Fixtures.Path(ModuleBase)).FindTypes("ip_vs_conn", BtfKind.Struct)); // really the module's
-            var truth = BpftoolTypes($"-j btf dump file {Fixtures.Path(Module)} -B {Fixtures.Path(ModuleBase)} format raw");
+            var truth = Bpftool.Types(Fixtures.Path(Module), Fixtures.Path(ModuleBase));
             int checkedFields = LayoutChecker.AssertMatches(output, truth, "ip_vs_conn", "ip_vs_iphdr");
             Assert.True(checkedFields >= 40, "checked " + checkedFields);
         }
@@ -117,7 +116,7 @@ partial class K { }";
             GeneratorHarness.CreateDriver(GeneratorHarness.FilesProperty((path, "obj-hash")))
                 .RunGeneratorsAndUpdateCompilation(comp, out var output, out var diags);
             Assert.Empty(diags);
-            var truth = BpftoolTypes($"-j btf dump file {path} format raw");
+            var truth = Bpftool.Types(path);
             int checkedFields = LayoutChecker.AssertMatches(output, truth, "kitchen_sink", "with_anon", "packed_struct", "aligned_struct", "number", "tagged");
             Assert.True(checkedFields >= 50, "checked " + checkedFields);
             // The object's forward declarations (struct opaque_struct *opaque) are opaque types behind typed pointers.
@@ -129,7 +128,7 @@ partial class K { }";
         [Fact]
         public void Each_split_file_carries_its_own_bases_hash()
         {
-            var set = gen::BtfBindings.Generator.BtfFileManifest.Parse(new[]
+            var set = BtfBindings.Generator.BtfFileManifest.Parse(new[]
             {
                 "file\t/p/a.ko\tha\tbtf/one.btf\nfile\t/p/b.ko\thb\t/abs/two.btf\nfile\t/p/vmlinux.btf\thv\t\n" +
                 "base\tbtf/one.btf\t/p/btf/one.btf\tH1\nbase\t/abs/two.btf\t/abs/two.btf\tH2\n",
@@ -147,7 +146,7 @@ partial class K { }";
             string[] paths = { "/p/k\u00e9rnel #1;=a.btf", "/p/dir with spaces/x;y.ko", "/p/\u5185\u6838.btf", "/p/plain.btf" };
             var text = "\uFEFF" + string.Concat(paths.Select((p, i) => $"file\t{p}\th{i}\t{(i == 1 ? "b #2;.btf" : "")}\r\n"))
                 + "base\tb #2;.btf\t/p/b #2;.btf\tHB\r\n";
-            var set = gen::BtfBindings.Generator.BtfFileManifest.Parse(new[] { text });
+            var set = BtfBindings.Generator.BtfFileManifest.Parse(new[] { text });
             Assert.Equal(paths.OrderBy(p => p, StringComparer.Ordinal), set.Files.Select(f => f.Path));
             var split = set.Files.Single(f => f.FileName == "x;y.ko");
             Assert.Equal(("/p/b #2;.btf", "HB", "h1"), (split.BasePath, split.BaseHash, split.Hash));
@@ -159,13 +158,6 @@ partial class K { }";
             var field = CSharpSyntaxTree.ParseText(generated).GetRoot().DescendantNodes().OfType<Microsoft.CodeAnalysis.CSharp.Syntax.FieldDeclarationSyntax>()
                 .Single(f => f.Declaration.Variables.Any(v => v.Identifier.ValueText == "saddr"));
             return field.Declaration.Type.ToString().Replace("global::", "");
-        }
-
-        private static Dictionary<int, JsonElement> BpftoolTypes(string args)
-        {
-            var r = Tool.Check("bpftool", args);
-            var doc = JsonDocument.Parse(r.StdOutBytes);
-            return doc.RootElement.GetProperty("types").EnumerateArray().ToDictionary(t => t.GetProperty("id").GetInt32(), t => t);
         }
 
         private static List<int> IndexesOf(byte[] data, byte[] pattern)
@@ -190,18 +182,18 @@ partial class K { }";
         private sealed record Member(string Name, long BitOffset);
 
         /// <returns>How many member offsets were compared.</returns>
-        public static int AssertMatches(Compilation output, Dictionary<int, JsonElement> truth, params string[] names)
+        public static int AssertMatches(Compilation output, BpftoolTypes truth, params string[] names)
         {
             var checker = new StringBuilder("public static unsafe class __LayoutCheck\n{\n");
             var expected = new List<(string what, long value)>();
             foreach (var name in names)
             {
-                var t = truth.Values.Single(x => x.GetProperty("name").GetString() == name && x.GetProperty("kind").GetString() is "STRUCT" or "UNION");
+                var t = truth.All.Single(x => x.Name == name && x.IsComposite);
                 var members = new List<Member>();
                 Flatten(truth, t, 0, members);
                 var sym = output.GetTypeByMetadataName("K+" + name) ?? throw new InvalidOperationException("no generated K." + name);
                 checker.Append($"    public static long[] {name}()\n    {{\n        global::K.{name} v = default;\n        byte* b = (byte*)&v;\n        return new long[]\n        {{\n            sizeof(global::K.{name}),\n");
-                expected.Add((name + " size", t.GetProperty("size").GetInt64()));
+                expected.Add((name + " size", t.Size));
                 foreach (var m in members)
                 {
                     var field = sym.GetMembers(m.Name).OfType<IFieldSymbol>().SingleOrDefault();
@@ -214,9 +206,9 @@ partial class K { }";
             checker.Append("}\n");
 
             var all = output.AddSyntaxTrees(CSharpSyntaxTree.ParseText(checker.ToString(), (CSharpParseOptions)output.SyntaxTrees.First().Options, path: "/src/__LayoutCheck.cs"));
-            var emitted = InMemoryCompiler.Emit((CSharpCompilation)all);
-            Assert.True(emitted.Image != null, InMemoryCompiler.Describe(emitted.Errors));
-            Assert.True(emitted.Warnings.Count == 0, InMemoryCompiler.Describe(emitted.Warnings));
+            var emitted = TestCompilation.Emit((CSharpCompilation)all);
+            Assert.True(emitted.Image != null, TestCompilation.Describe(emitted.Errors));
+            Assert.True(emitted.Warnings.Count == 0, TestCompilation.Describe(emitted.Warnings));
             var ctx = new CollectibleContext("layout-check");
             try
             {
@@ -231,17 +223,16 @@ partial class K { }";
             return expected.Count - names.Length;
         }
 
-        private static void Flatten(Dictionary<int, JsonElement> types, JsonElement t, long bitBase, List<Member> into)
+        private static void Flatten(BpftoolTypes types, BpftoolType t, long bitBase, List<Member> into)
         {
-            foreach (var m in t.GetProperty("members").EnumerateArray())
+            foreach (var m in t.Members)
             {
-                long off = bitBase + m.GetProperty("bits_offset").GetInt64();
-                Assert.False(m.TryGetProperty("bitfield_size", out var bfs) && bfs.GetInt32() != 0, "bitfield members are not measured here: pick another type");
-                var name = m.GetProperty("name").GetString();
-                if (name != "(anon)") { into.Add(new Member(name!, off)); continue; }
+                long off = bitBase + m.BitsOffset;
+                Assert.False(m.BitfieldSize != 0, "bitfield members are not measured here: pick another type");
+                if (m.Name.Length > 0) { into.Add(new Member(m.Name, off)); continue; }
                 // An anonymous struct/union member: its members are the outer type's, as in C.
-                Assert.True(types.TryGetValue(m.GetProperty("type_id").GetInt32(), out var inner), "anonymous member of a type bpftool did not dump");
-                Flatten(types, inner, off, into);
+                Assert.True(types.Contains(m.TypeId), "anonymous member of a type bpftool did not dump");
+                Flatten(types, types[m.TypeId], off, into);
             }
         }
     }
