@@ -43,7 +43,7 @@ for h in "${harnesses[@]}"; do
 done
 
 python3 - "$out/coverage" "${harnesses[@]}" <<'PY'
-import glob, os, re, sys, xml.etree.ElementTree as ET
+import fnmatch, glob, os, re, sys, xml.etree.ElementTree as ET
 root, harnesses = sys.argv[1], sys.argv[2:]
 # The files that decode each harness's format (src/BtfBindings.Runtime/...).
 decoders = {
@@ -56,7 +56,7 @@ decoders = {
     'tar':    ['Compression/TarReader.cs', 'Compression/BtfHubArchive.cs'],
     'lz4':    ['Containers/Lz4LegacyDecoder.cs'],
     'kernel': ['Containers/KernelImage.cs'],
-    'core':   ['Core/CoreResolver.cs', 'Core/TargetKernel.cs', 'Core/CoreFieldResolution.cs', 'Core/CoreTypeResolution.cs'],
+    'core':   ['CoRe/CoreMatching.cs', 'CoRe/TargetKernel.cs', 'CoRe/CoreFieldResolution.cs', 'CoRe/CoreTypeResolution*.cs'],
 }
 print('| harness | inputs replayed | decoder files: lines covered / coverable (%) | all of them |')
 print('|---|---|---|---|')
@@ -72,11 +72,12 @@ for h in harnesses:
             n = int(ln.get('number')); d[n] = max(d.get(n, 0), int(ln.get('hits')))
     cells, tc, tt = [], 0, 0
     for rel in decoders.get(h, []):
-        match = [f for f in lines if f == rel or f.endswith('/' + rel)]
+        match = sorted(f for f in lines if fnmatch.fnmatch(f, rel) or fnmatch.fnmatch(f, '*/' + rel))
         if not match: cells.append(f'{os.path.basename(rel)} -'); continue
-        d = lines[match[0]]; c = sum(1 for v in d.values() if v > 0); t = len(d)
-        tc += c; tt += t
-        cells.append(f'{os.path.basename(rel)} {c}/{t} ({100.0 * c / t:.0f}%)')
+        for f in match:
+            d = lines[f]; c = sum(1 for v in d.values() if v > 0); t = len(d)
+            tc += c; tt += t
+            cells.append(f'{os.path.basename(f)} {c}/{t} ({100.0 * c / t:.0f}%)')
     inputs = open(os.path.join(root, h + '.inputs')).read().strip() if os.path.exists(os.path.join(root, h + '.inputs')) else ''
     m = re.search(r': (\d+) inputs', inputs)
     print(f'| {h} | {m.group(1) if m else "?"} | {"; ".join(cells)} | {tc}/{tt} ({100.0 * tc / max(tt, 1):.1f}%) |')
