@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Numerics;
 using System.Text;
@@ -18,8 +19,9 @@ namespace Ps;
 public static partial class Kernel { }
 
 /// <summary>
-/// <c>ps</c> from kernel memory: a BPF task iterator (tests/bpf/run.sh) copies every task's raw task_struct out of
-/// the kernel, and the generated relocatable view reads it at the offsets of the running kernel.
+/// <c>ps</c> from kernel memory: a BPF task iterator (task_dump.bpf.c, compiled by the build, loaded through its generated
+/// skeleton <see cref="TaskDump"/>) copies every task's raw task_struct out of the kernel, and the generated relocatable
+/// view reads it at the offsets of the running kernel.
 /// </summary>
 public static class Program
 {
@@ -27,7 +29,7 @@ public static class Program
 
     public static int Main(string[] args)
     {
-        string? btf = null, dump = null, script = null;
+        string? btf = null, dump = null;
         bool threads = false, report = false;
         for (int i = 0; i < args.Length; i++)
         {
@@ -35,16 +37,15 @@ public static class Program
             {
                 case "--btf": btf = args[++i]; break;
                 case "--dump": dump = args[++i]; break;
-                case "--script": script = args[++i]; break;
                 case "-L": case "--threads": threads = true; break;
                 case "--report": report = true; break;
                 case "-h": case "--help":
-                    Console.WriteLine("usage: ps [-L] [--report] [--btf KERNEL_BTF] [--dump TASK_DUMP | --script tests/bpf/run.sh]");
+                    Console.WriteLine("usage: ps [-L] [--report] [--btf KERNEL_BTF] [--dump TASK_DUMP]");
                     Console.WriteLine("  Lists tasks read from kernel memory with a task_struct generated from x86_64-6.12 and relocated to this kernel.");
                     Console.WriteLine("  -L          every thread, not only thread-group leaders");
                     Console.WriteLine("  --report    print what moved between the build-time and the running kernel's task_struct");
                     Console.WriteLine("  --btf F     kernel BTF to relocate against (default: discovery, or $" + KernelBtfOptions.DefaultEnvironmentVariable + ")");
-                    Console.WriteLine("  --dump F    read a task dump made by tests/bpf/run.sh instead of running it");
+                    Console.WriteLine("  --dump F    read a task dump (tests/bpf/run.sh's format) instead of running the iterator");
                     return 0;
                 default: Console.Error.WriteLine("unknown argument " + args[i] + " (try --help)"); return 2;
             }
@@ -62,34 +63,26 @@ public static class Program
         if (dump != null) file = File.ReadAllBytes(dump);
         else
         {
-            script ??= FindScript();
-            if (script == null) { Console.Error.WriteLine("ps: cannot find tests/bpf/run.sh (pass --script or --dump)"); return 2; }
-            var tmp = Path.Combine(Path.GetTempPath(), $"ps-tasks-{Environment.ProcessId}.bin");
-            try
+            try { file = RunIterator(); }
+            catch (BtfBindings.Bpf.BpfException e) when (e.IsBpfRefused)
             {
-                var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-                psi.ArgumentList.Add(script);
-                psi.ArgumentList.Add(tmp);
-                using var p = Process.Start(psi)!;
-                string err = p.StandardError.ReadToEnd();
-                p.StandardOutput.ReadToEnd();
-                p.WaitForExit();
-                if (p.ExitCode == 77) { Console.Error.WriteLine("ps: cannot read kernel memory here: " + err.Trim()); return 77; }
-                if (p.ExitCode != 0) { Console.Error.WriteLine("ps: " + script + " failed:\n" + err); return 1; }
-                file = File.ReadAllBytes(tmp);
+                Console.Error.WriteLine("ps: cannot read kernel memory here: " + e.Message.Split('\n')[0]);
+                return 77;
             }
-            finally { File.Delete(tmp); } // the dump holds kernel addresses
         }
 
         // 3. Read the fields through the relocatable view, like ps.
         var rows = new List<(int tgid, int pid, string line)>();
         bool sawInit = false;
         int pos = 0;
-        while (pos + 48 <= file.Length)
+        int hdrSize = Unsafe.SizeOf<TaskDump.task_dump_hdr>();
+        while (pos + hdrSize <= file.Length)
         {
-            uint magic = BitConverter.ToUInt32(file, pos), recLen = BitConverter.ToUInt32(file, pos + 4), dataLen = BitConverter.ToUInt32(file, pos + 44);
-            int hdrLen = BitConverter.ToUInt16(file, pos + 12);
-            if (magic != 0x4B534154 || recLen != hdrLen + dataLen || pos + recLen > file.Length) { Console.Error.WriteLine($"ps: malformed dump at byte {pos}"); return 1; }
+            // The record header is the BPF side's struct task_dump_hdr, generated from the object's BTF.
+            ref readonly var h = ref MemoryMarshal.AsRef<TaskDump.task_dump_hdr>(file.AsSpan(pos));
+            uint recLen = h.record_len, dataLen = h.data_len;
+            int hdrLen = h.header_len;
+            if (h.magic != 0x4B534154 || hdrLen != hdrSize || recLen != hdrLen + dataLen || pos + recLen > file.Length) { Console.Error.WriteLine($"ps: malformed dump at byte {pos}"); return 1; }
             var t = new Kernel.task_struct.View(file.AsSpan(pos + hdrLen, (int)dataLen), task);
             if (threads || t.pid == t.tgid) rows.Add((t.tgid, t.pid, Row(t)));
             sawInit |= t.tgid == 1;
@@ -134,15 +127,15 @@ public static class Program
         catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { return false; }
     }
 
-    private static string? FindScript()
+    /// <summary>Loads the task iterator, attaches it, and reads one pass of its output (the dump holds kernel addresses: kept in memory only).</summary>
+    private static byte[] RunIterator()
     {
-        var env = Environment.GetEnvironmentVariable("BTFBINDINGS_TASK_DUMP_SCRIPT");
-        if (env != null) return env;
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
-        {
-            var p = Path.Combine(d.FullName, "tests", "bpf", "run.sh");
-            if (File.Exists(p)) return p;
-        }
-        return null;
+        using var skel = TaskDump.Open();
+        skel.Load();
+        using var link = skel.Programs.dump_task.Attach();
+        using var stream = link.OpenIterator();
+        using var bytes = new MemoryStream();
+        stream.CopyTo(bytes);
+        return bytes.ToArray();
     }
 }

@@ -66,6 +66,7 @@ namespace BtfBindings.Cli
             root.Subcommands.Add(DiffCommand.Create(ctx));
             root.Subcommands.Add(ExtractCommand.Create(ctx));
             root.Subcommands.Add(MinimizeCommand.Create(ctx));
+            root.Subcommands.Add(HeaderCommand.Create(ctx));
             return root;
         }
 

@@ -10,7 +10,10 @@ namespace BtfBindings.Generator
     /// <code>
     /// file	/full/path/vmlinux.btf	SHA256	Base-as-written
     /// base	Base-as-written	/full/path/of/base	SHA256
+    /// object	/full/path/x.bpf.o	SHA256	Namespace	ClassName	ResourceName
     /// </code>
+    /// (one <c>object</c> line per <c>BpfObject</c>, and per <c>BpfProgram</c> once compiled; Namespace and ClassName as the
+    /// item's metadata gives them, possibly empty).
     /// Not compiler-visible properties: the compiler's editorconfig reader cuts values at ';' and '#' (so only the first of
     /// several files arrived), and a path may hold either. Tabs and line breaks cannot occur in the paths MSBuild writes
     /// here unescaped, so they separate safely. The text changes with any file's content hash, which re-runs generation.
@@ -22,6 +25,24 @@ namespace BtfBindings.Generator
 
         /// <summary>True for the manifest's path.</summary>
         public static bool IsManifest(string path) => string.Equals(Path.GetFileName(path), FileName, StringComparison.OrdinalIgnoreCase);
+
+        /// <summary>The BPF objects listed in <paramref name="texts"/>, sorted by path.</summary>
+        public static EquatableArray<BpfObjectRef> ParseObjects(IEnumerable<string> texts)
+        {
+            var refs = new List<BpfObjectRef>();
+            foreach (var text in texts)
+            {
+                foreach (var raw in text.Split('\n'))
+                {
+                    var parts = raw.TrimEnd('\r').TrimStart('\uFEFF').Split('\t');
+                    if (parts.Length < 3 || parts[0] != "object" || parts[1].Length == 0) continue;
+                    string At(int i) => parts.Length > i ? parts[i] : "";
+                    refs.Add(new BpfObjectRef(parts[1], parts[2], At(3), At(4), At(5)));
+                }
+            }
+            refs.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
+            return new EquatableArray<BpfObjectRef>(refs);
+        }
 
         /// <summary>The files listed in <paramref name="texts"/> (normally one manifest), sorted by path.</summary>
         public static BtfFileSet Parse(IEnumerable<string> texts)

@@ -44,6 +44,15 @@ namespace BtfBindings.Generator
         public static readonly DiagnosticDescriptor Generic = new DiagnosticDescriptor("BTFB011",
             "Class must not be generic", "'{0}' is generic: kernel types nested in it would be a different struct for every type argument; put [BtfTypes] on a non-generic partial class", Category, DiagnosticSeverity.Error, true);
 
+        // BTFB013 is the build task's (a vmlinux.h that cannot be written from a BtfFile).
+
+        public static readonly DiagnosticDescriptor BpfObjectUnreadable = new DiagnosticDescriptor("BTFB014",
+            "Unreadable BPF object", "Cannot read the BPF object '{0}': {1}", Category, DiagnosticSeverity.Error, true,
+            description: "A BpfObject must be an ELF file built by clang -g -target bpf (it needs its .BTF section).");
+
+        public static readonly DiagnosticDescriptor BpfMapUntyped = new DiagnosticDescriptor("BTFB015",
+            "BPF object part left untyped", "{0}: {1}", Category, DiagnosticSeverity.Warning, true);
+
         public static DiagnosticDescriptor ById(string id) => id switch
         {
             "BTFB001" => UnknownType,
@@ -56,6 +65,8 @@ namespace BtfBindings.Generator
             "BTFB008" => LayoutWarning,
             "BTFB010" => NoNames,
             "BTFB011" => Generic,
+            "BTFB014" => BpfObjectUnreadable,
+            "BTFB015" => BpfMapUntyped,
             _ => Internal,
         };
     }

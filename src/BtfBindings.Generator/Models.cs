@@ -82,6 +82,12 @@ namespace BtfBindings.Generator
     /// <summary>The BtfFile items of the project (from the targets' manifest, <see cref="BtfFileManifest"/>).</summary>
     internal sealed record BtfFileSet(EquatableArray<BtfFileRef> Files);
 
+    /// <summary>A BPF object to write a skeleton for: path, content hash, and the item's Namespace/ClassName metadata and resource name (may be empty).</summary>
+    internal sealed record BpfObjectRef(string Path, string Hash, string Namespace, string ClassName, string ResourceName)
+    {
+        public string FileName => System.IO.Path.GetFileName(Path);
+    }
+
     /// <summary>What the consuming compilation supports.</summary>
     internal sealed record CompilationFeatures(bool LanguageOk, string LanguageVersion, bool HasInlineArray);
 

@@ -154,7 +154,7 @@ namespace BtfBindings.Cli.Commands
                     if (c.Changes.Count > 0) d.Fields.Add(c);
                 }
                 foreach (var g in nf)
-                    if (!oPaths.Contains(g.Path)) { oPaths.Add(g.Path); d.Fields.Add(new FieldChange { Path = g.Path, Changes = { "added" }, New = g }); }
+                    if (oPaths.Add(g.Path)) { d.Fields.Add(new FieldChange { Path = g.Path, Changes = { "added" }, New = g }); }
                 // Show changes in the new layout's order (removed fields where they were).
                 d.Fields = d.Fields.OrderBy(c => (c.New ?? c.Old)!.BitOffset).ThenBy(c => c.New == null ? 0 : 1).ToList();
                 changed |= d.Fields.Count > 0;

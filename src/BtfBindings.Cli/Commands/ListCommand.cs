@@ -74,7 +74,7 @@ namespace BtfBindings.Cli.Commands
         {
             if (values == null) yield break;
             foreach (var v in values)
-                foreach (var k in v.Split(new[] { ',' }, StringSplitOptions.RemoveEmptyEntries))
+                foreach (var k in v.Split(',', StringSplitOptions.RemoveEmptyEntries))
                     yield return k.Trim().ToLowerInvariant();
         }
 

@@ -317,7 +317,7 @@ namespace BtfBindings.Emit
         }
 
         /// <summary>The property value as the 64 bits the general write path stores (sign-extended for signed types).</summary>
-        private string ToBits(TypeShape s, bool signed, string v)
+        private static string ToBits(TypeShape s, bool signed, string v)
         {
             if (s.Kind == TypeShapeKind.Pointer) return $"(ulong){v}.Address";
             if (s.Kind == TypeShapeKind.Enum) return $"unchecked((ulong)({(signed ? "long" : "ulong")})({Scalar(s.Scalar)}){v})";

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Text;
+using System.Globalization;
 
 namespace BtfBindings.Emit
 {
@@ -71,8 +72,8 @@ namespace BtfBindings.Emit
                 bool word = c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
                 if (i == 0 && c >= '0' && c <= '9') sb.Append('_');
                 if (word) sb.Append(c);
-                else if (c < 0x80) sb.Append("_x").Append(((int)c).ToString("X2"));
-                else sb.Append("_u").Append(((int)c).ToString("X4"));
+                else if (c < 0x80) sb.Append("_x").Append(((int)c).ToString("X2", CultureInfo.InvariantCulture));
+                else sb.Append("_u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
             }
             return sb.ToString();
         }
@@ -122,7 +123,7 @@ namespace BtfBindings.Emit
                 char c = s[i];
                 if (c == '\\') sb.Append("\\\\");
                 else if (c == '"') sb.Append("\\\"");
-                else if (IsUnsafeChar(s, i)) sb.Append("\\u").Append(((int)c).ToString("X4"));
+                else if (IsUnsafeChar(s, i)) sb.Append("\\u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
                 else sb.Append(c);
             }
             return sb.Append('"').ToString();
@@ -150,8 +151,8 @@ namespace BtfBindings.Emit
 
         private static void AppendEscape(StringBuilder sb, char c)
         {
-            if (c < 0x100) sb.Append("\\x").Append(((int)c).ToString("X2"));
-            else sb.Append("\\u").Append(((int)c).ToString("X4"));
+            if (c < 0x100) sb.Append("\\x").Append(((int)c).ToString("X2", CultureInfo.InvariantCulture));
+            else sb.Append("\\u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
         }
     }
 }

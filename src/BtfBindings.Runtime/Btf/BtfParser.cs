@@ -90,7 +90,7 @@ namespace BtfBindings
             }
 #else
             private const object? _file = null;
-            private int ReadMore(int readEnd, int need) => readEnd;
+            private static int ReadMore(int readEnd, int need) => readEnd;
 #endif
 
             private BtfException Err(string msg, long offset, int? typeId = null)

@@ -183,6 +183,10 @@ namespace BtfBindings
         public override bool Equals(object? obj) => obj is BtfType t && Equals(t);
         /// <inheritdoc />
         public override int GetHashCode() => Id;
+        /// <summary>True when both are the same type of the same <see cref="BtfBindings.Btf"/>.</summary>
+        public static bool operator ==(BtfType left, BtfType right) => left.Equals(right);
+        /// <summary>True unless both are the same type of the same <see cref="BtfBindings.Btf"/>.</summary>
+        public static bool operator !=(BtfType left, BtfType right) => !left.Equals(right);
         /// <summary>Like bpftool: <c>[id] KIND 'name'</c>.</summary>
         public override string ToString() => $"[{Id}] {BtfKinds.Name(Kind)} '{(IsAnonymous ? "(anon)" : Name)}'";
     }

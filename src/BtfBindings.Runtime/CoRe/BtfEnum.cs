@@ -38,7 +38,7 @@ namespace BtfBindings
         [EditorBrowsable(EditorBrowsableState.Never)]
         public static void Register(Func<BtfTypeLayout> factory)
         {
-            if (factory is null) throw new ArgumentNullException(nameof(factory));
+            ArgumentNullException.ThrowIfNull(factory);
             Interlocked.CompareExchange(ref s_factory, factory, null);
         }
 

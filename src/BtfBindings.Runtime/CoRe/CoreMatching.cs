@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Linq;
 using BtfBindings.Layout;
 
@@ -397,6 +398,6 @@ namespace BtfBindings
             return new CoreEnumResolution(enumLayout, Name, perCand.Count > 0 ? perCand[0].t : (BtfType?)null, perCand.Count > 0 ? perCand[0].values : new ulong?[enumLayout.EnumValues.Count], descriptions, Vmlinux != null);
         }
 
-        private static string Show(ulong? v) => v.HasValue ? v.Value.ToString() : "missing";
+        private static string Show(ulong? v) => v.HasValue ? v.Value.ToString(CultureInfo.InvariantCulture) : "missing";
     }
 }

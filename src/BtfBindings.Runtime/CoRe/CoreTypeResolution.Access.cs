@@ -1,12 +1,8 @@
 using System;
 using System.Buffers.Binary;
-using System.Collections.Generic;
-using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
-using System.Threading;
-using BtfBindings.Layout;
 
 namespace BtfBindings
 {
@@ -146,7 +142,7 @@ namespace BtfBindings
         {
             var f = _fields[index];
             if (!f.Exists) throw FieldError(f, null);
-            if (count < 0) throw new ArgumentOutOfRangeException(nameof(count));
+            ArgumentOutOfRangeException.ThrowIfNegative(count);
             int es = Unsafe.SizeOf<T>();
             CheckElements(f, es);
             ulong bytes = (ulong)count * (uint)es;

@@ -1,12 +1,4 @@
-using System;
-using System.Buffers.Binary;
-using System.Collections.Generic;
-using System.ComponentModel;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Text;
-using System.Threading;
-using BtfBindings.Layout;
 
 namespace BtfBindings
 {

@@ -1,10 +1,8 @@
 using System;
-using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Text;
 using System.Threading;
 using BtfBindings.Layout;
 
@@ -217,10 +215,10 @@ namespace BtfBindings
         }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static void ThrowNotFor(CoreTypeResolution? r, BtfTypeLayout layout)
+        private static void ThrowNotFor(CoreTypeResolution? resolution, BtfTypeLayout layout)
         {
-            if (r is null) throw new ArgumentNullException("resolution");
-            throw new ArgumentException($"this resolution is for {r.TypeLabel} ({r.Local.SourceFile}), not for {Label(layout)} ({layout.SourceFile})", "resolution");
+            ArgumentNullException.ThrowIfNull(resolution);
+            throw new ArgumentException($"this resolution is for {resolution.TypeLabel} ({resolution.Local.SourceFile}), not for {Label(layout)} ({layout.SourceFile})", nameof(resolution));
         }
 
         internal string TypeLabel => Label(Local);
@@ -290,7 +288,7 @@ namespace BtfBindings
             var f = _fields[index];
             if (!f.Exists) throw FieldError(f, null);
             if (i < 0 || (!f.IsFlexibleArray && (uint)i >= f.ArrayLength))
-                throw new IndexOutOfRangeException($"{TypeLabel}.{f.Name}[{i}]: the target array has {f.ArrayLength} elements");
+                throw new ArgumentOutOfRangeException(nameof(i), i, $"{TypeLabel}.{f.Name}[{i}]: the target array has {f.ArrayLength} elements");
             ulong start = f.ByteOffset + (ulong)(uint)i * f.ArrayElementSize;
             if (start > (ulong)data.Length) throw Truncated(f, data.Length);
             int len = (int)Math.Min(f.ArrayElementSize, (ulong)data.Length - start);

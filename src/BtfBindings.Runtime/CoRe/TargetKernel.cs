@@ -134,7 +134,7 @@ namespace BtfBindings
         /// <exception cref="NotSupportedException">The generated type is anonymous (resolve it through its parent's field).</exception>
         public CoreTypeResolution Resolve(BtfTypeLayout local)
         {
-            if (local is null) throw new ArgumentNullException(nameof(local));
+            ArgumentNullException.ThrowIfNull(local);
             if (_roots.TryGetValue(local, out var r)) return r;
             return _roots.GetOrAdd(local, ResolveUncached(local));
         }
@@ -216,7 +216,7 @@ namespace BtfBindings
         /// </summary>
         public CoreEnumResolution ResolveEnum(BtfTypeLayout enumLayout)
         {
-            if (enumLayout is null) throw new ArgumentNullException(nameof(enumLayout));
+            ArgumentNullException.ThrowIfNull(enumLayout);
             if (enumLayout.Kind != BtfKind.Enum && enumLayout.Kind != BtfKind.Enum64) throw new ArgumentException("not an enum layout", nameof(enumLayout));
             if (_enums.TryGetValue(enumLayout, out var cached)) return cached;
             return _enums.GetOrAdd(enumLayout, ResolveEnumUncached(enumLayout));
@@ -260,7 +260,7 @@ namespace BtfBindings
         /// <exception cref="ArgumentException"><paramref name="buildTime"/> has no struct, union or enum of that name.</exception>
         internal static PlannedLayouts LocalLayoutsOf(Btf buildTime, string typeName)
         {
-            if (buildTime is null) throw new ArgumentNullException(nameof(buildTime));
+            ArgumentNullException.ThrowIfNull(buildTime);
             if (string.IsNullOrEmpty(typeName)) throw new ArgumentException("type name required", nameof(typeName));
             var byName = LocalLayouts.GetValue(buildTime, _ => new ConcurrentDictionary<string, Lazy<PlannedLayouts>>(StringComparer.Ordinal));
             return byName.GetOrAdd(typeName, n => new Lazy<PlannedLayouts>(() =>
@@ -315,7 +315,7 @@ namespace BtfBindings
         /// <exception cref="CoreException">Same-named target types disagree on the path.</exception>
         public CoreFieldRelocation ResolveField(string typeName, string fieldPath, Btf buildTime)
         {
-            if (fieldPath is null) throw new ArgumentNullException(nameof(fieldPath));
+            ArgumentNullException.ThrowIfNull(fieldPath);
             var layout = LocalRoot(buildTime, typeName, out var layouts);
             var res = Resolve(layout);
             var parts = fieldPath.Split('.');
@@ -328,7 +328,7 @@ namespace BtfBindings
                 int br = part.IndexOf('[');
                 if (br >= 0)
                 {
-                    if (!part.EndsWith("]", StringComparison.Ordinal) || !long.TryParse(part.Substring(br + 1, part.Length - br - 2), out index) || index < 0)
+                    if (!part.EndsWith(']') || !long.TryParse(part.AsSpan(br + 1, part.Length - br - 2), out index) || index < 0)
                         throw new ArgumentException($"bad path component '{part}' in '{fieldPath}'", nameof(fieldPath));
                     name = part.Substring(0, br);
                 }

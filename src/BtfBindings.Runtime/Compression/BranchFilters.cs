@@ -1,6 +1,7 @@
 #nullable enable
 using System;
 using System.Buffers.Binary;
+using System.Globalization;
 
 namespace BtfBindings.Compression;
 
@@ -32,7 +33,7 @@ internal static class BranchFilters
             case Arm64: return "ARM64 BCJ";
             case RiscV: return "RISC-V BCJ";
             case 0x21: return "LZMA2";
-            default: return "0x" + id.ToString("X");
+            default: return "0x" + id.ToString("X", CultureInfo.InvariantCulture);
         }
     }
 

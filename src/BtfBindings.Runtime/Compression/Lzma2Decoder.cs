@@ -1,5 +1,6 @@
 #nullable enable
 using System;
+using System.Globalization;
 
 namespace BtfBindings.Compression;
 
@@ -69,7 +70,7 @@ internal sealed class Lzma2Decoder
             }
             else if (needDictReset)
             {
-                throw errors.At("first LZMA2 chunk does not reset the dictionary (control byte 0x" + control.ToString("X2") + ")", chunkOffset);
+                throw errors.At("first LZMA2 chunk does not reset the dictionary (control byte 0x" + control.ToString("X2", CultureInfo.InvariantCulture) + ")", chunkOffset);
             }
 
             int unpackedSize;
@@ -94,7 +95,7 @@ internal sealed class Lzma2Decoder
                     byte props = input[pos++];
                     if (!LzmaDecoder.TryParseProperties(props, out int lc, out int lp, out int pb))
                     {
-                        throw errors.At("invalid LZMA properties byte 0x" + props.ToString("X2") + " (needs lc + lp <= 4, pb <= 4)", pos - 1);
+                        throw errors.At("invalid LZMA properties byte 0x" + props.ToString("X2", CultureInfo.InvariantCulture) + " (needs lc + lp <= 4, pb <= 4)", pos - 1);
                     }
 
                     needProps = false;
@@ -103,7 +104,7 @@ internal sealed class Lzma2Decoder
                 }
                 else if (needProps)
                 {
-                    throw errors.At("LZMA2 chunk after a dictionary reset does not set properties (control byte 0x" + control.ToString("X2") + ")", chunkOffset);
+                    throw errors.At("LZMA2 chunk after a dictionary reset does not set properties (control byte 0x" + control.ToString("X2", CultureInfo.InvariantCulture) + ")", chunkOffset);
                 }
                 else if (control >= 0xA0)
                 {
@@ -136,7 +137,7 @@ internal sealed class Lzma2Decoder
             {
                 if (control > 0x02)
                 {
-                    throw errors.At("invalid LZMA2 control byte 0x" + control.ToString("X2"), chunkOffset);
+                    throw errors.At("invalid LZMA2 control byte 0x" + control.ToString("X2", CultureInfo.InvariantCulture), chunkOffset);
                 }
 
                 if (limit - pos < 2)
@@ -172,7 +173,7 @@ internal sealed class Lzma2Decoder
         }
     }
 
-    private static Exception Truncated(ReadOnlySpan<byte> input, int limit, DecodeErrors errors, string what, int offset)
+    private static BtfException Truncated(ReadOnlySpan<byte> input, int limit, DecodeErrors errors, string what, int offset)
     {
         return limit >= input.Length
             ? errors.At("unexpected end of input in " + what, offset)
@@ -182,24 +183,17 @@ internal sealed class Lzma2Decoder
     private static string Describe(LzmaStatus status, int packedSize, int unpackedSize, long blockOutputPosition)
     {
         string where = " (LZMA chunk of " + packedSize + " compressed / " + unpackedSize + " uncompressed bytes, block output position " + blockOutputPosition + ")";
-        switch (status)
+        string what = status switch
         {
-            case LzmaStatus.BadRangeCoderInit:
-                return "corrupt LZMA data: first range coder byte is not zero" + where;
-            case LzmaStatus.DistanceTooFar:
-                return "corrupt LZMA data: match distance reaches before the start of the dictionary" + where;
-            case LzmaStatus.MatchPastChunkEnd:
-                return "corrupt LZMA data: match extends past the end of the chunk" + where;
-            case LzmaStatus.EndMarker:
-                return "corrupt LZMA data: end-of-payload marker is not allowed in LZMA2" + where;
-            case LzmaStatus.InputOverrun:
-                return "corrupt LZMA data: chunk needs more compressed bytes than it declares" + where;
-            case LzmaStatus.InputNotConsumed:
-                return "corrupt LZMA data: chunk ends before using all its compressed bytes" + where;
-            case LzmaStatus.RangeCoderNotFinished:
-                return "corrupt LZMA data: range decoder did not finish cleanly" + where;
-            default:
-                return "corrupt LZMA data" + where;
-        }
+            LzmaStatus.BadRangeCoderInit => ": first range coder byte is not zero",
+            LzmaStatus.DistanceTooFar => ": match distance reaches before the start of the dictionary",
+            LzmaStatus.MatchPastChunkEnd => ": match extends past the end of the chunk",
+            LzmaStatus.EndMarker => ": end-of-payload marker is not allowed in LZMA2",
+            LzmaStatus.InputOverrun => ": chunk needs more compressed bytes than it declares",
+            LzmaStatus.InputNotConsumed => ": chunk ends before using all its compressed bytes",
+            LzmaStatus.RangeCoderNotFinished => ": range decoder did not finish cleanly",
+            _ => "",
+        };
+        return "corrupt LZMA data" + what + where;
     }
 }

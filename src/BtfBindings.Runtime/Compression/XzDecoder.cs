@@ -4,6 +4,7 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
 using System.Security.Cryptography;
+using System.Globalization;
 
 namespace BtfBindings.Compression;
 
@@ -62,23 +63,7 @@ internal static class XzDecoder
     /// unsupported feature, or decompresses to more than <paramref name="maxOutputBytes"/> bytes.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxOutputBytes"/> is negative.</exception>
     public static byte[] Decompress(ReadOnlySpan<byte> xz, string? sourceName = null, long maxOutputBytes = DefaultMaxOutputBytes)
-    {
-        if (maxOutputBytes < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(maxOutputBytes), "The output limit must not be negative.");
-        }
-
-        var errors = new DecodeErrors("xz", sourceName);
-        try
-        {
-            return new XzReader(xz, errors, Math.Min(maxOutputBytes, MaxSupportedOutputBytes)).Run(singleStream: false, out _);
-        }
-        catch (Exception e) when (e is IndexOutOfRangeException || e is ArgumentOutOfRangeException || e is OverflowException)
-        {
-            // Defensive: every input should be rejected by an explicit check before this can happen.
-            throw new BtfException("xz: internal decoder error on malformed input", sourceName, inner: e);
-        }
-    }
+        => Run(xz, sourceName, maxOutputBytes, singleStream: false, out _);
 
     /// <summary>
     /// Decompresses the one xz stream that starts at the beginning of <paramref name="data"/> and ignores
@@ -93,6 +78,9 @@ internal static class XzDecoder
     /// <param name="maxOutputBytes">Maximum number of decompressed bytes.</param>
     /// <exception cref="BtfException">The stream is corrupt, truncated, unsupported or too large.</exception>
     public static byte[] DecompressSingleStream(ReadOnlySpan<byte> data, out int bytesConsumed, string? sourceName = null, long maxOutputBytes = DefaultMaxOutputBytes)
+        => Run(data, sourceName, maxOutputBytes, singleStream: true, out bytesConsumed);
+
+    private static byte[] Run(ReadOnlySpan<byte> data, string? sourceName, long maxOutputBytes, bool singleStream, out int bytesConsumed)
     {
         if (maxOutputBytes < 0)
         {
@@ -102,10 +90,11 @@ internal static class XzDecoder
         var errors = new DecodeErrors("xz", sourceName);
         try
         {
-            return new XzReader(data, errors, Math.Min(maxOutputBytes, MaxSupportedOutputBytes)).Run(singleStream: true, out bytesConsumed);
+            return new XzReader(data, errors, Math.Min(maxOutputBytes, MaxSupportedOutputBytes)).Run(singleStream, out bytesConsumed);
         }
         catch (Exception e) when (e is IndexOutOfRangeException || e is ArgumentOutOfRangeException || e is OverflowException)
         {
+            // Defensive: every input should be rejected by an explicit check before this can happen.
             throw new BtfException("xz: internal decoder error on malformed input", sourceName, inner: e);
         }
     }
@@ -259,7 +248,7 @@ internal static class XzDecoder
 
             if (flags[0] != 0 || (flags[1] & 0xF0) != 0)
             {
-                throw _errors.At("unsupported stream flags 0x" + flags[0].ToString("X2") + flags[1].ToString("X2") + " (written by a newer xz version?)", pos + 6);
+                throw _errors.At("unsupported stream flags 0x" + flags[0].ToString("X2", CultureInfo.InvariantCulture) + flags[1].ToString("X2", CultureInfo.InvariantCulture) + " (written by a newer xz version?)", pos + 6);
             }
 
             int checkType = flags[1] & 0x0F;
@@ -338,7 +327,7 @@ internal static class XzDecoder
             byte blockFlags = header[1];
             if ((blockFlags & 0x3C) != 0)
             {
-                throw _errors.At("unsupported block flags 0x" + blockFlags.ToString("X2") + " (reserved bits set)", blockStart + 1);
+                throw _errors.At("unsupported block flags 0x" + blockFlags.ToString("X2", CultureInfo.InvariantCulture) + " (reserved bits set)", blockStart + 1);
             }
 
             int hp = blockStart + 2;
@@ -391,7 +380,7 @@ internal static class XzDecoder
 
                     if (!Lzma2Decoder.TryParseDictionarySize(props[0], out dictSize))
                     {
-                        throw _errors.At("invalid LZMA2 dictionary size byte 0x" + props[0].ToString("X2"), hp - 1);
+                        throw _errors.At("invalid LZMA2 dictionary size byte 0x" + props[0].ToString("X2", CultureInfo.InvariantCulture), hp - 1);
                     }
                 }
                 else if (last)
@@ -508,7 +497,7 @@ internal static class XzDecoder
                     uint actual = Crc32.Compute(data);
                     if (actual != expected)
                     {
-                        throw _errors.At("CRC32 mismatch (stored " + expected.ToString("X8") + ", computed " + actual.ToString("X8") + ")", offset);
+                        throw _errors.At("CRC32 mismatch (stored " + expected.ToString("X8", CultureInfo.InvariantCulture) + ", computed " + actual.ToString("X8", CultureInfo.InvariantCulture) + ")", offset);
                     }
 
                     break;
@@ -520,7 +509,7 @@ internal static class XzDecoder
                     ulong actual = Crc64.Compute(data);
                     if (actual != expected)
                     {
-                        throw _errors.At("CRC64 mismatch (stored " + expected.ToString("X16") + ", computed " + actual.ToString("X16") + ")", offset);
+                        throw _errors.At("CRC64 mismatch (stored " + expected.ToString("X16", CultureInfo.InvariantCulture) + ", computed " + actual.ToString("X16", CultureInfo.InvariantCulture) + ")", offset);
                     }
 
                     break;

@@ -17,7 +17,11 @@ namespace BtfBindings.Containers
         public long Offset { get; }
         /// <summary>Size of the contents.</summary>
         public long Size { get; }
-        internal ElfSection(string name, uint type, long offset, long size) { Name = name; Type = type; Offset = offset; Size = size; }
+        /// <summary>sh_flags (SHF_EXECINSTR = 4 marks code).</summary>
+        public ulong Flags { get; }
+        /// <summary>sh_link (a symbol table's string table section index).</summary>
+        public uint Link { get; }
+        internal ElfSection(string name, uint type, long offset, long size, ulong flags = 0, uint link = 0) { Name = name; Type = type; Offset = offset; Size = size; Flags = flags; Link = link; }
     }
 
     /// <summary>
@@ -88,7 +92,7 @@ namespace BtfBindings.Containers
             if (shstrndx >= shnum) throw new BtfException($"section name table index {shstrndx} is out of range ({shnum} sections)", sourceName, is64 ? 62 : 50);
 
             var table = ReadAt(stream, (long)shoff, (int)(shnum * shentsize), fileLen, sourceName, "section header table");
-            var raw = new (uint name, uint type, long off, long size)[shnum];
+            var raw = new (uint name, uint type, long off, long size, ulong flags, uint link)[shnum];
             for (int i = 0; i < shnum; i++)
             {
                 int o = i * shentsize;
@@ -97,7 +101,8 @@ namespace BtfBindings.Containers
                 ulong size = is64 ? U64(table, o + 32) : U32(table, o + 20);
                 if (type != ShtNobits && i != 0 && (off > (ulong)fileLen || size > (ulong)fileLen - off))
                     throw new BtfException($"section {i} [{off}, +{size}) lies outside the file ({fileLen} bytes)", sourceName, (long)shoff + o);
-                raw[i] = (U32(table, o), type, (long)off, (long)size);
+                ulong flags = is64 ? U64(table, o + 8) : U32(table, o + 8);
+                raw[i] = (U32(table, o), type, (long)off, (long)size, flags, U32(table, o + (is64 ? 40 : 24)));
             }
             var strs = raw[shstrndx];
             if (strs.type == ShtNobits) throw new BtfException("section name table has no contents", sourceName, (long)shoff + shstrndx * shentsize);
@@ -117,7 +122,7 @@ namespace BtfBindings.Containers
                     if (end < 0) end = names.Length;
                     name = Encoding.UTF8.GetString(names, (int)r.name, end - (int)r.name);
                 }
-                sections.Add(new ElfSection(name, r.type, r.off, r.size));
+                sections.Add(new ElfSection(name, r.type, r.off, r.size, r.flags, r.link));
             }
             return new ElfFile(is64, be, machine, sections, sourceName);
         }

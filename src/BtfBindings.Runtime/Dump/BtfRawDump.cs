@@ -113,7 +113,6 @@ namespace BtfBindings.Dump
 
         private static void WriteJsonType(BtfType t, Utf8JsonWriter j)
         {
-            var btf = t.Btf;
             j.WriteStartObject();
             j.WriteNumber("id", t.Id);
             j.WriteString("kind", BtfKinds.Name(t.Kind));
@@ -132,39 +131,29 @@ namespace BtfBindings.Dump
                     j.WriteNumber("nr_elems", t.ArrayLength);
                     break;
                 case BtfDumpForm.Members:
-                    j.WriteNumber("size", t.Size); j.WriteNumber("vlen", t.Vlen);
-                    j.WriteStartArray("members");
-                    for (int i = 0; i < t.Vlen; i++)
+                    j.WriteNumber("size", t.Size);
+                    JEntries(j, t, "members", static (j, t, i) =>
                     {
                         var m = t.GetMember(i);
-                        j.WriteStartObject();
-                        JName(j, "name", m.NameOffset, btf.StringBytes(m.NameOffset));
+                        JName(j, "name", m.NameOffset, t.Btf.StringBytes(m.NameOffset));
                         j.WriteNumber("type_id", m.TypeId); j.WriteNumber("bits_offset", m.BitOffset);
                         if (m.BitfieldSize != 0) j.WriteNumber("bitfield_size", m.BitfieldSize);
-                        j.WriteEndObject();
-                    }
-                    j.WriteEndArray();
+                    });
                     break;
                 case BtfDumpForm.Enum:
+                    j.WriteString("encoding", t.KindFlag ? "SIGNED" : "UNSIGNED");
+                    j.WriteNumber("size", t.Size);
+                    JEntries(j, t, "values", static (j, t, i) =>
                     {
                         bool e64 = t.Kind == BtfKind.Enum64;
-                        j.WriteString("encoding", t.KindFlag ? "SIGNED" : "UNSIGNED");
-                        j.WriteNumber("size", t.Size); j.WriteNumber("vlen", t.Vlen);
-                        j.WriteStartArray("values");
-                        for (int i = 0; i < t.Vlen; i++)
-                        {
-                            var v = t.GetEnumValue(i);
-                            j.WriteStartObject();
-                            JName(j, "name", v.NameOffset, btf.StringBytes(v.NameOffset));
-                            if (t.KindFlag) j.WriteNumber("val", e64 ? v.SignedValue : (int)v.RawValue);
-                            // bpftool passes the s32 value to a u64 writer: unsigned 32-bit values with the top bit
-                            // set come out sign-extended (4026531839 -> 18446744073441116159). Reproduced for equality.
-                            else j.WriteNumber("val", e64 ? v.RawValue : (ulong)(long)(int)(uint)v.RawValue);
-                            j.WriteEndObject();
-                        }
-                        j.WriteEndArray();
-                        break;
-                    }
+                        var v = t.GetEnumValue(i);
+                        JName(j, "name", v.NameOffset, t.Btf.StringBytes(v.NameOffset));
+                        if (t.KindFlag) j.WriteNumber("val", e64 ? v.SignedValue : (int)v.RawValue);
+                        // bpftool passes the s32 value to a u64 writer: unsigned 32-bit values with the top bit
+                        // set come out sign-extended (4026531839 -> 18446744073441116159). Reproduced for equality.
+                        else j.WriteNumber("val", e64 ? v.RawValue : (ulong)(long)(int)(uint)v.RawValue);
+                    });
+                    break;
                 case BtfDumpForm.Fwd:
                     j.WriteString("fwd_kind", t.KindFlag ? "union" : "struct");
                     break;
@@ -172,32 +161,24 @@ namespace BtfBindings.Dump
                     j.WriteNumber("type_id", t.TypeId); j.WriteString("linkage", Linkage(t.Vlen));
                     break;
                 case BtfDumpForm.FuncProto:
-                    j.WriteNumber("ret_type_id", t.TypeId); j.WriteNumber("vlen", t.Vlen);
-                    j.WriteStartArray("params");
-                    for (int i = 0; i < t.Vlen; i++)
+                    j.WriteNumber("ret_type_id", t.TypeId);
+                    JEntries(j, t, "params", static (j, t, i) =>
                     {
                         var p = t.GetParam(i);
-                        j.WriteStartObject();
-                        JName(j, "name", p.NameOffset, btf.StringBytes(p.NameOffset));
+                        JName(j, "name", p.NameOffset, t.Btf.StringBytes(p.NameOffset));
                         j.WriteNumber("type_id", p.TypeId);
-                        j.WriteEndObject();
-                    }
-                    j.WriteEndArray();
+                    });
                     break;
                 case BtfDumpForm.Var:
                     j.WriteNumber("type_id", t.TypeId); j.WriteString("linkage", Linkage((int)t.Linkage));
                     break;
                 case BtfDumpForm.DataSec:
-                    j.WriteNumber("size", t.Size); j.WriteNumber("vlen", t.Vlen);
-                    j.WriteStartArray("vars");
-                    for (int i = 0; i < t.Vlen; i++)
+                    j.WriteNumber("size", t.Size);
+                    JEntries(j, t, "vars", static (j, t, i) =>
                     {
                         var v = t.GetVarSecInfo(i);
-                        j.WriteStartObject();
                         j.WriteNumber("type_id", v.TypeId); j.WriteNumber("offset", v.Offset); j.WriteNumber("size", v.Size);
-                        j.WriteEndObject();
-                    }
-                    j.WriteEndArray();
+                    });
                     break;
                 case BtfDumpForm.Size:
                     j.WriteNumber("size", t.Size);
@@ -207,6 +188,20 @@ namespace BtfBindings.Dump
                     break;
             }
             j.WriteEndObject();
+        }
+
+        /// <summary>bpftool's <c>"vlen"</c> and the array of one object per entry that follows it.</summary>
+        private static void JEntries(Utf8JsonWriter j, BtfType t, string name, Action<Utf8JsonWriter, BtfType, int> entry)
+        {
+            j.WriteNumber("vlen", t.Vlen);
+            j.WriteStartArray(name);
+            for (int i = 0; i < t.Vlen; i++)
+            {
+                j.WriteStartObject();
+                entry(j, t, i);
+                j.WriteEndObject();
+            }
+            j.WriteEndArray();
         }
 
         private static readonly byte[] Anon = { (byte)'(', (byte)'a', (byte)'n', (byte)'o', (byte)'n', (byte)')' };

@@ -1,4 +1,5 @@
 using System;
+using System.Globalization;
 
 namespace BtfBindings
 {
@@ -26,8 +27,12 @@ namespace BtfBindings
         public override bool Equals(object? obj) => obj is KernelPointer64<T> p && Equals(p);
         /// <inheritdoc />
         public override int GetHashCode() => Address.GetHashCode();
+        /// <summary>True for the same address.</summary>
+        public static bool operator ==(KernelPointer64<T> left, KernelPointer64<T> right) => left.Address == right.Address;
+        /// <summary>True for different addresses.</summary>
+        public static bool operator !=(KernelPointer64<T> left, KernelPointer64<T> right) => left.Address != right.Address;
         /// <summary>The address in hex, like <c>%px</c>.</summary>
-        public override string ToString() => "0x" + Address.ToString("x16");
+        public override string ToString() => "0x" + Address.ToString("x16", CultureInfo.InvariantCulture);
     }
 
     /// <summary>A pointer field of a 32-bit target (armhf, i686): the 4-byte kernel address it holds.</summary>
@@ -45,7 +50,11 @@ namespace BtfBindings
         public override bool Equals(object? obj) => obj is KernelPointer32<T> p && Equals(p);
         /// <inheritdoc />
         public override int GetHashCode() => Address.GetHashCode();
+        /// <summary>True for the same address.</summary>
+        public static bool operator ==(KernelPointer32<T> left, KernelPointer32<T> right) => left.Address == right.Address;
+        /// <summary>True for different addresses.</summary>
+        public static bool operator !=(KernelPointer32<T> left, KernelPointer32<T> right) => left.Address != right.Address;
         /// <summary>The address in hex.</summary>
-        public override string ToString() => "0x" + Address.ToString("x8");
+        public override string ToString() => "0x" + Address.ToString("x8", CultureInfo.InvariantCulture);
     }
 }

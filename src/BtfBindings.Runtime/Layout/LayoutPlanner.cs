@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Text;
+using System.Globalization;
 
 namespace BtfBindings.Layout
 {
@@ -176,7 +177,7 @@ namespace BtfBindings.Layout
         private string StructuralKey(BtfType t)
         {
             var sb = new StringBuilder();
-            sb.Append((int)t.Kind).Append(':').Append(t.Size.ToString("D10")).Append(':').Append(t.Vlen.ToString("D6"));
+            sb.Append((int)t.Kind).Append(':').Append(t.Size.ToString("D10", CultureInfo.InvariantCulture)).Append(':').Append(t.Vlen.ToString("D6", CultureInfo.InvariantCulture));
             if (t.IsComposite)
                 foreach (var m in t.Members) sb.Append('|').Append(m.Name).Append('@').Append(m.BitOffset).Append(':').Append(ShallowTypeName(m.TypeId));
             else
@@ -223,7 +224,7 @@ namespace BtfBindings.Layout
         {
             uint h = 2166136261;
             foreach (var c in StructuralKey(t)) { h ^= c; h *= 16777619; }
-            return h.ToString("x8");
+            return h.ToString("x8", CultureInfo.InvariantCulture);
         }
 
         private string? TypedefName(int id)

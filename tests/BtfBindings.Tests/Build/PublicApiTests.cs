@@ -107,8 +107,9 @@ namespace BtfBindings.Tests.Build
                 var ctors = t.GetConstructors(All).Where(c => Visible(c) && !c.IsStatic).ToList();
                 foreach (var c in ctors) keys.Add(tn + "." + simple);
                 if (t.IsValueType && !ctors.Any(c => c.GetParameters().Length == 0)) keys.Add(tn + "." + simple); // the implicit one
-                foreach (var m in t.GetMethods(All).Where(m => Visible(m) && !m.IsSpecialName))
-                    keys.Add(tn + "." + m.Name + (m.IsGenericMethodDefinition ? "<" + string.Join(",", m.GetGenericArguments().Select(a => a.Name)) + ">" : ""));
+                foreach (var m in t.GetMethods(All).Where(m => Visible(m) && (!m.IsSpecialName || Operators.ContainsKey(m.Name))))
+                    keys.Add(tn + "." + (Operators.TryGetValue(m.Name, out var op) ? op : m.Name)
+                        + (m.IsGenericMethodDefinition ? "<" + string.Join(",", m.GetGenericArguments().Select(a => a.Name)) + ">" : ""));
                 foreach (var p in t.GetProperties(All))
                 {
                     string pn = p.GetIndexParameters().Length > 0 ? "this[]" : p.Name;
@@ -120,6 +121,12 @@ namespace BtfBindings.Tests.Build
             }
             return keys;
         }
+
+        /// <summary>Operator methods as PublicAPI files spell them.</summary>
+        private static readonly Dictionary<string, string> Operators = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["op_Equality"] = "operator ==", ["op_Inequality"] = "operator !=", ["op_Implicit"] = "implicit operator", ["op_Explicit"] = "explicit operator",
+        };
 
         private static bool Visible(MethodBase m) => m.IsPublic || m.IsFamily || m.IsFamilyOrAssembly;
 

@@ -41,6 +41,63 @@ namespace BtfBindings.Tests.Build
         }
 
         [Fact]
+        public void BpfProgram_without_clang_is_BTFB016_naming_clang_and_its_package()
+        {
+            var dir = NewDir("noclang");
+            try
+            {
+                File.WriteAllText(Path.Combine(dir, "x.bpf.c"), "int x;\n");
+                File.Copy(Fixtures.Path("bpf-features.o"), Path.Combine(dir, "k.btf"));
+                File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfFile Include=""k.btf"" />
+    <BpfProgram Include=""x.bpf.c"" />"));
+                var (code, output) = Msbuild(dir, "App.proj", "-t:BtfBindingsPrepareBpfPrograms", "-p:BpfClang=/nonexistent/clang", "-nologo");
+                Assert.NotEqual(0, code);
+                Assert.Contains("error BTFB016", output);
+                Assert.Contains("'/nonexistent/clang' is not installed: install the 'clang' package (apt-get install clang)", output);
+            }
+            finally { Directory.Delete(dir, true); }
+        }
+
+        [Fact]
+        public void BpfProgram_without_BtfFile_is_BTFB017()
+        {
+            var dir = NewDir("nobtf");
+            try
+            {
+                File.WriteAllText(Path.Combine(dir, "x.bpf.c"), "int x;\n");
+                File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BpfProgram Include=""x.bpf.c"" />"));
+                var (code, output) = Msbuild(dir, "App.proj", "-t:BtfBindingsPrepareBpfPrograms", "-nologo");
+                Assert.NotEqual(0, code);
+                Assert.Contains("error BTFB017: BpfProgram 'x.bpf.c' needs a vmlinux.h: add a BtfFile", output);
+            }
+            finally { Directory.Delete(dir, true); }
+        }
+
+        [Fact]
+        public void BpfObject_gets_a_manifest_line_and_an_embedded_resource()
+        {
+            var dir = NewDir("object");
+            try
+            {
+                var obj = Path.Combine(dir, "bpf", "my_prog.bpf.o");
+                Directory.CreateDirectory(Path.GetDirectoryName(obj)!);
+                File.Copy(Fixtures.Path("bpf-features.o"), obj);
+                File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BpfObject Include=""bpf/my_prog.bpf.o"" ClassName=""Prog"" Namespace=""My.Ns"" />").Replace("</Project>",
+                    @"  <Target Name=""Show"" DependsOnTargets=""BtfBindingsCollectBpfObjects;BtfBindingsCollectFiles"">
+    <Message Importance=""high"" Text=""RES=%(EmbeddedResource.Identity)|%(EmbeddedResource.LogicalName)"" />
+  </Target>
+</Project>"));
+                var (code, output) = Msbuild(dir, "App.proj", "-t:Show", "-nologo");
+                Assert.True(code == 0, output);
+                Assert.Contains("RES=bpf/my_prog.bpf.o|BtfBindings.Bpf/my_prog.bpf.o", output);
+                var manifest = File.ReadAllText(Path.Combine(dir, "BtfBindings.btfrefs"));
+                string hash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(obj)));
+                Assert.Contains($"object\t{obj}\t{hash}\tMy.Ns\tProg\tBtfBindings.Bpf/my_prog.bpf.o", manifest);
+            }
+            finally { Directory.Delete(dir, true); }
+        }
+
+        [Fact]
         public void Missing_BtfFile_is_BTFB012_not_a_generator_code()
         {
             var dir = NewDir("missing");

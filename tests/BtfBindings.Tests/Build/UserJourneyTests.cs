@@ -270,6 +270,42 @@ public static partial class Kernel { }",
             AssertLine(output2, $"arm64 task_struct={arm.Size("task_struct")} aarch64-6.1.btf; ip_vs_service={mod.Size("ip_vs_service")} ip_vs.ko");
         }
 
+        /// <summary>
+        /// README's "BPF programs" section, literally: its BtfFile and BpfProgram items in a fresh app of the packed package, its C
+        /// file, its Program.cs. The build compiles the C with clang against the vmlinux.h it writes from the BTF; the app loads
+        /// it, attaches it, execs /bin/true and must print that exec as a typed ring-buffer event. Skips where bpf() is refused.
+        /// </summary>
+        [FullSkippableFact]
+        public void Readme_bpf_programs_followed_literally_builds_loads_and_reads_events()
+        {
+            var readme = File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "README.md"));
+            int from = readme.IndexOf("\n## BPF programs", StringComparison.Ordinal);
+            int to = readme.IndexOf("\n## ", from + 5, StringComparison.Ordinal);
+            Assert.True(from >= 0 && to > from, "README has no '## BPF programs' section");
+            var blocks = System.Text.RegularExpressions.Regex.Matches(readme.Substring(from, to - from), "```(xml|c|csharp)\n(.*?)```", System.Text.RegularExpressions.RegexOptions.Singleline)
+                .Select(m => (lang: m.Groups[1].Value, text: m.Groups[2].Value)).ToList();
+            var items = string.Join("\n", blocks.Single(b => b.lang == "xml").text.Split('\n')
+                .Where(l => l.TrimStart().StartsWith("<BtfFile", StringComparison.Ordinal) || l.TrimStart().StartsWith("<BpfProgram", StringComparison.Ordinal)));
+            var c = blocks.Single(b => b.lang == "c" && b.text.StartsWith("// execsnoop.bpf.c", StringComparison.Ordinal)).text;
+            var program = blocks.Single(b => b.lang == "csharp" && b.text.StartsWith("// Program.cs", StringComparison.Ordinal)).text;
+
+            var app = _feed.NewApp("readme-bpf", "net10.0", items, program, "\n    <RootNamespace>Snoop</RootNamespace>\n    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>");
+            File.WriteAllText(Path.Combine(app, "execsnoop.bpf.c"), c);
+            CopyFixture("x86_64-6.12", app, "btf/x86_64-6.12.btf");
+            var (code, output, time) = _feed.Dotnet(app, JourneyFeed.BuildArgs);
+            _log.WriteLine($"build: {time.TotalSeconds:F1} s");
+            Assert.True(code == 0, "dotnet build failed:\n" + Errors(output));
+            var (runCode, run, _) = _feed.Dotnet(app, "out/App.dll");
+            _log.WriteLine(run);
+            if (runCode != 0 && run.Contains("refused", StringComparison.OrdinalIgnoreCase)) throw new SkipTestException("bpf() refused here: " + run.Split('\n')[0]);
+            Assert.True(runCode == 0, $"dotnet out/App.dll exited {runCode}:\n{run}");
+            var lines = run.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+            Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\d+ true 0$"));   // the /bin/true exec, typed
+            var seen = lines.Single(l => l.StartsWith("seen ", StringComparison.Ordinal));
+            Assert.True(ulong.Parse(seen.Substring(5)) >= 1, seen);
+            Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^pid \d+: 1$"));
+        }
+
         // ------------------------------------------------------------------ the apps
 
         private static readonly string[] TaskFields = { "pid", "tgid", "flags", "prio" };

@@ -51,7 +51,7 @@ namespace BtfBindings.Tests.Cli
     public class CliInputValidationTests : IClassFixture<CraftedInputs>
     {
         private const int TimeoutMs = 60_000;
-        private const string Commands = "generate, dump, list, show, diff, extract, minimize";
+        private const string Commands = "generate, dump, list, show, diff, extract, minimize, header";
 
         public sealed record Row(string[] Args, int Exit, string FirstLine);
 

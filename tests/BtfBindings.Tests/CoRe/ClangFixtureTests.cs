@@ -270,7 +270,7 @@ namespace BtfBindings.Tests.CoRe
                 Assert.Equal(10 * (i + 1), elem.ReadInt64("first", ed));
                 Assert.Equal(10 * (i + 1) + 1, elem.ReadInt64("second", ed));
             }
-            Assert.Throws<IndexOutOfRangeException>(() => r.ElementBytes(arrIdx, 3, d));
+            Assert.Throws<ArgumentOutOfRangeException>(() => r.ElementBytes(arrIdx, 3, d));
             Assert.Equal(20, r.ReadInt64("e", d));                               // enum by essential name core_e___v1 ~ core_e
             Assert.False(r.Exists("gone"));
             Assert.False(r.Exists("to_struct"));                                 // int here, struct there: incompatible

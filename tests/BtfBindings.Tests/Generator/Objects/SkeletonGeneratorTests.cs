@@ -1,0 +1,99 @@
+using System;
+using System.Collections.Immutable;
+using System.IO;
+using System.Linq;
+using BtfBindings.Tests.Exactness;
+using BtfBindings.Tests.Generator;
+using BtfBindings.Tests.Support;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Xunit;
+using Xunit.Abstractions;
+using GBtf = BtfBindings.Btf;
+using GEmitOptions = BtfBindings.Emit.EmitOptions;
+using GEmitter = BtfBindings.Emit.CSharpEmitter;
+using GPlanner = BtfBindings.Layout.LayoutPlanner;
+
+namespace BtfBindings.Tests.Objects
+{
+    /// <summary>
+    /// The skeleton generator on clang-built fixture objects, in memory: the generated skeleton and types compile against
+    /// BtfBindings.Bpf with no errors, maps are typed from their BTF definitions, globals are structs of the section's size,
+    /// and every named struct/union of the object matches bpftool's dump of it (the kernel types' exactness harness).
+    /// </summary>
+    public class SkeletonGeneratorTests
+    {
+        private readonly ITestOutputHelper _out;
+        public SkeletonGeneratorTests(ITestOutputHelper output) { _out = output; }
+
+        private static (Compilation output, ImmutableArray<Diagnostic> diags, string skeleton) Run(string objectPath, string ns = "", string className = "")
+        {
+            var manifest = $"object\t{objectPath}\tHASH\t{ns}\t{className}\t\n";
+            var gen = new BtfBindings.Objects.BpfSkeletonGenerator().AsSourceGenerator();
+            GeneratorDriver driver = CSharpGeneratorDriver.Create(new[] { gen }, additionalTexts: new AdditionalText[] { new GeneratorHarness.Manifest(manifest) },
+                parseOptions: new CSharpParseOptions(LanguageVersion.CSharp12));
+            var refs = TestCompilation.References.Add(MetadataReference.CreateFromFile(typeof(BtfBindings.Bpf.BpfObject).Assembly.Location));
+            var input = CSharpCompilation.Create("SkelTest", Array.Empty<SyntaxTree>(), refs,
+                new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+            driver.RunGeneratorsAndUpdateCompilation(input, out var output, out var diags);
+            var skeleton = output.SyntaxTrees.FirstOrDefault(t => t.FilePath.EndsWith(".Skeleton.g.cs", StringComparison.Ordinal))?.ToString() ?? "";
+            return (output, diags, skeleton);
+        }
+
+        [Fact]
+        public void Features_object_skeleton_compiles_with_typed_maps_programs_and_globals()
+        {
+            var (output, diags, skel) = Run(Fixtures.Path("bpf-features.o"), "Demo");
+            Assert.DoesNotContain(diags, d => d.Severity == DiagnosticSeverity.Error);
+            var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+            Assert.True(errors.Count == 0, TestCompilation.Describe(errors));
+            _out.WriteLine(skel);
+            Assert.Contains("public sealed partial class BpfFeatures", skel);
+            Assert.Contains("global::BtfBindings.Bpf.BpfHashMap<uint, global::Demo.BpfFeatures.kitchen_sink> sink_map", skel);
+            Assert.Contains("global::BtfBindings.Bpf.BpfArrayMap<global::Demo.BpfFeatures.number> num_map", skel);
+            Assert.Contains("global::BtfBindings.Bpf.BpfRingBuffer events", skel);
+            Assert.Contains("public ref global::Demo.BpfFeatures.RodataSection Rodata", skel);
+            Assert.Contains("public ref global::Demo.BpfFeatures.BssSection Bss", skel);
+            Assert.Contains("public ref global::Demo.BpfFeatures.DataSection Data", skel);
+
+            // Section structs are the ELF sections' sizes (libbpf's map value size), members at the symbols' offsets.
+            var asm = TestCompilation.Emit((CSharpCompilation)output);
+            Assert.True(asm.Errors.Count == 0, TestCompilation.Describe(asm.Errors));
+        }
+
+        [Fact]
+        public void Object_without_btf_is_BTFB014_naming_it()
+        {
+            var path = Path.Combine(Path.GetTempPath(), "btfbindings-notelf-" + Guid.NewGuid().ToString("N") + ".o");
+            File.WriteAllText(path, "not an ELF object");
+            try
+            {
+                var (_, diags, _) = Run(path);
+                var d = Assert.Single(diags, x => x.Id == "BTFB014");
+                Assert.Contains(path, d.GetMessage());
+                Assert.Contains("not an ELF file", d.GetMessage());
+            }
+            finally { File.Delete(path); }
+        }
+
+        public static TheoryData<string> Objects() => new TheoryData<string> { "bpf-features.o", "bpf-features-eb.o" };
+
+        /// <summary>Every named struct and union of the object, generated the way the skeleton generator does, against bpftool's dump of the object.</summary>
+        [Theory]
+        [MemberData(nameof(Objects))]
+        public void Object_types_match_bpftool(string fixture)
+        {
+            var path = Fixtures.Path(fixture);
+            var truth = new BpftoolLayoutTruth(path, pointerSize: 8);
+            var btf = GBtf.Load(path);
+            var plan = GPlanner.PlanAll(btf);
+            var files = new GEmitter(plan, new GEmitOptions { Namespace = "K", SourceLabel = fixture }).Emit();
+            var run = ExactnessHarness.Run(fixture, truth, plan, files.Select(f => (f.HintName, f.Text)).ToList(), bigEndian: fixture.Contains("-eb"), requireAllNamed: true, "K");
+            Assert.True(run.GeneratedErrors.Count == 0, TestCompilation.Describe(run.GeneratedErrors));
+            Assert.True(run.CheckerErrors.Count == 0, TestCompilation.Describe(run.CheckerErrors));
+            _out.WriteLine($"{fixture}: {run.CheckedTypes.Count} types, {run.Fields} fields, {run.Bitfields} bitfields checked; {run.Mismatches.Count} mismatches");
+            Assert.True(run.Mismatches.Count == 0, string.Join("\n", run.Mismatches.Take(40)));
+            Assert.True(run.Bitfields > 0 && run.CheckedTypes.Count > 5);
+        }
+    }
+}
