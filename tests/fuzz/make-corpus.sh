@@ -40,7 +40,8 @@ btfgen extract elf32be-ppc.o -o elf32be-ppc.btf >/dev/null 2>&1
 btfgen extract ip_vs.ko -o ip_vs.split.btf >/dev/null 2>&1
 touch -d @0 ./*
 
-rm -rf "$corpus"
+# The made seeds are replaced; the AFL queue entries grow-corpus.sh added (q-*) stay.
+find "$corpus" -type f ! -name 'q-*' -delete 2>/dev/null
 mkdir -p "$corpus"/{btf,split,elf,gzip,xz,lzma,tar,lz4,kernel,core}
 
 # Raw BTF: little/big-endian, 32/64-bit, vmlinux-like and clang-made (DATASEC, VAR, DECL_TAG, TYPE_TAG, FLOAT, FUNC).

@@ -24,7 +24,7 @@ namespace BtfBindings.Cli.Commands
             public readonly Option<string?> Class = new("--class", "-c") { Description = "Nest the types in 'public partial class NAME' (as [BtfTypes] on a partial class does).", HelpName = "NAME" };
             public readonly Option<bool> All = new("--all") { Description = "Generate every named struct, union and enum of the BTF." };
             public readonly Option<bool> FollowPointers = new("--follow-pointers") { Description = "Generate pointee types in full instead of opaque stubs." };
-            public readonly Option<bool> NoUnsafe = new("--no-unsafe") { Description = "Accepted for compatibility and ignored: generated code never needs AllowUnsafeBlocks (arrays are inline arrays)." };
+            public readonly Option<bool> NoUnsafe = new("--no-unsafe") { Description = "Not needed: generated code never uses unsafe (arrays are inline arrays), so passing it is an error.", Hidden = true };
 
             public Options() => BtfGenCommand.RejectOptionLikeTokens(Types, typeNames: true);
 
@@ -141,6 +141,9 @@ namespace BtfBindings.Cli.Commands
                 return UsageError(ctx, $"--namespace '{r.Namespace}' is not a C# namespace name: {badNs}" + EscapeHint("--namespace", r.Namespace));
             if (r.Class != null && CSharpIdentifier.CheckClassName(r.Class) is string badClass)
                 return UsageError(ctx, $"--class '{r.Class}' is not a C# class name: {badClass}" + EscapeHint("--class", r.Class));
+            // Kept as an option so that old scripts get a reason rather than "unknown option".
+            if (r.NoUnsafe)
+                return UsageError(ctx, "--no-unsafe is not needed: generated code never uses unsafe (C arrays are inline arrays) and builds without AllowUnsafeBlocks; remove the option");
             if (!all && names.Length == 0)
             {
                 ctx.Error("no type names given: name the types to generate (e.g. 'btfgen task_struct iphdr'), or pass --all");
@@ -190,19 +193,17 @@ namespace BtfBindings.Cli.Commands
             ReportWarnings(plan, ctx);
             Mark("plan");
 
-            var text = Generate(plan, r.Namespace ?? "", r.Class, !r.NoUnsafe, Path.GetFileName(btfPath));
-            Mark("emit");
             var output = r.Output;
             if (output == null || output == "-")
             {
-                ctx.Out.Write(text);
+                Generate(plan, r.Namespace ?? "", r.Class, Path.GetFileName(btfPath), ctx.Out);
             }
             else
             {
-                WriteFile(output, text);
-                ctx.Progress($"wrote {plan.Types.Count} types ({text.Length / 1024} KB of C#) to {output}");
+                long chars = WriteFile(output, w => Generate(plan, r.Namespace ?? "", r.Class, Path.GetFileName(btfPath), w));
+                ctx.Progress($"wrote {plan.Types.Count} types ({chars / 1024} KB of C#) to {output}");
             }
-            Mark("write");
+            Mark("emit and write");
             return 0;
         }
 
@@ -226,52 +227,30 @@ namespace BtfBindings.Cli.Commands
         }
 
         /// <summary>
-        /// Writes <paramref name="text"/> as UTF-8 to <paramref name="path"/>. An existing file is overwritten in place and then
-        /// cut to the new length, rather than truncated to zero first: freeing a large file's pages only to allocate them again
-        /// took longer (3.5 ms for task_struct's 1.5 MB) than writing it.
+        /// Writes what <paramref name="write"/> writes as UTF-8 to <paramref name="path"/>; returns its number of characters. An
+        /// existing file is overwritten in place and then cut to the new length, rather than truncated to zero first: freeing a
+        /// large file's pages only to allocate them again took longer (3.5 ms for task_struct's 1.5 MB) than writing it.
         /// </summary>
-        internal static void WriteFile(string path, StringBuilder text)
+        internal static long WriteFile(string path, Func<TextWriter, long> write)
         {
             using var fs = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, 1);
-            using (var w = new StreamWriter(fs, new UTF8Encoding(false), 1 << 16, leaveOpen: true)) w.Write(text);
+            long chars;
+            using (var w = new StreamWriter(fs, new UTF8Encoding(false), 1 << 16, leaveOpen: true)) chars = write(w);
             if (fs.CanSeek && fs.Length > fs.Position) fs.SetLength(fs.Position);
+            return chars;
         }
 
-        /// <summary>The command whose name <paramref name="word"/> is a likely misspelling of (at most two edits away), or null.</summary>
+        /// <summary>The command <paramref name="word"/> is a likely misspelling of (<see cref="LayoutPlanner.Suggest(IEnumerable{string}, string)"/>'s rule), or null.</summary>
         internal static string? NearCommand(string word)
         {
-            if (word.Length < 3) return null;
-            string? best = null;
-            int bestDistance = 3;
-            foreach (var c in CommandNames)
-            {
-                int d = EditDistance(word.ToLowerInvariant(), c);
-                if (d < bestDistance && d < c.Length / 2 + 1) { best = c; bestDistance = d; }
-            }
-            return best;
+            var near = LayoutPlanner.Suggest(CommandNames, word);
+            return near.Count > 0 ? near[0] : null;
         }
 
         private static bool IsLowercaseWord(string s)
         {
             foreach (char c in s) if (c < 'a' || c > 'z') return false;
             return s.Length > 0;
-        }
-
-        /// <summary>Optimal string alignment distance (insertions, deletions, substitutions, adjacent transpositions).</summary>
-        private static int EditDistance(string a, string b)
-        {
-            var d = new int[a.Length + 1, b.Length + 1];
-            for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
-            for (int j = 0; j <= b.Length; j++) d[0, j] = j;
-            for (int i = 1; i <= a.Length; i++)
-                for (int j = 1; j <= b.Length; j++)
-                {
-                    int cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                    int v = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
-                    if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) v = Math.Min(v, d[i - 2, j - 2] + 1);
-                    d[i, j] = v;
-                }
-            return d[a.Length, b.Length];
         }
 
         /// <summary>"unknown type 'x' in FILE; did you mean: a, b?"</summary>
@@ -286,15 +265,24 @@ namespace BtfBindings.Cli.Commands
             if (n > max) ctx.Warning($"... and {n - max} more warnings");
         }
 
-        /// <summary>The emitter's output for <paramref name="plan"/> as one C# file: one header, one namespace, one container.</summary>
-        internal static StringBuilder Generate(LayoutPlan plan, string ns, string? cls, bool allowUnsafe, string sourceLabel)
+        /// <summary>
+        /// Writes the emitter's output for <paramref name="plan"/> as one C# file (one header, one namespace, one container) to
+        /// <paramref name="writer"/> as it is produced, a few types at a time: memory stays at the largest type's code whatever
+        /// the total (--all on a kernel is 120-130 MB; a hostile BTF can ask for more than a string can hold). Returns the number
+        /// of characters written.
+        /// </summary>
+        internal static long Generate(LayoutPlan plan, string ns, string? cls, string sourceLabel, TextWriter writer)
         {
             var options = new EmitOptions { Namespace = ns, SourceLabel = sourceLabel };
             if (!string.IsNullOrEmpty(cls)) options.Containers.Add(new KeyValuePair<string, string>("public partial class", cls!));
+            long chars = 0;
             // The container class is ours (with [BtfTypes] the user declares it), so it gets the doc comment.
-            var text = new StringBuilder(1 << 20);
-            new CSharpEmitter(plan, options).EmitSingleFile(text, $"Kernel types from <c>{CSharpNames.Xml(sourceLabel)}</c>, generated by btfgen.");
-            return text;
+            new CSharpEmitter(plan, options).EmitSingleFile(new StringBuilder(1 << 20), $"Kernel types from <c>{CSharpNames.Xml(sourceLabel)}</c>, generated by btfgen.", chunk =>
+            {
+                foreach (var part in chunk.GetChunks()) writer.Write(part.Span);
+                chars += chunk.Length;
+            });
+            return chars;
         }
     }
 }

@@ -13,9 +13,16 @@ internal sealed class OutputBuffer
     private const int MaxArrayLength = 0x7FFFFFC7;
     private readonly long _limit;
 
-    public OutputBuffer(long initialCapacity, long limit)
+    private readonly long _expected;
+
+    /// <param name="initialCapacity">The first allocation (what the input can back).</param>
+    /// <param name="limit">The output cap.</param>
+    /// <param name="expected">The size the input declares, or -1: growth stops there exactly (no copy at the end) but
+    /// never allocates ahead of the output really produced by more than doubling.</param>
+    public OutputBuffer(long initialCapacity, long limit, long expected = -1)
     {
         _limit = Math.Min(limit, MaxArrayLength);
+        _expected = expected;
         long cap = Math.Max(0, Math.Min(initialCapacity, _limit));
         Buffer = cap == 0 ? Array.Empty<byte>() : new byte[cap];
     }
@@ -44,6 +51,11 @@ internal sealed class OutputBuffer
         if (needed > Buffer.Length)
         {
             long newCapacity = Math.Max(needed, Math.Max(4096L, (long)Buffer.Length * 2));
+            if (_expected >= needed)
+            {
+                newCapacity = Math.Min(newCapacity, _expected);
+            }
+
             newCapacity = Math.Min(newCapacity, _limit);
             var bigger = new byte[newCapacity];
             System.Buffer.BlockCopy(Buffer, 0, bigger, 0, Length);

@@ -45,7 +45,8 @@ namespace BtfBindings.Compression
                 if (size == Magic) { pos += 4; continue; }
                 if (size == 0 || size > (uint)(data.Length - pos - 4) || size > MaxBlockOutput + MaxBlockOutput / 255 + 16) break;
                 var block = data.Slice(pos + 4, (int)size);
-                EnsureCapacity(ref output, outLen + MaxBlockOutput, maxOutput, outLen, sourceName, pos);
+                // Room for what this block can produce (at most 255 bytes per input byte), not 8 MiB up front.
+                EnsureCapacity(ref output, outLen + Math.Min(MaxBlockOutput, 255L * size + 64), maxOutput, outLen, sourceName, pos);
                 int n;
                 try { n = DecodeBlock(block, output, outLen, MaxBlockOutput); }
                 catch (BtfException) when (blocks > 0) { break; } // trailing data that happened to look like a size

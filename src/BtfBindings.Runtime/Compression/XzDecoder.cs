@@ -191,11 +191,10 @@ internal static class XzDecoder
                 throw _errors.At("the index declares " + declared + " uncompressed bytes, more than the output limit of " + _maxOutput + " bytes", lastIndexOffset);
             }
 
-            // Trust the declared size for the initial allocation only up to a plausible compression
-            // ratio, so a small file with a lying index cannot force a huge allocation up front.
-            long plausible = Math.Max(64L << 20, (long)_in.Length * 64);
-            long initialCapacity = declared >= 0 ? Math.Min(declared, plausible) : Math.Max(1L << 16, (long)_in.Length * 4);
-            _output = new OutputBuffer(initialCapacity, _maxOutput);
+            // Start with what the input can back (4x, BTF's usual ratio) and grow as output is produced; the declared
+            // size only caps each growth step, so a small file whose index lies cannot make us allocate what it claims.
+            long backed = Math.Max(1L << 16, (long)_in.Length * 4);
+            _output = new OutputBuffer(declared >= 0 ? Math.Min(declared, backed) : backed, _maxOutput, declared);
 
             int pos = 0;
             int streamNumber = 0;

@@ -46,6 +46,8 @@ namespace BtfBindings.Layout
         private readonly HashSet<int> _acyclic = new HashSet<int>();
         // Requested types that became opaque because C# cannot represent them (LayoutLimits).
         private readonly HashSet<int> _unrepresentable = new HashSet<int>();
+        // PlanAll: a type with no layout becomes opaque with a warning instead of failing the whole plan.
+        private bool _everything;
         // Recursion depth of the current Build (anonymous members, nested anonymous types, array elements).
         private int _depth;
         private int _declBudget;
@@ -97,10 +99,15 @@ namespace BtfBindings.Layout
             return unknown;
         }
 
-        /// <summary>Plans every named struct, union and enum (and the typedef'd anonymous ones) of <paramref name="btf"/>.</summary>
+        /// <summary>
+        /// Plans every named struct, union and enum (and the typedef'd anonymous ones) of <paramref name="btf"/>. A type with no
+        /// layout (it contains itself by value, or nests past <see cref="MaxNesting"/>) does not sink the rest, as it does
+        /// in <see cref="Plan"/> where it was asked for by name: it is planned opaque (its BTF size in bytes) with a warning
+        /// naming it, its id and the cycle.
+        /// </summary>
         public static LayoutPlan PlanAll(Btf btf, LayoutOptions? options = null)
         {
-            var p = new LayoutPlanner(btf, options ?? new LayoutOptions());
+            var p = new LayoutPlanner(btf, options ?? new LayoutOptions()) { _everything = true };
             for (int id = 1; id < btf.TypeCount; id++)
             {
                 var t = btf[id];
@@ -355,21 +362,23 @@ namespace BtfBindings.Layout
             pt.Size = t.Size;
             if (t.Kind == BtfKind.Enum || t.Kind == BtfKind.Enum64) { BuildEnum(pt, t); return; }
             pt.Kind = t.Kind == BtfKind.Union ? PlannedKind.Union : PlannedKind.Struct;
-            // A type that contains itself by value has no layout (and sends any recursive walk round for ever): name the cycle.
-            _btf.CheckNoValueCycle(t.Id, _acyclic);
             int warnings = _plan.Warnings.Count;
             _depth = 0;
             try
             {
+                // A type that contains itself by value has no layout (and sends any recursive walk round for ever): name the cycle.
+                try { _btf.CheckNoValueCycle(t.Id, _acyclic); }
+                catch (BtfException e) when (_everything) { throw new Unrepresentable("it has no layout: " + e.Message); }
                 if (t.Size > LayoutLimits.MaxTypeSize) throw new Unrepresentable($"its size, {t.Size} bytes, is more than the {LayoutLimits.MaxTypeSize} bytes a generated struct may have");
-                BuildComposite(pt, t);
+                try { BuildComposite(pt, t); }
+                catch (BtfException e) when (_everything) { throw new Unrepresentable("it has no layout: " + e.Message); }
             }
             catch (Unrepresentable e)
             {
                 // Warnings about members of a type that is not emitted would only confuse: the one below says why.
                 _plan.Warnings.RemoveRange(warnings, _plan.Warnings.Count - warnings);
                 pt.Kind = PlannedKind.Opaque;
-                pt.OpaqueReason = "C# cannot represent it: " + e.Message;
+                pt.OpaqueReason = e.Message.StartsWith("it has no layout", StringComparison.Ordinal) ? e.Message : "C# cannot represent it: " + e.Message;
                 pt.Fields.Clear();
                 pt.Nested.Clear();
                 pt.Alignment = 1;
@@ -669,21 +678,33 @@ namespace BtfBindings.Layout
         }
 
         /// <summary>
-        /// Up to five existing type names plausibly meant by <paramref name="name"/>: the same name in another case, names within
-        /// an edit distance of a third of its length (at most 3), and names containing it (when it has 4+ characters). Anything
-        /// farther is noise ('FPStats' for 'task_strut'), so it is never offered.
+        /// Up to five existing type names plausibly meant by <paramref name="name"/> (struct, union, enum and typedef names;
+        /// the rule is <see cref="Suggest(IEnumerable{string}, string)"/>'s).
         /// </summary>
         public static IReadOnlyList<string> Suggest(Btf btf, string name)
+        {
+            IEnumerable<string> Candidates()
+            {
+                foreach (var t in btf.NamedTypes())
+                    if (IsDefinable(t.Kind) || t.Kind == BtfKind.Typedef) yield return t.Name;
+            }
+            return Suggest(Candidates(), name);
+        }
+
+        /// <summary>
+        /// The one suggestion rule (type names here and in the generator's BTFB001, command names in btfgen): up to five of
+        /// <paramref name="candidates"/>, best first: the same name in another case, names within an edit distance of a
+        /// third of its length (at most 3; an adjacent transposition is one edit), and names containing it (when it has 4+
+        /// characters). Anything farther is noise ('FPStats' for 'task_strut'), so it is never offered.
+        /// </summary>
+        public static IReadOnlyList<string> Suggest(IEnumerable<string> candidates, string name)
         {
             var scored = new List<KeyValuePair<int, string>>();
             var seen = new HashSet<string>(StringComparer.Ordinal);
             string lower = name.ToLowerInvariant();
             int bound = Math.Max(1, Math.Min(3, name.Length / 3));
-            foreach (var t in btf.NamedTypes())
+            foreach (var n in candidates)
             {
-                var k = t.Kind;
-                if (!(IsDefinable(k) || k == BtfKind.Typedef)) continue;
-                var n = t.Name;
                 if (!seen.Add(n)) continue;
                 var nl = n.ToLowerInvariant();
                 int score = int.MaxValue;
@@ -699,8 +720,11 @@ namespace BtfBindings.Layout
             return scored.OrderBy(s => s.Key).ThenBy(s => s.Value.Length).ThenBy(s => s.Value, StringComparer.Ordinal).Take(5).Select(s => s.Value).ToList();
         }
 
+        /// <summary>Optimal string alignment distance (insertions, deletions, substitutions, adjacent transpositions),
+        /// or <paramref name="max"/> + 1 as soon as it must exceed <paramref name="max"/>.</summary>
         private static int Distance(string a, string b, int max)
         {
+            var before = new int[b.Length + 1]; // row i - 2, for transpositions
             var prev = new int[b.Length + 1];
             var cur = new int[b.Length + 1];
             for (int j = 0; j <= b.Length; j++) prev[j] = j;
@@ -710,11 +734,13 @@ namespace BtfBindings.Layout
                 int rowMin = cur[0];
                 for (int j = 1; j <= b.Length; j++)
                 {
-                    cur[j] = Math.Min(Math.Min(prev[j] + 1, cur[j - 1] + 1), prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-                    rowMin = Math.Min(rowMin, cur[j]);
+                    int v = Math.Min(Math.Min(prev[j] + 1, cur[j - 1] + 1), prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+                    if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) v = Math.Min(v, before[j - 2] + 1);
+                    cur[j] = v;
+                    rowMin = Math.Min(rowMin, v);
                 }
                 if (rowMin > max) return max + 1;
-                var tmp = prev; prev = cur; cur = tmp;
+                var tmp = before; before = prev; prev = cur; cur = tmp;
             }
             return prev[b.Length];
         }

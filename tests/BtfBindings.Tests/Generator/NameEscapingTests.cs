@@ -136,7 +136,9 @@ namespace BtfBindings.Tests.Generator
             var btf = Btf.Load(path);
             var plan = BtfBindings.Layout.LayoutPlanner.Plan(btf, new[] { "holder" }, null, out var unknown);
             Assert.Empty(unknown);
-            var source = BtfBindings.Cli.Commands.GenerateCommand.Generate(plan, "Gen", "K", false, "kw.btf").ToString();
+            var text = new System.IO.StringWriter();
+            BtfBindings.Cli.Commands.GenerateCommand.Generate(plan, "Gen", "K", "kw.btf", text);
+            var source = text.ToString();
             File.WriteAllText(Path.Combine(dir, "K.g.cs"), source);
             var runtime = typeof(BtfBindings.IBtfType).Assembly.Location;
             File.WriteAllText(Path.Combine(dir, "App.csproj"), $@"<Project Sdk=""Microsoft.NET.Sdk"">

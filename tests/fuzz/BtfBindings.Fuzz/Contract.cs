@@ -27,9 +27,25 @@ namespace BtfFuzz
         private static readonly Type[] AcceptedInner = { typeof(BtfException), typeof(CoreException), typeof(InvalidDataException) };
 
         /// <summary>Allocation budget of one execution, beyond which the input counts as a crash (an absurd size taken
-        /// from the input: a decompression or count that the data cannot back). BTFFUZZ_MAX_ALLOC_MB overrides it.</summary>
-        public static readonly long MaxAllocBytes =
-            (long.TryParse(Environment.GetEnvironmentVariable("BTFFUZZ_MAX_ALLOC_MB"), out var mb) && mb > 0 ? mb : 512) << 20;
+        /// from the input: a decompression or count that the data cannot back): a fixed part plus a multiple of the
+        /// input's size, plus 8 x the output the decoders really produced (growing buffers, the exact-size copy, parsing
+        /// it). The decoders' budgets are tight: xz/lzma may reserve one LZMA2 chunk (2 MiB) per call ahead of its output,
+        /// LZ4 255 bytes per input byte (its largest ratio); before the allocation fixes a 56-byte xz took 240 MiB and
+        /// a 1 KB LZ4 frame 16 MiB. BTFFUZZ_MAX_ALLOC_MB replaces the fixed part and drops the per-byte parts.</summary>
+        public static long Budget(string harness, int inputLength, long produced)
+        {
+            if (long.TryParse(Environment.GetEnvironmentVariable("BTFFUZZ_MAX_ALLOC_MB"), out var mb) && mb > 0) return mb << 20;
+            var (fixedMiB, perInputByte) = harness switch
+            {
+                "xz" or "lzma" or "tar" => (16L, 64L),
+                "lz4" => (4L, 3 * 256L), // three decodes, each may reserve 255 bytes per input byte
+                _ => (512L, 0L),         // parsers, planner, emitter: a coarse cap against runaway counts
+            };
+            return (fixedMiB << 20) + perInputByte * inputLength + 8 * produced;
+        }
+
+        /// <summary>Bytes the decoders returned in the current execution (see <see cref="Budget"/>).</summary>
+        private static long _produced;
 
         /// <summary>BTFFUZZ_TRACE=1: print each call before making it (to see where a hang is).</summary>
         public static readonly bool Trace = Environment.GetEnvironmentVariable("BTFFUZZ_TRACE") == "1";
@@ -41,12 +57,14 @@ namespace BtfFuzz
         public static void Check(string name, Action<byte[]> harness, byte[] data)
         {
             LastAccepted = null;
+            _produced = 0;
             long before = GC.GetTotalAllocatedBytes(false);
             harness(data);
             long used = GC.GetTotalAllocatedBytes(false) - before;
-            if (Trace) Console.Error.WriteLine($"[trace] {name}: allocated {used / 1024} KiB for a {data.Length}-byte input");
-            if (used > MaxAllocBytes)
-                throw new ExcessiveAllocationException($"{name}: one execution allocated {used >> 20} MiB for a {data.Length}-byte input (budget {MaxAllocBytes >> 20} MiB)");
+            long budget = Budget(name, data.Length, _produced);
+            if (Trace) Console.Error.WriteLine($"[trace] {name}: allocated {used / 1024} KiB for a {data.Length}-byte input, {_produced / 1024} KiB produced (budget {budget / 1024} KiB)");
+            if (used > budget)
+                throw new ExcessiveAllocationException($"{name}: one execution allocated {used / 1024} KiB for a {data.Length}-byte input that produced {_produced / 1024} KiB (budget {budget / 1024} KiB)");
         }
 
         /// <summary>Runs <paramref name="action"/>; an exception of an <paramref name="accepted"/> type (with only accepted
@@ -67,6 +85,7 @@ namespace BtfFuzz
         {
             T? r = null;
             Call(() => { r = func(); }, accepted, what);
+            if (r is byte[] output) _produced += output.Length;
             return r;
         }
 
@@ -98,7 +117,7 @@ namespace BtfFuzz
         public DifferentialException(string message) : base(message) { }
     }
 
-    /// <summary>An execution allocated more than <see cref="Contract.MaxAllocBytes"/>.</summary>
+    /// <summary>An execution allocated more than its <see cref="Contract.Budget"/>.</summary>
     public sealed class ExcessiveAllocationException : Exception
     {
         public ExcessiveAllocationException(string message) : base(message) { }

@@ -65,8 +65,9 @@ write('kernel/kernelimage-gunzip-magic-at-end.bin', b'no BTF here, just a gzip m
 # ... and a gzip header whose FNAME has no terminating NUL (was an IndexOutOfRangeException caught and rethrown).
 write('kernel/kernelimage-gunzip-fname-without-nul.bin', b'xx\x1f\x8b\x08\x08\x00\x00\x00\x00\x00\x03abcdefghijklmnop')
 
-# XzDecoder: an index that declares 60 MiB for a block of 1 byte; the decoder allocates min(declared, max(64 MiB,
-# 64 x input)) before decoding, so this 56-byte file costs 60 MiB per call (not a crash: the input is then rejected).
+# XzDecoder: an index that declares 60 MiB for a block of 1 byte; the decoder allocated min(declared, max(64 MiB,
+# 64 x input)) before decoding, so this 56-byte file cost 60 MiB per call (then it is rejected). Fixed: the output grows
+# from what the input can back; the xz harness's allocation budget (Contract.Budget) fails it otherwise.
 import lzma
 import zlib
 
@@ -106,3 +107,7 @@ def xz_lying_index(declared):
 
 
 write('xz/xzdecoder-index-declares-60MiB-allocated-up-front.xz', xz_lying_index(60 << 20))
+
+# Lz4LegacyDecoder: a frame of one 6-byte block (5 literals) reserved one block's maximum, 8 MiB, before decoding it,
+# whatever the output cap. Fixed: at most 255 bytes per input byte (LZ4's largest ratio); the lz4 budget fails it otherwise.
+write('lz4/lz4-reserved-8MiB-before-a-6-byte-block.lz4', struct.pack('<II', 0x184C2102, 6) + b'\x50hello')
