@@ -129,6 +129,68 @@ namespace BtfBindings
         }
 
         /// <summary>
+        /// Field <paramref name="index"/> as <typeparamref name="T"/>, its generated type (a scalar, enum or pointer whose C#
+        /// size is its BTF size): read in place under the conditions of <see cref="TryLoad"/>, else the general path's bits
+        /// narrowed to <typeparamref name="T"/> as a C cast would. One generic call per generated getter keeps the emitted
+        /// code (and so every build of it) small; the JIT specializes it per type.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Get<T>(int index) where T : unmanaged
+        {
+            uint end = (uint)_entries[index];
+            if (end <= (uint)_length)
+            {
+                ref byte p = ref Unsafe.Subtract(ref Unsafe.Add(ref _data, (nint)end), Unsafe.SizeOf<T>());
+                if (typeof(T) == typeof(bool)) { bool b = p != 0; return Unsafe.As<bool, T>(ref b); }
+                return Unsafe.ReadUnaligned<T>(ref p);
+            }
+            return FromBits<T>(Read(index));
+        }
+
+        /// <summary>Writes field <paramref name="index"/>: in place under the conditions of <see cref="TryLoad"/>, else the general path.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Set<T>(int index, T value) where T : unmanaged
+        {
+            uint end = (uint)_entries[index];
+            if (end <= (uint)_length)
+            {
+                ref byte p = ref Unsafe.Subtract(ref Unsafe.Add(ref _data, (nint)end), Unsafe.SizeOf<T>());
+                if (typeof(T) == typeof(bool)) p = Unsafe.As<T, bool>(ref value) ? (byte)1 : (byte)0;
+                else Unsafe.WriteUnaligned(ref p, value);
+                return;
+            }
+            Write(index, ToBits(index, value));
+        }
+
+        /// <summary>Field <paramref name="index"/> through the general path only (a field whose C# type is not its BTF size).</summary>
+        public T ReadAs<T>(int index) where T : unmanaged => FromBits<T>(Read(index));
+
+        /// <summary>Writes field <paramref name="index"/> through the general path only.</summary>
+        public void WriteAs<T>(int index, T value) where T : unmanaged => Write(index, ToBits(index, value));
+
+        /// <summary>The low bytes of the general path's 64 bits as <typeparamref name="T"/> (a C cast's truncation); bool is "not zero".</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static T FromBits<T>(ulong bits) where T : unmanaged
+        {
+            if (typeof(T) == typeof(bool)) { bool b = bits != 0; return Unsafe.As<bool, T>(ref b); }
+            ref byte low = ref Unsafe.As<ulong, byte>(ref bits);
+            return BitConverter.IsLittleEndian ? Unsafe.ReadUnaligned<T>(ref low) : Unsafe.ReadUnaligned<T>(ref Unsafe.Add(ref low, 8 - Unsafe.SizeOf<T>()));
+        }
+
+        /// <summary><paramref name="value"/> as the 64 bits the general write stores: sign-extended when the field is signed at build time, else zero-extended.</summary>
+        private ulong ToBits<T>(int index, T value) where T : unmanaged
+        {
+            if (typeof(T) == typeof(bool)) return Unsafe.As<T, bool>(ref value) ? 1UL : 0UL;
+            ulong bits = 0;
+            ref byte low = ref Unsafe.As<ulong, byte>(ref bits);
+            if (BitConverter.IsLittleEndian) Unsafe.WriteUnaligned(ref low, value);
+            else Unsafe.WriteUnaligned(ref Unsafe.Add(ref low, 8 - Unsafe.SizeOf<T>()), value);
+            int shift = 64 - Unsafe.SizeOf<T>() * 8;
+            if (shift > 0 && Resolution.Fields[index].Local.IsSigned) bits = (ulong)((long)(bits << shift) >> shift);
+            return bits;
+        }
+
+        /// <summary>
         /// The general read of field <paramref name="index"/> (what <see cref="CoreTypeResolution.Read(int, ReadOnlySpan{byte})"/>
         /// returns, inlined): the target's bytes in its byte order, libbpf's shifts, sign extension; throws
         /// <see cref="CoreFieldException"/> when the field is missing, unreadable, beyond the data, or does not fit.
