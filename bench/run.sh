@@ -2,7 +2,9 @@
 # Benchmarks, each side by side with its peer measured in the same run, printing the ratio.
 #   bench/run.sh [BTF]    BTF defaults to the committed Debian 6.12 x86_64 fixture (4.9 MB raw)
 # Peers: libbpf's btf__parse (bench/peers/libbpf_parse.c), the aya-tool pipeline (bpftool format c + bindgen), and bpftool
-# itself against the installed tool, native and framework-dependent (bench/peers/native_tool.sh).
+# itself against the installed tool, native and framework-dependent (bench/peers/native_tool.sh); a fresh app's rebuild
+# with the packed package against the same app without it (bench/rebuild_ratio.sh), and the generated code's size
+# (bench/gen_size.sh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -69,3 +71,9 @@ if [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ]; then
 else
   echo "skipped: the native tool package is linux-x64 only"
 fi
+
+echo "== 6. a user's edit-build loop: rebuild after an unrelated edit, app with the package vs the same app without (goal <= 1.25x)"
+"$here/rebuild_ratio.sh" "$btf"
+
+echo "== 7. generated C# for [BtfTypes(\"task_struct\", \"iphdr\")], by what it is for"
+"$here/gen_size.sh"
