@@ -1,4 +1,3 @@
-extern alias gen;
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -128,7 +127,7 @@ namespace CoreBench
             .Where(r => r != null).Cast<MetadataReference>().Append(MetadataReference.CreateFromFile(typeof(IBtfType).Assembly.Location)).ToList();
         var comp = CSharpCompilation.Create("CoreBenchGen", new[] { CSharpSyntaxTree.ParseText(Source, parse, path: "/src/Bench.cs") }, refs,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true, optimizationLevel: OptimizationLevel.Release));
-        GeneratorDriver driver = CSharpGeneratorDriver.Create(new[] { new gen::BtfBindings.Generator.BtfSourceGenerator().AsSourceGenerator() },
+        GeneratorDriver driver = CSharpGeneratorDriver.Create(new[] { new BtfBindings.Generator.BtfSourceGenerator().AsSourceGenerator() },
             additionalTexts: new AdditionalText[] { new GeneratorBench.ManifestText(btfFile, "corebench") }, parseOptions: parse);
         driver.RunGeneratorsAndUpdateCompilation(comp, out var output, out _);
         var ms = new MemoryStream();

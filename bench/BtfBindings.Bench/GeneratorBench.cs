@@ -1,4 +1,3 @@
-extern alias gen;
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -34,12 +33,12 @@ static class GeneratorBench
 
     static int GenerateOnce(string btfFile, string type, out int types)
     {
-        var btf = gen::BtfBindings.BtfContainer.Load(btfFile);
-        var plan = gen::BtfBindings.Layout.LayoutPlanner.Plan(btf, new[] { type }, null, out _);
+        var btf = BtfBindings.Btf.Load(btfFile);
+        var plan = BtfBindings.Layout.LayoutPlanner.Plan(btf, new[] { type }, null, out _);
         types = plan.Types.Count;
-        var opts = new gen::BtfBindings.Emit.EmitOptions { Namespace = "Bench", SourceLabel = Path.GetFileName(btfFile) };
+        var opts = new BtfBindings.Emit.EmitOptions { Namespace = "Bench", SourceLabel = Path.GetFileName(btfFile) };
         opts.Containers.Add(new KeyValuePair<string, string>("partial class", "Kernel"));
-        return new gen::BtfBindings.Emit.CSharpEmitter(plan, opts).Emit().Count;
+        return new BtfBindings.Emit.CSharpEmitter(plan, opts).Emit().Count;
     }
 
     /// <summary>The generator driver re-running after an edit to an unrelated file (everything cached).</summary>
@@ -52,7 +51,7 @@ static class GeneratorBench
         var user = CSharpSyntaxTree.ParseText($"[BtfBindings.BtfTypes(\"{type}\")] partial class Kernel {{ }}", parse, path: "/src/Kernel.cs");
         var other = CSharpSyntaxTree.ParseText("class Other { int X => 1; }", parse, path: "/src/Other.cs");
         var comp = CSharpCompilation.Create("Bench", new[] { user, other }, refs, new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true));
-        GeneratorDriver driver = CSharpGeneratorDriver.Create(new[] { new gen::BtfBindings.Generator.BtfSourceGenerator().AsSourceGenerator() },
+        GeneratorDriver driver = CSharpGeneratorDriver.Create(new[] { new BtfBindings.Generator.BtfSourceGenerator().AsSourceGenerator() },
             additionalTexts: new AdditionalText[] { new ManifestText(btfFile, "bench") }, parseOptions: parse);
         var sw = Stopwatch.StartNew();
         driver = driver.RunGenerators(comp);

@@ -51,9 +51,8 @@ public static class Program
         }
 
         // 1. The running kernel's BTF, and task_struct resolved against it once.
-        var source = KernelBtf.Locate(new KernelBtfOptions { ExplicitPath = btf });
-        Console.Error.WriteLine("ps: " + source.Description);
-        var kernel = source.CreateTarget();
+        var kernel = TargetKernel.Current(new KernelBtfOptions { ExplicitPath = btf });
+        Console.Error.WriteLine("ps: " + kernel.Description);
         var task = kernel.Resolve<Kernel.task_struct>();
         if (report) Console.Error.Write(task.Report());
         if (!task.IsVerified) Console.Error.WriteLine("ps: warning: reading at x86_64-6.12's offsets unverified; the output may be garbage");

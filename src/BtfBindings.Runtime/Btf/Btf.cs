@@ -13,7 +13,12 @@ namespace BtfBindings
     /// lazily from the original bytes (normalised to little-endian once), so parsing allocates little
     /// beyond the file itself.
     /// </summary>
-    public sealed partial class Btf : IDisposable
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    sealed partial class Btf : IDisposable
     {
         internal const int TypeHeaderSize = 12;
         internal const int MaxResolveDepth = 32;
@@ -48,10 +53,10 @@ namespace BtfBindings
         public bool IsBigEndian { get; }
 
         /// <summary>Length of the BTF header as stored (24, or more for newer encoders).</summary>
-        public int HeaderLength { get; }
+        internal int HeaderLength { get; }
 
         /// <summary>Total string section length including the base's (string offsets of split BTF continue after it).</summary>
-        public int StringsEnd => (Base?.StringsEnd ?? 0) + _strLen;
+        internal int StringsEnd => (Base?.StringsEnd ?? 0) + _strLen;
 
         /// <summary>
         /// The target's pointer size in bytes, inferred like libbpf's <c>determine_ptr_size</c> from the
@@ -60,7 +65,7 @@ namespace BtfBindings
         public int PointerSize { get; }
 
         /// <summary>True if <see cref="PointerSize"/> was found from a <c>long</c> type rather than defaulted.</summary>
-        public bool PointerSizeKnown { get; }
+        internal bool PointerSizeKnown { get; }
 
         private Btf(byte[] data, bool ownsData, int strStart, int strLen, int[] offsets, byte[] kinds, int count, NameIndex? index, byte[]? kindLayout, Btf? baseBtf,
             string sourceName, bool bigEndian, int headerLength, int pointerSize, bool pointerSizeKnown)
@@ -219,7 +224,7 @@ namespace BtfBindings
         }
 
         /// <summary>Length in bytes of the string at <paramref name="offset"/> (no decoding).</summary>
-        public int StringLengthOf(uint offset) => StringBytes(offset).Length;
+        internal int StringLengthOf(uint offset) => StringBytes(offset).Length;
 
         /// <summary>Returns the string at <paramref name="offset"/> in the string section ("" for 0).</summary>
         public string GetString(uint offset)
@@ -272,7 +277,7 @@ namespace BtfBindings
         }
 
         /// <summary>Builds the essential-name (CO-RE flavor) index now rather than on first candidate lookup.</summary>
-        public void BuildCoreIndex() => _ = EssentialIndex;
+        internal void BuildCoreIndex() => _ = EssentialIndex;
 
         /// <summary>Every type named exactly <paramref name="name"/> (in this blob and its base), optionally of one kind, in id order.</summary>
         public List<BtfType> FindTypes(string name, BtfKind? kind = null)
@@ -299,7 +304,7 @@ namespace BtfBindings
         /// Every type whose essential name (libbpf's <c>___flavor</c> rule) equals that of
         /// <paramref name="name"/>, of a kind compatible with <paramref name="kind"/> for CO-RE (ENUM and ENUM64 match each other).
         /// </summary>
-        public List<BtfType> FindCoreCandidates(string name, BtfKind kind)
+        internal List<BtfType> FindCoreCandidates(string name, BtfKind kind)
         {
             var result = new List<BtfType>();
             var ess = Encoding.UTF8.GetBytes(name);

@@ -10,7 +10,7 @@ namespace BtfBindings
     /// Writes raw BTF: types are appended as records and ids are returned in order (the first is 1, or the
     /// base's type count for split BTF). Used by <c>btfgen minimize</c> and to build test inputs.
     /// </summary>
-    public sealed class BtfBuilder
+    internal sealed class BtfBuilder
     {
         private readonly MemoryStream _types = new MemoryStream();
         private readonly MemoryStream _strings = new MemoryStream();

@@ -7,7 +7,12 @@ namespace BtfBindings
     /// magic or version, out-of-range offsets, ids or counts, reference cycles, a missing <c>.BTF</c>
     /// section or a split file without its base. The message says what is wrong and where.
     /// </summary>
-    public sealed class BtfException : Exception
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    sealed class BtfException : Exception
     {
         /// <summary>The file or source name the data came from, when known.</summary>
         public string? SourceName { get; }

@@ -1,7 +1,12 @@
 namespace BtfBindings
 {
     /// <summary>The kind of a BTF type record (the 7-bit kind field of the info word).</summary>
-    public enum BtfKind : byte
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    enum BtfKind : byte
     {
         /// <summary>Type id 0: <c>void</c>.</summary>
         Void = 0,
@@ -46,7 +51,12 @@ namespace BtfBindings
     }
 
     /// <summary>Linkage of a FUNC (stored in its vlen) or VAR.</summary>
-    public enum BtfLinkage
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    enum BtfLinkage
     {
         /// <summary>Static (file-local).</summary>
         Static = 0,
@@ -58,7 +68,7 @@ namespace BtfBindings
 
     /// <summary>INT encoding bits.</summary>
     [System.Flags]
-    public enum BtfIntEncoding : byte
+    internal enum BtfIntEncoding : byte
     {
         /// <summary>Unsigned, not char, not bool.</summary>
         None = 0,

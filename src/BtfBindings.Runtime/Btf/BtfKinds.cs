@@ -3,7 +3,7 @@ using System;
 namespace BtfBindings
 {
     /// <summary>How bpftool's raw dump prints a record after <c>[id] KIND 'name'</c> (text and <c>-j</c> JSON alike).</summary>
-    public enum BtfDumpForm : byte
+    internal enum BtfDumpForm : byte
     {
         /// <summary>Nothing more (void, kinds bpftool does not know).</summary>
         None,
@@ -34,7 +34,7 @@ namespace BtfBindings
     }
 
     /// <summary>One row of <see cref="BtfKinds"/>: everything about a BTF kind that is a fact, not logic.</summary>
-    public sealed class BtfKindInfo
+    internal sealed class BtfKindInfo
     {
         internal BtfKindInfo(BtfKind kind, string name, int infoBytes, int elementBytes, BtfDumpForm dump)
         {
@@ -66,7 +66,7 @@ namespace BtfBindings
     /// constants are checked against this table by a test; error messages), the raw dump, <c>btfgen list</c> (names,
     /// <c>--kind</c>), the minimizer's and every other message that names a kind.
     /// </summary>
-    public static class BtfKinds
+    internal static class BtfKinds
     {
         /// <summary>The name bpftool prints for a kind it does not know (and for kind 0).</summary>
         public const string UnknownName = "UNKNOWN";

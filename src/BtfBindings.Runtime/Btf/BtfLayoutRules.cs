@@ -3,10 +3,10 @@ using System.Collections.Generic;
 
 namespace BtfBindings
 {
-    public sealed partial class Btf
+    sealed partial class Btf
     {
         /// <summary>True for CONST, VOLATILE, RESTRICT and TYPE_TAG.</summary>
-        public static bool IsModifier(BtfKind k) => k == BtfKind.Const || k == BtfKind.Volatile || k == BtfKind.Restrict || k == BtfKind.TypeTag;
+        internal static bool IsModifier(BtfKind k) => k == BtfKind.Const || k == BtfKind.Volatile || k == BtfKind.Restrict || k == BtfKind.TypeTag;
 
         /// <summary>Follows qualifiers and type tags (and typedefs when <paramref name="typedefs"/>) to the underlying type id.</summary>
         /// <exception cref="BtfException">The chain is a cycle or deeper than libbpf allows.</exception>
@@ -166,7 +166,7 @@ namespace BtfBindings
         /// cycle; they are skipped, and every id this call proves acyclic is added, so checking many roots with one set
         /// costs one walk of the graph in all.
         /// </summary>
-        public int[]? FindValueCycle(int id, HashSet<int>? acyclic = null) => FindValueCycle(id, acyclic, int.MaxValue);
+        internal int[]? FindValueCycle(int id, HashSet<int>? acyclic = null) => FindValueCycle(id, acyclic, int.MaxValue);
 
         /// <summary><see cref="FindValueCycle(int, HashSet{int})"/> that gives up (null) after visiting <paramref name="maxNodes"/> types.</summary>
         internal int[]? FindValueCycle(int id, HashSet<int>? acyclic, int maxNodes)
@@ -209,7 +209,7 @@ namespace BtfBindings
 
         /// <summary>Throws when <paramref name="id"/> reaches a by-value cycle (see <see cref="FindValueCycle(int, HashSet{int})"/>).</summary>
         /// <exception cref="BtfException">The message names the cycle: <c>struct foo (id 12) contains itself by value: struct foo (id 12) -&gt; union (anon) (id 13) -&gt; struct foo (id 12)</c>.</exception>
-        public void CheckNoValueCycle(int id, HashSet<int>? acyclic = null)
+        internal void CheckNoValueCycle(int id, HashSet<int>? acyclic = null)
         {
             var cycle = FindValueCycle(id, acyclic);
             if (cycle != null) throw ValueCycleError(cycle, id);
@@ -254,7 +254,7 @@ namespace BtfBindings
         }
 
         /// <summary>Ids directly referenced by a type (member, element, pointee, parameter types…), void excluded.</summary>
-        public IEnumerable<int> GetReferencedIds(int id)
+        internal IEnumerable<int> GetReferencedIds(int id)
         {
             var t = this[id];
             switch (t.Kind)
@@ -284,7 +284,7 @@ namespace BtfBindings
         /// The transitive closure of types reachable from <paramref name="roots"/>, in discovery order.
         /// With <paramref name="throughPointers"/> false, pointees are not followed (what a by-value layout needs).
         /// </summary>
-        public List<int> Closure(IEnumerable<int> roots, bool throughPointers = true)
+        internal List<int> Closure(IEnumerable<int> roots, bool throughPointers = true)
         {
             var seen = new HashSet<int>();
             var order = new List<int>();

@@ -4,7 +4,7 @@ using System.Threading;
 
 namespace BtfBindings
 {
-    public sealed partial class Btf
+    sealed partial class Btf
     {
         /// <summary>Validating parser: header, byte order, section bounds, then every type record, the rules of libbpf's <c>btf_parse</c> + <c>btf_sanity_check</c>.</summary>
         private sealed class Parser

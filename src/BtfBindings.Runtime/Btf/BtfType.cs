@@ -7,7 +7,12 @@ namespace BtfBindings
     /// A view of one BTF type record: a (BTF, id) pair that reads fields from the underlying bytes on
     /// demand. Cheap to copy; equal when it names the same id of the same BTF.
     /// </summary>
-    public readonly struct BtfType : IEquatable<BtfType>
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    readonly struct BtfType : IEquatable<BtfType>
     {
         /// <summary>The BTF that owns this id (the base, for base types of split BTF).</summary>
         public Btf Btf { get; }
@@ -62,11 +67,15 @@ namespace BtfBindings
         // INT
         private uint IntWord => Btf.WordAt(_offset, 3);
         /// <summary>INT encoding (signed, char, bool).</summary>
-        public BtfIntEncoding IntEncoding => (BtfIntEncoding)((IntWord >> 24) & 0x0f);
+        internal BtfIntEncoding IntEncoding => (BtfIntEncoding)((IntWord >> 24) & 0x0f);
         /// <summary>INT bit offset (legacy bitfield encoding; normally 0).</summary>
         public int IntBitOffset => (int)((IntWord >> 16) & 0xff);
         /// <summary>INT number of value bits.</summary>
         public int IntBits => (int)(IntWord & 0xff);
+        /// <summary>True for an INT encoded as a character (<c>BTF_INT_CHAR</c>).</summary>
+        public bool IsChar => Kind == BtfKind.Int && (IntEncoding & BtfIntEncoding.Char) != 0;
+        /// <summary>True for an INT encoded as a boolean (<c>BTF_INT_BOOL</c>).</summary>
+        public bool IsBool => Kind == BtfKind.Int && (IntEncoding & BtfIntEncoding.Bool) != 0;
         /// <summary>True for a signed INT, or an ENUM/ENUM64 with the signed flag.</summary>
         public bool IsSigned => Kind switch
         {
@@ -179,7 +188,12 @@ namespace BtfBindings
     }
 
     /// <summary>A STRUCT/UNION member.</summary>
-    public readonly struct BtfMember
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    readonly struct BtfMember
     {
         private readonly Btf _btf;
         /// <summary>Name string offset (0 for an anonymous member).</summary>
@@ -203,7 +217,12 @@ namespace BtfBindings
     }
 
     /// <summary>An ENUM/ENUM64 enumerator.</summary>
-    public readonly struct BtfEnumValue
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    readonly struct BtfEnumValue
     {
         private readonly Btf _btf;
         /// <summary>Name string offset.</summary>
@@ -220,7 +239,12 @@ namespace BtfBindings
     }
 
     /// <summary>A FUNC_PROTO parameter.</summary>
-    public readonly struct BtfParam
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    readonly struct BtfParam
     {
         private readonly Btf _btf;
         /// <summary>Name string offset (0 when unnamed).</summary>
@@ -233,7 +257,12 @@ namespace BtfBindings
     }
 
     /// <summary>A DATASEC entry.</summary>
-    public readonly struct BtfVarSecInfo
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    readonly struct BtfVarSecInfo
     {
         /// <summary>The VAR or FUNC type id.</summary>
         public int TypeId { get; }

@@ -213,7 +213,7 @@ namespace BtfBindings
     }
 
     /// <summary>libbpf's CO-RE "flavor" rule: <c>name___suffix</c> is the same type as <c>name</c>.</summary>
-    public static class FlavorRules
+    internal static class FlavorRules
     {
         /// <summary>
         /// Length of the essential part of a name: the text before the last <c>___</c> that has a

@@ -10,7 +10,7 @@ namespace BtfBindings.Compression;
 /// Reads BTFHub archives: <c>&lt;kernel&gt;.btf.tar.xz</c> files holding exactly one <c>*.btf</c> member
 /// (the kernel's raw BTF blob).
 /// </summary>
-public static class BtfHubArchive
+internal static class BtfHubArchive
 {
     /// <summary>
     /// Extracts the single regular-file member whose name ends in <c>.btf</c> from a BTFHub archive.

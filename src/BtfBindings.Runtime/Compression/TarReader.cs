@@ -8,7 +8,7 @@ using System.Text;
 namespace BtfBindings.Compression;
 
 /// <summary>Kind of a tar archive member.</summary>
-public enum TarEntryType
+internal enum TarEntryType
 {
     /// <summary>A regular file (type flag '0', NUL or '7'); its contents are in <see cref="TarEntry.Data"/>.</summary>
     RegularFile,
@@ -36,7 +36,7 @@ public enum TarEntryType
 }
 
 /// <summary>One member of a tar archive, as returned by <see cref="TarReader.ReadEntries"/>.</summary>
-public sealed class TarEntry
+internal sealed class TarEntry
 {
     internal TarEntry(string name, TarEntryType type, char typeFlag, string? linkName, int mode, DateTimeOffset modificationTime, long headerOffset, ReadOnlyMemory<byte> data)
     {
@@ -89,7 +89,7 @@ public sealed class TarEntry
 /// archives raise <see cref="InvalidDataException"/> with the offset of the bad header and, when given,
 /// the source name.
 /// </summary>
-public static class TarReader
+internal static class TarReader
 {
     private const int BlockSize = 512;
 

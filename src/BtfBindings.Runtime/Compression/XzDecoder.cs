@@ -34,7 +34,7 @@ namespace BtfBindings.Compression;
 /// </para>
 /// <para>Thread safety: all members are static and may be called concurrently.</para>
 /// </remarks>
-public static class XzDecoder
+internal static class XzDecoder
 {
     /// <summary>Default output cap used by the <c>Decompress</c> overloads: 1 GiB.</summary>
     public const long DefaultMaxOutputBytes = 1L << 30;

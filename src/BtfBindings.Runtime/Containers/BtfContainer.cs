@@ -6,7 +6,7 @@ using System.Runtime.InteropServices;
 namespace BtfBindings
 {
     /// <summary>Recognises the containers BTF arrives in and extracts the raw blob.</summary>
-    public static class BtfContainer
+    internal static class BtfContainer
     {
         /// <summary>Largest decompressed input accepted (a full vmlinux BTF is ~6 MB; kernel images ~100 MB).</summary>
         public const long MaxDecompressedBytes = 1L << 30;

@@ -7,7 +7,7 @@ using System.Text;
 namespace BtfBindings.Containers
 {
     /// <summary>One ELF section header.</summary>
-    public sealed class ElfSection
+    internal sealed class ElfSection
     {
         /// <summary>Section name.</summary>
         public string Name { get; }
@@ -24,7 +24,7 @@ namespace BtfBindings.Containers
     /// A small, strict ELF reader: ELF32/ELF64, little or big endian; reads the section header table and
     /// section names, then single sections on request. Every offset is bounds-checked against the file.
     /// </summary>
-    public sealed class ElfFile
+    internal sealed class ElfFile
     {
         private const uint ShtNobits = 8;
 

@@ -8,7 +8,7 @@ using System.IO.Compression;
 namespace BtfBindings.Containers
 {
     /// <summary>A raw BTF blob found inside some input, byte for byte as stored there.</summary>
-    public sealed class FoundBtf
+    internal sealed class FoundBtf
     {
         /// <summary>The blob: header, type and string sections, exactly as in the input (big-endian BTF stays big-endian).</summary>
         public byte[] Data { get; }
@@ -33,7 +33,7 @@ namespace BtfBindings.Containers
     }
 
     /// <summary>The parsed fields of a BTF header (<c>struct btf_header</c>).</summary>
-    public readonly struct BtfHeaderInfo
+    internal readonly struct BtfHeaderInfo
     {
         /// <summary>True for big-endian BTF.</summary>
         public bool BigEndian { get; }
@@ -62,7 +62,7 @@ namespace BtfBindings.Containers
     /// is scanned for a valid BTF header and, failing that, for compressed payloads. zstd, bzip2, LZMA and LZO have
     /// no managed decoder here; inputs that need one fail with a message saying so and which tool to use.
     /// </summary>
-    public static class KernelImage
+    internal static class KernelImage
     {
         /// <summary>Largest decompressed layer accepted.</summary>
         public const long MaxDecompressedBytes = 1L << 30;

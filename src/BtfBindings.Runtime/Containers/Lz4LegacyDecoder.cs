@@ -12,7 +12,7 @@ namespace BtfBindings.Containers
     /// at a size field that cannot be a block (the 4-byte uncompressed size the kernel build appends, or
     /// trailing data), and continues across a repeated magic (concatenated frames).
     /// </summary>
-    public static class Lz4LegacyDecoder
+    internal static class Lz4LegacyDecoder
     {
         /// <summary>The frame magic, little-endian <c>0x184C2102</c>.</summary>
         public const uint Magic = 0x184C2102;

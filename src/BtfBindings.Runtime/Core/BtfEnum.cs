@@ -10,6 +10,7 @@ namespace BtfBindings
     /// name and value), without reflection: generated code registers it from a module initializer (C# enums cannot carry
     /// static members). The layout itself is built on first use.
     /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     public static class BtfEnum<T> where T : unmanaged, Enum
     {
         private static Func<BtfTypeLayout>? s_factory;

@@ -3,7 +3,11 @@ using System.Collections.Generic;
 
 namespace BtfBindings
 {
-    /// <summary>Base class of the errors raised when a generated layout is matched against a target kernel (CO-RE).</summary>
+    /// <summary>
+    /// A generated layout cannot be matched against a target kernel (CO-RE). Thrown as itself when several target types
+    /// match and give different layouts (libbpf's "field offset ambiguity"; the check that aya-rs/aya#1727 lacks): the
+    /// message lists every candidate and the first field that differs. <see cref="CoreFieldException"/> is the other case.
+    /// </summary>
     public class CoreException : Exception
     {
         /// <summary>The generated type's kernel name.</summary>
@@ -15,30 +19,20 @@ namespace BtfBindings
         /// <summary>The target candidates considered, like <c>[3107] STRUCT 'task_struct' size 3264 (vmlinux)</c>.</summary>
         public IReadOnlyList<string> Candidates { get; }
 
+        /// <summary>
+        /// The field concerned: for an ambiguity the first one whose relocation differs between candidates (null when
+        /// the type sizes differ); for a <see cref="CoreFieldException"/> the field used.
+        /// </summary>
+        public string? FieldName { get; }
+
         /// <summary>Creates the exception.</summary>
-        public CoreException(string message, string typeName, string kernel, IReadOnlyList<string>? candidates = null, Exception? inner = null)
+        public CoreException(string message, string typeName, string kernel, IReadOnlyList<string>? candidates = null, string? fieldName = null, Exception? inner = null)
             : base(message, inner)
         {
             TypeName = typeName;
             Kernel = kernel;
             Candidates = candidates ?? Array.Empty<string>();
-        }
-    }
-
-    /// <summary>
-    /// Several target types match a generated type and give different layouts (libbpf's "field offset ambiguity";
-    /// the check that aya-rs/aya#1727 lacks). The message lists every candidate and the first field that differs.
-    /// </summary>
-    public sealed class CoreAmbiguityException : CoreException
-    {
-        /// <summary>The first field whose relocation differs between candidates (null when the type sizes differ).</summary>
-        public string? Field { get; }
-
-        /// <summary>Creates the exception.</summary>
-        public CoreAmbiguityException(string message, string typeName, string kernel, IReadOnlyList<string> candidates, string? field)
-            : base(message, typeName, kernel, candidates)
-        {
-            Field = field;
+            FieldName = fieldName;
         }
     }
 
@@ -50,16 +44,15 @@ namespace BtfBindings
     public sealed class CoreFieldException : CoreException
     {
         /// <summary>The field name.</summary>
-        public string FieldName { get; }
+        public new string FieldName => base.FieldName!;
 
         /// <summary>Why the field cannot be used.</summary>
         public string Reason { get; }
 
         /// <summary>Creates the exception.</summary>
         public CoreFieldException(string message, string typeName, string fieldName, string kernel, IReadOnlyList<string> candidates, string reason)
-            : base(message, typeName, kernel, candidates)
+            : base(message, typeName, kernel, candidates, fieldName)
         {
-            FieldName = fieldName;
             Reason = reason;
         }
     }

@@ -25,10 +25,9 @@ namespace BtfBindings
         /// <summary>
         /// Per field: the byte offset at which the view may read the field directly as its generated type, or -1
         /// when it must take the general path (missing, bitfield, size change, other byte order, struct/array field).
-        /// Read by generated code; prefer <see cref="Fields"/>.
+        /// Read by <see cref="CoreView"/>.
         /// </summary>
-        [EditorBrowsable(EditorBrowsableState.Never)]
-        public readonly int[] FastOffsets;
+        internal readonly int[] FastOffsets;
 
         // The view table (see CoreView). One block per resolution: [member offset, -1 for the root][size][id][entry per field]
         // [member block per field, relative to this block]; a view holds a ref to the first entry. The table holds this

@@ -9,7 +9,7 @@ using System.Threading;
 namespace BtfBindings
 {
     /// <summary>Where kernel BTF was found.</summary>
-    public enum KernelBtfOrigin
+    internal enum KernelBtfOrigin
     {
         /// <summary>Nothing was found: non-portable mode.</summary>
         None,
@@ -28,7 +28,7 @@ namespace BtfBindings
     }
 
     /// <summary>Module BTF (split over vmlinux), parsed on first use.</summary>
-    public sealed class KernelModuleBtf
+    internal sealed class KernelModuleBtf
     {
         private readonly Func<Btf, Btf> _load;
         private Btf? _btf;
@@ -65,7 +65,7 @@ namespace BtfBindings
     }
 
     /// <summary>Kernel BTF shipped inside the application (for kernels built without <c>CONFIG_DEBUG_INFO_BTF</c>).</summary>
-    public sealed class EmbeddedKernelBtf
+    internal sealed class EmbeddedKernelBtf
     {
         private readonly Func<byte[]> _bytes;
 
@@ -167,7 +167,21 @@ namespace BtfBindings
         /// BTF shipped with the application, tried last together with the resources of <see cref="ResourceAssembly"/>
         /// (these entries first among equals): an entry for the running release first, then release-less ones.
         /// </summary>
-        public List<EmbeddedKernelBtf> Embedded { get; } = new List<EmbeddedKernelBtf>();
+        internal List<EmbeddedKernelBtf> Embedded { get; } = new List<EmbeddedKernelBtf>();
+
+        /// <summary>
+        /// Ships <paramref name="bytes"/> (BTF in any container <see cref="Btf.Load"/> reads: raw, ELF, gzip, xz, tar.xz) with
+        /// the application, for kernel <paramref name="release"/> (<c>uname -r</c>), or for any kernel when null (used when no
+        /// entry names the running release). Tried last, before the resources of <see cref="ResourceAssembly"/>.
+        /// </summary>
+        /// <param name="name">How messages name it.</param>
+        /// <param name="bytes">The BTF; read only if chosen (copied when it is).</param>
+        /// <param name="release">The release it describes, or null for any.</param>
+        public KernelBtfOptions AddEmbedded(string name, byte[] bytes, string? release = null)
+        {
+            Embedded.Add(EmbeddedKernelBtf.FromBytes(name, bytes ?? throw new ArgumentNullException(nameof(bytes)), release));
+            return this;
+        }
 
         /// <summary>
         /// An assembly whose manifest resources named <see cref="ResourcePrefix"/>… are searched as embedded BTF after
@@ -184,7 +198,7 @@ namespace BtfBindings
     }
 
     /// <summary>The result of kernel BTF discovery: the BTF, where it came from, and everything tried.</summary>
-    public sealed class KernelBtfSource
+    internal sealed class KernelBtfSource
     {
         internal KernelBtfSource(KernelBtfOrigin origin, string? path, string? release, Btf? vmlinux, IReadOnlyList<KernelModuleBtf> modules, IReadOnlyList<string> attempts)
         {
@@ -230,7 +244,7 @@ namespace BtfBindings
     }
 
     /// <summary>Finds the running kernel's BTF the way libbpf does, plus a BTFHub cache and BTF embedded in the application.</summary>
-    public static class KernelBtf
+    internal static class KernelBtf
     {
         /// <summary>libbpf's fallback locations for a release (<c>btf__load_vmlinux_btf</c>), each read as ELF or raw BTF.</summary>
         public static IReadOnlyList<string> FallbackPaths(string release) => new[]

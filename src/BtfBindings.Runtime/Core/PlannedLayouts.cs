@@ -10,7 +10,7 @@ namespace BtfBindings
     /// generated <c>BtfLayout</c> properties; both take each field's kind from the plan, <see cref="FieldKinds"/>). Lets tools and tests resolve layouts
     /// of one kernel against another with no generated types.
     /// </summary>
-    public sealed class PlannedLayouts
+    internal sealed class PlannedLayouts
     {
         private readonly Dictionary<PlannedType, BtfTypeLayout> _layouts = new Dictionary<PlannedType, BtfTypeLayout>();
         private readonly Dictionary<string, PlannedType> _byName = new Dictionary<string, PlannedType>(StringComparer.Ordinal);

@@ -22,9 +22,10 @@ namespace BtfBindings
         /// <summary>A target from its vmlinux BTF (and, optionally, module BTF split over it).</summary>
         /// <param name="vmlinux">The kernel's BTF.</param>
         /// <param name="name">How messages name the kernel (default: the BTF's source name).</param>
-        /// <param name="modules">Module BTF, loaded on first need.</param>
         /// <param name="release">The kernel release (<c>uname -r</c>), when known.</param>
-        public TargetKernel(Btf vmlinux, string? name = null, IEnumerable<KernelModuleBtf>? modules = null, string? release = null)
+        public TargetKernel(Btf vmlinux, string? name = null, string? release = null) : this(vmlinux, name, null, release) { }
+
+        internal TargetKernel(Btf vmlinux, string? name, IEnumerable<KernelModuleBtf>? modules, string? release)
         {
             Vmlinux = vmlinux ?? throw new ArgumentNullException(nameof(vmlinux));
             _modules = modules?.ToArray() ?? Array.Empty<KernelModuleBtf>();
@@ -50,10 +51,13 @@ namespace BtfBindings
         public static TargetKernel Load(string path, string? name = null) => new TargetKernel(Btf.Load(path), name);
 
         /// <summary>The target a discovery result describes (non-portable when nothing was found).</summary>
-        public static TargetKernel FromSource(KernelBtfSource source)
+        internal static TargetKernel FromSource(KernelBtfSource source)
         {
-            if (source.Vmlinux == null) return NonPortable(source.Description, source.Release);
-            return new TargetKernel(source.Vmlinux, (source.Release ?? "kernel") + " (" + source.Path + ", " + source.Origin + ")", source.Modules, source.Release);
+            var target = source.Vmlinux == null
+                ? NonPortable(source.Description, source.Release)
+                : new TargetKernel(source.Vmlinux, (source.Release ?? "kernel") + " (" + source.Path + ", " + source.Origin + ")", source.Modules, source.Release);
+            target.Description = source.Description;
+            return target;
         }
 
         /// <summary>
@@ -80,7 +84,17 @@ namespace BtfBindings
         public string? NonPortableReason { get; }
 
         /// <summary>Module BTF (split over <see cref="Vmlinux"/>).</summary>
-        public IReadOnlyList<KernelModuleBtf> Modules => _modules;
+        internal IReadOnlyList<KernelModuleBtf> Modules => _modules;
+
+        /// <summary>
+        /// One sentence for logs: where the BTF came from (for <see cref="Current"/>: the discovery step that found it, and
+        /// how many module BTF files come with it), or why layouts cannot be verified and every location tried.
+        /// </summary>
+        public string Description
+        {
+            get => field ?? (IsPortable ? "kernel BTF from " + Vmlinux!.SourceName : "no kernel BTF: " + NonPortableReason);
+            private set;
+        }
 
         /// <summary>True when the kernel stores data big-endian.</summary>
         public bool IsBigEndian => Vmlinux?.IsBigEndian ?? !BitConverter.IsLittleEndian;
@@ -113,10 +127,10 @@ namespace BtfBindings
 
         /// <summary>
         /// Resolves a generated type against this kernel (cached): every candidate is evaluated; candidates where no
-        /// field matches are dropped; all remaining ones must give identical results or <see cref="CoreAmbiguityException"/>
+        /// field matches are dropped; all remaining ones must give identical results or a <see cref="CoreException"/>
         /// lists them. Missing fields do not throw: they have <see cref="CoreFieldResolution.Exists"/> false.
         /// </summary>
-        /// <exception cref="CoreAmbiguityException">Same-named target types disagree.</exception>
+        /// <exception cref="CoreException">Same-named target types disagree.</exception>
         /// <exception cref="NotSupportedException">The generated type is anonymous (resolve it through its parent's field).</exception>
         public CoreTypeResolution Resolve(BtfTypeLayout local)
         {
@@ -205,7 +219,7 @@ namespace BtfBindings
             // libbpf: candidates that do not match are skipped, and every matching candidate must give the same answer.
             // Whole type at once: a candidate matches when at least one field resolves in it (all of them when none
             // does); for each field, every matching candidate that has it must resolve it identically (otherwise the
-            // layouts conflict: CoreAmbiguityException, the check aya-rs/aya#1727 lacks); a field exists when any has it.
+            // layouts conflict: a CoreException, the check aya-rs/aya#1727 lacks); a field exists when any has it.
             var matching = new List<int>(cands.Count);
             for (int c = 0; c < cands.Count; c++) if (found[c] > 0) matching.Add(c);
             if (matching.Count == 0) for (int c = 0; c < cands.Count; c++) matching.Add(c);
@@ -226,7 +240,7 @@ namespace BtfBindings
                     if (!fr.SameAs(chosen))
                     {
                         var list = matching.Select(k => descriptions[k]).ToArray();
-                        throw new CoreAmbiguityException(
+                        throw new CoreException(
                             $"{label} is ambiguous in kernel {Name}: {matching.Count} matching candidates disagree on field '{fr.Name}' "
                             + $"({Describe(cands[chosenCand])}: {chosen.Describe()}; {Describe(cands[c])}: {fr.Describe()}). "
                             + $"Candidates: {string.Join("; ", list)}. Resolve against one of them with TargetKernel.ResolveAgainst.",
@@ -271,7 +285,7 @@ namespace BtfBindings
 
         /// <summary>Resolves the generated enum <typeparamref name="T"/> (see <see cref="ResolveEnum(BtfTypeLayout)"/>); cached.</summary>
         /// <exception cref="InvalidOperationException"><typeparamref name="T"/> is not a registered generated enum.</exception>
-        public CoreEnumResolution<T> ResolveEnum<T>() where T : unmanaged, Enum => new CoreEnumResolution<T>(ResolveEnum(BtfEnum<T>.Layout));
+        internal CoreEnumResolution<T> ResolveEnum<T>() where T : unmanaged, Enum => new CoreEnumResolution<T>(ResolveEnum(BtfEnum<T>.Layout));
 
         /// <summary>
         /// This kernel's value of the enumerator that has build-time value <paramref name="value"/> (libbpf's
@@ -316,7 +330,7 @@ namespace BtfBindings
             for (int k = 1; k < perCand.Count; k++)
                 for (int i = 0; i < enumLayout.EnumValues.Count; i++)
                     if (perCand[k].values[i] != perCand[0].values[i])
-                        throw new CoreAmbiguityException(
+                        throw new CoreException(
                             $"enum {enumLayout.BtfName} is ambiguous in kernel {Name}: {enumLayout.EnumValues[i].Key} is {Show(perCand[0].values[i])} in {Describe(perCand[0].t)} but {Show(perCand[k].values[i])} in {Describe(perCand[k].t)}",
                             enumLayout.BtfName, Name, descriptions, enumLayout.EnumValues[i].Key);
             return new CoreEnumResolution(enumLayout, Name, perCand.Count > 0 ? perCand[0].t : (BtfType?)null, perCand.Count > 0 ? perCand[0].values : new ulong?[enumLayout.EnumValues.Count], descriptions, Vmlinux != null);
@@ -343,7 +357,7 @@ namespace BtfBindings
         /// <paramref name="buildTime"/>: the "local" side of a by-name resolution. Cached per BTF and name.
         /// </summary>
         /// <exception cref="ArgumentException"><paramref name="buildTime"/> has no struct, union or enum of that name.</exception>
-        public static PlannedLayouts LocalLayoutsOf(Btf buildTime, string typeName)
+        internal static PlannedLayouts LocalLayoutsOf(Btf buildTime, string typeName)
         {
             if (buildTime is null) throw new ArgumentNullException(nameof(buildTime));
             if (string.IsNullOrEmpty(typeName)) throw new ArgumentException("type name required", nameof(typeName));
@@ -372,7 +386,7 @@ namespace BtfBindings
         /// generated code. Cached.
         /// </summary>
         /// <exception cref="ArgumentException"><paramref name="buildTime"/> has no such type.</exception>
-        /// <exception cref="CoreAmbiguityException">Same-named target types disagree.</exception>
+        /// <exception cref="CoreException">Same-named target types disagree.</exception>
         public CoreTypeResolution Resolve(string typeName, Btf buildTime)
         {
             var root = LocalRoot(buildTime, typeName, out _);
@@ -397,7 +411,7 @@ namespace BtfBindings
         /// start of <paramref name="typeName"/>, bitfield load windows are computed there, as libbpf does.
         /// </summary>
         /// <exception cref="ArgumentException">The path does not name a member of the build-time type.</exception>
-        /// <exception cref="CoreAmbiguityException">Same-named target types disagree on the path.</exception>
+        /// <exception cref="CoreException">Same-named target types disagree on the path.</exception>
         public CoreFieldRelocation ResolveField(string typeName, string fieldPath, Btf buildTime)
         {
             if (fieldPath is null) throw new ArgumentNullException(nameof(fieldPath));
@@ -585,7 +599,7 @@ namespace BtfBindings
     /// A generated enum <typeparamref name="T"/> resolved against a kernel: the kernel's value of each enumerator, by name
     /// (C# enum values are numbers, so a value maps to every enumerator that had it at build time; those must agree).
     /// </summary>
-    public readonly struct CoreEnumResolution<T> where T : unmanaged, Enum
+    internal readonly struct CoreEnumResolution<T> where T : unmanaged, Enum
     {
         internal CoreEnumResolution(CoreEnumResolution untyped) { Untyped = untyped; }
 
@@ -663,8 +677,8 @@ namespace BtfBindings
                 if (!v.HasValue) continue;
                 if (first == null) { first = l.EnumValues[i].Key; targetRaw = v.Value; }
                 else if (v.Value != targetRaw && throwOnConflict)
-                    throw new CoreAmbiguityException(
-                        $"enum {l.BtfName}: {first} and {l.EnumValues[i].Key} share build-time value {raw} but are {targetRaw} and {v.Value} in kernel {Untyped.KernelName}; ask by name with RawValueOf(string)",
+                    throw new CoreException(
+                        $"enum {l.BtfName}: {first} and {l.EnumValues[i].Key} share build-time value {raw} but are {targetRaw} and {v.Value} in kernel {Untyped.KernelName}; ask by name (TargetKernel.ResolveEnum(layout)[name])",
                         l.BtfName, Untyped.KernelName, Untyped.Candidates, first);
             }
             return first == null ? Found.Missing : Found.Value;

@@ -11,7 +11,7 @@ namespace BtfBindings.Dump
     /// Prints BTF the way <c>bpftool btf dump file F format raw</c> does (bpftool 7.1), as text or as the
     /// JSON of <c>bpftool -j</c>. For split BTF only the split types are printed, like bpftool.
     /// </summary>
-    public static class BtfRawDump
+    internal static class BtfRawDump
     {
         /// <summary>Writes bpftool's text form of every type of <paramref name="btf"/> to <paramref name="output"/>.</summary>
         public static void WriteText(Btf btf, Stream output)

@@ -1,4 +1,5 @@
 using System;
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 
 namespace BtfBindings
@@ -8,6 +9,7 @@ namespace BtfBindings
     /// offsets from the least significant bit of the first byte, big-endian ones (s390x) from the most
     /// significant. Touches only the bytes that hold the field, so it never reads past the struct.
     /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     public static class Bitfield
     {
         /// <summary>Reads an unsigned field of <paramref name="bits"/> bits at <paramref name="bitOffset"/> from <paramref name="start"/>.</summary>

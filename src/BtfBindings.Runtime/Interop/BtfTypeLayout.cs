@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.ComponentModel;
 
 namespace BtfBindings
 {
@@ -39,6 +40,7 @@ namespace BtfBindings
         public BtfTypeLayout? TypeLayout { get; }
 
         /// <summary>Creates the record (generated code calls this).</summary>
+        [EditorBrowsable(EditorBrowsableState.Never)]
         public BtfFieldLayout(string name, uint bitOffset, uint bitSize, bool isBitfield, bool isSigned, BtfFieldKind kind,
             string cType, uint byteSize, string typeName = "", uint arrayLength = 0, BtfFieldKind elementKind = BtfFieldKind.Bytes,
             BtfTypeLayout? typeLayout = null)
@@ -77,6 +79,7 @@ namespace BtfBindings
         public bool IsSigned { get; }
 
         /// <summary>Creates the record (generated code calls this).</summary>
+        [EditorBrowsable(EditorBrowsableState.Never)]
         public BtfTypeLayout(string btfName, BtfKind kind, uint size, BtfFieldLayout[] fields, string sourceFile, int pointerSize,
             KeyValuePair<string, ulong>[]? enumValues = null, bool namedByTypedef = false, bool isSigned = false)
         {

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace BtfBindings
 {
@@ -10,7 +11,7 @@ namespace BtfBindings
     public sealed class BtfTypesAttribute : Attribute
     {
         /// <summary>The kernel type names: struct, union, enum or typedef names (<c>task_struct</c>, <c>iphdr</c>); <c>name___N</c> picks the N-th duplicate.</summary>
-        public string[] Names { get; }
+        public IReadOnlyList<string> Names { get; }
 
         /// <summary>Which <c>&lt;BtfFile&gt;</c> to read (its file name), when the project has more than one.</summary>
         public string? BtfFile { get; set; }
@@ -19,6 +20,6 @@ namespace BtfBindings
         public bool FollowPointers { get; set; }
 
         /// <summary>Creates the attribute.</summary>
-        public BtfTypesAttribute(params string[] names) { Names = names ?? Array.Empty<string>(); }
+        public BtfTypesAttribute(params string[] names) { Names = Array.AsReadOnly((string[])(names ?? Array.Empty<string>()).Clone()); }
     }
 }

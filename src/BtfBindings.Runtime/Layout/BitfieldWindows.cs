@@ -12,7 +12,7 @@ namespace BtfBindings.Layout
     /// struct placed at an offset that is not a multiple of 8 (32-bit targets align u64 to 4) gets a window aligned in
     /// the root, which can start before that struct or not fit at all. Pass the root-relative offset.
     /// </remarks>
-    public static class BitfieldWindows
+    internal static class BitfieldWindows
     {
         /// <summary>
         /// A bitfield's window: <c>byte_sz</c> starts as the member type's size (<paramref name="memberTypeSize"/>, libbpf's

@@ -5,7 +5,12 @@ namespace BtfBindings
     /// Defined with the layout plan, which computes it once (<see cref="Layout.FieldKinds"/>) for the generated
     /// metadata and <c>PlannedLayouts</c> alike.
     /// </summary>
-    public enum BtfFieldKind
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    enum BtfFieldKind
     {
         /// <summary>An integer (or _Bool/char).</summary>
         Int,
@@ -32,7 +37,7 @@ namespace BtfBindings
 namespace BtfBindings.Layout
 {
     /// <summary>A field's kind and the names the CO-RE matcher compares, as the generated <c>BtfFieldLayout</c> records them.</summary>
-    public readonly struct FieldKindInfo
+    internal readonly struct FieldKindInfo
     {
         /// <summary>Creates the record.</summary>
         public FieldKindInfo(BtfFieldKind kind, string typeName, uint arrayLength, BtfFieldKind elementKind)
@@ -56,7 +61,7 @@ namespace BtfBindings.Layout
     /// an enum for matching even when C# holds it as its integer (an anonymous enum): libbpf's
     /// <c>bpf_core_fields_are_compat</c> never matches an enum with an int.
     /// </summary>
-    public static class FieldKinds
+    internal static class FieldKinds
     {
         /// <summary>The kind of one type shape (not looking through arrays).</summary>
         public static BtfFieldKind Of(TypeShape s) => s.Kind switch

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 namespace BtfBindings.Layout
 {
     /// <summary>Primitive scalar kinds a BTF INT/FLOAT/ENUM maps to.</summary>
-    public enum ScalarKind
+    internal enum ScalarKind
     {
         /// <summary>Not a scalar.</summary>
         None,
@@ -38,7 +38,7 @@ namespace BtfBindings.Layout
     }
 
     /// <summary>What a field's type is, in terms any emitter (C#, a table, the runtime matcher) can use.</summary>
-    public enum TypeShapeKind
+    internal enum TypeShapeKind
     {
         /// <summary>An integer, bool or float scalar (<see cref="TypeShape.Scalar"/>).</summary>
         Scalar,
@@ -55,7 +55,7 @@ namespace BtfBindings.Layout
     }
 
     /// <summary>The type of a field or array element.</summary>
-    public sealed class TypeShape
+    internal sealed class TypeShape
     {
         /// <summary>Shape kind.</summary>
         public TypeShapeKind Kind { get; set; }
@@ -85,7 +85,7 @@ namespace BtfBindings.Layout
     }
 
     /// <summary>One member of a planned struct/union, flattened through anonymous members.</summary>
-    public sealed class PlannedField
+    internal sealed class PlannedField
     {
         /// <summary>The C member name.</summary>
         public string Name { get; set; } = "";
@@ -119,7 +119,7 @@ namespace BtfBindings.Layout
     }
 
     /// <summary>libbpf's bitfield load window: load <see cref="ByteSize"/> bytes at <see cref="ByteOffset"/>, shift left then right.</summary>
-    public struct BitfieldWindow
+    internal struct BitfieldWindow
     {
         /// <summary>Byte offset of the load.</summary>
         public uint ByteOffset;
@@ -141,7 +141,7 @@ namespace BtfBindings.Layout
     /// <see cref="PlannedKind.Opaque"/> with an <see cref="PlannedType.OpaqueReason"/> saying why, and
     /// <see cref="LayoutPlan.Warnings"/> says so.
     /// </summary>
-    public static class LayoutLimits
+    internal static class LayoutLimits
     {
         /// <summary>
         /// 1 MiB: the largest struct size, member end offset, array size in bytes and array element count a plan holds.
@@ -156,7 +156,7 @@ namespace BtfBindings.Layout
     }
 
     /// <summary>Kind of a planned type.</summary>
-    public enum PlannedKind
+    internal enum PlannedKind
     {
         /// <summary>A struct.</summary>
         Struct,
@@ -172,7 +172,7 @@ namespace BtfBindings.Layout
     }
 
     /// <summary>A type to emit.</summary>
-    public sealed class PlannedType
+    internal sealed class PlannedType
     {
         /// <summary>Unique name in the plan (kernel name, <c>___N</c> for duplicates, typedef name for typedef'd anonymous types).</summary>
         public string Name { get; set; } = "";
@@ -209,7 +209,7 @@ namespace BtfBindings.Layout
     }
 
     /// <summary>An enumerator of an anonymous enum: its name, its value as BTF stores it, and its enum's size and signedness.</summary>
-    public sealed class AnonymousEnumConstant
+    internal sealed class AnonymousEnumConstant
     {
         /// <summary>Creates the constant.</summary>
         public AnonymousEnumConstant(string name, ulong rawValue, uint enumSize, bool signed) { Name = name; RawValue = rawValue; EnumSize = enumSize; Signed = signed; }
@@ -224,7 +224,7 @@ namespace BtfBindings.Layout
     }
 
     /// <summary>Everything to emit for a request: the named types and their closure, ordered by name.</summary>
-    public sealed class LayoutPlan
+    internal sealed class LayoutPlan
     {
         /// <summary>Top-level types, ordered by name (ordinal).</summary>
         public List<PlannedType> Types { get; } = new List<PlannedType>();

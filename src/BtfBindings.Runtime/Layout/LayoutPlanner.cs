@@ -6,14 +6,14 @@ using System.Text;
 namespace BtfBindings.Layout
 {
     /// <summary>Options for <see cref="LayoutPlanner"/>.</summary>
-    public sealed class LayoutOptions
+    internal sealed class LayoutOptions
     {
         /// <summary>Emit pointees in full (and their closure) rather than as opaque stubs.</summary>
         public bool FollowPointers { get; set; }
     }
 
     /// <summary>A requested name that names no type.</summary>
-    public sealed class UnknownTypeName
+    internal sealed class UnknownTypeName
     {
         /// <summary>The requested name.</summary>
         public string Name { get; }
@@ -30,7 +30,7 @@ namespace BtfBindings.Layout
     /// structs/unions, bitfield windows. The one place the layout rules live: the C# emitter, the CLI's
     /// show/diff and the runtime matcher all read the plan.
     /// </summary>
-    public sealed class LayoutPlanner
+    internal sealed class LayoutPlanner
     {
         private readonly Btf _btf;
         private readonly LayoutOptions _options;

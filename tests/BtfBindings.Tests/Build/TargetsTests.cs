@@ -1,4 +1,3 @@
-extern alias gen;
 using System;
 using System.Diagnostics;
 using System.Linq;
@@ -97,7 +96,7 @@ namespace BtfBindings.Tests.Build
                     // One line per distinct Base, keyed by the Base metadata as written (what the file line's last field carries).
                     "base\tbtf/vmlinux.btf\t" + Path.Combine(dir, "btf", "vmlinux.btf") + "\t" + baseHash,
                 }, manifest, StringComparer.OrdinalIgnoreCase);
-                var parsed = gen::BtfBindings.Generator.BtfFileManifest.Parse(new[] { string.Join("\n", manifest) }).Files.Single();
+                var parsed = BtfBindings.Generator.BtfFileManifest.Parse(new[] { string.Join("\n", manifest) }).Files.Single();
                 Assert.Equal((Path.Combine(dir, "btf", "vmlinux.btf"), baseHash), (parsed.BasePath, parsed.BaseHash!.ToUpperInvariant()));
 
                 // The base changes, the module does not: only the base's hash moves.
@@ -128,7 +127,7 @@ namespace BtfBindings.Tests.Build
                 var items = string.Join("\n", names.Select((n, i) => $"    <BtfFile Include=\"{Esc("k\u00e9rnels #2;=x/" + n)}\"{(i == 1 ? $" Base=\"{Esc("k\u00e9rnels #2;=x/base #;.btf")}\"" : "")} />"));
                 File.WriteAllText(Path.Combine(dir, "App.proj"), Project(items));
 
-                var files = gen::BtfBindings.Generator.BtfFileManifest.Parse(new[] { string.Join("\n", CollectManifest(dir)) }).Files;
+                var files = BtfBindings.Generator.BtfFileManifest.Parse(new[] { string.Join("\n", CollectManifest(dir)) }).Files;
                 Assert.Equal(names.Select(n => Path.Combine(sub, n)).OrderBy(p => p, StringComparer.Ordinal), files.Select(f => f.Path));
                 var split = files.Single(f => f.FileName == names[1]);
                 Assert.Equal(Path.Combine(sub, "base #;.btf"), split.BasePath);

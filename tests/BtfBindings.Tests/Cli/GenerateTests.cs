@@ -1,4 +1,3 @@
-extern alias gen;
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -97,12 +96,12 @@ namespace BtfBindings.Tests.Cli
             // The generator assembly's own planner and emitter (compiled from the same sources for netstandard2.0) must
             // produce, type by type, exactly the bodies the CLI writes into its single file.
             var path = Fixtures.Path("x86_64-6.12");
-            var btf = gen::BtfBindings.Btf.Load(path);
-            var plan = gen::BtfBindings.Layout.LayoutPlanner.Plan(btf, new[] { "task_struct", "iphdr" }, null, out var unknown);
+            var btf = BtfBindings.Btf.Load(path);
+            var plan = BtfBindings.Layout.LayoutPlanner.Plan(btf, new[] { "task_struct", "iphdr" }, null, out var unknown);
             Assert.Empty(unknown);
-            var options = new gen::BtfBindings.Emit.EmitOptions { Namespace = "N", SourceLabel = "x86_64-6.12.btf" };
+            var options = new BtfBindings.Emit.EmitOptions { Namespace = "N", SourceLabel = "x86_64-6.12.btf" };
             options.Containers.Add(new KeyValuePair<string, string>("partial class", "Kernel"));
-            var files = new gen::BtfBindings.Emit.CSharpEmitter(plan, options).Emit();
+            var files = new BtfBindings.Emit.CSharpEmitter(plan, options).Emit();
             var cli = CliSupport.Check(0, "task_struct", "iphdr", "--btf", path, "--namespace", "N", "--class", "Kernel").StdOut;
             Assert.True(files.Count > 10);
             foreach (var f in files)

@@ -73,7 +73,7 @@ namespace GenEnum
                     else { try { k.ValueOf(v); err = ""ValueOf did not throw""; } catch (CoreFieldException e) when (e.Message.Contains(kv.Key)) { } }
                     list.Add((exists, raw, err));
                 }
-                catch (CoreAmbiguityException e) { list.Add((exists, null, e.Message)); }
+                catch (CoreException e) when (e is not CoreFieldException) { list.Add((exists, null, e.Message)); }
             }
             return list;
         }

@@ -337,7 +337,7 @@ enum pid_type___x { PIDTYPE_PID___x, PIDTYPE_TGID___x = 7, PIDTYPE_NOTHERE___x }
                         }
                 }
             }
-            catch (CoreAmbiguityException e) { return ("error", 0, e.Message); }
+            catch (CoreException e) when (e is not CoreFieldException) { return ("error", 0, e.Message); }
         }
 
         private static string Show((string state, ulong value, string? why) x) => x.state == "value" ? x.value.ToString(CultureInfo.InvariantCulture) : x.state + (x.why != null ? " (" + x.why + ")" : "");

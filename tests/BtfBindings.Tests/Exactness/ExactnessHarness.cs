@@ -1,4 +1,3 @@
-extern alias gen;
 
 using System;
 using System.Collections.Generic;
@@ -7,9 +6,9 @@ using System.IO;
 using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
-using GKind = gen::BtfBindings.Layout.PlannedKind;
-using GPlan = gen::BtfBindings.Layout.LayoutPlan;
-using GType = gen::BtfBindings.Layout.PlannedType;
+using GKind = BtfBindings.Layout.PlannedKind;
+using GPlan = BtfBindings.Layout.LayoutPlan;
+using GType = BtfBindings.Layout.PlannedType;
 
 namespace BtfBindings.Tests.Exactness
 {

@@ -1,4 +1,3 @@
-extern alias gen;
 
 using System;
 using System.Collections.Generic;
@@ -11,12 +10,12 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Xunit;
 using Xunit.Abstractions;
-using GBtf = gen::BtfBindings.Btf;
-using GEmitOptions = gen::BtfBindings.Emit.EmitOptions;
-using GEmitter = gen::BtfBindings.Emit.CSharpEmitter;
-using GKind = gen::BtfBindings.Layout.PlannedKind;
-using GPlan = gen::BtfBindings.Layout.LayoutPlan;
-using GPlanner = gen::BtfBindings.Layout.LayoutPlanner;
+using GBtf = BtfBindings.Btf;
+using GEmitOptions = BtfBindings.Emit.EmitOptions;
+using GEmitter = BtfBindings.Emit.CSharpEmitter;
+using GKind = BtfBindings.Layout.PlannedKind;
+using GPlan = BtfBindings.Layout.LayoutPlan;
+using GPlanner = BtfBindings.Layout.LayoutPlanner;
 
 namespace BtfBindings.Tests.Exactness
 {

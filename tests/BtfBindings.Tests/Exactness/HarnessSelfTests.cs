@@ -1,14 +1,13 @@
-extern alias gen;
 
 using System;
 using System.Collections.Generic;
 using System.Linq;
 using BtfBindings.Tests.Support;
 using Xunit;
-using GBtf = gen::BtfBindings.Btf;
-using GEmitOptions = gen::BtfBindings.Emit.EmitOptions;
-using GEmitter = gen::BtfBindings.Emit.CSharpEmitter;
-using GPlanner = gen::BtfBindings.Layout.LayoutPlanner;
+using GBtf = BtfBindings.Btf;
+using GEmitOptions = BtfBindings.Emit.EmitOptions;
+using GEmitter = BtfBindings.Emit.CSharpEmitter;
+using GPlanner = BtfBindings.Layout.LayoutPlanner;
 
 namespace BtfBindings.Tests.Exactness
 {

@@ -1,4 +1,3 @@
-extern alias gen;
 using System;
 using System.Collections.Generic;
 using System.Collections.Immutable;
@@ -15,6 +14,15 @@ namespace BtfBindings.Tests.Generator
     public sealed class GeneratorHarness
     {
         public static readonly ImmutableArray<MetadataReference> References = BuildReferences();
+
+        /// <summary>
+        /// How often the generator assembly's process-wide cache actually read and parsed a file (proves caching). Its
+        /// internals are visible to no other assembly (they would clash with the Runtime's), so this one counter is read
+        /// by reflection.
+        /// </summary>
+        public static int ParseCount => (int)typeof(BtfBindings.Generator.BtfSourceGenerator).Assembly
+            .GetType("BtfBindings.Generator.BtfCache", throwOnError: true)!
+            .GetField("ParseCount")!.GetValue(null)!;
 
         private static ImmutableArray<MetadataReference> BuildReferences()
         {
@@ -59,7 +67,7 @@ namespace BtfBindings.Tests.Generator
 
         public static GeneratorDriver CreateDriver(string? btfFilesProperty, LanguageVersion lang = LanguageVersion.CSharp12, string? baseHashesProperty = null)
         {
-            var gen = new gen::BtfBindings.Generator.BtfSourceGenerator().AsSourceGenerator();
+            var gen = new BtfBindings.Generator.BtfSourceGenerator().AsSourceGenerator();
             var texts = new List<AdditionalText>();
             if (btfFilesProperty != null || baseHashesProperty != null) texts.Add(new Manifest((btfFilesProperty ?? "") + (baseHashesProperty ?? "")));
             GeneratorDriver driver = CSharpGeneratorDriver.Create(new[] { gen }, additionalTexts: texts, parseOptions: new CSharpParseOptions(lang),
@@ -82,7 +90,7 @@ namespace BtfBindings.Tests.Generator
         {
             var texts = ImmutableArray<AdditionalText>.Empty;
             if (btfFilesProperty != null || baseHashesProperty != null) texts = texts.Add(new Manifest((btfFilesProperty ?? "") + (baseHashesProperty ?? "")));
-            var withAnalyzer = compilation.WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(new gen::BtfBindings.Generator.BtfTypesAnalyzer()), new AnalyzerOptions(texts));
+            var withAnalyzer = compilation.WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(new BtfBindings.Generator.BtfTypesAnalyzer()), new AnalyzerOptions(texts));
             return withAnalyzer.GetAnalyzerDiagnosticsAsync().GetAwaiter().GetResult();
         }
     }

@@ -1,4 +1,3 @@
-extern alias gen;
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -11,7 +10,7 @@ using BtfBindings.Tests.Support;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Xunit;
-using BtfGen = gen::BtfBindings.Generator.BtfSourceGenerator;
+using BtfGen = BtfBindings.Generator.BtfSourceGenerator;
 
 namespace BtfBindings.Tests.Generator
 {
@@ -54,7 +53,7 @@ partial class K { }";
                 var comp = GeneratorHarness.Compile(new[] { code });
                 var driver = GeneratorHarness.CreateDriver(files, baseHashesProperty: GeneratorHarness.BaseHashesProperty((basePath, "base-hash-A")));
                 driver = driver.RunGenerators(comp);
-                int parses = gen::BtfBindings.Generator.BtfCache.ParseCount;
+                int parses = GeneratorHarness.ParseCount;
                 var before = Sources(driver);
                 Assert.Empty(driver.GetRunResult().Diagnostics);
                 // ip_vs_iphdr (module) holds union nf_inet_addr (base) by value.
@@ -76,7 +75,7 @@ partial class K { }";
                 Assert.Empty(run.Diagnostics);
                 Assert.Contains(run.TrackedSteps[BtfGen.Steps.Files].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
                 Assert.Contains(run.TrackedSteps[BtfGen.Steps.Generate].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
-                Assert.Equal(parses + 1, gen::BtfBindings.Generator.BtfCache.ParseCount); // parsed again over the new base
+                Assert.Equal(parses + 1, GeneratorHarness.ParseCount); // parsed again over the new base
                 var after = Sources(driver);
                 Assert.DoesNotContain("K.nf_inet_addr.g.cs", after.Keys);
                 Assert.Contains("K.nf_inet_adds.g.cs", after.Keys);
@@ -129,7 +128,7 @@ partial class K { }";
         [Fact]
         public void Each_split_file_carries_its_own_bases_hash()
         {
-            var set = gen::BtfBindings.Generator.BtfFileManifest.Parse(new[]
+            var set = BtfBindings.Generator.BtfFileManifest.Parse(new[]
             {
                 "file\t/p/a.ko\tha\tbtf/one.btf\nfile\t/p/b.ko\thb\t/abs/two.btf\nfile\t/p/vmlinux.btf\thv\t\n" +
                 "base\tbtf/one.btf\t/p/btf/one.btf\tH1\nbase\t/abs/two.btf\t/abs/two.btf\tH2\n",
@@ -147,7 +146,7 @@ partial class K { }";
             string[] paths = { "/p/k\u00e9rnel #1;=a.btf", "/p/dir with spaces/x;y.ko", "/p/\u5185\u6838.btf", "/p/plain.btf" };
             var text = "\uFEFF" + string.Concat(paths.Select((p, i) => $"file\t{p}\th{i}\t{(i == 1 ? "b #2;.btf" : "")}\r\n"))
                 + "base\tb #2;.btf\t/p/b #2;.btf\tHB\r\n";
-            var set = gen::BtfBindings.Generator.BtfFileManifest.Parse(new[] { text });
+            var set = BtfBindings.Generator.BtfFileManifest.Parse(new[] { text });
             Assert.Equal(paths.OrderBy(p => p, StringComparer.Ordinal), set.Files.Select(f => f.Path));
             var split = set.Files.Single(f => f.FileName == "x;y.ko");
             Assert.Equal(("/p/b #2;.btf", "HB", "h1"), (split.BasePath, split.BaseHash, split.Hash));

@@ -1,4 +1,3 @@
-extern alias gen;
 using System;
 using System.Collections.Generic;
 using System.IO;

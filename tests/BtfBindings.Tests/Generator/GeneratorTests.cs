@@ -1,4 +1,3 @@
-extern alias gen;
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -7,7 +6,7 @@ using BtfBindings.Tests.Support;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Xunit;
-using BtfGen = gen::BtfBindings.Generator.BtfSourceGenerator;
+using BtfGen = BtfBindings.Generator.BtfSourceGenerator;
 
 namespace BtfBindings.Tests.Generator
 {
@@ -238,7 +237,7 @@ static class Use { static int Sizes() => System.Runtime.CompilerServices.Unsafe.
             var comp = GeneratorHarness.Compile(new[] { UserCode });
             var driver = GeneratorHarness.CreateDriver(GeneratorHarness.FilesProperty((X86, "hash-A")));
             driver = driver.RunGenerators(comp);
-            int parses = gen::BtfBindings.Generator.BtfCache.ParseCount;
+            int parses = GeneratorHarness.ParseCount;
 
             // An unrelated edit: a new file elsewhere in the project.
             var edited = comp.AddSyntaxTrees(CSharpSyntaxTree.ParseText("class Unrelated { int X => 1; }", new CSharpParseOptions(LanguageVersion.CSharp12), path: "/src/Other.cs"));
@@ -247,7 +246,7 @@ static class Use { static int Sizes() => System.Runtime.CompilerServices.Unsafe.
             var gen = run.TrackedSteps[BtfGen.Steps.Generate];
             Assert.All(gen.SelectMany(s => s.Outputs), o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
             Assert.All(run.TrackedSteps[BtfGen.Steps.Files].SelectMany(s => s.Outputs), o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged));
-            Assert.Equal(parses, gen::BtfBindings.Generator.BtfCache.ParseCount); // not re-read, not re-parsed
+            Assert.Equal(parses, GeneratorHarness.ParseCount); // not re-read, not re-parsed
             Assert.All(run.TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(s => s.Outputs), o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
 
             // The BTF file changes (new content hash from MSBuild): generation runs again and re-parses.
@@ -255,13 +254,13 @@ static class Use { static int Sizes() => System.Runtime.CompilerServices.Unsafe.
             driver = driver.RunGenerators(edited);
             run = driver.GetRunResult().Results.Single();
             Assert.Contains(run.TrackedSteps[BtfGen.Steps.Generate].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified || o.Reason == IncrementalStepRunReason.Unchanged);
-            Assert.Equal(parses + 1, gen::BtfBindings.Generator.BtfCache.ParseCount);
+            Assert.Equal(parses + 1, GeneratorHarness.ParseCount);
 
             // Editing the attribute re-runs the request but the parsed BTF comes from the process-wide cache.
             var requestEdit = edited.ReplaceSyntaxTree(edited.SyntaxTrees.First(), CSharpSyntaxTree.ParseText(UserCode.Replace("\"atomic_t\"", "\"atomic_t\", \"rb_node\""), new CSharpParseOptions(LanguageVersion.CSharp12), path: "/src/File0.cs"));
             driver = driver.RunGenerators(requestEdit);
             Assert.Contains(driver.GetRunResult().GeneratedSources(), s => s.HintName == "Kernel.rb_node.g.cs");
-            Assert.Equal(parses + 1, gen::BtfBindings.Generator.BtfCache.ParseCount);
+            Assert.Equal(parses + 1, GeneratorHarness.ParseCount);
         }
 
         [Fact]

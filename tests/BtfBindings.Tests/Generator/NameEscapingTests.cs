@@ -1,4 +1,3 @@
-extern alias gen;
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -9,7 +8,7 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Xunit;
-using GNames = gen::BtfBindings.Emit.CSharpNames;
+using GNames = BtfBindings.Emit.CSharpNames;
 
 namespace BtfBindings.Tests.Generator
 {

@@ -1,3 +1,0 @@
-[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("BtfBindings.Tests")]
-[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("btfgen")]
-[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("BtfBindings.Bench")]
