@@ -6,13 +6,13 @@
 # Usage: bench/rebuild_ratio.sh [BTF]
 #   BTF    raw BTF (default: tests/fixtures/x86_64-6.12.btf.gz uncompressed to a temporary folder)
 #   env RUNS   edit-rebuilds of each app (default 5; the median is printed), alternating between the two apps
-#   env KEEP=1 keep the temporary folder (the apps, their generated files under obj/generated) and print its path
+#   env KEEP=1 keep the temporary folder (the apps, their generated files in gen/) and print its path
 #
 # Packs src/BtfBindings.Runtime (the one package: runtime, generator, targets) into a temporary feed in its own artifacts
-# folder, makes two apps outside the repository, restores and builds each twice (the second build warms the compiler
-# server and MSBuild nodes, as a user's machine has them), then alternately edits a string in each app's Program.cs and
-# runs `dotnet build --no-restore`, timing the whole process. Also prints the generator's and analyzers' times in a
-# clean build (csc's -p:ReportAnalyzer=true figures) and the bytes of C# the generator wrote.
+# folder and makes two apps outside the repository. A clean build of the app with the package prints the generator's and
+# analyzers' times (csc's -p:ReportAnalyzer=true figures) and writes the generated files out (their size is printed).
+# Then, twice (with the compiler server, and without it), a warm-up edit-build of each app and RUNS alternating edits of
+# a string in each app's Program.cs, each followed by `dotnet build --no-restore`, timed as a whole process.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -74,24 +74,42 @@ files=$(find "$work/gen" -name '*.g.cs' -path '*BtfSourceGenerator*' | wc -l)
 bytes=$(find "$work/gen" -name '*.g.cs' -path '*BtfSourceGenerator*' -exec cat {} + | wc -c)
 echo "generated: $files files, $bytes bytes of C# for task_struct+iphdr (by category: bench/gen_size.sh DIR)"
 
-edit_build() {  # edit_build APP N -> wall ms
-  local dir="$work/$1" n="$2" t0 t1
+# Each edit-build loop runs twice: with the compiler server (VBCSCompiler; what `dotnet build` uses unless told otherwise, and
+# the only place Roslyn keeps a generator's state between builds), and without it (UseSharedCompilation=false, as CI and
+# this machine's environment set it: every build starts csc afresh).
+servers_before=" $(pgrep -x VBCSCompiler | tr '\n' ' ') "
+stop_our_servers() {  # only the compiler servers this script started, by pid
+  local p
+  for p in $(pgrep -x VBCSCompiler); do case "$servers_before" in *" $p "*) ;; *) kill "$p" 2>/dev/null || true ;; esac; done
+}
+trap 'stop_our_servers; [ "${KEEP:-}" = 1 ] || rm -rf "$work"' EXIT
+
+edit_build() {  # edit_build APP N SHARED -> wall ms
+  local dir="$work/$1" n="$2" shared="$3" t0 t1
   sed -i -E "s/\"edit [0-9]+: \"/\"edit $n: \"/" "$dir/Program.cs"
   t0=$(date +%s%N)
-  (cd "$dir" && dotnet build --no-restore -nologo -v q > "$work/build.log" 2>&1) || { cat "$work/build.log" >&2; die "rebuild of $1 failed"; }
+  (cd "$dir" && env -u UseSharedCompilation dotnet build --no-restore -nologo -v q -p:UseSharedCompilation="$shared" > "$work/build.log" 2>&1) \
+    || { cat "$work/build.log" >&2; die "rebuild of $1 failed"; }
   t1=$(date +%s%N)
   echo $(( (t1 - t0) / 1000000 ))
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
+loop() {  # loop SHARED LABEL
+  local shared="$1" label="$2" i
+  edit_build with 1000 "$shared" >/dev/null; edit_build without 1000 "$shared" >/dev/null   # warm-up (starts the server)
+  : > "$work/with.txt"; : > "$work/without.txt"
+  for ((i = 1; i <= RUNS; i++)); do
+    edit_build with "$i" "$shared" >> "$work/with.txt"
+    edit_build without "$i" "$shared" >> "$work/without.txt"
+  done
+  local w o
+  w=$(median < "$work/with.txt"); o=$(median < "$work/without.txt")
+  echo "rebuild after editing Program.cs, $label (median of $RUNS alternating runs; with $(paste -sd' ' "$work/with.txt") / without $(paste -sd' ' "$work/without.txt") ms)"
+  awk -v w="$w" -v o="$o" 'BEGIN { printf "  with the package %.0f ms, without %.0f ms: ratio %.2fx (goal <= 1.25x)\n", w, o, w / o }'
+}
+
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-edit_build with 1000 >/dev/null; edit_build without 1000 >/dev/null   # warm-up: compiler server and MSBuild nodes up
-: > "$work/with.txt"; : > "$work/without.txt"
-for ((i = 1; i <= RUNS; i++)); do
-  edit_build with "$i" >> "$work/with.txt"
-  edit_build without "$i" >> "$work/without.txt"
-done
-w=$(median < "$work/with.txt"); o=$(median < "$work/without.txt")
-echo "rebuild after editing Program.cs (median of $RUNS alternating runs; all: with $(paste -sd' ' "$work/with.txt") / without $(paste -sd' ' "$work/without.txt") ms)"
-awk -v w="$w" -v o="$o" 'BEGIN { printf "  with the package %.0f ms, without %.0f ms: ratio %.2fx (goal <= 1.25x)\n", w, o, w / o }'
+loop true "compiler server (the default)"
+loop false "no compiler server (UseSharedCompilation=false)"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
