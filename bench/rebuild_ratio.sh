@@ -77,12 +77,7 @@ echo "generated: $files files, $bytes bytes of C# for task_struct+iphdr (by cate
 # Each edit-build loop runs twice: with the compiler server (VBCSCompiler; what `dotnet build` uses unless told otherwise, and
 # the only place Roslyn keeps a generator's state between builds), and without it (UseSharedCompilation=false, as CI and
 # this machine's environment set it: every build starts csc afresh).
-servers_before=" $(pgrep -x VBCSCompiler | tr '\n' ' ') "
-stop_our_servers() {  # only the compiler servers this script started, by pid
-  local p
-  for p in $(pgrep -x VBCSCompiler); do case "$servers_before" in *" $p "*) ;; *) kill "$p" 2>/dev/null || true ;; esac; done
-}
-trap 'stop_our_servers; [ "${KEEP:-}" = 1 ] || rm -rf "$work"' EXIT
+# The server this starts (shared with any other build of this user and SDK) stops by itself after its idle timeout.
 
 edit_build() {  # edit_build APP N SHARED -> wall ms
   local dir="$work/$1" n="$2" shared="$3" t0 t1
