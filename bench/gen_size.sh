@@ -57,9 +57,9 @@ for path in files:
         for rx, c in openers:
             if rx.search(s):
                 cat = c; pending = c; break
-        if 'BtfLayout =>' in s or 's_btfLayout = new' in s:
+        if 'BtfLayout =>' in s or 's_btfLayout = ' in s:
             cat = 'metadata'
-            if 's_btfLayout = new' in s: in_meta = True
+            if 's_btfLayout = new' in s: in_meta = True   # the per-field constructor calls of earlier versions
         if in_meta:
             cat = 'metadata'
             if s.endswith(');') and not s.startswith('new '): in_meta = False

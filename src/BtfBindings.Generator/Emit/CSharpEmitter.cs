@@ -380,20 +380,8 @@ namespace BtfBindings.Emit
             // Layout metadata for the runtime matcher: plain data, no reflection.
             w.Line("/// <summary>The layout this type was generated from (kernel name, size, every field's bit offset and size).</summary>");
             w.Line($"public static {G}BtfBindings.BtfTypeLayout BtfLayout => s_btfLayout;");
-            w.Line($"private static readonly {G}BtfBindings.BtfTypeLayout s_btfLayout = new {G}BtfBindings.BtfTypeLayout(");
-            w.Indent();
-            w.Line($"{CSharpNames.Literal(t.BtfName)}, {G}BtfBindings.BtfKind.{(t.Kind == PlannedKind.Union ? "Union" : "Struct")}, {t.Size}, new {G}BtfBindings.BtfFieldLayout[]");
-            w.Line("{");
-            w.Indent();
-            foreach (var f in t.Fields)
-            {
-                var (fk, tn, len, ek) = FieldMeta(f);
-                string? member = MemberLayoutOwner(t, f);
-                w.Line($"new {G}BtfBindings.BtfFieldLayout({CSharpNames.Literal(f.Name)}, {f.BitOffset}, {f.BitSize}, {B(f.IsBitfield)}, {B(f.IsSigned)}, {G}BtfBindings.BtfFieldKind.{fk}, {CSharpNames.Literal(f.CType)}, {f.Type.ByteSize}, {CSharpNames.Literal(tn)}, {len}, {G}BtfBindings.BtfFieldKind.{ek}{(member != null ? ", " + member + ".BtfLayout" : "")}),");
-            }
-            w.Dedent();
-            w.Line($"}}, {CSharpNames.Literal(_o.SourceLabel)}, {_plan.PointerSize}{(t.NamedByTypedef ? ", null, namedByTypedef: true" : "")});");
-            w.Dedent();
+            string encoded = EncodedLayout(t, out var members);
+            w.Line($"private static readonly {G}BtfBindings.BtfTypeLayout s_btfLayout = {G}BtfBindings.BtfTypeLayout.Decode({encoded}, {members});");
             if (!t.IsNested) WritePointerType(w, t);
             WriteView(w, t, self);
             foreach (var n in t.Nested) { w.Line(""); WriteComposite(w, n); }
@@ -402,11 +390,30 @@ namespace BtfBindings.Emit
 
         private static string B(bool b) => b ? "true" : "false";
 
-        /// <summary>The metadata's kind, type name, array length and element kind: the plan's (<see cref="FieldKinds"/>), spelled for C#.</summary>
-        private static (string kind, string typeName, uint len, string elemKind) FieldMeta(PlannedField f)
+        /// <summary>
+        /// The layout metadata as one string literal for <c>BtfTypeLayout.Decode</c> (its format is documented there), and the
+        /// array of the member types' layouts its fields index: one token for the compiler instead of a constructor call
+        /// with twelve arguments per field.
+        /// </summary>
+        private string EncodedLayout(PlannedType t, out string memberArray)
         {
-            var k = f.KindInfo;
-            return (k.Kind.ToString(), k.TypeName, k.ArrayLength, k.ElementKind.ToString());
+            var parts = new List<string>(7 + t.Fields.Count * 11);
+            void S(string v) { var lit = CSharpNames.Literal(v); parts.Add(lit.Substring(1, lit.Length - 2)); }
+            void N(long v) => parts.Add(v.ToString(CultureInfo.InvariantCulture));
+            S(t.BtfName); N((int)(t.Kind == PlannedKind.Union ? BtfKind.Union : BtfKind.Struct)); N(t.Size); S(_o.SourceLabel);
+            N(_plan.PointerSize); N(t.NamedByTypedef ? 1 : 0); N(t.Fields.Count);
+            var members = new List<string>();
+            foreach (var f in t.Fields)
+            {
+                var k = f.KindInfo;
+                string? member = MemberLayoutOwner(t, f);
+                S(f.Name); N(f.BitOffset); N(f.BitSize); N((f.IsBitfield ? 1 : 0) | (f.IsSigned ? 2 : 0)); N((int)k.Kind); S(f.CType);
+                N(f.Type.ByteSize); S(k.TypeName); N(k.ArrayLength); N((int)k.ElementKind);
+                if (member == null) N(-1);
+                else { N(members.Count); members.Add(member + ".BtfLayout"); }
+            }
+            memberArray = members.Count == 0 ? "null" : $"new {G}BtfBindings.BtfTypeLayout[] {{ {string.Join(", ", members)} }}";
+            return "\"" + string.Join("\\0", parts) + "\"";
         }
 
         private void WriteField(CodeWriter w, PlannedType owner, string self, PlannedField f, string name)

@@ -18,11 +18,7 @@ namespace Demo
             [global::System.Runtime.InteropServices.FieldOffset(0)] public int counter;
             /// <summary>The layout this type was generated from (kernel name, size, every field's bit offset and size).</summary>
             public static global::BtfBindings.BtfTypeLayout BtfLayout => s_btfLayout;
-            private static readonly global::BtfBindings.BtfTypeLayout s_btfLayout = new global::BtfBindings.BtfTypeLayout(
-                "atomic_t", global::BtfBindings.BtfKind.Struct, 4, new global::BtfBindings.BtfFieldLayout[]
-                {
-                    new global::BtfBindings.BtfFieldLayout("counter", 0, 32, false, true, global::BtfBindings.BtfFieldKind.Int, "int", 4, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
-                }, "x86_64-6.12.btf", 8, null, namedByTypedef: true);
+            private static readonly global::BtfBindings.BtfTypeLayout s_btfLayout = global::BtfBindings.BtfTypeLayout.Decode("atomic_t\04\04\0x86_64-6.12.btf\08\01\01\0counter\00\032\02\00\0int\04\0\00\08\0-1", null);
             /// <summary>A <c>atomic_t *</c> of the target (8 bytes): the kernel address it holds.</summary>
             [global::System.Runtime.InteropServices.StructLayout(global::System.Runtime.InteropServices.LayoutKind.Sequential, Pack = 1)]
             public readonly struct Pointer : global::System.IEquatable<Pointer>

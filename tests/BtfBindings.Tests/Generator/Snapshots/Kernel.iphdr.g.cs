@@ -48,22 +48,7 @@ namespace Demo
             [global::System.Runtime.InteropServices.FieldOffset(12)] public __anon_addrs addrs;
             /// <summary>The layout this type was generated from (kernel name, size, every field's bit offset and size).</summary>
             public static global::BtfBindings.BtfTypeLayout BtfLayout => s_btfLayout;
-            private static readonly global::BtfBindings.BtfTypeLayout s_btfLayout = new global::BtfBindings.BtfTypeLayout(
-                "iphdr", global::BtfBindings.BtfKind.Struct, 20, new global::BtfBindings.BtfFieldLayout[]
-                {
-                    new global::BtfBindings.BtfFieldLayout("ihl", 0, 4, true, false, global::BtfBindings.BtfFieldKind.Int, "__u8", 1, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
-                    new global::BtfBindings.BtfFieldLayout("version", 4, 4, true, false, global::BtfBindings.BtfFieldKind.Int, "__u8", 1, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
-                    new global::BtfBindings.BtfFieldLayout("tos", 8, 8, false, false, global::BtfBindings.BtfFieldKind.Int, "__u8", 1, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
-                    new global::BtfBindings.BtfFieldLayout("tot_len", 16, 16, false, false, global::BtfBindings.BtfFieldKind.Int, "__be16", 2, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
-                    new global::BtfBindings.BtfFieldLayout("id", 32, 16, false, false, global::BtfBindings.BtfFieldKind.Int, "__be16", 2, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
-                    new global::BtfBindings.BtfFieldLayout("frag_off", 48, 16, false, false, global::BtfBindings.BtfFieldKind.Int, "__be16", 2, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
-                    new global::BtfBindings.BtfFieldLayout("ttl", 64, 8, false, false, global::BtfBindings.BtfFieldKind.Int, "__u8", 1, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
-                    new global::BtfBindings.BtfFieldLayout("protocol", 72, 8, false, false, global::BtfBindings.BtfFieldKind.Int, "__u8", 1, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
-                    new global::BtfBindings.BtfFieldLayout("check", 80, 16, false, false, global::BtfBindings.BtfFieldKind.Int, "__sum16", 2, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
-                    new global::BtfBindings.BtfFieldLayout("saddr", 96, 32, false, false, global::BtfBindings.BtfFieldKind.Int, "__be32", 4, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
-                    new global::BtfBindings.BtfFieldLayout("daddr", 128, 32, false, false, global::BtfBindings.BtfFieldKind.Int, "__be32", 4, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
-                    new global::BtfBindings.BtfFieldLayout("addrs", 96, 64, false, false, global::BtfBindings.BtfFieldKind.Struct, "struct {...}", 8, "", 0, global::BtfBindings.BtfFieldKind.Bytes, __anon_addrs.BtfLayout),
-                }, "x86_64-6.12.btf", 8);
+            private static readonly global::BtfBindings.BtfTypeLayout s_btfLayout = global::BtfBindings.BtfTypeLayout.Decode("iphdr\04\020\0x86_64-6.12.btf\08\00\012\0ihl\00\04\01\00\0__u8\01\0\00\08\0-1\0version\04\04\01\00\0__u8\01\0\00\08\0-1\0tos\08\08\00\00\0__u8\01\0\00\08\0-1\0tot_len\016\016\00\00\0__be16\02\0\00\08\0-1\0id\032\016\00\00\0__be16\02\0\00\08\0-1\0frag_off\048\016\00\00\0__be16\02\0\00\08\0-1\0ttl\064\08\00\00\0__u8\01\0\00\08\0-1\0protocol\072\08\00\00\0__u8\01\0\00\08\0-1\0check\080\016\00\00\0__sum16\02\0\00\08\0-1\0saddr\096\032\00\00\0__be32\04\0\00\08\0-1\0daddr\0128\032\00\00\0__be32\04\0\00\08\0-1\0addrs\096\064\00\04\0struct {...}\08\0\00\08\00", new global::BtfBindings.BtfTypeLayout[] { __anon_addrs.BtfLayout });
             /// <summary>A <c>struct iphdr *</c> of the target (8 bytes): the kernel address it holds.</summary>
             [global::System.Runtime.InteropServices.StructLayout(global::System.Runtime.InteropServices.LayoutKind.Sequential, Pack = 1)]
             public readonly struct Pointer : global::System.IEquatable<Pointer>
@@ -171,12 +156,7 @@ namespace Demo
                 [global::System.Runtime.InteropServices.FieldOffset(4)] public uint daddr;
                 /// <summary>The layout this type was generated from (kernel name, size, every field's bit offset and size).</summary>
                 public static global::BtfBindings.BtfTypeLayout BtfLayout => s_btfLayout;
-                private static readonly global::BtfBindings.BtfTypeLayout s_btfLayout = new global::BtfBindings.BtfTypeLayout(
-                    "", global::BtfBindings.BtfKind.Struct, 8, new global::BtfBindings.BtfFieldLayout[]
-                    {
-                        new global::BtfBindings.BtfFieldLayout("saddr", 0, 32, false, false, global::BtfBindings.BtfFieldKind.Int, "__be32", 4, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
-                        new global::BtfBindings.BtfFieldLayout("daddr", 32, 32, false, false, global::BtfBindings.BtfFieldKind.Int, "__be32", 4, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
-                    }, "x86_64-6.12.btf", 8);
+                private static readonly global::BtfBindings.BtfTypeLayout s_btfLayout = global::BtfBindings.BtfTypeLayout.Decode("\04\08\0x86_64-6.12.btf\08\00\02\0saddr\00\032\00\00\0__be32\04\0\00\08\0-1\0daddr\032\032\00\00\0__be32\04\0\00\08\0-1", null);
                 /// <summary>
                 /// A relocatable view of <c>struct (anonymous, in struct iphdr.addrs)</c> held in a span of the target kernel's bytes: the same field names as
                 /// <see cref="__anon_addrs"/>, read and written at the offsets resolved against the running kernel's BTF (CO-RE), not at the

@@ -20,12 +20,7 @@ namespace Demo
             [global::System.Runtime.InteropServices.FieldOffset(8)] public global::Demo.Kernel.list_head.Pointer prev;
             /// <summary>The layout this type was generated from (kernel name, size, every field's bit offset and size).</summary>
             public static global::BtfBindings.BtfTypeLayout BtfLayout => s_btfLayout;
-            private static readonly global::BtfBindings.BtfTypeLayout s_btfLayout = new global::BtfBindings.BtfTypeLayout(
-                "list_head", global::BtfBindings.BtfKind.Struct, 16, new global::BtfBindings.BtfFieldLayout[]
-                {
-                    new global::BtfBindings.BtfFieldLayout("next", 0, 64, false, false, global::BtfBindings.BtfFieldKind.Pointer, "struct list_head *", 8, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
-                    new global::BtfBindings.BtfFieldLayout("prev", 64, 64, false, false, global::BtfBindings.BtfFieldKind.Pointer, "struct list_head *", 8, "", 0, global::BtfBindings.BtfFieldKind.Bytes),
-                }, "x86_64-6.12.btf", 8);
+            private static readonly global::BtfBindings.BtfTypeLayout s_btfLayout = global::BtfBindings.BtfTypeLayout.Decode("list_head\04\016\0x86_64-6.12.btf\08\00\02\0next\00\064\00\03\0struct list_head *\08\0\00\08\0-1\0prev\064\064\00\03\0struct list_head *\08\0\00\08\0-1", null);
             /// <summary>A <c>struct list_head *</c> of the target (8 bytes): the kernel address it holds.</summary>
             [global::System.Runtime.InteropServices.StructLayout(global::System.Runtime.InteropServices.LayoutKind.Sequential, Pack = 1)]
             public readonly struct Pointer : global::System.IEquatable<Pointer>
