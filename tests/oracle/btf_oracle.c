@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * btf_oracle: libbpf's view of a BTF file, used by tests/BtfBindings.Tests/Core/LibbpfOracleTests.cs
+ * btf_oracle: libbpf's view of a BTF file, used by tests/BtfBindings.Tests/Btf/LibbpfOracleTests.cs
  * as independent truth for Btf.ResolveSize / Btf.AlignOf / Btf.PointerSize.
  *
  * Build: gcc -O2 -o btf_oracle btf_oracle.c -lbpf

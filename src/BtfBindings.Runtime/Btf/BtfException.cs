@@ -27,10 +27,17 @@ namespace BtfBindings
         public BtfException(string message, string? sourceName = null, long? offset = null, int? typeId = null, Exception? inner = null)
             : base(Format(message, sourceName, offset, typeId), inner)
         {
+            Detail = message;
             SourceName = sourceName;
             Offset = offset;
             TypeId = typeId;
         }
+
+        /// <summary>The message without its location prefix.</summary>
+        internal string Detail { get; }
+
+        /// <summary>The same error for data that starts <paramref name="delta"/> bytes into the source (a codec ran on a slice).</summary>
+        internal BtfException Shifted(long delta) => new BtfException(Detail, SourceName, Offset + delta, TypeId, this);
 
         private static string Format(string message, string? source, long? offset, int? typeId)
         {

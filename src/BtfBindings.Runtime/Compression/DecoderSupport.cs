@@ -72,7 +72,7 @@ internal sealed class OutputBuffer
     }
 }
 
-/// <summary>Builds uniform <see cref="InvalidDataException"/> messages: "xz: [context ]what at offset N[ in source]".</summary>
+/// <summary>Builds the codecs' errors: a <see cref="BtfException"/> naming the source and offset, "xz: [context: ]what".</summary>
 internal sealed class DecodeErrors
 {
     private readonly string _format;
@@ -87,10 +87,9 @@ internal sealed class DecodeErrors
     /// <summary>Optional prefix such as "block 3" describing where in the file we are.</summary>
     public string? Context { get; set; }
 
-    public InvalidDataException At(string what, long offset)
+    public BtfException At(string what, long offset)
     {
         string context = Context is null ? string.Empty : Context + ": ";
-        string source = _source is null ? string.Empty : " in " + _source;
-        return new InvalidDataException(_format + ": " + context + what + " at offset " + offset.ToString(System.Globalization.CultureInfo.InvariantCulture) + source);
+        return new BtfException(_format + ": " + context + what, _source, offset);
     }
 }

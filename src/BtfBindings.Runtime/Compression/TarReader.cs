@@ -86,7 +86,7 @@ internal sealed class TarEntry
 /// GNU (including <c>././@LongLink</c> long names and link names, type 'L' and 'K') and pax
 /// (extended headers 'x' with <c>path</c>, <c>linkpath</c>, <c>size</c> and <c>mtime</c> records; global
 /// headers 'g' are honoured for the same keys). Header checksums are verified; malformed or truncated
-/// archives raise <see cref="InvalidDataException"/> with the offset of the bad header and, when given,
+/// archives raise <see cref="BtfException"/> with the offset of the bad header and, when given,
 /// the source name.
 /// </summary>
 internal static class TarReader
@@ -122,7 +122,7 @@ internal static class TarReader
     /// </summary>
     /// <param name="tar">The whole archive (uncompressed).</param>
     /// <param name="sourceName">Name used in error messages, or null.</param>
-    /// <exception cref="InvalidDataException">A header is corrupt (bad checksum, bad number, unknown format),
+    /// <exception cref="BtfException">A header is corrupt (bad checksum, bad number, unknown format),
     /// a member's data extends past the end of the archive, or a pax record is malformed. Thrown during enumeration.</exception>
     public static IEnumerable<TarEntry> ReadEntries(ReadOnlyMemory<byte> tar, string? sourceName = null)
     {

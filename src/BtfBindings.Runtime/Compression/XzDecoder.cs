@@ -18,13 +18,13 @@ namespace BtfBindings.Compression;
 /// every block header (CRC32, reserved bits, filter chain, declared sizes), block padding, the
 /// integrity check of every block (none, CRC32, CRC64 or SHA-256), the index (record count, every
 /// record against the block actually decoded, padding, CRC32), concatenated streams and stream
-/// padding. Any problem, including truncated input, raises <see cref="InvalidDataException"/> whose
+/// padding. Any problem, including truncated input, raises <see cref="BtfException"/> whose
 /// message names the problem, its byte offset in the input and, when given, the source name, e.g.
 /// <c>xz: block 2: CRC64 mismatch (...) at offset 123456 in foo.btf.tar.xz</c>.
 /// </para>
 /// <para>
 /// The whole input and output are held in memory. Output is capped by <c>maxOutputBytes</c>, so a
-/// decompression bomb fails with <see cref="InvalidDataException"/> instead of exhausting memory;
+/// decompression bomb fails with <see cref="BtfException"/> instead of exhausting memory;
 /// when the index declares more than the cap, decoding fails before any data is decompressed.
 /// </para>
 /// <para>
@@ -55,10 +55,10 @@ internal static class XzDecoder
     /// <summary>Decompresses a complete .xz file held in memory.</summary>
     /// <param name="xz">The whole .xz file (one or more concatenated streams, optionally with stream padding).</param>
     /// <param name="sourceName">Name used in error messages (typically the file name), or null.</param>
-    /// <param name="maxOutputBytes">Maximum number of decompressed bytes; more fails with <see cref="InvalidDataException"/>.
+    /// <param name="maxOutputBytes">Maximum number of decompressed bytes; more fails with <see cref="BtfException"/>.
     /// Values above <see cref="MaxSupportedOutputBytes"/> are clamped to it.</param>
     /// <returns>The decompressed bytes.</returns>
-    /// <exception cref="InvalidDataException">The input is not a valid .xz file, is truncated or corrupt, uses an
+    /// <exception cref="BtfException">The input is not a valid .xz file, is truncated or corrupt, uses an
     /// unsupported feature, or decompresses to more than <paramref name="maxOutputBytes"/> bytes.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxOutputBytes"/> is negative.</exception>
     public static byte[] Decompress(ReadOnlySpan<byte> xz, string? sourceName = null, long maxOutputBytes = DefaultMaxOutputBytes)
@@ -76,7 +76,7 @@ internal static class XzDecoder
         catch (Exception e) when (e is IndexOutOfRangeException || e is ArgumentOutOfRangeException || e is OverflowException)
         {
             // Defensive: every input should be rejected by an explicit check before this can happen.
-            throw new InvalidDataException("xz: internal decoder error on malformed input" + (sourceName is null ? string.Empty : " in " + sourceName), e);
+            throw new BtfException("xz: internal decoder error on malformed input", sourceName, inner: e);
         }
     }
 
@@ -91,7 +91,7 @@ internal static class XzDecoder
     /// <param name="bytesConsumed">Receives the length of the stream (header through footer, without stream padding).</param>
     /// <param name="sourceName">Name used in error messages, or null.</param>
     /// <param name="maxOutputBytes">Maximum number of decompressed bytes.</param>
-    /// <exception cref="InvalidDataException">The stream is corrupt, truncated, unsupported or too large.</exception>
+    /// <exception cref="BtfException">The stream is corrupt, truncated, unsupported or too large.</exception>
     public static byte[] DecompressSingleStream(ReadOnlySpan<byte> data, out int bytesConsumed, string? sourceName = null, long maxOutputBytes = DefaultMaxOutputBytes)
     {
         if (maxOutputBytes < 0)
@@ -106,7 +106,7 @@ internal static class XzDecoder
         }
         catch (Exception e) when (e is IndexOutOfRangeException || e is ArgumentOutOfRangeException || e is OverflowException)
         {
-            throw new InvalidDataException("xz: internal decoder error on malformed input" + (sourceName is null ? string.Empty : " in " + sourceName), e);
+            throw new BtfException("xz: internal decoder error on malformed input", sourceName, inner: e);
         }
     }
 
@@ -114,7 +114,7 @@ internal static class XzDecoder
     /// <param name="input">Stream positioned at the start of the .xz data; it is read to the end and not closed.</param>
     /// <param name="sourceName">Name used in error messages, or null.</param>
     /// <param name="maxOutputBytes">Maximum number of decompressed bytes.</param>
-    /// <exception cref="InvalidDataException">See <see cref="Decompress(ReadOnlySpan{byte}, string, long)"/>.</exception>
+    /// <exception cref="BtfException">See <see cref="Decompress(ReadOnlySpan{byte}, string, long)"/>.</exception>
     public static byte[] Decompress(Stream input, string? sourceName = null, long maxOutputBytes = DefaultMaxOutputBytes)
     {
         if (input is null)
@@ -137,7 +137,7 @@ internal static class XzDecoder
     }
 
     /// <summary>Reads and decompresses the .xz file at <paramref name="path"/>; error messages name the path.</summary>
-    /// <exception cref="InvalidDataException">See <see cref="Decompress(ReadOnlySpan{byte}, string, long)"/>.</exception>
+    /// <exception cref="BtfException">See <see cref="Decompress(ReadOnlySpan{byte}, string, long)"/>.</exception>
     public static byte[] DecompressFile(string path, long maxOutputBytes = DefaultMaxOutputBytes)
     {
         if (path is null)

@@ -1,6 +1,5 @@
 using System;
 using System.IO;
-using System.IO.Compression;
 using System.Runtime.InteropServices;
 
 namespace BtfBindings
@@ -8,9 +7,6 @@ namespace BtfBindings
     /// <summary>Recognises the containers BTF arrives in and extracts the raw blob.</summary>
     internal static class BtfContainer
     {
-        /// <summary>Largest decompressed input accepted (a full vmlinux BTF is ~6 MB; kernel images ~100 MB).</summary>
-        public const long MaxDecompressedBytes = 1L << 30;
-
         /// <summary>Reads and parses BTF from <paramref name="path"/> in any supported container (see <see cref="Btf.Load"/>).</summary>
         public static Btf Load(string path, Btf? baseBtf = null) => Load(path, baseBtf, null);
 
@@ -158,57 +154,21 @@ namespace BtfBindings
 
         private static Btf Parse(byte[] bytes, string sourceName, Btf? baseBtf, Action<string>? progress)
         {
-            for (int layer = 0; layer < 4; layer++)
-            {
-                if (IsBtfMagic(bytes)) return Btf.Parse(bytes, sourceName, baseBtf);
-                if (Containers.ElfFile.IsElf(bytes))
-                    using (var ms = new MemoryStream(bytes, writable: false)) return FromElf(ms, sourceName, baseBtf);
-                if (bytes.Length >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) { bytes = Gunzip(bytes, sourceName, outermost: layer == 0); continue; }
-#if !BTFB_NO_XZ
-                if (Compression.XzDecoder.IsXz(bytes))
-                {
-                    try { bytes = Compression.XzDecoder.Decompress(bytes, sourceName, MaxDecompressedBytes); }
-                    catch (InvalidDataException e) { throw new BtfException(e.Message, sourceName, inner: e); }
-                    continue;
-                }
-                if (Compression.TarReader.IsTar(bytes)) { bytes = FromTar(bytes, sourceName); continue; }
-#endif
-                break;
-            }
-            // Anything else may be a kernel boot image (bzImage, Image.gz, EFI zboot, s390x image): find the BTF inside.
+            if (IsBtfMagic(bytes)) return Btf.Parse(bytes, sourceName, baseBtf);
+            if (Containers.ElfFile.IsElf(bytes))
+                using (var ms = new MemoryStream(bytes, writable: false)) return FromElf(ms, sourceName, baseBtf);
+            // Everything else takes the one unwrapping path: gzip, xz, tar (BTFHub), LZ4, kernel images, in any nesting.
             Containers.FoundBtf found;
-            try { found = Containers.KernelImage.FindBtf(bytes, sourceName, baseBtf, progress); }
-            catch (BtfException e) when (e.SourceName == sourceName)
+            // Progress is for kernel images (seconds of work); a compressed BTF file decompresses in a blink.
+            bool image = !Containers.KernelImage.IsCompressedOrArchive(bytes);
+            try { found = Containers.KernelImage.FindBtf(bytes, sourceName, baseBtf, image ? progress : null, validate: false); }
+            catch (BtfException e) when (e.SourceName == sourceName && image)
             {
                 throw new BtfException("not BTF: no BTF magic (0xeb9f), ELF, gzip, xz or tar header, and not a kernel image with BTF inside ("
-                    + e.Message.Substring(e.Message.IndexOf(": ", StringComparison.Ordinal) + 2) + ")", sourceName, 0, inner: e);
+                    + e.Detail + ")", sourceName, 0, inner: e);
             }
-            return Btf.Parse(found.Data, sourceName + " (" + found.Description + ")", baseBtf);
+            return Btf.Parse(found.Data, sourceName + " (" + found.Description + ")", baseBtf, 0, found.PointerSize);
         }
-
-#if !BTFB_NO_XZ
-        private static byte[] FromTar(byte[] tar, string source)
-        {
-            byte[]? found = null;
-            string? foundName = null;
-            try
-            {
-                foreach (var e in Compression.TarReader.ReadEntries(tar, source))
-                {
-                    if (e.Type != Compression.TarEntryType.RegularFile) continue;
-                    bool btfName = e.Name.EndsWith(".btf", StringComparison.Ordinal);
-                    if (btfName || (found == null && IsBtfMagic(e.Data.Span)))
-                    {
-                        if (found != null && btfName && foundName!.EndsWith(".btf", StringComparison.Ordinal))
-                            throw new BtfException($"archive holds several .btf files ({foundName}, {e.Name}); extract one", source);
-                        found = e.Data.ToArray(); foundName = e.Name;
-                    }
-                }
-            }
-            catch (InvalidDataException ex) { throw new BtfException(ex.Message, source, inner: ex); }
-            return found ?? throw new BtfException("tar archive holds no .btf file", source);
-        }
-#endif
 
         internal static Btf FromElf(Stream s, string path, Btf? baseBtf)
         {
@@ -222,61 +182,6 @@ namespace BtfBindings
 
         internal static bool IsBtfMagic(ReadOnlySpan<byte> b)
             => b.Length >= 4 && ((b[0] == 0x9f && b[1] == 0xeb) || (b[0] == 0xeb && b[1] == 0x9f));
-
-        private static byte[] Gunzip(byte[] gz, string source, bool outermost)
-        {
-            try
-            {
-                using var input = new MemoryStream(gz, writable: false);
-                using var z = new GZipStream(input, CompressionMode.Decompress);
-                using var output = new MemoryStream();
-                var buf = new byte[81920];
-                int n;
-                while ((n = z.Read(buf, 0, buf.Length)) > 0)
-                {
-                    output.Write(buf, 0, n);
-                    if (output.Length > MaxDecompressedBytes) throw new BtfException($"gzip data expands beyond {MaxDecompressedBytes} bytes", source);
-                }
-                var result = output.ToArray();
-                if (!HasGzipTrailer(gz, result))
-                    throw outermost
-                        ? new BtfException("truncated gzip stream: the file ends before the gzip stream does", source, gz.Length)
-                        : new BtfException($"truncated gzip stream: the decompressed data holding it ({gz.Length} bytes) ends before the gzip stream does", source);
-                return result;
-            }
-            catch (InvalidDataException e) { throw new BtfException("corrupt gzip data: " + e.Message, source, inner: e); }
-        }
-
-        /// <summary>
-        /// True if <paramref name="gz"/> holds the trailer of the gzip member that produced the end of <paramref name="output"/>
-        /// (RFC 1952: CRC-32 and length of that member's data). <see cref="GZipStream"/> returns what it decoded without an
-        /// error when its input stops early, so a cut-off file is told from a whole one by its trailer: normally the last 8
-        /// bytes (with several members it covers the last one, whose output is the last ISIZE bytes); or, as gzip(1)
-        /// ignores trailing garbage after a member and so does GZipStream, a single member's trailer followed by other bytes.
-        /// </summary>
-        private static bool HasGzipTrailer(byte[] gz, byte[] output)
-        {
-            if (gz.Length < 18) return false;
-            var span = (ReadOnlySpan<byte>)gz;
-            uint crc = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(span.Slice(gz.Length - 8));
-            uint isize = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(span.Slice(gz.Length - 4));
-            if (isize <= output.Length && Compression.Crc32.Compute(output.AsSpan(output.Length - (int)isize)) == crc) return true;
-            // Trailing bytes after one member: look for its trailer (CRC-32 of all the output, then its length).
-            Span<byte> size = stackalloc byte[4];
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(size, (uint)output.Length);
-            uint all = 0;
-            bool haveAll = false;
-            for (int at = 14; at + 4 <= gz.Length;)
-            {
-                int i = span.Slice(at).IndexOf(size);
-                if (i < 0) break;
-                int q = at + i;
-                if (!haveAll) { all = Compression.Crc32.Compute(output); haveAll = true; }
-                if (System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(span.Slice(q - 4)) == all) return true;
-                at = q + 1;
-            }
-            return false;
-        }
 
         private static void ReadFully(Stream s, byte[] buf, string source)
         {

@@ -28,8 +28,11 @@ namespace BtfBindings.Containers
         /// <summary>Why the blob is not validated, when <see cref="Validated"/> is false.</summary>
         public string? ValidationNote { get; }
 
-        internal FoundBtf(byte[] data, string description, bool bigEndian, bool validated, string? note)
-        { Data = data; Description = description; IsBigEndian = bigEndian; Validated = validated; ValidationNote = note; }
+        /// <summary>The target's pointer size when the container says it (an ELF file's class, as libbpf takes it), else 0.</summary>
+        public int PointerSize { get; }
+
+        internal FoundBtf(byte[] data, string description, bool bigEndian, bool validated, string? note, int pointerSize = 0)
+        { Data = data; Description = description; IsBigEndian = bigEndian; Validated = validated; ValidationNote = note; PointerSize = pointerSize; }
     }
 
     /// <summary>The parsed fields of a BTF header (<c>struct btf_header</c>).</summary>
@@ -79,10 +82,12 @@ namespace BtfBindings.Containers
         /// <param name="progress">Receives one line per step of long work (decompression, scanning).</param>
         /// <exception cref="BtfException">No BTF was found; the message says what the input looked like and, for
         /// compressions without a managed decoder, which tool decompresses it.</exception>
-        public static FoundBtf FindBtf(byte[] data, string sourceName, Btf? baseBtf = null, Action<string>? progress = null)
+        /// <param name="validate">False when the caller parses the blob anyway: a blob found where a format says it is
+        /// (raw, an ELF <c>.BTF</c> section) is then not parsed here too; blobs found by scanning always are.</param>
+        public static FoundBtf FindBtf(byte[] data, string sourceName, Btf? baseBtf = null, Action<string>? progress = null, bool validate = true)
         {
             if (data is null) throw new ArgumentNullException(nameof(data));
-            var ctx = new Context(sourceName, baseBtf, progress);
+            var ctx = new Context(sourceName, baseBtf, progress) { Validate = validate };
             var found = Find(ctx, data, "", 0);
             if (found != null) return found;
             if (ctx.Unsupported != null)
@@ -99,6 +104,7 @@ namespace BtfBindings.Containers
             public readonly Action<string>? Progress;
             public string? Unsupported;
             public int Layers;
+            public bool Validate = true;
             public Context(string source, Btf? b, Action<string>? progress) { Source = source; Base = b; Progress = progress; }
             public void Say(string s) => Progress?.Invoke(s);
         }
@@ -124,12 +130,11 @@ namespace BtfBindings.Containers
                 if (r != null) return r;
             }
 
-            if (IsGzip(span, 0)) return Decompressed(ctx, chain, depth, "gzip", () => Gunzip(data, 0, ctx.Source, within: depth == 0 ? null : "the data decompressed from " + chain));
-#if !BTFB_NO_XZ
+            // A whole file only needs the gzip magic to be read as one (and told truncated or corrupt if it is not).
+            if (depth == 0 ? span.Length >= 2 && span[0] == 0x1f && span[1] == 0x8b : IsGzip(span, 0)) return Decompressed(ctx, chain, depth, "gzip", () => depth == 0 ? GunzipFile(data, ctx.Source) : Gunzip(data, 0, ctx.Source, within: "the data decompressed from " + chain));
             if (Compression.XzDecoder.IsXz(span)) return Decompressed(ctx, chain, depth, "xz", () => Unxz(data, 0, ctx.Source, wholeFile: true));
             if (Compression.TarReader.IsTar(span)) return FromTar(ctx, data, chain, depth);
-#endif
-            if (Lz4LegacyDecoder.IsLz4Legacy(span)) return Decompressed(ctx, chain, depth, "lz4", () => Unlz4(ctx, data, 0));
+            if (Compression.Lz4LegacyDecoder.IsLz4Legacy(span)) return Decompressed(ctx, chain, depth, "lz4", () => Unlz4(ctx, data, 0));
             var unsupported = UnsupportedAt(span, 0);
             if (unsupported != null)
             {
@@ -167,6 +172,7 @@ namespace BtfBindings.Containers
         /// <exception cref="BtfException">A base was given and the blob does not parse over it.</exception>
         private static (bool ok, string? note) Validate(byte[] blob, Context ctx, string what)
         {
+            if (!ctx.Validate) return (true, null);
             try
             {
                 Btf.Parse((byte[])blob.Clone(), ctx.Source, ctx.Base);
@@ -194,17 +200,18 @@ namespace BtfBindings.Containers
                 if (h.TotalLength < blob.Length) blob = Slice(blob, 0, h.TotalLength);
                 string desc = Step(chain, $"ELF{(elf.Is64Bit ? "64" : "32")} .BTF section at 0x{sec.Offset:x} ({Endian(h)})");
                 var (ok, note) = Validate(blob, ctx, ".BTF section");
-                return new FoundBtf(blob, desc, h.BigEndian, ok, note);
+                return new FoundBtf(blob, desc, h.BigEndian, ok, note, elf.Is64Bit ? 8 : 4);
             }
         }
 
-#if !BTFB_NO_XZ
+        /// <summary>
+        /// The one tar policy (BTFHub archives hold one <c>&lt;kernel&gt;.btf</c>): the member named <c>*.btf</c>, unwrapped like
+        /// any input (so <c>.btf.gz</c> inside works); with none, the first regular member that holds BTF; several
+        /// <c>*.btf</c> members are an error naming them.
+        /// </summary>
         private static FoundBtf? FromTar(Context ctx, byte[] data, string chain, int depth)
         {
-            List<Compression.TarEntry> entries;
-            try { entries = new List<Compression.TarEntry>(Compression.TarReader.ReadEntries(data, ctx.Source)); }
-            catch (InvalidDataException e) { throw new BtfException(e.Message, ctx.Source, inner: e); }
-            // BTFHub: one <kernel>.btf per archive. Prefer .btf names, then anything that holds BTF.
+            var entries = new List<Compression.TarEntry>(Compression.TarReader.ReadEntries(data, ctx.Source));
             entries.Sort((a, b) => (b.Name.EndsWith(".btf", StringComparison.Ordinal) ? 1 : 0).CompareTo(a.Name.EndsWith(".btf", StringComparison.Ordinal) ? 1 : 0));
             var btfNames = new List<string>();
             foreach (var e in entries) if (e.Type == Compression.TarEntryType.RegularFile && e.Name.EndsWith(".btf", StringComparison.Ordinal)) btfNames.Add(e.Name);
@@ -219,7 +226,6 @@ namespace BtfBindings.Containers
             }
             throw new BtfException("tar archive holds no BTF (no .btf member)", ctx.Source);
         }
-#endif
 
         private static FoundBtf? Decompressed(Context ctx, string chain, int depth, string what, Func<byte[]> decompress)
         {
@@ -315,6 +321,10 @@ namespace BtfBindings.Containers
 
         // ---- boot image formats --------------------------------------------------------------------
 
+        /// <summary>True when <paramref name="d"/> starts like a compressed stream or archive this class unwraps (gzip, xz, tar, LZ4).</summary>
+        internal static bool IsCompressedOrArchive(ReadOnlySpan<byte> d)
+            => (d.Length >= 2 && d[0] == 0x1f && d[1] == 0x8b) || Compression.XzDecoder.IsXz(d) || Compression.TarReader.IsTar(d) || Compression.Lz4LegacyDecoder.IsLz4Legacy(d);
+
         /// <summary>True for an x86 boot image with a Linux boot-protocol setup header (<c>HdrS</c>).</summary>
         public static bool IsBzImage(ReadOnlySpan<byte> d)
             => d.Length > 0x250 && d[0x1fe] == 0x55 && d[0x1ff] == 0xaa && d[0x202] == (byte)'H' && d[0x203] == (byte)'d' && d[0x204] == (byte)'r' && d[0x205] == (byte)'S';
@@ -357,10 +367,8 @@ namespace BtfBindings.Containers
             byte[] output;
             string what;
             if (IsGzip(p, 0)) { what = "gzip"; ctx.Say("decompressing gzip payload..."); output = Gunzip(payload, 0, ctx.Source, within: "the " + container + " payload"); }
-#if !BTFB_NO_XZ
             else if (Compression.XzDecoder.IsXz(p)) { what = "xz"; ctx.Say("decompressing xz payload..."); output = Unxz(payload, 0, ctx.Source, wholeFile: false); }
-#endif
-            else if (Lz4LegacyDecoder.IsLz4Legacy(p)) { what = "lz4"; output = Unlz4(ctx, payload, 0); }
+            else if (Compression.Lz4LegacyDecoder.IsLz4Legacy(p)) { what = "lz4"; output = Unlz4(ctx, payload, 0); }
             else
             {
                 var u = UnsupportedAt(p, 0);
@@ -404,7 +412,6 @@ namespace BtfBindings.Containers
                         };
                     }
                     catch (BtfException) { continue; }
-                    catch (InvalidDataException) { continue; }
                     if (output.Length < 24) continue;
                     ctx.Layers++;
                     string step = $"{what} payload at offset 0x{off:x} ({Mb(output.Length)} decompressed)";
@@ -515,6 +522,64 @@ namespace BtfBindings.Containers
             catch (InvalidDataException e) { throw new BtfException("corrupt gzip data: " + e.Message, source, off, inner: e); }
         }
 
+        /// <summary>
+        /// A whole gzip file as gzip(1) reads it: every member, in order, and trailing zeros or garbage after the last one
+        /// ignored; a file cut short (no trailer for the data decoded) is an error. <see cref="Gunzip"/> is for a member
+        /// embedded in other data.
+        /// </summary>
+        private static byte[] GunzipFile(byte[] gz, string source)
+        {
+            try
+            {
+                using var input = new MemoryStream(gz, writable: false);
+                using var z = new GZipStream(input, CompressionMode.Decompress);
+                using var output = new MemoryStream();
+                var buf = new byte[81920];
+                int n;
+                while ((n = z.Read(buf, 0, buf.Length)) > 0)
+                {
+                    output.Write(buf, 0, n);
+                    if (output.Length > MaxDecompressedBytes) throw new BtfException($"gzip data expands beyond {MaxDecompressedBytes} bytes", source);
+                }
+                var result = output.ToArray();
+                if (!HasGzipTrailer(gz, result))
+                    throw new BtfException("truncated gzip stream: the file ends before the gzip stream does", source, gz.Length);
+                return result;
+            }
+            catch (InvalidDataException e) { throw new BtfException("corrupt gzip data: " + e.Message, source, inner: e); }
+        }
+
+        /// <summary>
+        /// True if <paramref name="gz"/> holds the trailer of the gzip member that produced the end of <paramref name="output"/>
+        /// (RFC 1952: CRC-32 and length of that member's data). <see cref="GZipStream"/> returns what it decoded without an
+        /// error when its input stops early, so a cut-off file is told from a whole one by its trailer: normally the last 8
+        /// bytes (with several members it covers the last one, whose output is the last ISIZE bytes); or, as gzip(1)
+        /// ignores trailing garbage after a member and so does GZipStream, a single member's trailer followed by other bytes.
+        /// </summary>
+        private static bool HasGzipTrailer(byte[] gz, byte[] output)
+        {
+            if (gz.Length < 18) return false;
+            var span = (ReadOnlySpan<byte>)gz;
+            uint crc = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(span.Slice(gz.Length - 8));
+            uint isize = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(span.Slice(gz.Length - 4));
+            if (isize <= output.Length && BtfBindings.Compression.Crc32.Compute(output.AsSpan(output.Length - (int)isize)) == crc) return true;
+            // Trailing bytes after one member: look for its trailer (CRC-32 of all the output, then its length).
+            Span<byte> size = stackalloc byte[4];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(size, (uint)output.Length);
+            uint all = 0;
+            bool haveAll = false;
+            for (int at = 14; at + 4 <= gz.Length;)
+            {
+                int i = span.Slice(at).IndexOf(size);
+                if (i < 0) break;
+                int q = at + i;
+                if (!haveAll) { all = BtfBindings.Compression.Crc32.Compute(output); haveAll = true; }
+                if (System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(span.Slice(q - 4)) == all) return true;
+                at = q + 1;
+            }
+            return false;
+        }
+
         /// <summary>A read-only pass-through that records whether a read found no more data.</summary>
         private sealed class EndWatchingStream : Stream
         {
@@ -547,7 +612,7 @@ namespace BtfBindings.Containers
             return nul + 1;
         }
 
-#if !BTFB_NO_XZ
+        /// <summary>The xz stream at <paramref name="off"/>; errors carry offsets in <paramref name="data"/>.</summary>
         private static byte[] Unxz(byte[] data, int off, string source, bool wholeFile)
         {
             var span = new ReadOnlySpan<byte>(data, off, data.Length - off);
@@ -556,16 +621,12 @@ namespace BtfBindings.Containers
                 if (wholeFile)
                 {
                     try { return Compression.XzDecoder.Decompress(span, source, MaxDecompressedBytes); }
-                    catch (InvalidDataException) { /* trailing data after the stream: decode just the first stream */ }
+                    catch (BtfException) { /* trailing data after the stream: decode just the first stream */ }
                 }
                 return Compression.XzDecoder.DecompressSingleStream(span, out _, source, MaxDecompressedBytes);
             }
-            catch (InvalidDataException e) { throw new BtfException(e.Message, source, off, inner: e); }
+            catch (BtfException e) when (off != 0) { throw e.Shifted(off); }
         }
-#else
-        private static byte[] Unxz(byte[] data, int off, string source, bool wholeFile)
-            => throw new BtfException("xz-compressed data: no xz decoder in this build", source, off);
-#endif
 
         private static byte[] Unlz4(Context ctx, byte[] data, int off)
         {
@@ -573,14 +634,14 @@ namespace BtfBindings.Containers
             long total = data.Length - off;
             try
             {
-                return Lz4LegacyDecoder.Decompress(new ReadOnlySpan<byte>(data, off, data.Length - off), MaxDecompressedBytes, out _,
+                return Compression.Lz4LegacyDecoder.Decompress(new ReadOnlySpan<byte>(data, off, data.Length - off), MaxDecompressedBytes, out _,
                     total < 8 << 20 ? null : (pos, len) =>
                     {
                         int pct = (int)(pos * 100 / Math.Max(1, len));
                         if (pct / 25 != lastPercent / 25) { lastPercent = pct; ctx.Say($"lz4: {pct}% of {Mb(len)}"); }
-                    });
+                    }, ctx.Source);
             }
-            catch (InvalidDataException e) { throw new BtfException(e.Message, ctx.Source, off, inner: e); }
+            catch (BtfException e) when (off != 0) { throw e.Shifted(off); }
         }
     }
 }

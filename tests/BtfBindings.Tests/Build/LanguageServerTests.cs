@@ -101,7 +101,7 @@ namespace BtfBindings.Tests.Build
             // The package, packed from what this test run already built (no second build racing other tests).
             string config = AppContext.BaseDirectory.Replace('\\', '/').Contains("/bin/Release/") ? "Release" : "Debug";
             string version = "0.1.0-lsp" + DateTime.UtcNow.ToString("yyyyMMddHHmmss") + Guid.NewGuid().ToString("N").Substring(0, 6);
-            var pack = Step("dotnet pack", () => Run("dotnet", $"pack \"{Path.Combine(Fixtures.RepoRoot, "src", "BtfBindings.Runtime")}\" -c {config} --no-build -o \"{feed}\" -p:PackageVersion={version} -nologo", Fixtures.RepoRoot, null, 600));
+            var pack = Step("dotnet pack", () => Run("dotnet", ["pack", Path.Combine(Fixtures.RepoRoot, "src", "BtfBindings.Runtime"), "-c", config, "--no-build", "-o", feed, $"-p:PackageVersion={version}", "-nologo"], Fixtures.RepoRoot, null, 600));
             if (pack.code != 0) throw new InvalidOperationException("dotnet pack failed:\n" + pack.output);
 
             File.Copy(Fixtures.Path("x86_64-6.12"), BtfPath);
@@ -127,11 +127,11 @@ namespace BtfBindings.Tests.Build
 ");
             File.WriteAllText(Path.Combine(App, "Kernel.cs"), KernelText);
             File.WriteAllText(Path.Combine(App, "Program.cs"), ProgramText);
-            var restore = Step("dotnet restore", () => Run("dotnet", "restore -nologo", App, packages, 300));
+            var restore = Step("dotnet restore", () => Run("dotnet", ["restore", "-nologo"], App, packages, 300));
             if (restore.code != 0) throw new InvalidOperationException("dotnet restore failed:\n" + restore.output);
 
             var env = ChildEnvironment(packages);
-            var client = LspClient.Start(server, "--loglevel info", App, env, Path.Combine(Root, "lsp-traffic.log"), Path.Combine(Root, "csharp-ls.stderr.log"));
+            var client = LspClient.Start(server, ["--loglevel", "info"], App, env, Path.Combine(Root, "lsp-traffic.log"), Path.Combine(Root, "csharp-ls.stderr.log"));
             Client = client;
             // csharp-ls asks for the "csharp" section; it runs DiagnosticAnalyzers (pull and push) only with analyzersEnabled.
             client.Configuration["csharp"] = new JsonObject { ["analyzersEnabled"] = true };
@@ -216,20 +216,10 @@ namespace BtfBindings.Tests.Build
             return env;
         }
 
-        private static (int code, string output) Run(string file, string args, string workDir, string? packages, int timeoutSeconds)
+        private static (int code, string output) Run(string file, string[] args, string workDir, string? packages, int timeoutSeconds)
         {
-            var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir, UseShellExecute = false };
-            foreach (var (k, v) in ChildEnvironment(packages))
-            {
-                if (v == null) psi.Environment.Remove(k);
-                else psi.Environment[k] = v;
-            }
-            using var p = Process.Start(psi)!;
-            var so = p.StandardOutput.ReadToEndAsync();
-            var se = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(timeoutSeconds * 1000)) { p.Kill(true); throw new TimeoutException($"{file} {args} did not finish in {timeoutSeconds} s"); }
-            p.WaitForExit();
-            return (p.ExitCode, so.Result + se.Result);
+            var r = ProcessRunner.Run(file, args, workDir, TimeSpan.FromSeconds(timeoutSeconds), ChildEnvironment(packages));
+            return (r.ExitCode, r.Output);
         }
 
         /// <summary>csharp-ls from a per-machine cache folder, installed there with <c>dotnet tool install --tool-path</c> when missing; null (and <see cref="SkipReason"/>) if it cannot be installed.</summary>
@@ -239,7 +229,7 @@ namespace BtfBindings.Tests.Build
             var exe = Path.Combine(cache, "csharp-ls");
             if (File.Exists(exe)) return exe;
             var staging = cache + ".staging-" + Guid.NewGuid().ToString("N").Substring(0, 8);
-            var (code, output) = Run("dotnet", $"tool install csharp-ls --version \"{ToolVersion}\" --tool-path \"{staging}\"", Path.GetTempPath(), null, 300);
+            var (code, output) = Run("dotnet", ["tool", "install", "csharp-ls", "--version", ToolVersion, "--tool-path", staging], Path.GetTempPath(), null, 300);
             if (code != 0 || !File.Exists(Path.Combine(staging, "csharp-ls")))
             {
                 SkipReason = $"csharp-ls {ToolVersion} cannot be installed (dotnet tool install exited {code}): {output.Trim()}";

@@ -16,14 +16,10 @@ namespace BtfBindings.Tests.Build
     [Collection(BtfBindings.Tests.Build.PackageTier.Name)]
     public class PackageTests
     {
-        private static (int code, string output) Dotnet(string args, string workDir)
+        private static (int code, string output) Dotnet(string workDir, params string[] args)
         {
-            var psi = new ProcessStartInfo("dotnet", args) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir, UseShellExecute = false };
-            using var p = Process.Start(psi)!;
-            var so = p.StandardOutput.ReadToEndAsync();
-            var se = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(600_000)) { p.Kill(true); throw new TimeoutException("dotnet " + args); }
-            return (p.ExitCode, so.Result + se.Result);
+            var r = ProcessRunner.Run("dotnet", args, workDir, TimeSpan.FromMinutes(10));
+            return (r.ExitCode, r.Output);
         }
 
         [FullFact]
@@ -34,7 +30,7 @@ namespace BtfBindings.Tests.Build
             var app = Path.Combine(dir, "app");
             Directory.CreateDirectory(app);
             string version = "0.1.0-t" + DateTime.UtcNow.ToString("yyyyMMddHHmmss") + Guid.NewGuid().ToString("N").Substring(0, 6);
-            var (code, output) = Dotnet($"pack \"{Path.Combine(Fixtures.RepoRoot, "src", "BtfBindings.Runtime")}\" -c Release -o \"{feed}\" -p:PackageVersion={version} -nologo", Fixtures.RepoRoot);
+            var (code, output) = Dotnet(Fixtures.RepoRoot, "pack", Path.Combine(Fixtures.RepoRoot, "src", "BtfBindings.Runtime"), "-c", "Release", "-o", feed, $"-p:PackageVersion={version}", "-nologo");
             Assert.True(code == 0, output);
 
             var nupkg = Directory.GetFiles(feed, "BtfBindings." + version + ".nupkg").Single();
@@ -60,9 +56,9 @@ namespace BtfBindings.Tests.Build
             File.WriteAllText(Path.Combine(app, "Program.cs"), @"
 [BtfBindings.BtfTypes(""task_struct"", ""iphdr"")] partial class K { }
 static class P { static void Main() => System.Console.WriteLine($""task_struct={K.task_struct.BtfLayout.Size} iphdr={System.Runtime.CompilerServices.Unsafe.SizeOf<K.iphdr>()}""); }");
-            (code, output) = Dotnet("build -nologo -o out", app);
+            (code, output) = Dotnet(app, "build", "-nologo", "-o", "out");
             Assert.True(code == 0, output);
-            var (runCode, run) = Dotnet("out/App.dll", app);
+            var (runCode, run) = Dotnet(app, "out/App.dll");
             Assert.True(runCode == 0, run);
             var btf = Btf.Load(Path.Combine(app, "aarch64.btf"));
             Assert.Contains($"task_struct={btf.FindTypes("task_struct", BtfKind.Struct)[0].Size} iphdr=20", run);
@@ -90,9 +86,9 @@ static class P { static void Main() => System.Console.WriteLine($""task_struct={
             File.WriteAllText(Path.Combine(app2, "Program.cs"), @"
 [BtfBindings.BtfTypes(""task_struct"")] partial class K { }
 static class P { static void Main() => System.Console.WriteLine($""{Lib.Name} task_struct={K.task_struct.BtfLayout.Size}""); }");
-            (code, output) = Dotnet("build -nologo -o out", app2);
+            (code, output) = Dotnet(app2, "build", "-nologo", "-o", "out");
             Assert.True(code == 0, output);
-            (runCode, run) = Dotnet("out/App2.dll", app2);
+            (runCode, run) = Dotnet(app2, "out/App2.dll");
             Assert.True(runCode == 0, run);
             var btf510 = Btf.Load(Path.Combine(app2, "x86_64-5.10.btf"));
             Assert.Contains($"TargetKernel task_struct={btf510.FindTypes("task_struct", BtfKind.Struct)[0].Size}", run);

@@ -22,16 +22,12 @@ namespace BtfBindings.Tests.Build
         private readonly ITestOutputHelper _out;
         public PsSampleTests(ITestOutputHelper output) { _out = output; }
 
-        private static (int code, string stdout, string stderr) Run(string file, string args, string workDir, bool clearKernelBtf = false)
+        private static (int code, string stdout, string stderr) Run(string file, string[] args, string workDir, bool clearKernelBtf = false)
         {
-            var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir, UseShellExecute = false };
-            psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-            if (clearKernelBtf) psi.Environment.Remove(KernelBtfOptions.DefaultEnvironmentVariable); // relocate against the running kernel
-            using var p = Process.Start(psi)!;
-            var so = p.StandardOutput.ReadToEndAsync();
-            var se = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(600_000)) { p.Kill(true); throw new TimeoutException(file + " " + args); }
-            return (p.ExitCode, so.Result, se.Result);
+            // clearKernelBtf: relocate against the running kernel.
+            var env = clearKernelBtf ? new Dictionary<string, string?> { [KernelBtfOptions.DefaultEnvironmentVariable] = null } : null;
+            var r = ProcessRunner.Run(file, args, workDir, TimeSpan.FromMinutes(10), env);
+            return (r.ExitCode, r.StdOut, r.StdErr);
         }
 
         // "   tgid     pid S PRIO  NI CPU      TIME   MINFLT COMMAND" (COMMAND may hold spaces; kernel threads are [bracketed]).
@@ -64,12 +60,12 @@ namespace BtfBindings.Tests.Build
             var outDir = Path.Combine(Path.GetTempPath(), "btfb-ps-" + Guid.NewGuid().ToString("N"));
             try
             {
-                var (code, bout, berr) = Run("dotnet", $"build \"{sample}\" -c Release -o \"{outDir}\" -nologo", sample);
+                var (code, bout, berr) = Run("dotnet", ["build", sample, "-c", "Release", "-o", outDir, "-nologo"], sample);
                 Assert.True(code == 0, bout + berr);
                 Assert.Matches(@"\b0 Warning\(s\)", bout);
 
                 var before = ProcTasks.Snapshot();
-                var (rc, stdout, stderr) = Run("dotnet", $"\"{Path.Combine(outDir, "ps.dll")}\" --script \"{Path.Combine(root, "tests", "bpf", "run.sh")}\"", outDir, clearKernelBtf: true);
+                var (rc, stdout, stderr) = Run("dotnet", [Path.Combine(outDir, "ps.dll"), "--script", Path.Combine(root, "tests", "bpf", "run.sh")], outDir, clearKernelBtf: true);
                 var after = ProcTasks.Snapshot();
                 _out.WriteLine(stderr.Trim());
                 if (rc == 77) throw new SkipTestException("samples/ps cannot read kernel memory here: " + stderr.Trim());

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using BtfBindings.Tests.Support;
@@ -9,16 +10,11 @@ namespace BtfBindings.Tests.Build
     /// <summary>A real `dotnet build` (compiler server on) of projects that use the generator through its MSBuild targets.</summary>
     public class RealBuildTests
     {
-        private static (int code, string output) Dotnet(string args, string workDir)
+        private static (int code, string output) Dotnet(string workDir, params string[] args)
         {
-            var psi = new ProcessStartInfo("dotnet", args) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir, UseShellExecute = false };
-            psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-            psi.Environment["MSBUILDNOINPROCNODE"] = null; // keep defaults: node reuse and the compiler server (UseSharedCompilation) stay on
-            using var p = Process.Start(psi)!;
-            var so = p.StandardOutput.ReadToEndAsync();
-            var se = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(600_000)) { p.Kill(true); throw new TimeoutException("dotnet " + args); }
-            return (p.ExitCode, so.Result + se.Result);
+            // Keep defaults: node reuse and the compiler server (UseSharedCompilation) stay on.
+            var r = ProcessRunner.Run("dotnet", args, workDir, TimeSpan.FromMinutes(10), new Dictionary<string, string?> { ["MSBUILDNOINPROCNODE"] = null });
+            return (r.ExitCode, r.Output);
         }
 
         [FullFact]
@@ -26,10 +22,10 @@ namespace BtfBindings.Tests.Build
         {
             var sample = Path.Combine(Fixtures.RepoRoot, "samples", "KernelTypes");
             var outDir = Path.Combine(Path.GetTempPath(), "btfb-sample-" + Guid.NewGuid().ToString("N"));
-            var (code, output) = Dotnet($"build \"{sample}\" -c Release -o \"{outDir}\" -p:UseSharedCompilation=true -nologo", sample);
+            var (code, output) = Dotnet(sample, "build", sample, "-c", "Release", "-o", outDir, "-p:UseSharedCompilation=true", "-nologo");
             Assert.True(code == 0, output);
             Assert.DoesNotContain("CS2015", output);
-            var (runCode, runOut) = Dotnet($"\"{Path.Combine(outDir, "KernelTypes.dll")}\"", sample);
+            var (runCode, runOut) = Dotnet(sample, Path.Combine(outDir, "KernelTypes.dll"));
             Assert.True(runCode == 0, runOut);
             Assert.Contains("struct task_struct: 9792 bytes (BTF says 9792)", runOut);
             Assert.Contains("pid_t pid /* 2432 4 */", runOut); // bpftool: task_struct.pid bits_offset 19456
@@ -56,18 +52,18 @@ namespace BtfBindings.Tests.Build
             File.WriteAllText(Path.Combine(dir, "Program.cs"), @"
 [BtfBindings.BtfTypes(""task_struct"")] partial class K { }
 static class P { static void Main() => System.Console.WriteLine(""size="" + K.task_struct.BtfLayout.Size); }");
-            var (code, output) = Dotnet("build -nologo -o out", dir);
+            var (code, output) = Dotnet(dir, "build", "-nologo", "-o", "out");
             Assert.True(code == 0, output);
             Assert.DoesNotContain("CS2015", output);
-            var (_, run1) = Dotnet("out/App.dll", dir);
+            var (_, run1) = Dotnet(dir, "out/App.dll");
             var expected510 = Btf.Load(Path.Combine(dir, "kernel.btf")).FindTypes("task_struct", BtfKind.Struct)[0].Size;
             Assert.Contains("size=" + expected510, run1);
 
             // Replace the BTF's content: the next incremental build must regenerate from the new file.
             File.Copy(Fixtures.Path("x86_64-6.12"), Path.Combine(dir, "kernel.btf"), overwrite: true);
-            (code, output) = Dotnet("build -nologo -o out", dir);
+            (code, output) = Dotnet(dir, "build", "-nologo", "-o", "out");
             Assert.True(code == 0, output);
-            var (_, run2) = Dotnet("out/App.dll", dir);
+            var (_, run2) = Dotnet(dir, "out/App.dll");
             Assert.Contains("size=9792", run2);
             Directory.Delete(dir, true);
         }

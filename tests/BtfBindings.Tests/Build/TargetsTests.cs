@@ -15,15 +15,10 @@ namespace BtfBindings.Tests.Build
     /// </summary>
     public class TargetsTests
     {
-        private static (int code, string output) Msbuild(string args, string workDir)
+        private static (int code, string output) Msbuild(string workDir, params string[] args)
         {
-            var psi = new ProcessStartInfo("dotnet", "msbuild " + args) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir, UseShellExecute = false };
-            psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-            using var p = Process.Start(psi)!;
-            var so = p.StandardOutput.ReadToEndAsync();
-            var se = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(300_000)) { p.Kill(true); throw new TimeoutException("dotnet msbuild " + args); }
-            return (p.ExitCode, so.Result + se.Result);
+            var r = ProcessRunner.Run("dotnet", ["msbuild", .. args], workDir);
+            return (r.ExitCode, r.Output);
         }
 
         private static string Project(string items)
@@ -52,7 +47,7 @@ namespace BtfBindings.Tests.Build
             try
             {
                 File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfFile Include=""nowhere/kernel.btf"" />"));
-                var (code, output) = Msbuild("App.proj -t:BtfBindingsCollectFiles -nologo", dir);
+                var (code, output) = Msbuild(dir, "App.proj", "-t:BtfBindingsCollectFiles", "-nologo");
                 Assert.NotEqual(0, code);
                 Assert.Contains("error BTFB012: BtfFile 'nowhere/kernel.btf' does not exist.", output);
                 // BTFB011 is the generator's "class must not be generic": the two must never share a code again.
@@ -69,7 +64,7 @@ namespace BtfBindings.Tests.Build
             {
                 File.Copy(Fixtures.Path("x86_64-6.12-ip_vs.ko"), Path.Combine(dir, "ip_vs.ko"));
                 File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfFile Include=""ip_vs.ko"" Base=""btf/missing-vmlinux.btf"" />"));
-                var (code, output) = Msbuild("App.proj -t:BtfBindingsCollectFiles -nologo", dir);
+                var (code, output) = Msbuild(dir, "App.proj", "-t:BtfBindingsCollectFiles", "-nologo");
                 Assert.NotEqual(0, code);
                 Assert.Contains("error BTFB012: The Base 'btf/missing-vmlinux.btf' of a BtfFile does not exist.", output);
                 Assert.DoesNotContain("MSB", output.Replace("MSBuild", "")); // not a generic task failure (GetFileHash)
@@ -140,7 +135,7 @@ namespace BtfBindings.Tests.Build
         /// <summary>Runs the targets' collection alone and returns the manifest's lines.</summary>
         private static string[] CollectManifest(string dir)
         {
-            var (code, output) = Msbuild("App.proj -t:BtfBindingsCollectFiles -getProperty:BtfBindingsManifest -nologo", dir);
+            var (code, output) = Msbuild(dir, "App.proj", "-t:BtfBindingsCollectFiles", "-getProperty:BtfBindingsManifest", "-nologo");
             Assert.True(code == 0, output);
             int start = output.IndexOf('{');
             string path;

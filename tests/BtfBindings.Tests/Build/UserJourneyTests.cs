@@ -88,7 +88,7 @@ public static partial class Kernel { }"));
             CopyFixture("x86_64-6.12", app, "x86_64-6.12.btf");
             CopyFixture("x86_64-5.10", app, "x86_64-5.10.btf");
             CopyFixture("aarch64-6.1", app, "aarch64-6.1.btf");
-            var (code, output, time) = _feed.Dotnet(JourneyFeed.BuildArgs, app);
+            var (code, output, time) = _feed.Dotnet(app, JourneyFeed.BuildArgs);
             _log.WriteLine($"build (expected to fail): {time.TotalSeconds:F1} s");
             Assert.True(code != 0, "the build succeeded; expected error BTFB003\n" + Errors(output));
             var btfb003 = output.Split('\n').FirstOrDefault(l => l.Contains("error BTFB003"));
@@ -114,7 +114,7 @@ public static partial class IpVs { }",
             var output = BuildAndRun(app);
 
             var truth = Truth(Fixtures.Path("x86_64-6.12-ip_vs.ko"), Fixtures.Path("x86_64-6.12"));
-            Assert.DoesNotContain(CliSupport.BpftoolJson(Fixtures.Path("x86_64-6.12")).Types.Values, t => Bpftool.Name(t) == "ip_vs_service"); // module-only
+            Assert.DoesNotContain(Bpftool.Types(Fixtures.Path("x86_64-6.12")).All, t => t.Name == "ip_vs_service"); // module-only
             AssertLine(output, Expected(truth, "ip_vs", "ip_vs_service", ServiceFields));
             AssertLine(output, Expected(truth, "ip_vs", "ip_vs_conn", ConnFields));
             AssertLine(output, "ip_vs source=ip_vs.ko");
@@ -204,7 +204,7 @@ public static partial class Kernel { }",
             AssertLine(output, Expected(truth, "x86_64-6.12", "iphdr", IpFields));
 
             // Nothing turned unsafe code on behind the user's back (the package's build/buildTransitive props and targets included).
-            var (code, props, _) = _feed.Dotnet("msbuild -nologo -getProperty:AllowUnsafeBlocks -getProperty:TreatWarningsAsErrors -getProperty:Nullable -getProperty:TargetFramework", app);
+            var (code, props, _) = _feed.Dotnet(app, "msbuild", "-nologo", "-getProperty:AllowUnsafeBlocks", "-getProperty:TreatWarningsAsErrors", "-getProperty:Nullable", "-getProperty:TargetFramework");
             Assert.True(code == 0, props);
             using var json = JsonDocument.Parse(props);
             var p = json.RootElement.GetProperty("Properties");
@@ -351,10 +351,10 @@ public static class Program
         /// <summary>dotnet build -o out, then dotnet out/App.dll; both must succeed. Returns what the app printed.</summary>
         private string BuildAndRun(string app)
         {
-            var (code, output, time) = _feed.Dotnet(JourneyFeed.BuildArgs, app);
+            var (code, output, time) = _feed.Dotnet(app, JourneyFeed.BuildArgs);
             _log.WriteLine($"build: {time.TotalSeconds:F1} s");
             Assert.True(code == 0, "dotnet build failed:\n" + Errors(output));
-            var (runCode, run, runTime) = _feed.Dotnet("out/App.dll", app);
+            var (runCode, run, runTime) = _feed.Dotnet(app, "out/App.dll");
             _log.WriteLine($"run: {runTime.TotalSeconds:F1} s\n{run}");
             Assert.True(runCode == 0, $"dotnet out/App.dll exited {runCode}:\n{run}");
             return run;
@@ -381,60 +381,28 @@ public static class Program
         /// <summary>Sizes and flattened member offsets from <c>bpftool -j btf dump file F [-B BASE] format raw</c>.</summary>
         private sealed class LayoutTruth
         {
-            private static readonly Dictionary<string, LayoutTruth> Cache = new Dictionary<string, LayoutTruth>();
-            private readonly Bpftool _bt;
+            private readonly BpftoolTypes _bt;
             private readonly int _firstId;
 
-            private LayoutTruth(Bpftool bt, int firstId) { _bt = bt; _firstId = firstId; }
+            private LayoutTruth(BpftoolTypes bt, int firstId) { _bt = bt; _firstId = firstId; }
 
             public static LayoutTruth Of(string file, string? baseFile)
             {
-                lock (Cache)
-                {
-                    var key = file + "|" + baseFile;
-                    if (Cache.TryGetValue(key, out var t)) return t;
-                    if (baseFile == null) t = new LayoutTruth(CliSupport.BpftoolJson(file), 0);
-                    else
-                    {
-                        // A split dump lists only the module's types; their members refer to base ids. Merge both lists so
-                        // sizes resolve, and look names up among the module's own types first (ids above the base's).
-                        var split = Tool.Check("bpftool", $"-j btf dump file {file} -B {baseFile} format raw").StdOutBytes;
-                        var baseJson = Tool.Check("bpftool", $"-j btf dump file {baseFile} format raw").StdOutBytes;
-                        var merged = Merge(baseJson, split, out int firstSplitId);
-                        t = new LayoutTruth(new Bpftool(merged), firstSplitId);
-                    }
-                    Cache[key] = t;
-                    return t;
-                }
+                if (baseFile == null) return new LayoutTruth(Bpftool.Types(file), 0);
+                // A split dump lists only the module's types; their members refer to base ids. Merge both lists so sizes
+                // resolve, and look names up among the module's own types first (ids above the base's).
+                var split = Bpftool.Types(file, baseFile);
+                return new LayoutTruth(split.WithBase(Bpftool.Types(baseFile)), split.All.Min(t => t.Id));
             }
 
-            private static byte[] Merge(byte[] baseJson, byte[] splitJson, out int firstSplitId)
+            private BpftoolType Composite(string name)
+                => _bt.All.Where(t => t.Id >= _firstId).First(t => t.IsComposite && t.Name == name);
+
+            public long Size(string type) => Composite(type).Size;
+
+            public CliSupport.Field Field(string type, string field)
             {
-                using var b = JsonDocument.Parse(baseJson);
-                using var s = JsonDocument.Parse(splitJson);
-                firstSplitId = s.RootElement.GetProperty("types").EnumerateArray().Min(e => e.GetProperty("id").GetInt32());
-                var ms = new MemoryStream();
-                using (var w = new Utf8JsonWriter(ms))
-                {
-                    w.WriteStartObject();
-                    w.WriteStartArray("types");
-                    foreach (var e in b.RootElement.GetProperty("types").EnumerateArray()) e.WriteTo(w);
-                    foreach (var e in s.RootElement.GetProperty("types").EnumerateArray()) e.WriteTo(w);
-                    w.WriteEndArray();
-                    w.WriteEndObject();
-                }
-                return ms.ToArray();
-            }
-
-            private JsonElement Composite(string name)
-                => _bt.Types.Where(kv => kv.Key >= _firstId).OrderBy(kv => kv.Key)
-                    .First(kv => (Bpftool.Kind(kv.Value) == "STRUCT" || Bpftool.Kind(kv.Value) == "UNION") && Bpftool.Name(kv.Value) == name).Value;
-
-            public long Size(string type) => Composite(type).GetProperty("size").GetInt64();
-
-            public Bpftool.Field Field(string type, string field)
-            {
-                var f = _bt.Flatten(Composite(type)).Where(x => x.Path == field).ToList();
+                var f = CliSupport.Flatten(_bt, Composite(type)).Where(x => x.Path == field).ToList();
                 Assert.True(f.Count == 1, $"bpftool: {type}.{field} found {f.Count} times");
                 return f[0];
             }
@@ -456,7 +424,7 @@ public static class Program
     /// </summary>
     public sealed class JourneyFeed : IDisposable
     {
-        public const string BuildArgs = "build -nologo -o out -nodeReuse:false";
+        public static readonly string[] BuildArgs = { "build", "-nologo", "-o", "out", "-nodeReuse:false" };
 
         public string Root { get; }
         public string Feed { get; }
@@ -476,7 +444,7 @@ public static class Program
             // Pack what this test run built (same configuration): no second build of src/ racing the test run's outputs.
             string config = AppContext.BaseDirectory.Replace('\\', '/').Contains("/bin/Release/") ? "Release" : "Debug";
             var sw = Stopwatch.StartNew();
-            var (code, output, _) = Dotnet($"pack \"{Path.Combine(Fixtures.RepoRoot, "src", "BtfBindings.Runtime")}\" -c {config} --no-build -o \"{Feed}\" -p:PackageVersion={Version} -nologo", Fixtures.RepoRoot);
+            var (code, output, _) = Dotnet(Fixtures.RepoRoot, "pack", Path.Combine(Fixtures.RepoRoot, "src", "BtfBindings.Runtime"), "-c", config, "--no-build", "-o", Feed, $"-p:PackageVersion={Version}", "-nologo");
             PackTime = sw.Elapsed;
             if (code != 0) throw new InvalidOperationException("dotnet pack src/BtfBindings.Runtime failed:\n" + output);
             var nupkg = Path.Combine(Feed, $"BtfBindings.{Version}.nupkg");
@@ -528,25 +496,17 @@ public static class Program
         /// Runs dotnet in <paramref name="workDir"/> as a user's shell would: this run's NUGET_PACKAGES, none of the MSBuild
         /// variables the test host may carry, and DOTNET_ROLL_FORWARD=Major so a net8.0 app runs where only .NET 10 is installed.
         /// </summary>
-        public (int code, string output, TimeSpan time) Dotnet(string args, string workDir)
+        public (int code, string output, TimeSpan time) Dotnet(string workDir, params string[] args)
         {
-            var psi = new ProcessStartInfo("dotnet", args)
-            {
-                RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir, UseShellExecute = false,
-                StandardOutputEncoding = Encoding.UTF8, StandardErrorEncoding = Encoding.UTF8,
-            };
-            foreach (var k in psi.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)).ToList()) psi.Environment.Remove(k);
-            psi.Environment["NUGET_PACKAGES"] = Packages;
-            psi.Environment["DOTNET_NOLOGO"] = "1";
-            psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-            psi.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
-            psi.Environment["DOTNET_ROLL_FORWARD"] = "Major";
+            var env = Environment.GetEnvironmentVariables().Keys.Cast<string>()
+                .Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)).ToDictionary(k => k, k => (string?)null);
+            env["NUGET_PACKAGES"] = Packages;
+            env["DOTNET_NOLOGO"] = "1";
+            env["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
+            env["DOTNET_ROLL_FORWARD"] = "Major";
             var sw = Stopwatch.StartNew();
-            using var p = Process.Start(psi)!;
-            var so = p.StandardOutput.ReadToEndAsync();
-            var se = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(600_000)) { try { p.Kill(true); } catch (InvalidOperationException) { } throw new TimeoutException("dotnet " + args); }
-            return (p.ExitCode, so.Result + se.Result, sw.Elapsed);
+            var r = ProcessRunner.Run("dotnet", args, workDir, TimeSpan.FromMinutes(10), env);
+            return (r.ExitCode, r.Output, sw.Elapsed);
         }
 
         public void Dispose()

@@ -1,6 +1,7 @@
 using System.Linq;
 using BtfBindings.Cli;
 using Microsoft.CodeAnalysis;
+using BtfBindings.Tests.Support;
 using Microsoft.CodeAnalysis.CSharp;
 using Xunit;
 
@@ -14,8 +15,7 @@ namespace BtfBindings.Tests.Cli
         {
             string code = (ns.Length > 0 ? "namespace " + ns + " { " : "") + "public partial class " + cls + " { }" + (ns.Length > 0 ? " }" : "");
             var tree = CSharpSyntaxTree.ParseText(code, new CSharpParseOptions(LanguageVersion.CSharp12));
-            var comp = CSharpCompilation.Create("t", new[] { tree }, new[] { MetadataReference.CreateFromFile(typeof(object).Assembly.Location) },
-                new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
+            var comp = TestCompilation.Create("t", new[] { tree }, options: TestCompilation.CompilationOptions(allowUnsafe: false, warningLevel: 4));
             return comp.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning && d.Id != "CS8981").Select(d => d.ToString()).ToArray();
         }
 

@@ -46,24 +46,8 @@ namespace BtfBindings.Tests.Cli
         {
             var dll = Path.Combine(AppContext.BaseDirectory, "btfgen.dll");
             Assert.True(File.Exists(dll), "btfgen.dll is not next to the tests: " + dll);
-            var psi = new System.Diagnostics.ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is string host && File.Exists(host) ? host : "dotnet")
-            {
-                RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false, WorkingDirectory = workDir,
-            };
-            psi.ArgumentList.Add(dll);
-            foreach (var a in args) psi.ArgumentList.Add(a);
-            using var p = System.Diagnostics.Process.Start(psi)!;
-            p.StandardInput.Close();
-            var stdout = new MemoryStream();
-            var outTask = p.StandardOutput.BaseStream.CopyToAsync(stdout);
-            var errTask = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(timeoutMs))
-            {
-                try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-                throw new TimeoutException($"btfgen {string.Join(" ", args)} did not finish in {timeoutMs} ms (killed)");
-            }
-            System.Threading.Tasks.Task.WaitAll(outTask, errTask);
-            return new CliResult(p.ExitCode, stdout.ToArray(), errTask.Result);
+            var p = ProcessRunner.Run("dotnet", [dll, .. args], workDir, TimeSpan.FromMilliseconds(timeoutMs));
+            return new CliResult(p.ExitCode, p.StdOutBytes, p.StdErr);
         }
 
         public static string Scratch(string name)
@@ -73,107 +57,37 @@ namespace BtfBindings.Tests.Cli
             return dir;
         }
 
-        private static readonly ConcurrentDictionary<string, Lazy<Bpftool>> Dumps = new ConcurrentDictionary<string, Lazy<Bpftool>>();
-
-        /// <summary>bpftool -j btf dump of a file, parsed (cached per path).</summary>
-        public static Bpftool BpftoolJson(string path)
-            => Dumps.GetOrAdd(path, p => new Lazy<Bpftool>(() => new Bpftool(Tool.Check("bpftool", $"-j btf dump file {p} format raw").StdOutBytes))).Value;
-    }
-
-    /// <summary>bpftool's JSON type list as an independent model: ids, kinds, names, sizes, members.</summary>
-    internal sealed class Bpftool
-    {
-        public readonly Dictionary<int, JsonElement> Types = new Dictionary<int, JsonElement>();
-        private readonly JsonDocument _doc;
-        public int PointerSize { get; }
-
-        public Bpftool(byte[] json)
-        {
-            _doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
-            foreach (var t in _doc.RootElement.GetProperty("types").EnumerateArray()) Types[t.GetProperty("id").GetInt32()] = t;
-            var lng = Types.Values.FirstOrDefault(t => Kind(t) == "INT" && Name(t) == "long int");
-            PointerSize = lng.ValueKind == JsonValueKind.Object ? lng.GetProperty("size").GetInt32() : 8;
-        }
-
-        public static string Kind(JsonElement t) => t.GetProperty("kind").GetString()!;
-        public static string Name(JsonElement t) => Anon(t.GetProperty("name").GetString()!);
-        public static string Anon(string n) => n == "(anon)" ? "" : n;
-
-        /// <summary>The first STRUCT/UNION named <paramref name="name"/> (lowest id).</summary>
-        public JsonElement Composite(string name)
-            => Types.OrderBy(kv => kv.Key).First(kv => (Kind(kv.Value) == "STRUCT" || Kind(kv.Value) == "UNION") && Name(kv.Value) == name).Value;
-
-        public int Strip(int id, bool typedefs = true)
-        {
-            for (int i = 0; i < 64 && id != 0; i++)
-            {
-                var k = Kind(Types[id]);
-                if (k == "CONST" || k == "VOLATILE" || k == "RESTRICT" || k == "TYPE_TAG" || (typedefs && k == "TYPEDEF")) id = Types[id].GetProperty("type_id").GetInt32();
-                else break;
-            }
-            return id;
-        }
-
-        public long SizeOf(int id)
-        {
-            id = Strip(id);
-            if (id == 0) return 0;
-            var t = Types[id];
-            switch (Kind(t))
-            {
-                case "PTR": return PointerSize;
-                case "ARRAY": return t.GetProperty("nr_elems").GetInt64() * SizeOf(t.GetProperty("type_id").GetInt32());
-                case "INT": case "STRUCT": case "UNION": case "ENUM": case "ENUM64": case "FLOAT": return t.GetProperty("size").GetInt64();
-                default: return 0;
-            }
-        }
-
-        private HashSet<int>? _typedefNamed;
-
-        /// <summary>Anonymous composites some typedef names (the planner names them after it rather than nesting them).</summary>
-        public bool NamedByTypedef(int id)
-        {
-            if (_typedefNamed == null)
-            {
-                _typedefNamed = new HashSet<int>();
-                foreach (var t in Types.Values)
-                    if (Kind(t) == "TYPEDEF" && Name(t).Length > 0) _typedefNamed.Add(Strip(t.GetProperty("type_id").GetInt32(), typedefs: false));
-            }
-            return _typedefNamed.Contains(id);
-        }
-
         public sealed record Field(string Path, long BitOffset, long BitSize, bool Bitfield);
 
         /// <summary>
-        /// Fields of a struct/union the way a C programmer reaches them: members of anonymous members flattened into
-        /// the parent, members of a named member of anonymous type as 'member.field'.
+        /// Fields of a struct/union in bpftool's dump the way a C programmer reaches them: members of anonymous members
+        /// flattened into the parent, members of a named member of anonymous type as 'member.field' (an anonymous composite
+        /// that a typedef names is a type of its own, as the planner names it after the typedef).
         /// </summary>
-        public List<Field> Flatten(JsonElement composite)
+        public static List<Field> Flatten(BpftoolTypes b, BpftoolType composite)
         {
             var list = new List<Field>();
-            Walk(composite, "", 0, list, 0);
+            Walk(b, b.LongSize ?? 8, composite, "", 0, list, 0);
             return list;
         }
 
-        private void Walk(JsonElement t, string prefix, long baseBits, List<Field> into, int depth)
+        private static void Walk(BpftoolTypes b, int pointerSize, BpftoolType t, string prefix, long baseBits, List<Field> into, int depth)
         {
-            foreach (var m in t.GetProperty("members").EnumerateArray())
+            foreach (var m in t.Members)
             {
-                string name = Anon(m.GetProperty("name").GetString()!);
-                int type = m.GetProperty("type_id").GetInt32();
-                long bits = baseBits + m.GetProperty("bits_offset").GetInt64();
-                int bf = m.TryGetProperty("bitfield_size", out var b) ? b.GetInt32() : 0;
-                int target = Strip(type);
-                var tt = target == 0 ? default : Types[target];
-                bool composite = target != 0 && (Kind(tt) == "STRUCT" || Kind(tt) == "UNION");
-                bool anonType = composite && Name(tt).Length == 0 && !NamedByTypedef(target);
-                if (name.Length == 0)
+                long bits = baseBits + m.BitsOffset;
+                int bf = m.BitfieldSize;
+                int target = b.Resolve(m.TypeId);
+                var tt = target == 0 ? null : b[target];
+                bool composite = tt != null && tt.IsComposite;
+                bool anonType = composite && tt!.Name.Length == 0 && b.TypedefNamesOf(target).Count == 0;
+                if (m.Name.Length == 0)
                 {
-                    if (composite && bf == 0) Walk(tt, prefix, bits, into, depth + 1);
+                    if (composite && bf == 0) Walk(b, pointerSize, tt!, prefix, bits, into, depth + 1);
                     continue;
                 }
-                into.Add(new Field(prefix + name, bits, bf != 0 ? bf : SizeOf(type) * 8, bf != 0));
-                if (anonType && depth < 32) Walk(tt, prefix + name + ".", bits, into, depth + 1);
+                into.Add(new Field(prefix + m.Name, bits, bf != 0 ? bf : b.SizeOf(m.TypeId, pointerSize) * 8, bf != 0));
+                if (anonType && depth < 32) Walk(b, pointerSize, tt!, prefix + m.Name + ".", bits, into, depth + 1);
             }
         }
     }

@@ -26,12 +26,12 @@ namespace BtfBindings.Tests.Cli
         public void Differences_between_5_10_and_6_12_match_bpftool(string type)
         {
             string oldPath = Fixtures.Path("x86_64-5.10"), newPath = Fixtures.Path("x86_64-6.12");
-            var oldB = CliSupport.BpftoolJson(oldPath);
-            var newB = CliSupport.BpftoolJson(newPath);
+            var oldB = Bpftool.Types(oldPath);
+            var newB = Bpftool.Types(newPath);
             var oldT = oldB.Composite(type);
             var newT = newB.Composite(type);
-            var oldF = First(oldB.Flatten(oldT));
-            var newF = First(newB.Flatten(newT));
+            var oldF = First(CliSupport.Flatten(oldB, oldT));
+            var newF = First(CliSupport.Flatten(newB, newT));
             var expected = new Dictionary<string, SortedSet<string>>(StringComparer.Ordinal);
             foreach (var (path, f) in oldF)
             {
@@ -42,7 +42,7 @@ namespace BtfBindings.Tests.Cli
                 if (c.Count > 0) expected[path] = c;
             }
             foreach (var path in newF.Keys) if (!oldF.ContainsKey(path)) expected[path] = new SortedSet<string> { "added" };
-            long oldSize = oldT.GetProperty("size").GetInt64(), newSize = newT.GetProperty("size").GetInt64();
+            long oldSize = oldT.Size, newSize = newT.Size;
             bool expectDiff = expected.Count > 0 || oldSize != newSize;
 
             var r = CliSupport.Check(expectDiff ? 1 : 0, "diff", oldPath, newPath, type, "--json");
@@ -79,9 +79,9 @@ namespace BtfBindings.Tests.Cli
             _out.WriteLine($"{type}: {oldF.Count} -> {newF.Count} fields; {expected.Count(e => e.Value.Contains("added"))} added, {expected.Count(e => e.Value.Contains("removed"))} removed, {expected.Count(e => e.Value.Contains("moved"))} moved, {expected.Count(e => e.Value.Contains("resized"))} resized (size {oldSize} -> {newSize})");
         }
 
-        private static Dictionary<string, Bpftool.Field> First(List<Bpftool.Field> fields)
+        private static Dictionary<string, CliSupport.Field> First(List<CliSupport.Field> fields)
         {
-            var d = new Dictionary<string, Bpftool.Field>(StringComparer.Ordinal);
+            var d = new Dictionary<string, CliSupport.Field>(StringComparer.Ordinal);
             foreach (var f in fields) d.TryAdd(f.Path, f);
             return d;
         }

@@ -56,9 +56,7 @@ namespace BtfBindings.Tests.Cli
         /// <summary>Compresses with an external tool (stdin -> stdout).</summary>
         private static byte[] ToolCompress(string dir, string tool, string args, byte[] data)
         {
-            var input = Path.Combine(dir, "payload.in");
-            File.WriteAllBytes(input, data);
-            var r = Tool.Check("bash", $"-c \"{tool} {args} < '{input}'\"");
+            var r = ProcessRunner.Check(tool, args.Split(' ', StringSplitOptions.RemoveEmptyEntries), dir, stdin: data);
             return r.StdOutBytes;
         }
 
@@ -175,7 +173,7 @@ namespace BtfBindings.Tests.Cli
             var dir = Scratch("extract");
             var btf = Fixtures.Bytes("i686-6.1");
             File.WriteAllBytes(Path.Combine(dir, "5.10.0-1-i686.btf"), btf);
-            Tool.Check("tar", $"-C {dir} -cJf {dir}/5.10.0-1-i686.btf.tar.xz 5.10.0-1-i686.btf");
+            ProcessRunner.Check("tar", ["-C", dir, "-cJf", $"{dir}/5.10.0-1-i686.btf.tar.xz", "5.10.0-1-i686.btf"]);
             var archive = File.ReadAllBytes(Path.Combine(dir, "5.10.0-1-i686.btf.tar.xz"));
             AssertExtracts(archive, btf, dir, "hub.btf.tar.xz", "tar member 5.10.0-1-i686.btf");
             AssertExtracts(Elf64WithBtf(btf), btf, dir, "vmlinux", ".BTF section");
@@ -191,18 +189,18 @@ namespace BtfBindings.Tests.Cli
             var baseBtf = Fixtures.Path("x86_64-6.12");
             var koXz = Path.Combine(dir, "ip_vs.ko.xz");
             File.WriteAllBytes(koXz, ToolCompress(dir, "xz", "--check=crc32 -c", File.ReadAllBytes(ko)));
-            var expected = Tool.Check("bpftool", $"btf dump file {ko} -B {baseBtf} format raw").StdOut;
+            var expected = Bpftool.Dump(ko, baseBtf).StdOut;
             foreach (var input in new[] { ko, koXz })
             {
                 var output = Path.Combine(dir, Path.GetFileName(input) + ".btf");
                 var r = CliSupport.Check(0, "extract", input, "--base", baseBtf, "-o", output);
                 Assert.Contains(".BTF section", r.StdErr);
-                Assert.Equal(expected, Tool.Check("bpftool", $"btf dump file {output} -B {baseBtf} format raw").StdOut);
+                Assert.Equal(expected, Bpftool.Dump(output, baseBtf).StdOut);
             }
             // Without the base the split BTF is still extracted, with a warning that it could not be checked.
             var noBase = CliSupport.Check(0, "extract", ko, "-o", Path.Combine(dir, "nobase.btf"));
             Assert.Contains("warning", noBase.StdErr);
-            Assert.Equal(expected, Tool.Check("bpftool", $"btf dump file {Path.Combine(dir, "nobase.btf")} -B {baseBtf} format raw").StdOut);
+            Assert.Equal(expected, Bpftool.Dump(Path.Combine(dir, "nobase.btf"), baseBtf).StdOut);
         }
 
         [Fact]
@@ -249,10 +247,10 @@ namespace BtfBindings.Tests.Cli
             var vmlinuz = Directory.GetFiles(cache, "vmlinuz-*").FirstOrDefault();
             if (vmlinuz == null)
             {
-                var search = Tool.Run("bash", "-c \"apt-cache search --names-only '^linux-image-6\\.1\\.0-[0-9]+-cloud-amd64-unsigned$' | awk '{print $1}' | sort -V | tail -n1\"");
+                var search = ProcessRunner.Run("bash", ["-c", "apt-cache search --names-only '^linux-image-6\\.1\\.0-[0-9]+-cloud-amd64-unsigned$' | awk '{print $1}' | sort -V | tail -n1"]);
                 var pkg = search.StdOut.Trim();
                 if (search.ExitCode != 0 || pkg.Length == 0) throw new SkipTestException("no linux-image-6.1.0-*-cloud-amd64-unsigned package in the apt index (run apt-get update)");
-                var dl = Tool.Run("bash", $"-c \"cd '{cache}' && apt-get download {pkg} && dpkg-deb --fsys-tarfile {pkg}_*.deb | tar -x --wildcards --strip-components=2 -C '{cache}' './boot/vmlinuz-*' && rm -f {pkg}_*.deb\"", cache, 600_000);
+                var dl = ProcessRunner.Run("bash", ["-c", $"cd '{cache}' && apt-get download {pkg} && dpkg-deb --fsys-tarfile {pkg}_*.deb | tar -x --wildcards --strip-components=2 -C '{cache}' './boot/vmlinuz-*' && rm -f {pkg}_*.deb"], cache, TimeSpan.FromMinutes(10));
                 vmlinuz = Directory.GetFiles(cache, "vmlinuz-*").FirstOrDefault();
                 if (dl.ExitCode != 0 || vmlinuz == null) throw new SkipTestException($"cannot fetch {pkg} with apt-get: {dl.StdErr.Trim()}");
             }
@@ -269,11 +267,11 @@ namespace BtfBindings.Tests.Cli
             var payload = Path.Combine(dir, "payload");
             File.WriteAllBytes(payload, data.AsSpan(off, len).ToArray());
             string tool = data[off] == 0x1f ? "gzip -dc" : data[off] == 0xfd ? "xz -dc --single-stream" : data[off] == 0x02 ? "lz4 -dc" : data[off] == 0x28 ? "zstd -dc" : "false";
-            var vmlinux = Tool.Run("bash", $"-c \"{tool} < '{payload}'\"").StdOutBytes; // trailing size bytes make the tools complain; the output is complete
+            var vmlinux = ProcessRunner.Run(tool.Split(' ')[0], tool.Split(' ').Skip(1), dir, stdin: File.ReadAllBytes(payload)).StdOutBytes; // trailing size bytes make the tools complain; the output is complete
             var vmlinuxPath = Path.Combine(dir, "vmlinux");
             File.WriteAllBytes(vmlinuxPath, vmlinux);
-            var expected = Tool.Check("bpftool", $"btf dump file {vmlinuxPath} format raw").StdOut;
-            var actual = Tool.Check("bpftool", $"btf dump file {ours} format raw").StdOut;
+            var expected = Bpftool.Dump(vmlinuxPath).StdOut;
+            var actual = Bpftool.Dump(ours).StdOut;
             Assert.True(expected == actual, "bpftool reads different BTF from btfgen's extraction and from the tool-decompressed vmlinux");
             _out.WriteLine($"{Path.GetFileName(vmlinuz)} ({data.Length} bytes, {tool.Split(' ')[0]} payload): {new FileInfo(ours).Length} bytes of BTF, {expected.Split('\n').Count(l => l.StartsWith("["))} types, identical to bpftool on the tool-decompressed vmlinux");
         }

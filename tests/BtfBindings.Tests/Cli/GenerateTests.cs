@@ -16,45 +16,12 @@ namespace BtfBindings.Tests.Cli
         private string Scratch(string name) { var d = CliSupport.Scratch(name); _scratch.Add(d); return d; }
         public void Dispose() { foreach (var d in _scratch) try { Directory.Delete(d, true); } catch (IOException) { } catch (UnauthorizedAccessException) { } }
 
-        private static readonly Lazy<List<MetadataReference>> References = new Lazy<List<MetadataReference>>(() =>
-        {
-            // The framework's reference assemblies: net8.0's targeting pack (what BtfBindings.Runtime and its consumers
-            // target) when restored, else the running runtime's targeting pack, else the runtime's own assemblies.
-            var refs = new List<MetadataReference>();
-            string[]? files = null;
-            var nugetRoot = Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-            var net8 = Path.Combine(nugetRoot, "microsoft.netcore.app.ref");
-            if (Directory.Exists(net8))
-            {
-                var dir = Directory.GetDirectories(net8, "8.*").Select(d => Path.Combine(d, "ref", "net8.0")).Where(Directory.Exists).OrderBy(d => d).LastOrDefault();
-                if (dir != null) files = Directory.GetFiles(dir, "*.dll");
-            }
-            if (files == null)
-            {
-                var runtimeDir = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
-                var version = new DirectoryInfo(runtimeDir).Name;
-                var dotnetRoot = Path.GetFullPath(Path.Combine(runtimeDir, "..", "..", ".."));
-                var packRef = Path.Combine(dotnetRoot, "packs", "Microsoft.NETCore.App.Ref", version, "ref");
-                files = Directory.Exists(packRef)
-                    ? Directory.GetFiles(Directory.GetDirectories(packRef).OrderBy(d => d).Last(), "*.dll")
-                    : ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator).Where(f => Path.GetFileName(f).StartsWith("System") || Path.GetFileName(f) == "netstandard.dll").ToArray();
-            }
-            foreach (var f in files) refs.Add(MetadataReference.CreateFromFile(f));
-            refs.Add(MetadataReference.CreateFromFile(typeof(BtfBindings.IBtfType).Assembly.Location));
-            return refs;
-        });
-
         /// <summary>Compiles one C# file as a library (unsafe allowed, nullable on, XML docs checked) and returns every error and warning.</summary>
         internal static List<Diagnostic> Compile(string code, string name = "Generated")
         {
-            var tree = CSharpSyntaxTree.ParseText(code, new CSharpParseOptions(LanguageVersion.Latest, DocumentationMode.Diagnose), path: name + ".cs");
-            var comp = CSharpCompilation.Create(name, new[] { tree }, References.Value,
-                new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true, nullableContextOptions: NullableContextOptions.Enable, warningLevel: 9999)
-                    // The .NET SDK's default NoWarn: reference unification notes, not problems in the code.
-                    .WithSpecificDiagnosticOptions(new Dictionary<string, ReportDiagnostic> { ["CS1701"] = ReportDiagnostic.Suppress, ["CS1702"] = ReportDiagnostic.Suppress }));
-            using var pe = new MemoryStream();
-            var result = comp.Emit(pe);
-            return result.Diagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
+            var tree = CSharpSyntaxTree.ParseText(code, TestCompilation.Parse(LanguageVersion.Latest), path: name + ".cs");
+            var result = TestCompilation.Emit(TestCompilation.Create(name, new[] { tree }, TestCompilation.TargetingPackReferences));
+            return result.Errors.Concat(result.Warnings).ToList();
         }
 
         private static void AssertClean(string code, string what)

@@ -13,11 +13,11 @@ namespace BtfBindings.Tests.Cli
         public void Glob_and_kind_select_the_same_types_bpftool_lists()
         {
             var path = Fixtures.Path("x86_64-6.12");
-            var b = CliSupport.BpftoolJson(path);
+            var b = Bpftool.Types(path);
             var re = new Regex("^sk_buff.*$");
-            var expected = b.Types.Values
-                .Where(t => (Bpftool.Kind(t) == "STRUCT" || Bpftool.Kind(t) == "UNION") && re.IsMatch(Bpftool.Name(t)))
-                .Select(t => (t.GetProperty("id").GetInt32(), Bpftool.Name(t), Bpftool.Kind(t).ToLowerInvariant(), t.GetProperty("size").GetInt64()))
+            var expected = b.All
+                .Where(t => t.IsComposite && re.IsMatch(t.Name))
+                .Select(t => (t.Id, t.Name, t.Kind.ToLowerInvariant(), t.Size))
                 .OrderBy(x => x.Item1).ToList();
             Assert.NotEmpty(expected);
             var r = CliSupport.Check(0, "list", "sk_buff*", "--btf", path, "--kind", "struct,union", "--json");
@@ -39,15 +39,15 @@ namespace BtfBindings.Tests.Cli
         public void Typedef_and_func_kinds_with_question_mark_glob()
         {
             var path = Fixtures.Path("aarch64-6.1");
-            var b = CliSupport.BpftoolJson(path);
+            var b = Bpftool.Types(path);
             var re = new Regex("^u.._t$");
-            int typedefs = b.Types.Values.Count(t => Bpftool.Kind(t) == "TYPEDEF" && re.IsMatch(Bpftool.Name(t)));
+            int typedefs = b.All.Count(t => t.Kind == "TYPEDEF" && re.IsMatch(t.Name));
             var r = CliSupport.Check(0, "list", "u??_t", "--btf", path, "--kind", "typedef", "--json");
             using var doc = r.Json();
             Assert.Equal(typedefs, doc.RootElement.GetArrayLength());
             Assert.Contains(doc.RootElement.EnumerateArray(), t => t.GetProperty("name").GetString() == "u32_t" || t.GetProperty("name").GetString() == "u64_t" || t.GetProperty("size").GetInt64() > 0);
 
-            int funcs = b.Types.Values.Count(t => Bpftool.Kind(t) == "FUNC" && Bpftool.Name(t).StartsWith("tcp_v4_"));
+            int funcs = b.All.Count(t => t.Kind == "FUNC" && t.Name.StartsWith("tcp_v4_"));
             using var f = CliSupport.Check(0, "list", "tcp_v4_*", "--btf", path, "--kind", "func", "--json").Json();
             Assert.Equal(funcs, f.RootElement.GetArrayLength());
             Assert.All(f.RootElement.EnumerateArray(), t => Assert.Equal(System.Text.Json.JsonValueKind.Null, t.GetProperty("size").ValueKind));

@@ -25,44 +25,44 @@ namespace BtfBindings.Tests.Cli
         public MinimizeTests(ITestOutputHelper output) { _out = output; }
 
         /// <summary>A canonical, id-free description of a type's by-value layout.</summary>
-        private static string Layout(Bpftool b, int id, Dictionary<int, string> memo, int depth = 0)
+        private static string Layout(BpftoolTypes b, int id, Dictionary<int, string> memo, int depth = 0)
         {
             if (memo.TryGetValue(id, out var s)) return s;
             if (depth > 64) throw new InvalidOperationException("too deep");
-            id = b.Strip(id);
+            id = b.Resolve(id);
             if (id == 0) return "void";
-            var t = b.Types[id];
-            string k = Bpftool.Kind(t);
+            var t = b[id];
+            string k = t.Kind;
             var sb = new StringBuilder();
             switch (k)
             {
                 case "STRUCT": case "UNION":
-                    sb.Append(k).Append(' ').Append(Bpftool.Name(t)).Append(" size=").Append(t.GetProperty("size").GetInt64()).Append(" {");
-                    foreach (var m in t.GetProperty("members").EnumerateArray())
+                    sb.Append(k).Append(' ').Append(t.Name).Append(" size=").Append(t.Size).Append(" {");
+                    foreach (var m in t.Members)
                     {
-                        sb.Append(Bpftool.Anon(m.GetProperty("name").GetString()!)).Append('@').Append(m.GetProperty("bits_offset").GetInt64());
-                        if (m.TryGetProperty("bitfield_size", out var bf)) sb.Append(':').Append(bf.GetInt32());
-                        sb.Append('=').Append(Layout(b, m.GetProperty("type_id").GetInt32(), memo, depth + 1)).Append(';');
+                        sb.Append(m.Name).Append('@').Append(m.BitsOffset);
+                        if (m.BitfieldSize != 0) sb.Append(':').Append(m.BitfieldSize);
+                        sb.Append('=').Append(Layout(b, m.TypeId, memo, depth + 1)).Append(';');
                     }
                     sb.Append('}');
                     break;
                 case "ARRAY":
-                    sb.Append(Layout(b, t.GetProperty("type_id").GetInt32(), memo, depth + 1)).Append('[').Append(t.GetProperty("nr_elems").GetInt64()).Append(']');
+                    sb.Append(Layout(b, t.TypeId, memo, depth + 1)).Append('[').Append(t.NrElems).Append(']');
                     break;
                 case "PTR": sb.Append("ptr"); break;
-                case "INT": sb.Append("int").Append(t.GetProperty("size").GetInt64()).Append(t.GetProperty("encoding").GetString()).Append(t.GetProperty("nr_bits").GetInt32()).Append('+').Append(t.GetProperty("bits_offset").GetInt32()); break;
+                case "INT": sb.Append("int").Append(t.Size).Append(t.Encoding).Append(t.NrBits).Append('+').Append(t.BitsOffset); break;
                 case "ENUM": case "ENUM64":
-                    sb.Append("enum").Append(t.GetProperty("size").GetInt64()).Append('{');
-                    foreach (var v in t.GetProperty("values").EnumerateArray()) sb.Append(v.GetProperty("name").GetString()).Append('=').Append(v.GetProperty("val").GetRawText()).Append(',');
+                    sb.Append("enum").Append(t.Size).Append('{');
+                    foreach (var v in t.Values) sb.Append(v.Name).Append('=').Append(v.ValueText).Append(',');
                     sb.Append('}');
                     break;
-                default: sb.Append(k).Append(' ').Append(Bpftool.Name(t)); break;
+                default: sb.Append(k).Append(' ').Append(t.Name); break;
             }
             return memo[id] = sb.ToString();
         }
 
-        private static int Root(Bpftool b, string name)
-            => b.Types.OrderBy(kv => kv.Key).First(kv => Bpftool.Name(kv.Value) == name && Bpftool.Kind(kv.Value) is "STRUCT" or "UNION" or "ENUM" or "ENUM64" or "TYPEDEF").Key;
+        private static int Root(BpftoolTypes b, string name)
+            => b.All.First(t => t.Name == name && t.Kind is "STRUCT" or "UNION" or "ENUM" or "ENUM64" or "TYPEDEF").Id;
 
         private (long full, long small) MinimizeAndCompare(string input, string? baseFile, params string[] types)
         {
@@ -75,19 +75,13 @@ namespace BtfBindings.Tests.Cli
             using var report = r.Json();
 
             // bpftool accepts it (raw and C output) and it stands alone (no base needed).
-            var raw = Tool.Check("bpftool", $"btf dump file {small} format raw");
+            var raw = Bpftool.Dump(small);
             Assert.Contains("STRUCT", raw.StdOut);
-            Tool.Check("bpftool", $"btf dump file {small} format c");
+            Bpftool.Dump(small, format: "c");
 
-            var fullJson = baseFile == null
-                ? CliSupport.BpftoolJson(input)
-                : new Bpftool(Tool.Check("bpftool", $"-j btf dump file {input} -B {baseFile} format raw").StdOutBytes);
-            var smallJson = new Bpftool(Tool.Check("bpftool", $"-j btf dump file {small} format raw").StdOutBytes);
-            if (baseFile != null)
-            {
-                // The module's own dump lists only its types; resolve base ids from the base's dump.
-                foreach (var kv in CliSupport.BpftoolJson(baseFile).Types) fullJson.Types.TryAdd(kv.Key, kv.Value);
-            }
+            // The module's own dump lists only its types; resolve base ids from the base's dump.
+            var fullJson = baseFile == null ? Bpftool.Types(input) : Bpftool.Types(input, baseFile).WithBase(Bpftool.Types(baseFile));
+            var smallJson = Bpftool.Types(small);
             var fm = new Dictionary<int, string>();
             var sm = new Dictionary<int, string>();
             foreach (var type in types)

@@ -90,7 +90,7 @@ namespace BtfBindings.Tests.Cli
         public void Numbers_match_pahole(string kernel, string type)
         {
             var path = Fixtures.Path(kernel);
-            var pahole = Tool.Check("pahole", $"-F btf -C {type} {path}").StdOut;
+            var pahole = ProcessRunner.Check("pahole", ["-F", "btf", "-C", type, path]).StdOut;
             var expected = ParsePahole(pahole);
             Assert.True(expected.Entries.Count > 0, "pahole printed nothing for " + type);
 

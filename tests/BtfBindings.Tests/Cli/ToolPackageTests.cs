@@ -52,7 +52,7 @@ namespace BtfBindings.Tests.Cli
             if (Native) { rids.Add("linux-x64"); rids.Add("linux-arm64"); }
             foreach (var rid in rids)
             {
-                var r = ToolPackageTests.Run("dotnet", $"pack \"{cli}\" -c {config}{(rid == "" ? "" : " -r " + rid)} --artifacts-path \"{artifacts}\" -o \"{Feed}\" -p:PackageVersion={Version} -nologo", Fixtures.RepoRoot, Packages, timeoutMs: 900_000);
+                var r = ToolPackageTests.Run("dotnet", ["pack", cli, "-c", config, .. (rid == "" ? Array.Empty<string>() : new[] { "-r", rid }), "--artifacts-path", artifacts, "-o", Feed, $"-p:PackageVersion={Version}", "-nologo"], Fixtures.RepoRoot, Packages, timeoutMs: 900_000);
                 ToolPackageTests.Ok(r, "dotnet pack" + (rid == "" ? "" : " -r " + rid));
             }
             File.WriteAllText(Path.Combine(Root, "nuget.config"), $"<configuration><packageSources><clear /><add key=\"local\" value=\"{Feed}\" /></packageSources></configuration>");
@@ -90,19 +90,17 @@ namespace BtfBindings.Tests.Cli
         // Only a test that runs constructs its class: skipped (fast-tier) tests never pack.
         public ToolPackageTests(ToolFeed feed) { _feed = feed.Packed(); }
 
-        internal static (int code, string stdout, string stderr) Run(string file, string args, string workDir, string nugetPackages, string? prependPath = null, int timeoutMs = 300_000)
+        internal static (int code, string stdout, string stderr) Run(string file, string[] args, string workDir, string nugetPackages, string? prependPath = null, int timeoutMs = 300_000)
         {
-            var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir, UseShellExecute = false };
-            psi.Environment["NUGET_PACKAGES"] = nugetPackages;
-            psi.Environment["DOTNET_NOLOGO"] = "1";
-            psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-            psi.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
-            if (prependPath != null) psi.Environment["PATH"] = prependPath + Path.PathSeparator + Environment.GetEnvironmentVariable("PATH");
-            using var p = Process.Start(psi)!;
-            var so = p.StandardOutput.ReadToEndAsync();
-            var se = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(timeoutMs)) { p.Kill(true); throw new TimeoutException(file + " " + args); }
-            return (p.ExitCode, so.Result, se.Result);
+            var env = new Dictionary<string, string?>
+            {
+                ["NUGET_PACKAGES"] = nugetPackages,
+                ["DOTNET_NOLOGO"] = "1",
+                ["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1",
+            };
+            if (prependPath != null) env["PATH"] = prependPath + Path.PathSeparator + Environment.GetEnvironmentVariable("PATH");
+            var r = ProcessRunner.Run(file, args, workDir, TimeSpan.FromMilliseconds(timeoutMs), env);
+            return (r.ExitCode, r.StdOut, r.StdErr);
         }
 
         internal static void Ok((int code, string stdout, string stderr) r, string what)
@@ -180,12 +178,12 @@ namespace BtfBindings.Tests.Cli
             using (var zip = ZipFile.OpenRead(_feed.Nupkg("BtfBindings.Cli.linux-arm64"))) zip.GetEntry("tools/any/linux-arm64/btfgen")!.ExtractToFile(exe, true);
             File.SetUnixFileMode(exe, File.GetUnixFileMode(exe) | UnixFileMode.UserExecute); // qemu-aarch64 runs only executable files (exit 1, no message)
             var fixture = Fixtures.Path("aarch64-6.1");
-            var dump = Run(qemu, $"-L /usr/aarch64-linux-gnu \"{exe}\" dump \"{fixture}\" --format raw", dir, _feed.Packages);
+            var dump = Run(qemu, ["-L", "/usr/aarch64-linux-gnu", exe, "dump", fixture, "--format", "raw"], dir, _feed.Packages);
             Ok(dump, "btfgen (linux-arm64) dump");
-            Assert.Equal(Tool.Check("bpftool", $"btf dump file {fixture} format raw").StdOut, dump.stdout);
-            var arm = Run(qemu, $"-L /usr/aarch64-linux-gnu \"{exe}\" task_struct --btf \"{fixture}\" -o \"{Path.Combine(Directory.CreateDirectory(Path.Combine(dir, "arm")).FullName, "t.cs")}\"", dir, _feed.Packages);
+            Assert.Equal(Bpftool.Dump(fixture).StdOut, dump.stdout);
+            var arm = Run(qemu, ["-L", "/usr/aarch64-linux-gnu", exe, "task_struct", "--btf", fixture, "-o", Path.Combine(Directory.CreateDirectory(Path.Combine(dir, "arm")).FullName, "t.cs")], dir, _feed.Packages);
             Ok(arm, "btfgen (linux-arm64) task_struct");
-            var fd = Run("dotnet", $"\"{Path.Combine(_feed.AnyDir, "btfgen.dll")}\" task_struct --btf \"{fixture}\" -o \"{Path.Combine(Directory.CreateDirectory(Path.Combine(dir, "fd")).FullName, "t.cs")}\"", dir, _feed.Packages);
+            var fd = Run("dotnet", [Path.Combine(_feed.AnyDir, "btfgen.dll"), "task_struct", "--btf", fixture, "-o", Path.Combine(Directory.CreateDirectory(Path.Combine(dir, "fd")).FullName, "t.cs")], dir, _feed.Packages);
             Ok(fd, "btfgen (framework-dependent) task_struct");
             Assert.True(File.ReadAllBytes(Path.Combine(dir, "arm", "t.cs")).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(dir, "fd", "t.cs"))), "task_struct: the linux-arm64 executable wrote other C# than the framework-dependent build");
         }
@@ -205,7 +203,7 @@ namespace BtfBindings.Tests.Cli
             var root = CliSupport.Scratch("tool-global");
             File.Copy(Path.Combine(_feed.Root, "nuget.config"), Path.Combine(root, "nuget.config"));
             var tools = Path.Combine(root, "tools");
-            Ok(Run("dotnet", $"tool install --tool-path \"{tools}\" BtfBindings.Cli --version {_feed.Version}", root, _feed.Packages), "dotnet tool install --tool-path");
+            Ok(Run("dotnet", ["tool", "install", "--tool-path", tools, "BtfBindings.Cli", "--version", _feed.Version], root, _feed.Packages), "dotnet tool install --tool-path");
             var command = Path.Combine(tools, OperatingSystem.IsWindows() ? "dotnet-btfgen.exe" : "dotnet-btfgen");
             Assert.True(File.Exists(command), "no dotnet-btfgen in " + tools);
             if (_feed.Native)
@@ -220,17 +218,17 @@ namespace BtfBindings.Tests.Cli
 
             var elsewhere = Path.Combine(root, "elsewhere");
             Directory.CreateDirectory(elsewhere);
-            var help = Run("dotnet", "btfgen --help", elsewhere, _feed.Packages, tools);
+            var help = Run("dotnet", ["btfgen", "--help"], elsewhere, _feed.Packages, tools);
             Ok(help, "dotnet btfgen --help (global)");
             Assert.Contains("dump", help.stdout);
             var fixture = Fixtures.Path("aarch64-6.1");
-            var dump = Run("dotnet", $"btfgen dump \"{fixture}\" --format raw", elsewhere, _feed.Packages, tools);
+            var dump = Run("dotnet", ["btfgen", "dump", fixture, "--format", "raw"], elsewhere, _feed.Packages, tools);
             Ok(dump, "dotnet btfgen dump (global)");
-            Assert.Equal(Tool.Check("bpftool", $"btf dump file {fixture} format raw").StdOut, dump.stdout);
-            var list = Run("dotnet", $"btfgen list iphdr --btf \"{fixture}\"", elsewhere, _feed.Packages, tools);
+            Assert.Equal(Bpftool.Dump(fixture).StdOut, dump.stdout);
+            var list = Run("dotnet", ["btfgen", "list", "iphdr", "--btf", fixture], elsewhere, _feed.Packages, tools);
             Ok(list, "dotnet btfgen list (global)");
             Assert.Matches(@"struct\s+iphdr\s+20\s", list.stdout);
-            Assert.Equal(2, Run("dotnet", "btfgen show", elsewhere, _feed.Packages, tools).code);
+            Assert.Equal(2, Run("dotnet", ["btfgen", "show"], elsewhere, _feed.Packages, tools).code);
 
             // The installed command against the framework-dependent build ('any' package) on the same inputs: same bytes out,
             // same files, same errors. Trimming or AOT must not change a thing (JSON, System.CommandLine's messages, the emitter).
@@ -258,28 +256,19 @@ namespace BtfBindings.Tests.Cli
                 {
                     var dir = Path.Combine(root, $"case{i}-{(fd ? "fd" : "installed")}");
                     Directory.CreateDirectory(dir);
-                    var psi = new ProcessStartInfo(fd ? "dotnet" : command) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir, UseShellExecute = false };
-                    if (fd) psi.ArgumentList.Add(Path.Combine(_feed.AnyDir, "btfgen.dll"));
+                    var args = new List<string>();
+                    if (fd) args.Add(Path.Combine(_feed.AnyDir, "btfgen.dll"));
                     string? outFile = null;
                     foreach (var a in cases[i].args)
                     {
                         if (a.StartsWith("OUT.", StringComparison.Ordinal)) outFile = Path.Combine(dir, a);
-                        psi.ArgumentList.Add(a.StartsWith("OUT.", StringComparison.Ordinal) ? Path.Combine(dir, a) : a);
+                        args.Add(a.StartsWith("OUT.", StringComparison.Ordinal) ? Path.Combine(dir, a) : a);
                     }
-                    using var p = Process.Start(psi)!;
-                    var so = new MemoryStream();
-                    var copy = p.StandardOutput.BaseStream.CopyToAsync(so);
-                    var se = p.StandardError.ReadToEndAsync();
-                    using (var cts = new System.Threading.CancellationTokenSource(120_000))
-                    {
-                        try { await p.WaitForExitAsync(cts.Token); }
-                        catch (OperationCanceledException) { p.Kill(true); throw new TimeoutException(string.Join(" ", cases[i].args)); }
-                    }
-                    await copy;
+                    var p = await System.Threading.Tasks.Task.Run(() => ProcessRunner.Run(fd ? "dotnet" : command, args, dir, TimeSpan.FromMinutes(2)));
                     // The two runs differ only by their own folder (an output path that btfgen prints).
-                    byte[] stdout = so.ToArray();
+                    byte[] stdout = p.StdOutBytes;
                     if (outFile != null) stdout = System.Text.Encoding.UTF8.GetBytes(System.Text.Encoding.UTF8.GetString(stdout).Replace(dir, "DIR"));
-                    results.Add((p.ExitCode, stdout, (await se).Replace(dir, "DIR"), outFile != null && File.Exists(outFile) ? File.ReadAllBytes(outFile) : null));
+                    results.Add((p.ExitCode, stdout, p.StdErr.Replace(dir, "DIR"), outFile != null && File.Exists(outFile) ? File.ReadAllBytes(outFile) : null));
                 }
                 string what = "btfgen " + string.Join(" ", cases[i].args);
                 Assert.True(results[0].code == results[1].code, $"{what}: installed exited {results[0].code}, framework-dependent {results[1].code}\n{results[0].stderr}\n{results[1].stderr}");
@@ -297,18 +286,18 @@ namespace BtfBindings.Tests.Cli
             // A fresh folder with a tool manifest, tools dir NOT on PATH; 'dotnet btfgen' resolves through the manifest.
             var proj = CliSupport.Scratch("tool-local");
             File.Copy(Path.Combine(_feed.Root, "nuget.config"), Path.Combine(proj, "nuget.config"));
-            Ok(Run("dotnet", "new tool-manifest", proj, _feed.Packages), "dotnet new tool-manifest");
-            Ok(Run("dotnet", $"tool install BtfBindings.Cli --version {_feed.Version}", proj, _feed.Packages), "dotnet tool install (local manifest)");
+            Ok(Run("dotnet", ["new", "tool-manifest"], proj, _feed.Packages), "dotnet new tool-manifest");
+            Ok(Run("dotnet", ["tool", "install", "BtfBindings.Cli", "--version", _feed.Version], proj, _feed.Packages), "dotnet tool install (local manifest)");
             var manifest = Directory.GetFiles(proj, "dotnet-tools.json", SearchOption.AllDirectories).Single();
             Assert.Contains("\"dotnet-btfgen\"", File.ReadAllText(manifest));
-            var localHelp = Run("dotnet", "btfgen --help", proj, _feed.Packages);
+            var localHelp = Run("dotnet", ["btfgen", "--help"], proj, _feed.Packages);
             Ok(localHelp, "dotnet btfgen --help (local)");
             Assert.Contains("dump", localHelp.stdout);
             var fixture = Fixtures.Path("aarch64-6.1");
-            var viaDotnet = Run("dotnet", $"btfgen list \"task_*\" --kind struct --btf \"{fixture}\"", proj, _feed.Packages);
+            var viaDotnet = Run("dotnet", ["btfgen", "list", "task_*", "--kind", "struct", "--btf", fixture], proj, _feed.Packages);
             Ok(viaDotnet, "dotnet btfgen list (local)");
             Assert.Matches(@"struct\s+task_struct\s+\d+", viaDotnet.stdout);
-            var showHelp = Run("dotnet", "btfgen show --help", proj, _feed.Packages);
+            var showHelp = Run("dotnet", ["btfgen", "show", "--help"], proj, _feed.Packages);
             Ok(showHelp, "dotnet btfgen show --help (local)");
             Assert.Contains("pahole", showHelp.stdout);
             if (_feed.Native)

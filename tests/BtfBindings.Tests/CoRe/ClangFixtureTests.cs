@@ -32,7 +32,7 @@ namespace BtfBindings.Tests.CoRe
 
         [Theory]
         [MemberData(nameof(Targets))]
-        public void EveryLocalType_MatchesBpftoolDumpOfTarget(string obj)
+        public void Every_local_type_matches_bpftool_dump_of_target(string obj)
         {
             var local = Local;
             var target = Target(obj);
@@ -73,7 +73,7 @@ namespace BtfBindings.Tests.CoRe
         [InlineData("target.o")]
         [InlineData("target-eb.o")]
         [InlineData("target-i386.o")]
-        public void Flavor_LocalFlavorMatchesTargetEssentialName(string obj)
+        public void Flavor_local_flavor_matches_target_essential_name(string obj)
         {
             var r = Target(obj).Resolve(L("core_flavor___v2"));
             Assert.Equal("core_flavor", r.Target!.Value.Name);
@@ -93,7 +93,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void RenamedField_OneFlavorPerSpelling_OnlyTheCurrentOneExists()
+        public void Renamed_field_one_flavor_per_spelling_only_the_current_one_exists()
         {
             var t = Target("target.o");
             var d = Data("target.o", "g_rename");
@@ -116,7 +116,7 @@ namespace BtfBindings.Tests.CoRe
         [InlineData("target.o")]
         [InlineData("target-eb.o")]
         [InlineData("target-i386.o")]
-        public void Bitfields_MovedResizedAndConverted_ReadLikeLibbpf(string obj)
+        public void Bitfields_moved_resized_and_converted_read_like_libbpf(string obj)
         {
             var r = Target(obj).Resolve(L("core_bits"));
             var d = Data(obj, "g_bits");
@@ -153,7 +153,7 @@ namespace BtfBindings.Tests.CoRe
         [InlineData("target.o")]
         [InlineData("target-eb.o")]
         [InlineData("target-i386.o")]
-        public void StructUnionBelowRoot_AndAnonymousMembers(string obj)
+        public void Struct_union_below_root_and_anonymous_members(string obj)
         {
             var local = Local;
             var t = Target(obj);
@@ -185,7 +185,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void RootKind_UnionDoesNotMatchStruct()
+        public void Root_kind_union_does_not_match_struct()
         {
             var r = Target("target.o").Resolve(L("core_root_kind"));
             Assert.False(r.TypeExists);
@@ -196,7 +196,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void DuplicateCandidates_Conflicting_IsAnErrorListingThem()
+        public void Duplicate_candidates_conflicting_is_an_error_listing_them()
         {
             var e = Assert.Throws<CoreException>(() => Target("target.o").Resolve(L("core_dup")));
             _out.WriteLine(e.Message);
@@ -213,7 +213,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void DuplicateCandidates_Identical_AreFine()
+        public void Duplicate_candidates_identical_are_fine()
         {
             var r = Target("target.o").Resolve(L("core_same"));
             Assert.Equal(2, r.Targets.Count);
@@ -222,7 +222,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void DuplicateCandidates_SameNameFromLinkedObjects_Conflict()
+        public void Duplicate_candidates_same_name_from_linked_objects_conflict()
         {
             Assert.Equal(10, Target("target.o").Resolve(L("core_dup2")).ReadInt64("b", Data("target.o", "g_dup2")));
             var t = Target("target-dup.o");
@@ -235,7 +235,7 @@ namespace BtfBindings.Tests.CoRe
         [InlineData("target.o")]
         [InlineData("target-eb.o")]
         [InlineData("target-i386.o")]
-        public void SizesSignednessArraysNestedEnums(string obj)
+        public void Sizes_signedness_arrays_nested_enums(string obj)
         {
             var local = Local;
             var r = Target(obj).Resolve(L("core_sizes"));
@@ -282,7 +282,7 @@ namespace BtfBindings.Tests.CoRe
         [InlineData("target.o")]
         [InlineData("target-eb.o")]
         [InlineData("target-i386.o")]
-        public void EnumValues_ByEssentialName(string obj)
+        public void Enum_values_by_essential_name(string obj)
         {
             var e = Target(obj).ResolveEnum(L("core_e___v1"));
             Assert.Equal("core_e", e.Target!.Value.Name);
@@ -295,7 +295,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void Report_ListsWhatMovedAndWhatIsMissing()
+        public void Report_lists_what_moved_and_what_is_missing()
         {
             var report = Target("target.o").Resolve(L("core_sizes")).Report();
             _out.WriteLine(report);

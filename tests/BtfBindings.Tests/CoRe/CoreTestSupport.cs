@@ -15,34 +15,17 @@ namespace BtfBindings.Tests.CoRe
     /// <summary>Fixtures of the CO-RE tests: kernels (shared parses), the clang objects of tests/fixtures/core, plans.</summary>
     internal static class CoreFixtures
     {
-        private static readonly ConcurrentDictionary<string, Lazy<Btf>> Kernels = new ConcurrentDictionary<string, Lazy<Btf>>();
-        private static readonly ConcurrentDictionary<string, Lazy<string>> Files = new ConcurrentDictionary<string, Lazy<string>>();
-
         /// <summary>A kernel fixture ("x86_64-6.12"), parsed once per run.</summary>
-        public static Btf Kernel(string name) => Kernels.GetOrAdd(name, n => new Lazy<Btf>(() => Btf.Load(Fixtures.Path(n)))).Value;
+        public static Btf Kernel(string name) => Fixtures.Kernel(name);
 
         /// <summary>Big-endian fixtures.</summary>
         public static bool IsBigEndian(string kernel) => kernel.StartsWith("s390x", StringComparison.Ordinal);
 
-        /// <summary>Path of a decompressed tests/fixtures/core object ("target.o").</summary>
-        public static string CorePath(string name) => Files.GetOrAdd(name, n => new Lazy<string>(() =>
-        {
-            var gz = Path.Combine(Fixtures.RepoRoot, "tests", "fixtures", "core", n + ".gz");
-            if (!File.Exists(gz)) throw new FileNotFoundException("fixture missing (run tests/fixtures/core/make-core-fixtures.sh): " + gz);
-            var dir = Path.Combine(Path.GetTempPath(), "btfbindings-core-fixtures", new FileInfo(gz).Length + "-" + File.GetLastWriteTimeUtc(gz).Ticks);
-            Directory.CreateDirectory(dir);
-            var dest = Path.Combine(dir, n);
-            if (!File.Exists(dest))
-            {
-                var tmp = dest + "." + Guid.NewGuid().ToString("N");
-                using (var i = new GZipStream(File.OpenRead(gz), CompressionMode.Decompress))
-                using (var o = File.Create(tmp)) i.CopyTo(o);
-                File.Move(tmp, dest, overwrite: true);
-            }
-            return dest;
-        })).Value;
+        /// <summary>Path of a decompressed tests/fixtures/core object ("target.o"; tests/fixtures/core/make-core-fixtures.sh makes them).</summary>
+        public static string CorePath(string name) => Fixtures.Path("core/" + name);
 
-        public static Btf Core(string name) => Kernels.GetOrAdd("core/" + name, n => new Lazy<Btf>(() => Btf.Load(CorePath(name)))).Value;
+        /// <summary>A tests/fixtures/core object parsed once per run.</summary>
+        public static Btf Core(string name) => Fixtures.Kernel("core/" + name);
 
         /// <summary>The metadata the generator would emit for <paramref name="names"/> from <paramref name="btf"/>.</summary>
         public static PlannedLayouts Layouts(Btf btf, params string[] names)
@@ -106,17 +89,8 @@ namespace BtfBindings.Tests.CoRe
     {
         private static readonly ConcurrentDictionary<string, Lazy<BpftoolOracle>> Cache = new ConcurrentDictionary<string, Lazy<BpftoolOracle>>();
 
-        public sealed class T
-        {
-            public int Id; public string Kind = ""; public string Name = ""; public long Size; public int TypeId; public long Nelems;
-            public string Encoding = ""; public int IntBitsOffset; public List<M> Members = new List<M>();
-            /// <summary>ENUM/ENUM64 enumerators as bpftool prints them (signed enums sign-extended to 64 bits).</summary>
-            public List<KeyValuePair<string, ulong>> Values = new List<KeyValuePair<string, ulong>>();
-        }
-        public sealed class M { public string Name = ""; public int TypeId; public long BitsOffset; public int BitfieldSize; }
-
-        private readonly Dictionary<int, T> _types = new Dictionary<int, T>();
-        private readonly Dictionary<string, List<T>> _byEssential = new Dictionary<string, List<T>>(StringComparer.Ordinal);
+        private readonly BpftoolTypes _types;
+        private readonly Dictionary<string, List<BpftoolType>> _byEssential = new Dictionary<string, List<BpftoolType>>(StringComparer.Ordinal);
         public int PointerSize { get; }
         public bool BigEndian { get; }
         public string Name { get; }
@@ -128,43 +102,19 @@ namespace BtfBindings.Tests.CoRe
         {
             Name = Path.GetFileName(path);
             BigEndian = bigEndian;
-            var r = Tool.Check("bpftool", $"-j btf dump file {path} format raw");
-            using var doc = JsonDocument.Parse(r.StdOutBytes);
-            foreach (var e in doc.RootElement.GetProperty("types").EnumerateArray())
-            {
-                var t = new T { Id = e.GetProperty("id").GetInt32(), Kind = e.GetProperty("kind").GetString()!, Name = e.GetProperty("name").GetString()! };
-                if (t.Name == "(anon)") t.Name = "";
-                if (e.TryGetProperty("size", out var size)) t.Size = size.GetInt64();
-                if (e.TryGetProperty("type_id", out var tid)) t.TypeId = tid.GetInt32();
-                if (e.TryGetProperty("nr_elems", out var ne)) t.Nelems = ne.GetInt64();
-                if (e.TryGetProperty("encoding", out var enc)) t.Encoding = enc.GetString()!;
-                if (t.Kind == "INT" && e.TryGetProperty("bits_offset", out var bo)) t.IntBitsOffset = bo.GetInt32();
-                if ((t.Kind == "ENUM" || t.Kind == "ENUM64") && e.TryGetProperty("values", out var vs))
-                    foreach (var v in vs.EnumerateArray())
-                    {
-                        var val = v.GetProperty("val");
-                        t.Values.Add(new KeyValuePair<string, ulong>(v.GetProperty("name").GetString()!, val.GetRawText().StartsWith("-", StringComparison.Ordinal) ? (ulong)val.GetInt64() : val.GetUInt64()));
-                    }
-                if (e.TryGetProperty("members", out var ms))
-                    foreach (var m in ms.EnumerateArray())
-                        t.Members.Add(new M
-                        {
-                            Name = m.GetProperty("name").GetString() is string n && n != "(anon)" ? n : "",
-                            TypeId = m.GetProperty("type_id").GetInt32(),
-                            BitsOffset = m.GetProperty("bits_offset").GetInt64(),
-                            BitfieldSize = m.TryGetProperty("bitfield_size", out var bs) ? bs.GetInt32() : 0,
-                        });
-                _types[t.Id] = t;
+            _types = Bpftool.Types(path);
+            foreach (var t in _types.All)
                 if ((t.Kind == "STRUCT" || t.Kind == "UNION" || t.Kind == "ENUM" || t.Kind == "ENUM64" || t.Kind == "TYPEDEF") && t.Name.Length > 0)
                 {
                     var ess = Essential(t.Name);
-                    if (!_byEssential.TryGetValue(ess, out var list)) _byEssential[ess] = list = new List<T>();
+                    if (!_byEssential.TryGetValue(ess, out var list)) _byEssential[ess] = list = new List<BpftoolType>();
                     list.Add(t);
                 }
-            }
-            var lng = _types.Values.FirstOrDefault(t => t.Kind == "INT" && (t.Name == "long int" || t.Name == "long unsigned int" || t.Name == "long"));
-            PointerSize = lng != null ? (int)lng.Size : 8;
+            PointerSize = _types.LongSize ?? 8;
         }
+
+        /// <summary>An enumerator's value as libbpf compares it: signed enums sign-extended to 64 bits.</summary>
+        public static ulong Value(BpftoolEnumerator e) => (ulong)(e.Value & ulong.MaxValue);
 
         /// <summary>libbpf bpf_core_essential_name_len, written out again.</summary>
         public static string Essential(string name)
@@ -174,39 +124,25 @@ namespace BtfBindings.Tests.CoRe
             return name;
         }
 
-        public T this[int id] => _types[id];
+        public BpftoolType this[int id] => _types[id];
 
-        public List<T> Candidates(string name, string kind)
-            => _byEssential.TryGetValue(Essential(name), out var l) ? l.Where(t => t.Kind == kind).OrderBy(t => t.Id).ToList() : new List<T>();
+        public List<BpftoolType> Candidates(string name, string kind)
+            => _byEssential.TryGetValue(Essential(name), out var l) ? l.Where(t => t.Kind == kind).OrderBy(t => t.Id).ToList() : new List<BpftoolType>();
 
         /// <summary>Root candidates of a generated type: same kind and essential name, or for typedef-named anonymous types the composites behind same-named typedefs.</summary>
-        public List<T> RootCandidates(BtfTypeLayout layout)
+        public List<BpftoolType> RootCandidates(BtfTypeLayout layout)
         {
             if (!layout.NamedByTypedef) return Candidates(layout.BtfName, layout.Kind == BtfKind.Union ? "UNION" : "STRUCT");
             return Candidates(layout.BtfName, "TYPEDEF").Select(t => Skip(t.Id)).Where(t => t.Kind is "STRUCT" or "UNION")
                 .GroupBy(t => t.Id).Select(g => g.First()).ToList();
         }
 
-        public T Skip(int id)
-        {
-            var t = _types[id];
-            while (t.Kind is "TYPEDEF" or "CONST" or "VOLATILE" or "RESTRICT" or "TYPE_TAG") t = _types[t.TypeId];
-            return t;
-        }
+        public BpftoolType Skip(int id) => _types[_types.Resolve(id)];
 
-        public long SizeOf(int id)
-        {
-            var t = Skip(id);
-            return t.Kind switch
-            {
-                "PTR" => PointerSize,
-                "ARRAY" => t.Nelems * SizeOf(t.TypeId),
-                _ => t.Size,
-            };
-        }
+        public long SizeOf(int id) => _types.SizeOf(id, PointerSize);
 
         /// <summary>libbpf's member search: declaration order, anonymous composites searched depth-first.</summary>
-        public (M member, long bitOffset)? Find(T composite, string name, long bitBase = 0)
+        public (BpftoolMember member, long bitOffset)? Find(BpftoolType composite, string name, long bitBase = 0)
         {
             foreach (var m in composite.Members)
             {
@@ -238,7 +174,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         /// <summary>What libbpf's rules give for local field <paramref name="lf"/> in target composite <paramref name="target"/>.</summary>
-        public Expect Field(BtfFieldLayout lf, T target)
+        public Expect Field(BtfFieldLayout lf, BpftoolType target)
         {
             var x = new Expect();
             var hit = Find(target, lf.Name);
@@ -248,7 +184,7 @@ namespace BtfBindings.Tests.CoRe
             if (!Compatible(lf.Kind, lf.TypeName, lf.CType, lf.ElementKind, tt)) return x;
             x.Exists = true;
             x.MemberTypeId = tt.Id;
-            long size = tt.Kind == "ARRAY" && tt.Nelems == 0 ? 0 : SizeOf(m.TypeId);
+            long size = tt.Kind == "ARRAY" && tt.NrElems == 0 ? 0 : SizeOf(m.TypeId);
             x.BitOffset = bitOff;
             x.Signed = (tt.Kind == "INT" && tt.Encoding == "SIGNED") || ((tt.Kind == "ENUM" || tt.Kind == "ENUM64") && tt.Encoding == "SIGNED");
             x.Bitfield = m.BitfieldSize > 0 || bitOff % 8 != 0;
@@ -278,7 +214,7 @@ namespace BtfBindings.Tests.CoRe
                 x.ByteOffset = bitOff / 8; x.ByteSize = size; x.BitSize = size * 8;
                 if (size > 0 && size <= 8) { x.LShift = (int)(64 - size * 8); x.RShift = (int)(64 - size * 8); }
             }
-            if (tt.Kind == "ARRAY") { x.ArrayLength = tt.Nelems; x.ArrayElementSize = SizeOf(tt.TypeId); }
+            if (tt.Kind == "ARRAY") { x.ArrayLength = tt.NrElems; x.ArrayElementSize = SizeOf(tt.TypeId); }
             switch (lf.Kind)
             {
                 case BtfFieldKind.Struct: case BtfFieldKind.Union: x.Readable = true; break;
@@ -296,7 +232,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         /// <summary>bpf_core_fields_are_compat (§3.5 of btf-anchors.md) with the local side from generated metadata.</summary>
-        public bool Compatible(BtfFieldKind lk, string localTypeName, string localCType, BtfFieldKind elementKind, T tt)
+        public bool Compatible(BtfFieldKind lk, string localTypeName, string localCType, BtfFieldKind elementKind, BpftoolType tt)
         {
             switch (lk)
             {
@@ -308,7 +244,7 @@ namespace BtfBindings.Tests.CoRe
                 case BtfFieldKind.Int:
                     // An anonymous enum is an enum to libbpf (bpf_core_fields_are_compat): only ENUM/ENUM64 match it, never INT.
                     if (localCType.StartsWith("enum {", StringComparison.Ordinal)) return tt.Kind is "ENUM" or "ENUM64";
-                    return tt.Kind == "INT" && tt.IntBitsOffset == 0;
+                    return tt.Kind == "INT" && tt.BitsOffset == 0;
                 case BtfFieldKind.Array: case BtfFieldKind.FlexibleArray:
                     {
                         if (tt.Kind != "ARRAY") return false;
@@ -325,11 +261,11 @@ namespace BtfBindings.Tests.CoRe
         /// on it); else per field the expectation (from any candidate that has it), the member types of every candidate that
         /// has it, the matching candidates (the one with most fields first) and that one's size.
         /// </summary>
-        public (Expect[] fields, List<int>[] memberTypes, List<T> targets)? Resolve(BtfTypeLayout local, List<T> candidates, bool root)
+        public (Expect[] fields, List<int>[] memberTypes, List<BpftoolType> targets)? Resolve(BtfTypeLayout local, List<BpftoolType> candidates, bool root)
         {
             var fields = local.Fields.Select(_ => new Expect()).ToArray();
             var members = local.Fields.Select(_ => new List<int>()).ToArray();
-            if (candidates.Count == 0) return (fields, members, new List<T>());
+            if (candidates.Count == 0) return (fields, members, new List<BpftoolType>());
             var all = candidates.Select(c => local.Fields.Select(f => Field(f, c)).ToArray()).ToList();
             var matching = Enumerable.Range(0, candidates.Count).Where(i => all[i].Any(e => e.Exists)).ToList();
             if (matching.Count == 0) matching = Enumerable.Range(0, candidates.Count).ToList();
@@ -347,7 +283,7 @@ namespace BtfBindings.Tests.CoRe
                 }
                 fields[f] = first ?? new Expect();
             }
-            var targets = new List<T> { candidates[primary] };
+            var targets = new List<BpftoolType> { candidates[primary] };
             targets.AddRange(matching.Where(i => i != primary).Select(i => candidates[i]));
             return (fields, members, targets);
         }

@@ -39,7 +39,7 @@ namespace BtfBindings.Tests.CoRe
 
         [Theory]
         [MemberData(nameof(Pairs))]
-        public void GeneratedFromA_ResolvedAgainstB_MatchesBpftoolDumpOfB(string a, string b)
+        public void Generated_from_a_resolved_against_b_matches_bpftool_dump_of_b(string a, string b)
             => Run(a, b, CoreFixtures.Layouts(CoreFixtures.Kernel(a), Roots), "closure of " + Roots.Length + " roots", 1000);
 
         /// <summary>Every named struct and union of A (and typedef-named anonymous ones): thousands of types, including the kernels' same-named duplicates.</summary>
@@ -50,8 +50,8 @@ namespace BtfBindings.Tests.CoRe
         [InlineData("aarch64-6.1", "armhf-6.1")]
         [InlineData("i686-6.1", "s390x-6.12")]
         [InlineData("s390x-6.12", "aarch64-6.1")]
-        public void AllNamedTypesOfA_ResolvedAgainstB_MatchBpftoolDumpOfB(string a, string b)
-            => Run(a, b, new PlannedLayouts(Layout.LayoutPlanner.PlanAll(CoreFixtures.Kernel(a))), "all named types", 50000);
+        public void All_named_types_of_a_resolved_against_b_match_bpftool_dump_of_b(string a, string b)
+            => Run(a, b, new PlannedLayouts(global::BtfBindings.Layout.LayoutPlanner.PlanAll(CoreFixtures.Kernel(a))), "all named types", 50000);
 
         private void Run(string a, string b, PlannedLayouts layouts, string what, int minFields)
         {
@@ -88,7 +88,7 @@ namespace BtfBindings.Tests.CoRe
             }
         }
 
-        private static void Check(PlannedLayouts layouts, BtfTypeLayout layout, CoreTypeResolution r, BpftoolOracle.Expect[] exp, List<int>[] memberTypes, List<BpftoolOracle.T> targets,
+        private static void Check(PlannedLayouts layouts, BtfTypeLayout layout, CoreTypeResolution r, BpftoolOracle.Expect[] exp, List<int>[] memberTypes, List<BpftoolType> targets,
             BpftoolOracle oracle, Counts c, List<string> failures, int depth)
         {
             string label = string.IsNullOrEmpty(layout.BtfName) ? layouts.PlannedTypeOf(layout).Name : layout.BtfName;

@@ -6,6 +6,7 @@ using System.Reflection;
 using BtfBindings.Tests.Generator;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using BtfBindings.Tests.Support;
 using Xunit;
 
 namespace BtfBindings.Tests.CoRe
@@ -47,7 +48,7 @@ namespace BtfBindings.Tests.CoRe
         private static bool Has(KernelBtfSource s, string marker) => s.Vmlinux!.FindTypes(marker).Count == 1;
 
         [Fact]
-        public void NothingFound_IsNonPortable_AndSaysSo()
+        public void Nothing_found_is_non_portable_and_says_so()
         {
             Put("/proc/sys/kernel/osrelease", System.Text.Encoding.ASCII.GetBytes(Release + "\n"));
             var s = KernelBtf.Locate(Options());
@@ -68,7 +69,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void Sysfs_ComesFirst_WithModulesAsSplitBtf_SearchedOnlyWhenVmlinuxHasNoCandidate()
+        public void Sysfs_comes_first_with_modules_as_split_btf_searched_only_when_vmlinux_has_no_candidate()
         {
             var vmlinux = Vmlinux("sysfs_marker");
             Put("/sys/kernel/btf/vmlinux", vmlinux);
@@ -96,7 +97,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void ExplicitPath_AndEnvironment_OverrideEverything_AndFailLoudly()
+        public void Explicit_path_and_environment_override_everything_and_fail_loudly()
         {
             Put("/sys/kernel/btf/vmlinux", Vmlinux("sysfs_marker"));
             var mine = Put("/mine.btf", Vmlinux("explicit_marker"));
@@ -121,7 +122,7 @@ namespace BtfBindings.Tests.CoRe
 
         [Theory]
         [MemberData(nameof(FallbackIndices))]
-        public void FallbackPaths_InLibbpfOrder_RawOrElf(int index)
+        public void Fallback_paths_in_libbpf_order_raw_or_elf(int index)
         {
             var paths = KernelBtf.FallbackPaths(Release);
             // The index-th path holds the kernel; every earlier one is absent, every later one holds a decoy.
@@ -138,7 +139,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void FallbackPath_ElfWithoutBtf_IsSkipped()
+        public void Fallback_path_elf_without_btf_is_skipped()
         {
             var paths = KernelBtf.FallbackPaths(Release);
             Put(paths[0], File.ReadAllBytes(Environment.ProcessPath!)); // an ELF executable without .BTF (the test host)
@@ -153,7 +154,7 @@ namespace BtfBindings.Tests.CoRe
         [Theory]
         [InlineData("x86_64", "x86_64")]
         [InlineData("aarch64", "arm64")]
-        public void BtfHubCache_DistroVersionArchRelease(string machine, string hubArch)
+        public void Btf_hub_cache_distro_version_arch_release(string machine, string hubArch)
         {
             Put("/etc/os-release", System.Text.Encoding.ASCII.GetBytes("NAME=\"Ubuntu\"\nID=ubuntu\nVERSION_ID=\"20.04\"\n"));
             var hub = Path.Combine(_root, "hub");
@@ -168,7 +169,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void Embedded_ByteArraysAndResources_ReleaseMatchFirst()
+        public void Embedded_byte_arrays_and_resources_release_match_first()
         {
             var o = Options();
             o.KernelRelease = Release;
@@ -201,8 +202,7 @@ namespace BtfBindings.Tests.CoRe
 
         private static Assembly AssemblyWithResources(params (string name, byte[] data)[] resources)
         {
-            var c = CSharpCompilation.Create("Res" + Guid.NewGuid().ToString("N"), new[] { CSharpSyntaxTree.ParseText("class C {}") }, GeneratorHarness.References,
-                new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
+            var c = TestCompilation.Create("Res" + Guid.NewGuid().ToString("N"), new[] { CSharpSyntaxTree.ParseText("class C {}") });
             var ms = new MemoryStream();
             var r = c.Emit(ms, manifestResources: resources.Select(x => new ResourceDescription(x.name, () => new MemoryStream(x.data), true)));
             Assert.True(r.Success);
@@ -230,7 +230,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void EveryStagePresent_EachWinsOverAllLaterOnes_InTheIssuesOrder()
+        public void Every_stage_present_each_wins_over_all_later_ones_in_the_issues_order()
         {
             var asm = AssemblyWithResources(("btf/vmlinux.btf", Vmlinux("resource_marker")));
             var (o, env, sysfs, fallback, hubFile) = EveryStage(asm);
@@ -263,7 +263,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void FallbackPath_BeatsBtfHubCache()
+        public void Fallback_path_beats_btf_hub_cache()
         {
             var (o, env, sysfs, fallback, hubFile) = EveryStage(null);
             o.ExplicitPath = null;
@@ -285,7 +285,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void BtfHubCache_BeatsEmbeddedBtf_ListedOrResource()
+        public void Btf_hub_cache_beats_embedded_btf_listed_or_resource()
         {
             var asm = AssemblyWithResources(("btf/" + Release + ".btf", Vmlinux("resource_marker")));
             var (o, env, sysfs, fallback, hubFile) = EveryStage(asm);
@@ -307,7 +307,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void ResourceAssembly_DefaultsToTheEntryAssembly_AndItsResourcesAreSearchedWithoutListingThem()
+        public void Resource_assembly_defaults_to_the_entry_assembly_and_its_resources_are_searched_without_listing_them()
         {
             // The default: the entry assembly (here the test host's, which has no btf/ resources), searched without being asked.
             Assert.Same(Assembly.GetEntryAssembly(), new KernelBtfOptions().ResourceAssembly);
@@ -352,7 +352,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void ResourceAssembly_AlreadyListed_IsNotSearchedTwice_NullAndDynamicAssembliesDoNotThrow()
+        public void Resource_assembly_already_listed_is_not_searched_twice_null_and_dynamic_assemblies_do_not_throw()
         {
             var asm = AssemblyWithResources(("btf/vmlinux.btf", new byte[] { 1, 2, 3 }));
             var o = Options();
@@ -376,7 +376,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void ReleaseAndMachine_FromProcUnderTheRoot()
+        public void Release_and_machine_from_proc_under_the_root()
         {
             Put("/proc/sys/kernel/osrelease", System.Text.Encoding.ASCII.GetBytes("9.9.9-fake\n"));
             Put("/proc/sys/kernel/arch", System.Text.Encoding.ASCII.GetBytes("aarch64\n"));
@@ -389,7 +389,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void RealMachine_DefaultOptions_DescribeTheirSource()
+        public void Real_machine_default_options_describe_their_source()
         {
             // Works with or without /sys/kernel/btf/vmlinux: either a portable source or a plain non-portable message.
             var s = KernelBtf.Locate();

@@ -102,12 +102,12 @@ namespace GenEnum
             yield return new object[] { "x86_64-6.12", "aarch64-6.1" }; // PG_has_hwpoisoned = PG_active in 6.12 but not in 6.1: ambiguous by value
         }
 
-        private static BpftoolOracle.T? OracleEnum(BpftoolOracle oracle, BtfTypeLayout local)
+        private static BpftoolType? OracleEnum(BpftoolOracle oracle, BtfTypeLayout local)
         {
             // libbpf: candidates of ENUM/ENUM64 kind and the same essential name that have any of the enumerators.
             var names = new HashSet<string>(local.EnumValues.Select(v => BpftoolOracle.Essential(v.Key)));
             var cands = oracle.Candidates(local.BtfName, "ENUM").Concat(oracle.Candidates(local.BtfName, "ENUM64"))
-                .Where(t => t.Values.Any(v => names.Contains(BpftoolOracle.Essential(v.Key)))).ToList();
+                .Where(t => t.Values.Any(v => names.Contains(BpftoolOracle.Essential(v.Name)))).ToList();
             Assert.True(cands.Count <= 1, $"{local.BtfName}: {cands.Count} candidates in {oracle.Name}; this test assumes at most one");
             return cands.FirstOrDefault();
         }
@@ -131,10 +131,10 @@ namespace GenEnum
                 Assert.Equal(name, layout.BtfName);
                 Assert.Equal((uint)built.Size, layout.Size);
                 Assert.Equal(built.Encoding == "SIGNED", layout.IsSigned);
-                Assert.Equal(built.Values, layout.EnumValues);
+                Assert.Equal(built.Values.Select(v => new KeyValuePair<string, ulong>(v.Name, BpftoolOracle.Value(v))).ToList(), layout.EnumValues);
 
                 var target = OracleEnum(oracle, layout);
-                ulong? Expected(string n) => target?.Values.Where(v => BpftoolOracle.Essential(v.Key) == BpftoolOracle.Essential(n)).Select(v => (ulong?)v.Value).FirstOrDefault();
+                ulong? Expected(string n) => target?.Values.Where(v => BpftoolOracle.Essential(v.Name) == BpftoolOracle.Essential(n)).Select(v => (ulong?)BpftoolOracle.Value(v)).FirstOrDefault();
 
                 // By name (untyped).
                 var r = kernel.ResolveEnum(layout);
@@ -165,24 +165,24 @@ namespace GenEnum
 
             // The plain calls an application makes, against bpftool's numbers.
             var pf = OracleEnum(oracle, (BtfTypeLayout)GeneratedAssemblies.Call(asm, "GenEnum.Probe", "Layout", "pageflags")!)!;
-            ulong dirty = pf.Values.Single(v => v.Key == "PG_dirty").Value;
+            ulong dirty = BpftoolOracle.Value(pf.Values.Single(v => v.Name == "PG_dirty"));
             Assert.Equal(dirty, Convert.ToUInt64(GeneratedAssemblies.Call(asm, "GenEnum.Probe", "Dirty", kernel)));
-            Assert.Equal(pf.Values.Any(v => v.Key == Gone(from)), (bool)GeneratedAssemblies.Call(asm, "GenEnum.Probe", "HasGone", kernel)!);
+            Assert.Equal(pf.Values.Any(v => v.Name == Gone(from)), (bool)GeneratedAssemblies.Call(asm, "GenEnum.Probe", "HasGone", kernel)!);
             if (from == "x86_64-5.10" && to == "x86_64-6.12")
             {
-                Assert.Equal(3UL, source.Candidates("pageflags", "ENUM").Single().Values.Single(v => v.Key == "PG_dirty").Value);
+                Assert.Equal(3UL, BpftoolOracle.Value(source.Candidates("pageflags", "ENUM").Single().Values.Single(v => v.Name == "PG_dirty")));
                 Assert.Equal(4UL, dirty);           // really moved
                 Assert.True(moved > 20 && missing > 0, $"{moved} moved, {missing} missing");
                 var ns = OracleEnum(oracle, (BtfTypeLayout)GeneratedAssemblies.Call(asm, "GenEnum.Probe", "Layout", "node_stat_item")!)!;
-                Assert.Equal(ns.Values.Single(v => v.Key == "NR_KERNEL_STACK_KB").Value, Convert.ToUInt64(GeneratedAssemblies.Call(asm, "GenEnum.Probe", "KernelStack", kernel)));
+                Assert.Equal(BpftoolOracle.Value(ns.Values.Single(v => v.Name == "NR_KERNEL_STACK_KB")), Convert.ToUInt64(GeneratedAssemblies.Call(asm, "GenEnum.Probe", "KernelStack", kernel)));
             }
             if (from == to) Assert.True(moved == 0 && missing == 0 && ambiguous == 0);
             if (from == "x86_64-6.12" && to == "aarch64-6.1")
             {
                 Assert.True(ambiguous >= 2, $"{ambiguous} ambiguous");   // PG_active and PG_has_hwpoisoned
                 var r = kernel.ResolveEnum((BtfTypeLayout)GeneratedAssemblies.Call(asm, "GenEnum.Probe", "Layout", "pageflags")!);
-                Assert.Equal(pf.Values.Single(v => v.Key == "PG_active").Value, r["PG_active"]);             // by name it is still exact
-                Assert.Equal(pf.Values.Single(v => v.Key == "PG_has_hwpoisoned").Value, r["PG_has_hwpoisoned"]);
+                Assert.Equal(BpftoolOracle.Value(pf.Values.Single(v => v.Name == "PG_active")), r["PG_active"]);             // by name it is still exact
+                Assert.Equal(BpftoolOracle.Value(pf.Values.Single(v => v.Name == "PG_has_hwpoisoned")), r["PG_has_hwpoisoned"]);
                 Assert.NotEqual(r["PG_active"], r["PG_has_hwpoisoned"]);
             }
         }

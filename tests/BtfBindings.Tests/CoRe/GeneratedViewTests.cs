@@ -80,10 +80,10 @@ namespace GenTask
         /// <summary>
         /// Every generated struct/union has its metadata and a View, and a struct member's metadata names the member type's
         /// generated layout. (Field kinds need no comparison with <see cref="PlannedLayouts"/> any more: both read them from
-        /// the plan, <see cref="Layout.FieldKinds"/>, tested in OneRuleTests.)
+        /// the plan, <see cref="global::BtfBindings.Layout.FieldKinds"/>, tested in OneRuleTests.)
         /// </summary>
         [Fact]
-        public void GeneratedMetadata_NamesMemberLayouts()
+        public void Generated_metadata_names_member_layouts()
         {
             var asm = TaskAssembly("x86_64-6.12");
             var plan = LayoutPlanner.Plan(CoreFixtures.Kernel("x86_64-6.12"), new[] { "task_struct", "iphdr" }, null, out _);
@@ -137,7 +137,7 @@ namespace GenTask
             var task = oracle.Candidates("task_struct", "STRUCT").Single();
             var buf = new byte[task.Size];
             bool be = oracle.BigEndian;
-            (long off, long size) At(BpftoolOracle.T t, string path, long baseOff = 0)
+            (long off, long size) At(BpftoolType t, string path, long baseOff = 0)
             {
                 var parts = path.Split('.');
                 var hit = oracle.Find(t, parts[0]) ?? throw new InvalidOperationException($"{kernel}: no {parts[0]}");
@@ -163,7 +163,7 @@ namespace GenTask
 
         [Theory]
         [MemberData(nameof(Kernels))]
-        public void TaskStructView_GeneratedFromX86_64_6_12_ReadsEveryFixtureKernelsLayout(string kernel)
+        public void Task_struct_view_generated_from_x86_64_6_12_reads_every_fixture_kernels_layout(string kernel)
         {
             var asm = TaskAssembly("x86_64-6.12");
             var data = TaskObject(kernel, out var expected);
@@ -181,7 +181,7 @@ namespace GenTask
         [InlineData("x86_64-5.10")]
         [InlineData("s390x-6.12")]
         [InlineData("i686-6.1")]
-        public void View_OverDataThatEndsEarly_ReadsWhatIsThere_AndThrowsBeyond(string kernel)
+        public void View_over_data_that_ends_early_reads_what_is_there_and_throws_beyond(string kernel)
         {
             // Where the data ends relative to pid and se.vruntime comes from bpftool's dump of the target (the truth), not
             // from the resolution the view uses.
@@ -206,7 +206,7 @@ namespace GenTask
         }
 
         [Fact]
-        public void View_RejectsAResolutionOfAnotherType_AndNonPortableModeUsesBuildTimeOffsets()
+        public void View_rejects_a_resolution_of_another_type_and_non_portable_mode_uses_build_time_offsets()
         {
             var asm = TaskAssembly("x86_64-6.12");
             var kernel = new TargetKernel(CoreFixtures.Kernel("x86_64-6.12"));
@@ -226,7 +226,7 @@ namespace GenTask
         [Theory]
         [InlineData("x86_64-5.10")]
         [InlineData("s390x-6.12")]
-        public void TypedResolution_IsCachedWithTheUntypedOne_AndReadsTheSame(string kernel)
+        public void Typed_resolution_is_cached_with_the_untyped_one_and_reads_the_same(string kernel)
         {
             var asm = TaskAssembly("x86_64-6.12");
             var data = TaskObject(kernel, out _);
@@ -325,7 +325,7 @@ namespace GenCore
 
         [Theory]
         [MemberData(nameof(CoreTargets))]
-        public void ClangFixtures_ThroughGeneratedViews(string obj)
+        public void Clang_fixtures_through_generated_views(string obj)
         {
             var asm = GeneratedAssemblies.Build(CoreFixtures.CorePath("local.o"), CoreSource);
             var k = new TargetKernel(CoreFixtures.Core(obj), obj);

@@ -244,7 +244,7 @@ enum pid_type___x { PIDTYPE_PID___x, PIDTYPE_TGID___x = 7, PIDTYPE_NOTHERE___x }
                 int k = System.Threading.Interlocked.Increment(ref n);
                 string c = Path.Combine(dir, $"relos-{build}-{k}.bpf.c"), o = Path.Combine(dir, $"relos-{build}-{k}.o");
                 File.WriteAllText(c, Source(head, relos, idx));
-                var r = Tool.Run("clang", $"-target bpf -g -O2 -Wno-unused-value -Wno-array-bounds -c {c} -o {o}");
+                var r = ProcessRunner.Run("clang", ["-target", "bpf", "-g", "-O2", "-Wno-unused-value", "-Wno-array-bounds", "-c", c, "-o", o]);
                 if (r.ExitCode == 0) { objects.Add((o, idx)); return; }
                 string why = r.StdErr.Split('\n').FirstOrDefault(l => l.Contains("error")) ?? r.StdErr;
                 if (!splittable) throw new InvalidOperationException($"clang failed on {c}: {why}");
@@ -266,7 +266,7 @@ enum pid_type___x { PIDTYPE_PID___x, PIDTYPE_TGID___x = 7, PIDTYPE_NOTHERE___x }
 
         private static Libbpf RunOracle(string driver, string obj, string targetBtf)
         {
-            var r = Tool.Run(driver, $"{obj} {targetBtf}");
+            var r = ProcessRunner.Run(driver, [obj, targetBtf]);
             if (r.ExitCode == 3) throw new SkipTestException("libbpf could not load BPF programs (bpf() refused; needs root/CAP_BPF): " + r.StdErr.Trim());
             if (r.ExitCode != 0) throw new InvalidOperationException($"core_oracle {obj} {targetBtf} failed ({r.ExitCode}): {r.StdErr}");
             var res = new Libbpf();
@@ -350,7 +350,7 @@ enum pid_type___x { PIDTYPE_PID___x, PIDTYPE_TGID___x = 7, PIDTYPE_NOTHERE___x }
 
         /// <summary>The by-name API on values libbpf 1.1 gave for the same relocations (core_oracle, x86_64-6.12 vmlinux.h as local types).</summary>
         [Fact]
-        public void ByName_FieldPaths_GiveLibbpfValues()
+        public void By_name_field_paths_give_libbpf_values()
         {
             var local = CoreFixtures.Kernel("x86_64-6.12");
             var k510 = new TargetKernel(CoreFixtures.Kernel("x86_64-5.10"), "x86_64-5.10");
@@ -382,14 +382,13 @@ enum pid_type___x { PIDTYPE_PID___x, PIDTYPE_TGID___x = 7, PIDTYPE_NOTHERE___x }
         }
 
         [FullSkippableFact]
-        public void CoreRelocations_AgreeWithLibbpf()
+        public void Core_relocations_agree_with_libbpf()
         {
             if (!OperatingSystem.IsLinux()) throw new SkipTestException("not Linux");
             var sw = Stopwatch.StartNew();
             var dir = Path.Combine(Path.GetTempPath(), "btfbindings-libbpf-diff-" + Environment.ProcessId);
             Directory.CreateDirectory(dir);
-            string driver = Path.Combine(dir, "core_oracle");
-            Tool.Check("gcc", $"-O2 -Wall -o {driver} {Path.Combine(Fixtures.RepoRoot, "tests", "oracle", "core_oracle.c")} -lbpf");
+            string driver = LibbpfOracles.Executable("core_oracle");
 
             try { Run(dir, driver, sw); }
             finally { try { Directory.Delete(dir, recursive: true); } catch (IOException) { } }
@@ -404,7 +403,7 @@ enum pid_type___x { PIDTYPE_PID___x, PIDTYPE_TGID___x = 7, PIDTYPE_NOTHERE___x }
             {
                 var buildBtf = CoreFixtures.Kernel(build);
                 string vmlinuxH = Path.Combine(dir, "vmlinux-" + build + ".h");
-                File.WriteAllBytes(vmlinuxH, Tool.Check("bpftool", $"btf dump file {Fixtures.Path(build)} format c").StdOutBytes);
+                File.WriteAllBytes(vmlinuxH, Bpftool.Dump(Fixtures.Path(build), format: "c").StdOutBytes);
                 var (relos, head) = Generate(buildBtf, vmlinuxH);
                 var (objs, rejected) = CompileAll(dir, build, head, relos);
                 var localOf = new Btf?[relos.Count];

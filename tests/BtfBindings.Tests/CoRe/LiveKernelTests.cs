@@ -58,17 +58,13 @@ namespace BtfBindings.Tests.CoRe
             var outFile = Path.Combine(Path.GetTempPath(), $"btfbindings-tasks-{Environment.ProcessId}-{Guid.NewGuid():N}.bin");
             try
             {
-                var psi = new ProcessStartInfo("bash", $"\"{script}\" \"{outFile}\"") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
                 var before = ProcTasks.Snapshot();
-                using var p = Process.Start(psi)!;
-                var stdout = p.StandardOutput.ReadToEndAsync();
-                var stderr = p.StandardError.ReadToEndAsync();
-                if (!p.WaitForExit(120_000)) { p.Kill(true); throw new TimeoutException("tests/bpf/run.sh did not finish in 2 minutes"); }
+                var p = ProcessRunner.Run("bash", [script, outFile], timeout: TimeSpan.FromMinutes(2));
                 var after = ProcTasks.Snapshot();
-                string err = stderr.Result.Trim();
+                string err = p.StdErr.Trim();
                 if (p.ExitCode == 77) return new Result { Skip = err.Split('\n').LastOrDefault(l => l.Contains("SKIP")) ?? err };
-                if (p.ExitCode != 0) throw new InvalidOperationException($"tests/bpf/run.sh failed ({p.ExitCode}):\n{err}");
-                return new Result { Records = Parse(File.ReadAllBytes(outFile)), Summary = stdout.Result.Trim(), Before = before, After = after };
+                if (p.ExitCode != 0) throw new InvalidOperationException(p.Describe());
+                return new Result { Records = Parse(File.ReadAllBytes(outFile)), Summary = p.StdOut.Trim(), Before = before, After = after };
             }
             finally
             {
@@ -209,7 +205,7 @@ namespace GenLive
         /// <summary>The /proc → dump comparison itself (no kernel needed): missing tasks fail, PID 1 is required, and only
         /// thread group 1 is tolerated, only where the kernel hides it; tasks born/exited during the dump and reused tids are not counted.</summary>
         [FullFact]
-        public void LiveKernel_TaskSetComparison_FlagsMissingTasksAndPid1()
+        public void Live_kernel_task_set_comparison_flags_missing_tasks_and_pid1()
         {
             var before = new Dictionary<(int tgid, int tid), long> { [(1, 1)] = 5, [(1, 63)] = 9, [(2, 2)] = 5, [(300, 300)] = 80, [(300, 301)] = 81, [(400, 400)] = 90, [(500, 500)] = 95 };
             var after = new Dictionary<(int tgid, int tid), long>(before) { [(600, 600)] = 120, [(500, 500)] = 130 }; // 600 born; tid 500 reused
@@ -236,7 +232,7 @@ namespace GenLive
         }
 
         [FullSkippableFact]
-        public void LiveKernel_TypesGeneratedFromItsOwnBtf_ReadPidTgidComm()
+        public void Live_kernel_types_generated_from_its_own_btf_read_pid_tgid_comm()
         {
             var records = LiveTaskDump.Records(out var summary);
             _out.WriteLine(summary);
@@ -268,7 +264,7 @@ namespace GenLive
         }
 
         [FullSkippableFact]
-        public void LiveKernel_TypesGeneratedFromOlderFixtures_RelocatedAgainstLiveBtf()
+        public void Live_kernel_types_generated_from_older_fixtures_relocated_against_live_btf()
         {
             var records = LiveTaskDump.Records(out var summary);
             _out.WriteLine(summary);

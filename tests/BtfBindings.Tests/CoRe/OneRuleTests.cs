@@ -32,7 +32,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void Window_IsLibbpfs_ForEveryOffsetWidthAndMemberSize()
+        public void Window_is_libbpfs_for_every_offset_width_and_member_size()
         {
             int checkedCount = 0, failing = 0;
             foreach (bool be in new[] { false, true })
@@ -62,7 +62,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void Window_OfAMemberTypeWiderThan8_IsItsSize_AsInLibbpf()
+        public void Window_of_a_member_type_wider_than_8_is_its_size_as_in_libbpf()
         {
             // __int128 x: 8 at bit 0: libbpf's loop never runs, the window is the 16-byte member type (no BPF load can serve it).
             var w = BitfieldWindows.Bitfield(0, 8, 16, false);
@@ -95,7 +95,7 @@ namespace BtfBindings.Tests.CoRe
         [Theory]
         [InlineData(false)]
         [InlineData(true)]
-        public void NestedMember_BitfieldWindows_AreRootRelative_AsLibbpf(bool bigEndian)
+        public void Nested_member_bitfield_windows_are_root_relative_as_libbpf(bool bigEndian)
         {
             var btf = I386(bigEndian);
             Assert.Equal(4, btf.PointerSize);
@@ -180,7 +180,7 @@ namespace BtfBindings.Tests.CoRe
         private static BtfTypeLayout Local(Btf btf) => new PlannedLayouts(LayoutPlanner.Plan(btf, new[] { "dev" }, null, out _))["dev"]!;
 
         [Fact]
-        public void AnonymousEnumField_IsAnEnum_InThePlanAndTheMetadata()
+        public void Anonymous_enum_field_is_an_enum_in_the_plan_and_the_metadata()
         {
             var btf = Dev(b => (b.AddEnum("", 4, false, false, ("NETREG_UNINITIALIZED", 0), ("NETREG_REGISTERED", 1)), 8));
             var plan = LayoutPlanner.Plan(btf, new[] { "dev" }, null, out _);
@@ -196,7 +196,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void FieldKinds_OneFunction_ForEveryShape()
+        public void Field_kinds_one_function_for_every_shape()
         {
             static PlannedField F(TypeShape s, bool flex = false) => new PlannedField { Type = s, IsFlexibleArray = flex };
             var i32 = new TypeShape { Kind = TypeShapeKind.Scalar, Scalar = ScalarKind.I32, ByteSize = 4 };
@@ -224,7 +224,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void AnonymousEnumBitfield_AgainstAU8_IsMissing_AsLibbpfRejectsEnumVsInt()
+        public void Anonymous_enum_bitfield_against_a_u8_is_missing_as_libbpf_rejects_enum_vs_int()
         {
             // 5.4's net_device.reg_state (enum {...} reg_state:8) against a kernel where it is a u8.
             var local = Local(Dev(b => (b.AddEnum("", 4, false, false, ("NETREG_UNINITIALIZED", 0)), 8)));
@@ -249,7 +249,7 @@ namespace BtfBindings.Tests.CoRe
 
         [Theory]
         [MemberData(nameof(EnumTargets))]
-        public void EnumToEnum_NamedOrAnonymous_Enum32Or64_FollowsLibbpf(string localName, bool local64, string targetName, bool target64, bool compatible)
+        public void Enum_to_enum_named_or_anonymous_enum32_or_64_follows_libbpf(string localName, bool local64, string targetName, bool target64, bool compatible)
         {
             var local = Local(Dev(b => (b.AddEnum(localName, local64 ? 8u : 4u, false, local64, ("A", 0), ("B", 1)), 8)));
             Assert.Equal(BtfFieldKind.Enum, local.Field("reg_state")!.Kind);
@@ -260,7 +260,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void IntField_AgainstAnEnum_IsMissing()
+        public void Int_field_against_an_enum_is_missing()
         {
             var local = Local(Dev(b => (b.AddInt("u8", 1), 0)));
             var target = new TargetKernel(Dev(b => (b.AddEnum("", 4, false, false, ("A", 0)), 8)));

@@ -17,7 +17,7 @@ namespace BtfBindings.Tests.CoRe
         [InlineData("foo___", "foo___")]
         [InlineData("___foo", "___foo")]
         [InlineData("foo__bar", "foo__bar")]
-        public void EssentialName_LibbpfRule(string name, string essential)
+        public void Essential_name_libbpf_rule(string name, string essential)
         {
             Assert.Equal(essential, FlavorRules.EssentialName(name));
             Assert.Equal(essential, BpftoolOracle.Essential(name));
@@ -29,7 +29,7 @@ namespace BtfBindings.Tests.CoRe
         private static BtfTypeLayout T(string name, params BtfFieldLayout[] fields) => new BtfTypeLayout(name, BtfKind.Struct, 64, fields, "test", 8);
 
         [Fact]
-        public void Candidates_SameKindOnly_EnumAndEnum64Together_FlavorsIncluded()
+        public void Candidates_same_kind_only_enum_and_enum64_together_flavors_included()
         {
             var b = new BtfBuilder();
             int i = b.AddInt("int", 4, BtfIntEncoding.Signed);
@@ -50,7 +50,7 @@ namespace BtfBindings.Tests.CoRe
         [Theory]
         [InlineData(false)]
         [InlineData(true)]
-        public void Bitfield_Window_WidensLikeLibbpf_InTheTargetsByteOrder(bool bigEndian)
+        public void Bitfield_window_widens_like_libbpf_in_the_targets_byte_order(bool bigEndian)
         {
             // unsigned int x:20 at bit 20 crosses the 4-byte unit: libbpf widens the load to 8 bytes at offset 0.
             var b = new BtfBuilder();
@@ -77,7 +77,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void SizeChanges_UnsignedAndPointersOnly_NarrowingChecksTheValue()
+        public void Size_changes_unsigned_and_pointers_only_narrowing_checks_the_value()
         {
             var b = new BtfBuilder();
             int u8 = b.AddInt("unsigned long", 8);
@@ -104,7 +104,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void LegacyBitfieldInt_IsIncompatible_AndCompositeMismatchIsMissing()
+        public void Legacy_bitfield_int_is_incompatible_and_composite_mismatch_is_missing()
         {
             var b = new BtfBuilder();
             int legacy = b.AddInt("int", 4, BtfIntEncoding.Signed, bits: 8, bitOffset: 8);
@@ -120,7 +120,7 @@ namespace BtfBindings.Tests.CoRe
         }
 
         [Fact]
-        public void Resolve_IsCachedAndThreadSafe()
+        public void Resolve_is_cached_and_thread_safe()
         {
             var k = new TargetKernel(CoreFixtures.Kernel("x86_64-6.12"));
             var layout = CoreFixtures.Layouts(CoreFixtures.Kernel("x86_64-5.10"), "task_struct")["task_struct"]!;

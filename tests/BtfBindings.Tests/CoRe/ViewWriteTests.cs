@@ -78,11 +78,11 @@ namespace GenWrite
         private sealed class Expected
         {
             private readonly BpftoolOracle _o;
-            private readonly BpftoolOracle.T _root;
+            private readonly BpftoolType _root;
             public readonly byte[] Bytes;
             public readonly List<(string field, long from, long to)> Touched = new List<(string, long, long)>();
 
-            public Expected(BpftoolOracle o, BpftoolOracle.T root, byte[] background) { _o = o; _root = root; Bytes = (byte[])background.Clone(); }
+            public Expected(BpftoolOracle o, BpftoolType root, byte[] background) { _o = o; _root = root; Bytes = (byte[])background.Clone(); }
 
             /// <summary>bpftool's absolute bits_offset, bitfield_size (0: not a bitfield) and byte size of a member path.</summary>
             public (long bitOffset, int bitfieldSize, long size) At(string path)
@@ -166,7 +166,7 @@ namespace GenWrite
 
         [Theory]
         [MemberData(nameof(Targets))]
-        public void TaskStructWrites_LandAtTheTargetsOffsets_InItsByteOrder_AndNothingElseChanges(string kernel)
+        public void Task_struct_writes_land_at_the_targets_offsets_in_its_byte_order_and_nothing_else_changes(string kernel)
         {
             var asm = Asm();
             var oracle = BpftoolOracle.For(Fixtures.Path(kernel), CoreFixtures.IsBigEndian(kernel));
@@ -212,7 +212,7 @@ namespace GenWrite
 
         [Theory]
         [MemberData(nameof(Targets))]
-        public void IphdrNibbles_FollowTheTargetsBitfieldLayout(string kernel)
+        public void Iphdr_nibbles_follow_the_targets_bitfield_layout(string kernel)
         {
             // x86 declares ihl:4 before version:4 (bits 0 and 4), s390x the other way round (version at bit 0, counted from
             // the most significant bit): written through a view generated from x86, both give the wire byte 0x45.

@@ -2,49 +2,53 @@ using System;
 using System.IO;
 using System.IO.Compression;
 using System.Security.Cryptography;
-using BtfBindings.Compression;
+using BtfBindings.Containers;
 using BtfBindings.Tests.Support;
 using Xunit;
 using static BtfBindings.Tests.Compression.CompressionTestSupport;
 
 namespace BtfBindings.Tests.Compression;
 
+/// <summary>
+/// BTFHub archives (<c>&lt;kernel&gt;.btf.tar.xz</c>, made by tar(1) as BTFHub makes them) through the one unwrapping path
+/// every input takes (<see cref="Btf.Load"/>, <c>btfgen extract</c>): the <c>*.btf</c> member is the BTF, and what is wrong
+/// is a <see cref="BtfException"/> naming the file (and the offset, where the data says it).
+/// </summary>
 public class BtfHubArchiveTests
 {
+    /// <summary>A small, real BTF blob: an int and a struct using it.</summary>
+    private static byte[] SmallBtf()
+    {
+        var b = new BtfBuilder();
+        int i = b.AddInt("int", 4, BtfIntEncoding.Signed);
+        b.AddComposite(BtfKind.Struct, "hub_probe", 8, ("a", i, 0, 0), ("b", i, 32, 0));
+        return b.ToArray();
+    }
+
     [Theory]
     [InlineData("5.4.0-1009-aws.btf", false)]
     [InlineData("5.4.0-1009-aws.btf", true)]
-    public void ExtractsTheBtfMemberFromTarXz(string memberName, bool dotPrefix)
+    public void Extracts_the_btf_member_from_tar_xz(string memberName, bool dotPrefix)
     {
         using var tmp = new TempDirectory();
         string dir = tmp.Combine("content");
         Directory.CreateDirectory(dir);
-        byte[] btf = CompressibleBytes(300_000, 7);
-        btf[0] = 0x9F;
-        btf[1] = 0xEB;
+        byte[] btf = SmallBtf();
         File.WriteAllBytes(Path.Combine(dir, memberName), btf);
+        File.WriteAllText(Path.Combine(dir, "README"), "not btf");
         string archive = tmp.Combine(memberName + ".tar.xz");
         Run("tar", new[] { "-cJf", archive, "-C", dir, dotPrefix ? "." : memberName });
 
-        Assert.Equal(btf, BtfHubArchive.ExtractBtfFile(archive));
-        byte[] fromBytes = BtfHubArchive.ExtractBtf(File.ReadAllBytes(archive), out string name);
-        Assert.Equal(btf, fromBytes);
-        Assert.Equal(dotPrefix ? "./" + memberName : memberName, name);
+        var found = KernelImage.FindBtf(File.ReadAllBytes(archive), archive);
+        Assert.Equal(btf, found.Data);
+        Assert.Contains("tar member " + (dotPrefix ? "./" : "") + memberName, found.Description);
+        Assert.Equal(2, Btf.Load(archive).FindType("hub_probe", BtfKind.Struct)!.Value.Vlen);
     }
 
     [FullFact]
-    public void RealKernelBtfRoundTripsThroughABtfHubStyleArchive()
+    public void Real_kernel_btf_round_trips_through_a_btf_hub_style_archive()
     {
-        // tests/fixtures/x86_64-6.12.btf.gz: real vmlinux BTF (see tests/fixtures/README.md).
-        string fixture = FindFixture("x86_64-6.12.btf.gz");
-        byte[] btf;
-        using (var gz = new GZipStream(File.OpenRead(fixture), CompressionMode.Decompress))
-        using (var ms = new MemoryStream())
-        {
-            gz.CopyTo(ms);
-            btf = ms.ToArray();
-        }
-
+        byte[] btf = File.ReadAllBytes(Fixtures.Path("x86_64-6.12"));
         Assert.Equal("e0e6430bf6ddca2c65bebe329cd8244ffd06756cbc25f9b37acff9d1d0244131", Convert.ToHexStringLower(SHA256.HashData(btf)));
 
         using var tmp = new TempDirectory();
@@ -53,69 +57,48 @@ public class BtfHubArchiveTests
         // BTFHub creates its archives with "tar cvfJ".
         Run("tar", new[] { "cfJ", archive, "-C", tmp.FullPath, "6.12.117+deb12-amd64.btf" });
 
-        Assert.Equal(btf, BtfHubArchive.ExtractBtfFile(archive));
-    }
-
-    private static string FindFixture(string name)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "tests", "fixtures", name);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException("fixture tests/fixtures/" + name + " not found above " + AppContext.BaseDirectory);
+        Assert.Equal(btf, KernelImage.FindBtf(File.ReadAllBytes(archive), archive).Data);
+        Assert.Equal(Btf.Parse((byte[])btf.Clone()).TypeCount, Btf.Load(archive).TypeCount);
     }
 
     [Fact]
-    public void AcceptsBareBtfBlob()
+    public void Accepts_bare_xz_btf_and_uncompressed_tar()
     {
-        byte[] btf = CompressibleBytes(4000, 10);
-        btf[0] = 0x9F;
-        btf[1] = 0xEB;
-        btf[2] = 1;
-        Assert.Equal(btf, BtfHubArchive.ExtractBtf(XzCompress(btf), out string name));
-        Assert.Equal(string.Empty, name);
-        Assert.Equal(btf, BtfHubArchive.ExtractBtf(btf));
-    }
+        byte[] btf = SmallBtf();
+        Assert.Equal(btf, KernelImage.FindBtf(XzCompress(btf), "vmlinux.btf.xz").Data);
 
-    [Fact]
-    public void AcceptsUncompressedTar()
-    {
         using var tmp = new TempDirectory();
-        byte[] btf = RandomBytes(5000, 8);
         File.WriteAllBytes(tmp.Combine("k.btf"), btf);
         File.WriteAllText(tmp.Combine("README"), "not btf");
         byte[] tar = Run("tar", new[] { "-cf", "-", "-C", tmp.FullPath, "README", "k.btf" });
-        Assert.Equal(btf, BtfHubArchive.ExtractBtf(tar));
+        Assert.Equal(btf, KernelImage.FindBtf(tar, "k.tar").Data);
     }
 
     [Fact]
-    public void MissingOrAmbiguousBtfMemberIsReported()
+    public void Missing_or_ambiguous_btf_member_is_reported_as_btf_exception()
     {
         using var tmp = new TempDirectory();
-        File.WriteAllText(tmp.Combine("a.btf"), "one");
-        File.WriteAllText(tmp.Combine("b.btf"), "two");
+        File.WriteAllBytes(tmp.Combine("a.btf"), SmallBtf());
+        File.WriteAllBytes(tmp.Combine("b.btf"), SmallBtf());
         File.WriteAllText(tmp.Combine("notes.txt"), "text");
 
         byte[] none = Run("tar", new[] { "-cJf", "-", "-C", tmp.FullPath, "notes.txt" });
-        var e = Assert.Throws<InvalidDataException>(() => BtfHubArchive.ExtractBtf(none, "x.btf.tar.xz"));
-        Assert.Equal("tar: no *.btf member found in x.btf.tar.xz (members: notes.txt)", e.Message);
+        var e = Assert.Throws<BtfException>(() => BtfContainer.Parse((byte[])none.Clone(), "x.btf.tar.xz"));
+        Assert.Equal("x.btf.tar.xz", e.SourceName);
+        Assert.Contains("tar archive holds no BTF (no .btf member)", e.Message);
 
         byte[] two = Run("tar", new[] { "-cJf", "-", "-C", tmp.FullPath, "a.btf", "b.btf" });
-        e = Assert.Throws<InvalidDataException>(() => BtfHubArchive.ExtractBtf(two, "y.btf.tar.xz"));
-        Assert.Equal("tar: more than one *.btf member found in y.btf.tar.xz (a.btf, b.btf)", e.Message);
+        e = Assert.Throws<BtfException>(() => BtfContainer.Parse((byte[])two.Clone(), "y.btf.tar.xz"));
+        Assert.Equal("y.btf.tar.xz", e.SourceName);
+        Assert.Contains("archive holds several .btf files (a.btf, b.btf); extract one", e.Message);
 
-        e = Assert.Throws<InvalidDataException>(() => BtfHubArchive.ExtractBtf(XzCompress(RandomBytes(2000, 9)), "r.tar.xz"));
-        Assert.Equal("tar: not a tar archive (nor xz-compressed tar, nor raw BTF) at offset 0 in r.tar.xz", e.Message);
-
+        // Corrupt xz: the decoder's own error, with the file and the offset of the damage.
         byte[] corrupt = (byte[])none.Clone();
         corrupt[corrupt.Length / 2] ^= 0x10;
-        e = Assert.Throws<InvalidDataException>(() => BtfHubArchive.ExtractBtf(corrupt, "z.btf.tar.xz"));
-        Assert.StartsWith("xz: ", e.Message);
-        Assert.EndsWith(" in z.btf.tar.xz", e.Message);
+        e = Assert.Throws<BtfException>(() => BtfContainer.Parse(corrupt, "z.btf.tar.xz"));
+        Assert.Equal("z.btf.tar.xz", e.SourceName);
+        Assert.NotNull(e.Offset);
+        Assert.InRange(e.Offset!.Value, 0, none.Length);
+        Assert.Contains(": xz: ", e.Message);
     }
 }

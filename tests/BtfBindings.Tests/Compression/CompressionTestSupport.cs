@@ -5,88 +5,16 @@ using System.Diagnostics;
 using System.IO;
 using System.Text;
 using System.Threading.Tasks;
+using BtfBindings.Tests.Support;
 
 namespace BtfBindings.Tests.Compression;
 
 /// <summary>Runs the xz and tar command-line tools and generates test data.</summary>
 internal static class CompressionTestSupport
 {
-    /// <summary>Runs <paramref name="tool"/> with <paramref name="args"/>, feeding <paramref name="stdin"/>; returns stdout.</summary>
+    /// <summary>Runs <paramref name="tool"/> with <paramref name="args"/>, feeding <paramref name="stdin"/>; returns stdout (a non-zero exit throws).</summary>
     public static byte[] Run(string tool, IEnumerable<string> args, byte[]? stdin = null, string? workingDirectory = null)
-    {
-        var psi = new ProcessStartInfo(tool)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        if (workingDirectory != null)
-        {
-            psi.WorkingDirectory = workingDirectory;
-        }
-
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        Process process;
-        try
-        {
-            process = Process.Start(psi) ?? throw new InvalidOperationException("Process.Start returned null for " + tool);
-        }
-        catch (Win32Exception e)
-        {
-            throw new InvalidOperationException(
-                $"The '{tool}' command-line tool is required by the compression tests but could not be started ({e.Message}). " +
-                "Install it (Debian: apt-get install xz-utils tar).", e);
-        }
-
-        using (process)
-        {
-            Task<string> stderr = process.StandardError.ReadToEndAsync();
-            Task writer = Task.Run(() =>
-            {
-                try
-                {
-                    if (stdin != null)
-                    {
-                        process.StandardInput.BaseStream.Write(stdin, 0, stdin.Length);
-                    }
-                }
-                catch (IOException)
-                {
-                    // The tool exited early; its exit code tells why.
-                }
-                finally
-                {
-                    try
-                    {
-                        process.StandardInput.Close();
-                    }
-                    catch (IOException)
-                    {
-                    }
-                }
-            });
-            var stdout = new MemoryStream();
-            process.StandardOutput.BaseStream.CopyTo(stdout);
-            if (!process.WaitForExit(600_000))
-            {
-                process.Kill();
-                throw new TimeoutException($"{tool} {string.Join(" ", args)} did not finish");
-            }
-
-            writer.Wait();
-            if (process.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"{tool} {string.Join(" ", args)} failed with exit code {process.ExitCode}: {stderr.Result}");
-            }
-
-            return stdout.ToArray();
-        }
-    }
+        => ProcessRunner.Check(tool, args, workingDirectory, TimeSpan.FromMinutes(10), stdin: stdin).StdOutBytes;
 
     /// <summary>Compresses <paramref name="data"/> with <c>xz -c</c> and the given options.</summary>
     public static byte[] XzCompress(byte[] data, params string[] options)

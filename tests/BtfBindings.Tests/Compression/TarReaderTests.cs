@@ -48,7 +48,7 @@ public class TarReaderTests
     [InlineData("pax", true)]
     [InlineData("ustar", false)]
     [InlineData("oldgnu", true)]
-    public void ReadsArchivesCreatedByTar(string format, bool longComponent)
+    public void Reads_archives_created_by_tar(string format, bool longComponent)
     {
         using var tmp = new TempDirectory();
         Dictionary<string, byte[]> files = CreateTree(tmp.FullPath, longComponent);
@@ -81,7 +81,7 @@ public class TarReaderTests
     }
 
     [Fact]
-    public void ReadsTarXzAndHardLinks()
+    public void Reads_tar_xz_and_hard_links()
     {
         using var tmp = new TempDirectory();
         Dictionary<string, byte[]> files = CreateTree(tmp.FullPath, longComponent: true);
@@ -105,7 +105,7 @@ public class TarReaderTests
     }
 
     [Fact]
-    public void CorruptAndTruncatedArchivesAreRejected()
+    public void Corrupt_and_truncated_archives_are_rejected()
     {
         using var tmp = new TempDirectory();
         CreateTree(tmp.FullPath, longComponent: true);
@@ -113,21 +113,23 @@ public class TarReaderTests
 
         byte[] badChecksum = (byte[])tar.Clone();
         badChecksum[0] ^= 0x20;
-        var e = Assert.Throws<InvalidDataException>(() => TarReader.ReadAllEntries(badChecksum, "bad.tar"));
-        Assert.Equal($"tar: header checksum mismatch (stored {ReadOctal(tar, 148, 8)}, computed {Checksum(badChecksum)}) at offset 0 in bad.tar", e.Message);
+        var e = Assert.Throws<BtfException>(() => TarReader.ReadAllEntries(badChecksum, "bad.tar"));
+        Assert.Equal($"bad.tar at byte offset 0 (0x0): tar: header checksum mismatch (stored {ReadOctal(tar, 148, 8)}, computed {Checksum(badChecksum)})", e.Message);
+        Assert.Equal("bad.tar", e.SourceName);
+        Assert.Equal(0, e.Offset);
 
         // Truncate inside the data of the large member.
         List<TarEntry> entries = TarReader.ReadEntries(tar).ToList();
         TarEntry big = entries.Single(x => x.Name.EndsWith(LongFile, StringComparison.Ordinal));
         int cut = (int)big.HeaderOffset + 512 + 1000;
-        e = Assert.Throws<InvalidDataException>(() => TarReader.ReadAllEntries(tar.AsSpan(0, cut).ToArray()));
+        e = Assert.Throws<BtfException>(() => TarReader.ReadAllEntries(tar.AsSpan(0, cut).ToArray()));
         Assert.Contains("extends past the end of the archive", e.Message);
 
         // Truncate inside a header.
-        e = Assert.Throws<InvalidDataException>(() => TarReader.ReadAllEntries(tar.AsSpan(0, (int)big.HeaderOffset + 100).ToArray()));
+        e = Assert.Throws<BtfException>(() => TarReader.ReadAllEntries(tar.AsSpan(0, (int)big.HeaderOffset + 100).ToArray()));
         Assert.Contains("truncated header", e.Message);
 
-        // Every truncation and many byte flips: only InvalidDataException (or a shorter listing).
+        // Every truncation and many byte flips: only BtfException (or a shorter listing).
         var rng = new Random(3);
         for (int i = 0; i < 400; i++)
         {
@@ -144,14 +146,14 @@ public class TarReaderTests
                     _ = entry.Data.Length;
                 }
             }
-            catch (InvalidDataException)
+            catch (BtfException)
             {
             }
         }
     }
 
     [Fact]
-    public void PaxSizeAndPathRecordsAndBase256AreHonoured()
+    public void Pax_size_and_path_records_and_base_256_are_honoured()
     {
         var archive = new MemoryStream();
         byte[] data = RandomBytes(1500, 4);
@@ -186,19 +188,20 @@ public class TarReaderTests
     }
 
     [Fact]
-    public void MalformedPaxRecordIsRejected()
+    public void Malformed_pax_record_is_rejected()
     {
         var archive = new MemoryStream();
         WriteEntry(archive, "PaxHeaders/x", 'x', Encoding.UTF8.GetBytes("99 path=x\n"));
         WriteHeader(archive, "f", '0', 0);
         archive.Write(new byte[1024]);
-        var e = Assert.Throws<InvalidDataException>(() => TarReader.ReadAllEntries(archive.ToArray(), "pax.tar"));
+        var e = Assert.Throws<BtfException>(() => TarReader.ReadAllEntries(archive.ToArray(), "pax.tar"));
         Assert.Contains("pax record", e.Message);
-        Assert.EndsWith("at offset 512 in pax.tar", e.Message);
+        Assert.StartsWith("pax.tar at byte offset 512 (0x200): ", e.Message);
+        Assert.Equal(("pax.tar", 512L), (e.SourceName, e.Offset));
     }
 
     [Fact]
-    public void EmptyArchiveHasNoEntries()
+    public void Empty_archive_has_no_entries()
     {
         Assert.Empty(TarReader.ReadAllEntries(new byte[10240]));
         Assert.Empty(TarReader.ReadAllEntries(Array.Empty<byte>()));

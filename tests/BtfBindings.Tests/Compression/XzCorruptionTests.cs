@@ -8,7 +8,7 @@ using static BtfBindings.Tests.Compression.CompressionTestSupport;
 namespace BtfBindings.Tests.Compression;
 
 /// <summary>
-/// Corrupt and truncated inputs must fail with <see cref="InvalidDataException"/> (never another exception,
+/// Corrupt and truncated inputs must fail with <see cref="BtfException"/> (never another exception,
 /// never a hang); a corruption covered by an integrity check must never produce wrong output.
 /// </summary>
 public class XzCorruptionTests
@@ -22,7 +22,7 @@ public class XzCorruptionTests
         Different,
     }
 
-    /// <summary>Decodes and classifies the result; any exception other than a clean InvalidDataException fails the test.</summary>
+    /// <summary>Decodes and classifies the result; any exception other than a clean BtfException fails the test.</summary>
     private static Outcome Decode(byte[] input, byte[] original, string what)
     {
         byte[] output;
@@ -30,12 +30,13 @@ public class XzCorruptionTests
         {
             output = XzDecoder.Decompress(input, "corrupt.xz", maxOutputBytes: 64 << 20);
         }
-        catch (InvalidDataException e)
+        catch (BtfException e)
         {
             Assert.False(e.Message.Contains("internal decoder error", StringComparison.Ordinal), what + ": " + e.Message + "\n" + e.InnerException);
-            Assert.StartsWith("xz: ", e.Message);
-            Assert.Contains(" at offset ", e.Message);
-            Assert.EndsWith(" in corrupt.xz", e.Message);
+            Assert.StartsWith("xz: ", e.Detail);
+            Assert.Equal("corrupt.xz", e.SourceName);
+            Assert.NotNull(e.Offset);
+            Assert.InRange(e.Offset!.Value, 0, input.Length);
             return Outcome.Rejected;
         }
         catch (Exception e)
@@ -60,7 +61,7 @@ public class XzCorruptionTests
     [InlineData("--check=sha256 -T2 --block-size=9000")]
     [InlineData("--check=crc32 --x86 --lzma2=preset=6")]
     [InlineData("--check=crc64 --delta=dist=4 --lzma2=preset=1")]
-    public void EveryByteFlipCoveredByChecksIsDetected(string options)
+    public void Every_byte_flip_covered_by_checks_is_detected(string options)
     {
         byte[] original = MixedBytes(16_000, 100);
         byte[] xz = XzCompress(original, options.Split(' '));
@@ -86,7 +87,7 @@ public class XzCorruptionTests
     }
 
     [Fact]
-    public void ByteFlipsWithoutIntegrityCheckNeverCrash()
+    public void Byte_flips_without_integrity_check_never_crash()
     {
         byte[] original = MixedBytes(40_000, 101);
         byte[] xz = XzCompress(original, "--check=none", "--block-size=15000");
@@ -106,7 +107,7 @@ public class XzCorruptionTests
     [InlineData("--check=crc64")]
     [InlineData("--check=none -T2 --block-size=3000")]
     [InlineData("--check=sha256 --arm64 --lzma2")]
-    public void EveryTruncationIsRejected(string options)
+    public void Every_truncation_is_rejected(string options)
     {
         byte[] original = MixedBytes(20_000, 102);
         byte[] xz = XzCompress(original, options.Split(' '));
@@ -120,7 +121,7 @@ public class XzCorruptionTests
     }
 
     [Fact]
-    public void TruncationsOfALargeMultiBlockFileAreRejected()
+    public void Truncations_of_a_large_multi_block_file_are_rejected()
     {
         byte[] original = MixedBytes(2 << 20, 103);
         byte[] xz = XzCompress(original, "-T2", "--block-size=300000", "--check=crc64");
@@ -136,7 +137,7 @@ public class XzCorruptionTests
     }
 
     [Fact]
-    public void RandomOverwritesAndGarbageNeverCrash()
+    public void Random_overwrites_and_garbage_never_crash()
     {
         byte[] original = CompressibleBytes(30_000, 104);
         byte[] xz = XzCompress(original, "--check=crc32", "--block-size=8000");
@@ -176,7 +177,7 @@ public class XzCorruptionTests
     }
 
     [Fact]
-    public void HandMadeBlocksWithBadFieldsAreRejected()
+    public void Hand_made_blocks_with_bad_fields_are_rejected()
     {
         // Build a valid file, then corrupt semantic fields while fixing up the header CRC32 so
         // the specific validation (not the CRC) has to catch them.
@@ -198,7 +199,7 @@ public class XzCorruptionTests
         int headerSize = (copy[12] + 1) * 4;
         uint crc = Crc32(copy.AsSpan(12, headerSize - 4));
         BitConverter.TryWriteBytes(copy.AsSpan(12 + headerSize - 4), crc);
-        var e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(copy));
+        var e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(copy));
         Assert.Contains(expectedInMessage, e.Message);
         Assert.Contains("block 1", e.Message);
     }

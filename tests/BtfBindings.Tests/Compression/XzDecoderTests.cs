@@ -77,7 +77,7 @@ public class XzDecoderTests
 
     [Theory]
     [MemberData(nameof(TieredRoundTripCases))]
-    public void RoundTripMatchesXz(string name, DataKind kind, int size, string options)
+    public void Round_trip_matches_xz(string name, DataKind kind, int size, string options)
     {
         byte[] original = MakeData(kind, size, seed: name.GetHashCode(StringComparison.Ordinal) & 0xFFFF ^ size);
         byte[] xz = XzCompress(original, options.Split(' ', StringSplitOptions.RemoveEmptyEntries));
@@ -86,7 +86,7 @@ public class XzDecoderTests
     }
 
     [Fact]
-    public void ConcatenatedStreamsAreJoined()
+    public void Concatenated_streams_are_joined()
     {
         byte[] a = CompressibleBytes(200_000, 1);
         byte[] b = RandomBytes(5000, 2);
@@ -100,7 +100,7 @@ public class XzDecoderTests
     }
 
     [Fact]
-    public void StreamPaddingIsAccepted()
+    public void Stream_padding_is_accepted()
     {
         byte[] a = CompressibleBytes(10_000, 4);
         byte[] b = CompressibleBytes(20_000, 5);
@@ -112,71 +112,72 @@ public class XzDecoderTests
     [InlineData(1)]
     [InlineData(3)]
     [InlineData(6)]
-    public void StreamPaddingNotMultipleOfFourIsRejected(int padding)
+    public void Stream_padding_not_multiple_of_four_is_rejected(int padding)
     {
         byte[] a = CompressibleBytes(10_000, 4);
         byte[] single = XzCompress(a);
-        var e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(Concat(single, new byte[padding])));
+        var e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(Concat(single, new byte[padding])));
         Assert.Contains("padding", e.Message);
-        Assert.Contains("offset " + single.Length, e.Message);
-        e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(Concat(single, new byte[padding], single)));
+        Assert.Equal(single.Length, e.Offset);
+        e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(Concat(single, new byte[padding], single)));
         Assert.Contains("padding", e.Message);
     }
 
     [Fact]
-    public void TrailingGarbageIsRejected()
+    public void Trailing_garbage_is_rejected()
     {
         byte[] single = XzCompress(CompressibleBytes(10_000, 4));
-        var e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(Concat(single, new byte[] { 1, 2, 3, 4 }), "x.xz"));
+        var e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(Concat(single, new byte[] { 1, 2, 3, 4 }), "x.xz"));
         Assert.Contains("after the end of stream 1", e.Message);
-        Assert.EndsWith("in x.xz", e.Message);
+        Assert.Equal("x.xz", e.SourceName);
+        Assert.NotNull(e.Offset);
     }
 
     [Fact]
-    public void NotXzIsRejected()
+    public void Not_xz_is_rejected()
     {
         Assert.False(XzDecoder.IsXz(new byte[] { 0xFD, 0x37, 0x7A, 0x58, 0x5A }));
         Assert.False(XzDecoder.IsXz(new byte[] { 0x1F, 0x8B, 0, 0, 0, 0, 0 }));
-        var e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(Array.Empty<byte>(), "empty.xz"));
-        Assert.Equal("xz: input is empty at offset 0 in empty.xz", e.Message);
-        e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(new byte[] { 1, 2, 3, 4, 5, 6, 7, 8 }));
+        var e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(Array.Empty<byte>(), "empty.xz"));
+        Assert.Equal("empty.xz at byte offset 0 (0x0): xz: input is empty", e.Message);
+        e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(new byte[] { 1, 2, 3, 4, 5, 6, 7, 8 }));
         Assert.Contains("not an xz file", e.Message);
 
         // The legacy .lzma format is not xz.
         byte[] lzma = XzCompress(CompressibleBytes(1000, 9), "--format=lzma");
         Assert.False(XzDecoder.IsXz(lzma));
-        Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(lzma));
+        Assert.Throws<BtfException>(() => XzDecoder.Decompress(lzma));
     }
 
     [Fact]
-    public void OutputLimitIsEnforced()
+    public void Output_limit_is_enforced()
     {
         byte[] original = CompressibleBytes(1 << 20, 10);
         byte[] xz = XzCompress(original);
         Assert.Equal(original, XzDecoder.Decompress(xz, maxOutputBytes: original.Length));
-        var e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(xz, "bomb.xz", maxOutputBytes: original.Length - 1));
+        var e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(xz, "bomb.xz", maxOutputBytes: original.Length - 1));
         Assert.Contains("limit", e.Message);
         Assert.Contains("bomb.xz", e.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => XzDecoder.Decompress(xz, maxOutputBytes: -1));
     }
 
     [Fact]
-    public void DecompressionBombFailsCleanly()
+    public void Decompression_bomb_fails_cleanly()
     {
         // 256 MiB of zeros compresses to ~40 KiB.
         byte[] bomb = XzCompress(new byte[256 << 20], "-6", "-T2");
         Assert.True(bomb.Length < 1 << 20);
-        var e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(bomb, maxOutputBytes: 16 << 20));
+        var e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(bomb, maxOutputBytes: 16 << 20));
         Assert.Contains("limit", e.Message);
 
         // Without a usable index (trailing garbage hides it) the cap is enforced while decoding.
         byte[] withGarbage = Concat(bomb, new byte[] { 1, 2, 3, 4 });
-        e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(withGarbage, maxOutputBytes: 16 << 20));
+        e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(withGarbage, maxOutputBytes: 16 << 20));
         Assert.Contains("exceeds the output limit", e.Message);
     }
 
     [Fact]
-    public void StreamAndFileOverloadsWork()
+    public void Stream_and_file_overloads_work()
     {
         byte[] original = CompressibleBytes(300_000, 11);
         byte[] xz = XzCompress(original, "--check=crc32");
@@ -200,12 +201,13 @@ public class XzDecoderTests
         byte[] broken = (byte[])xz.Clone();
         broken[broken.Length / 2] ^= 0x55;
         File.WriteAllBytes(path, broken);
-        var e = Assert.Throws<InvalidDataException>(() => XzDecoder.DecompressFile(path));
-        Assert.EndsWith(" in " + path, e.Message);
+        var e = Assert.Throws<BtfException>(() => XzDecoder.DecompressFile(path));
+        Assert.Equal(path, e.SourceName);
+        Assert.StartsWith(path + " at byte offset ", e.Message);
     }
 
     [Fact]
-    public void BlockCheckMismatchNamesBlockOffsetAndSource()
+    public void Block_check_mismatch_names_block_offset_and_source()
     {
         byte[] original = CompressibleBytes(100_000, 12);
         byte[] xz = XzCompress(original, "--check=crc64", "--block-size=40000");
@@ -216,29 +218,31 @@ public class XzDecoderTests
         int indexStart = xz.Length - 12 - backward;
         int checkOffset = indexStart - 8;
         xz[checkOffset] ^= 1;
-        var e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(xz, "foo.btf.tar.xz"));
-        Assert.Matches(@"^xz: block 3: CRC64 mismatch \(stored [0-9A-F]{16}, computed [0-9A-F]{16}\) at offset " + checkOffset + " in foo.btf.tar.xz$", e.Message);
+        var e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(xz, "foo.btf.tar.xz"));
+        Assert.Matches(@"^foo\.btf\.tar\.xz at byte offset " + checkOffset + @" \(0x[0-9a-f]+\): xz: block 3: CRC64 mismatch \(stored [0-9A-F]{16}, computed [0-9A-F]{16}\)$", e.Message);
+        Assert.Equal(("foo.btf.tar.xz", (long)checkOffset), (e.SourceName, e.Offset));
     }
 
     [Fact]
-    public void ErrorsInLaterStreamsNameTheStream()
+    public void Errors_in_later_streams_name_the_stream()
     {
         byte[] first = XzCompress(CompressibleBytes(5000, 14), "--check=crc32");
         byte[] second = XzCompress(CompressibleBytes(5000, 15), "--check=crc32");
         int backward = (BitConverter.ToInt32(second, second.Length - 8) + 1) * 4;
         int checkOffset = second.Length - 12 - backward - 4;
         second[checkOffset] ^= 0x40;
-        var e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(Concat(first, new byte[4], second), "two.xz"));
-        Assert.StartsWith("xz: stream 2 block 1: CRC32 mismatch", e.Message);
-        Assert.EndsWith("at offset " + (first.Length + 4 + checkOffset) + " in two.xz", e.Message);
+        var e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(Concat(first, new byte[4], second), "two.xz"));
+        Assert.StartsWith("xz: stream 2 block 1: CRC32 mismatch", e.Detail);
+        Assert.Equal(("two.xz", (long)(first.Length + 4 + checkOffset)), (e.SourceName, e.Offset));
 
         var truncated = Concat(first, second.AsSpan(0, 12).ToArray());
-        e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(truncated));
-        Assert.Equal("xz: stream 2: unexpected end of input in block header or index (needs 1 bytes, 0 left) at offset " + truncated.Length, e.Message);
+        e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(truncated));
+        Assert.Equal("xz: stream 2: unexpected end of input in block header or index (needs 1 bytes, 0 left)", e.Detail);
+        Assert.Equal(truncated.Length, e.Offset);
     }
 
     [Fact]
-    public void IndexMismatchIsDetected()
+    public void Index_mismatch_is_detected()
     {
         // Two streams; swap their indexes' record contents by splicing a different stream's index is hard,
         // so instead build a file whose index lists more blocks than were decoded: drop the first block.
@@ -246,7 +250,7 @@ public class XzDecoderTests
         byte[] xz = XzCompress(original, "--check=crc32", "-T2", "--block-size=30000");
         int firstBlockSize = FirstBlockTotalSize(xz);
         byte[] dropped = Concat(xz.AsSpan(0, 12).ToArray(), xz.AsSpan(12 + firstBlockSize).ToArray());
-        var e = Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(dropped));
+        var e = Assert.Throws<BtfException>(() => XzDecoder.Decompress(dropped));
         Assert.Contains("index", e.Message);
     }
 

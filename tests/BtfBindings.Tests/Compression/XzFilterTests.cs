@@ -41,7 +41,7 @@ public class XzFilterTests
 
     [Theory]
     [MemberData(nameof(FilterCases))]
-    public void FilterChainRoundTrips(string options)
+    public void Filter_chain_round_trips(string options)
     {
         string[] args = options.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         foreach (byte[] original in new[] { BranchHeavyBytes(262_147, 42), CompressibleBytes(100_003, 43), RandomBytes(3, 44), Array.Empty<byte>() })
@@ -53,7 +53,7 @@ public class XzFilterTests
     }
 
     [FullFact]
-    public void X86FilterOnRealMachineCode()
+    public void X86_filter_on_real_machine_code()
     {
         // A real x86-64 (or whatever this machine runs) executable: what the BCJ filter is designed for.
         string? binary = null;
@@ -75,7 +75,7 @@ public class XzFilterTests
     }
 
     [FullFact]
-    public void KernelModuleStyleSettingsRoundTrip()
+    public void Kernel_module_style_settings_round_trip()
     {
         // scripts/Makefile.modinst: xz --check=crc32 --lzma2=dict=1MiB (no BCJ for modules);
         // scripts/xz_wrap.sh for vmlinux: --check=crc32 --x86 --lzma2=,dict=32MiB.
@@ -87,12 +87,12 @@ public class XzFilterTests
         // In a bzImage the payload is followed by its 4-byte uncompressed size (and more data after it):
         // a strict whole-file decode rejects that, the single-stream API stops at the stream's end.
         byte[] embedded = XzDecoderTests.Concat(payload, BitConverter.GetBytes(original.Length), RandomBytes(1000, 47));
-        Assert.Throws<InvalidDataException>(() => XzDecoder.Decompress(embedded));
+        Assert.Throws<BtfException>(() => XzDecoder.Decompress(embedded));
         Assert.Equal(original, XzDecoder.DecompressSingleStream(embedded, out int consumed));
         Assert.Equal(payload.Length, consumed);
 
         // A corrupt embedded stream is still rejected.
         embedded[payload.Length - 20] ^= 1;
-        Assert.Throws<InvalidDataException>(() => XzDecoder.DecompressSingleStream(embedded, out _, "vmlinuz"));
+        Assert.Throws<BtfException>(() => XzDecoder.DecompressSingleStream(embedded, out _, "vmlinuz"));
     }
 }

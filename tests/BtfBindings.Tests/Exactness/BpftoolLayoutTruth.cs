@@ -1,6 +1,6 @@
 using System;
 using System.Collections.Generic;
-using System.Text.Json;
+using System.Linq;
 using BtfBindings.Tests.Support;
 
 namespace BtfBindings.Tests.Exactness
@@ -81,148 +81,84 @@ namespace BtfBindings.Tests.Exactness
     /// </summary>
     public sealed class BpftoolLayoutTruth
     {
-        private readonly Dictionary<int, JsonElement> _types = new Dictionary<int, JsonElement>();
+        private readonly BpftoolTypes _types;
         private readonly Dictionary<int, TruthComposite> _composites = new Dictionary<int, TruthComposite>();
-        private readonly JsonDocument _doc;
 
         /// <summary>Pointer size of the target: the size of <c>long unsigned int</c> (LP64 / ILP32 Linux).</summary>
         public int PointerSize { get; }
         public int TypeCount => _types.Count;
         public TimeSpan BpftoolTime { get; }
 
-        public BpftoolLayoutTruth(string btfPath)
+        /// <param name="pointerSize">Used when the BTF holds no <c>long</c> (a BPF object may not): the caller knows the target (bpf: 8).</param>
+        public BpftoolLayoutTruth(string btfPath, int pointerSize = 0)
         {
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            var r = Tool.Check("bpftool", $"-j btf dump file {btfPath} format raw");
+            _types = Bpftool.Types(btfPath);
             BpftoolTime = sw.Elapsed;
-            _doc = JsonDocument.Parse(r.StdOutBytes);
-            foreach (var t in _doc.RootElement.GetProperty("types").EnumerateArray())
-                _types[t.GetProperty("id").GetInt32()] = t;
-            int ptr = 0;
-            foreach (var t in _types.Values)
-                if (Str(t, "kind") == "INT" && (Str(t, "name") == "long unsigned int" || Str(t, "name") == "long int"))
-                    ptr = t.GetProperty("size").GetInt32();
-            if (ptr == 0) throw new InvalidOperationException("no 'long unsigned int' in " + btfPath + ": cannot tell the pointer size");
-            PointerSize = ptr;
+            PointerSize = _types.LongSize ?? (pointerSize != 0 ? pointerSize : throw new InvalidOperationException("no 'long unsigned int' in " + btfPath + ": cannot tell the pointer size"));
         }
 
-        private static string Str(JsonElement e, string p) => e.TryGetProperty(p, out var v) ? v.GetString() ?? "" : "";
-        private static int Int(JsonElement e, string p) => e.TryGetProperty(p, out var v) ? v.GetInt32() : 0;
-        private static ulong U64(JsonElement e, string p) => e.TryGetProperty(p, out var v) ? v.GetUInt64() : 0;
-        private static string NameOf(JsonElement e) { var n = Str(e, "name"); return n == "(anon)" ? "" : n; }
-
-        public string KindOf(int id) => id == 0 ? "VOID" : Str(_types[id], "kind");
-        public string NameOfId(int id) => id == 0 ? "" : NameOf(_types[id]);
-
-        private Dictionary<int, List<string>>? _typedefNames;
+        public string KindOf(int id) => _types.KindOf(id);
+        public string NameOfId(int id) => id == 0 ? "" : _types[id].Name;
 
         /// <summary>
         /// Names of the typedefs that name anonymous type <paramref name="id"/> directly (through CONST/VOLATILE/RESTRICT/TYPE_TAG
         /// but not through another typedef): <c>typedef struct { int counter; } atomic_t;</c>.
         /// </summary>
-        public IReadOnlyList<string> TypedefNamesOf(int id)
-        {
-            if (_typedefNames == null)
-            {
-                var map = new Dictionary<int, List<string>>();
-                foreach (var kv in _types)
-                {
-                    if (Str(kv.Value, "kind") != "TYPEDEF") continue;
-                    int target = Int(kv.Value, "type_id");
-                    for (int guard = 0; guard < 64 && target != 0 && Str(_types[target], "kind") is "CONST" or "VOLATILE" or "RESTRICT" or "TYPE_TAG"; guard++)
-                        target = Int(_types[target], "type_id");
-                    if (target == 0 || NameOf(_types[target]).Length > 0) continue;
-                    if (!map.TryGetValue(target, out var l)) map[target] = l = new List<string>();
-                    l.Add(NameOf(kv.Value));
-                }
-                _typedefNames = map;
-            }
-            return _typedefNames.TryGetValue(id, out var names) ? names : Array.Empty<string>();
-        }
+        public IReadOnlyList<string> TypedefNamesOf(int id) => _types.TypedefNamesOf(id);
 
         /// <summary>Named STRUCT/UNION ids, in id order.</summary>
-        public IEnumerable<int> NamedCompositeIds()
-        {
-            foreach (var kv in _types)
-            {
-                var k = Str(kv.Value, "kind");
-                if ((k == "STRUCT" || k == "UNION") && NameOf(kv.Value).Length > 0) yield return kv.Key;
-            }
-        }
+        public IEnumerable<int> NamedCompositeIds() => _types.All.Where(t => t.IsComposite && t.Name.Length > 0).Select(t => t.Id);
 
         /// <summary>Skips TYPEDEF, CONST, VOLATILE, RESTRICT, TYPE_TAG.</summary>
-        public int Resolve(int id)
-        {
-            for (int guard = 0; guard < 64 && id != 0; guard++)
-            {
-                var k = Str(_types[id], "kind");
-                if (k is "TYPEDEF" or "CONST" or "VOLATILE" or "RESTRICT" or "TYPE_TAG") id = Int(_types[id], "type_id");
-                else return id;
-            }
-            return id;
-        }
+        public int Resolve(int id) => _types.Resolve(id);
 
         /// <summary>Byte size of a type as C sees it.</summary>
-        public ulong SizeOf(int id)
-        {
-            id = Resolve(id);
-            if (id == 0) return 0;
-            var t = _types[id];
-            switch (Str(t, "kind"))
-            {
-                case "INT": case "FLOAT": case "ENUM": case "ENUM64": case "STRUCT": case "UNION": return U64(t, "size");
-                case "PTR": return (ulong)PointerSize;
-                case "ARRAY": return U64(t, "nr_elems") * SizeOf(Int(t, "type_id"));
-                default: return 0; // FWD, FUNC_PROTO, VOID
-            }
-        }
+        public ulong SizeOf(int id) => (ulong)_types.SizeOf(id, PointerSize);
 
         /// <summary>The composite with id <paramref name="id"/> (must be STRUCT or UNION), members flattened.</summary>
         public TruthComposite Composite(int id)
         {
             if (_composites.TryGetValue(id, out var c)) return c;
             var t = _types[id];
-            var kind = Str(t, "kind");
-            if (kind != "STRUCT" && kind != "UNION") throw new InvalidOperationException($"bpftool says type {id} is {kind}, not a struct/union");
-            c = new TruthComposite { Id = id, Kind = kind, Name = NameOf(t), Size = U64(t, "size") };
+            if (!t.IsComposite) throw new InvalidOperationException($"bpftool says type {id} is {t.Kind}, not a struct/union");
+            c = new TruthComposite { Id = id, Kind = t.Kind, Name = t.Name, Size = (ulong)t.Size };
             Flatten(c, t, 0, false, 0);
             _composites[id] = c;
             return c;
         }
 
-        private void Flatten(TruthComposite c, JsonElement t, uint bitBase, bool viaAnon, int depth)
+        private void Flatten(TruthComposite c, BpftoolType t, uint bitBase, bool viaAnon, int depth)
         {
             if (depth > 32) throw new InvalidOperationException("anonymous nesting too deep in " + c.Name);
-            foreach (var m in t.GetProperty("members").EnumerateArray())
+            foreach (var m in t.Members)
             {
-                uint bitOff = bitBase + (uint)m.GetProperty("bits_offset").GetInt64();
-                int typeId = Int(m, "type_id");
-                uint bfs = (uint)Int(m, "bitfield_size");
-                int rid = Resolve(typeId);
-                var rt = rid == 0 ? default : _types[rid];
-                string rk = rid == 0 ? "VOID" : Str(rt, "kind");
-                string name = Str(m, "name");
-                if (name == "(anon)")
+                uint bitOff = bitBase + (uint)m.BitsOffset;
+                uint bfs = (uint)m.BitfieldSize;
+                int rid = Resolve(m.TypeId);
+                var rt = rid == 0 ? null : _types[rid];
+                string rk = rt?.Kind ?? "VOID";
+                if (m.Name.Length == 0)
                 {
-                    if ((rk == "STRUCT" || rk == "UNION") && bfs == 0) Flatten(c, rt, bitOff, true, depth + 1);
+                    if (rt != null && rt.IsComposite && bfs == 0) Flatten(c, rt, bitOff, true, depth + 1);
                     continue; // unnamed bitfield: padding
                 }
-                var tm = new TruthMember { Name = name, BitOffset = bitOff, ViaAnonymous = viaAnon, ResolvedKind = rk, ByteSize = SizeOf(typeId) };
+                var tm = new TruthMember { Name = m.Name, BitOffset = bitOff, ViaAnonymous = viaAnon, ResolvedKind = rk, ByteSize = SizeOf(m.TypeId) };
                 // Legacy (kind_flag 0) bitfields: an INT whose encoding has a bit offset or fewer bits than its size.
                 if (bfs == 0 && rk == "INT")
                 {
-                    int intOff = Int(rt, "bits_offset"), nr = Int(rt, "nr_bits");
-                    if (intOff != 0 || (ulong)nr != U64(rt, "size") * 8) { bfs = (uint)nr; tm.BitOffset += (uint)intOff; }
+                    int intOff = rt!.BitsOffset, nr = rt.NrBits;
+                    if (intOff != 0 || nr != rt.Size * 8) { bfs = (uint)nr; tm.BitOffset += (uint)intOff; }
                 }
                 if (bfs != 0) { tm.IsBitfield = true; tm.BitfieldSize = bfs; }
-                tm.IsFlexibleArray = bfs == 0 && rk == "ARRAY" && U64(rt, "nr_elems") == 0;
+                tm.IsFlexibleArray = bfs == 0 && rk == "ARRAY" && rt!.NrElems == 0;
                 tm.ValueKind = rk switch
                 {
-                    "INT" => Str(rt, "encoding") switch { "SIGNED" => TruthValueKind.Signed, "BOOL" => TruthValueKind.Bool, _ => TruthValueKind.Unsigned },
-                    "ENUM" or "ENUM64" => Str(rt, "encoding") == "SIGNED" ? TruthValueKind.Signed : TruthValueKind.Unsigned,
+                    "INT" => rt!.Encoding switch { "SIGNED" => TruthValueKind.Signed, "BOOL" => TruthValueKind.Bool, _ => TruthValueKind.Unsigned },
+                    "ENUM" or "ENUM64" => rt!.Encoding == "SIGNED" ? TruthValueKind.Signed : TruthValueKind.Unsigned,
                     _ => TruthValueKind.Other,
                 };
-                tm.Scalar = ScalarOf(typeId);
+                tm.Scalar = ScalarOf(m.TypeId);
                 c.Members.Add(tm);
             }
         }
@@ -233,22 +169,22 @@ namespace BtfBindings.Tests.Exactness
             ulong elems = 1;
             bool isArray = false;
             int id = Resolve(typeId);
-            for (int guard = 0; guard < 64 && id != 0 && Str(_types[id], "kind") == "ARRAY"; guard++)
+            for (int guard = 0; guard < 64 && id != 0 && _types[id].Kind == "ARRAY"; guard++)
             {
-                elems *= U64(_types[id], "nr_elems");
+                elems *= (ulong)_types[id].NrElems;
                 isArray = true;
-                id = Resolve(Int(_types[id], "type_id"));
+                id = Resolve(_types[id].TypeId);
             }
             if (id == 0) return null;
             var t = _types[id];
-            string k = Str(t, "kind");
+            string k = t.Kind;
             if (k is not ("INT" or "ENUM" or "ENUM64" or "FLOAT")) return null;
-            var s = new TruthScalar { Kind = k, Size = U64(t, "size"), Elements = elems, IsArray = isArray };
-            string name = NameOf(t);
+            var s = new TruthScalar { Kind = k, Size = (ulong)t.Size, Elements = elems, IsArray = isArray };
+            string name = t.Name;
             switch (k)
             {
                 case "INT":
-                    s.Encoding = Str(t, "encoding");
+                    s.Encoding = t.Encoding ?? "";
                     s.CName = name;
                     break;
                 case "FLOAT":
@@ -256,8 +192,7 @@ namespace BtfBindings.Tests.Exactness
                     break;
                 default:
                     // bpftool 7.x prints an enum's signedness (BTF kind_flag) as "encoding"; older versions do not.
-                    if (!t.TryGetProperty("encoding", out var enc)) throw new InvalidOperationException($"bpftool prints no encoding for {k} id {id}: too old a bpftool to tell an enum's signedness");
-                    s.Encoding = enc.GetString() ?? "";
+                    s.Encoding = t.Encoding ?? throw new InvalidOperationException($"bpftool prints no encoding for {k} id {id}: too old a bpftool to tell an enum's signedness");
                     s.CName = "enum " + (name.Length > 0 ? name : "(anon)");
                     s.EnumNames = name.Length > 0 ? new[] { name } : TypedefNamesOf(id);
                     s.EnumId = id;
@@ -279,19 +214,19 @@ namespace BtfBindings.Tests.Exactness
         {
             if (_enumerators.TryGetValue(id, out var l)) return l;
             var t = _types[id];
-            string k = Str(t, "kind");
-            if (k is not ("ENUM" or "ENUM64")) throw new InvalidOperationException($"bpftool says type {id} is {k}, not an enum");
-            if (!t.TryGetProperty("encoding", out var enc)) throw new InvalidOperationException($"bpftool prints no encoding for {k} id {id}");
-            bool signed = enc.GetString() == "SIGNED";
-            ulong size = U64(t, "size");
+            string k = t.Kind;
+            if (!t.IsEnum) throw new InvalidOperationException($"bpftool says type {id} is {k}, not an enum");
+            if (t.Encoding == null) throw new InvalidOperationException($"bpftool prints no encoding for {k} id {id}");
+            bool signed = t.Encoding == "SIGNED";
+            ulong size = (ulong)t.Size;
             l = new List<TruthEnumerator>();
-            foreach (var v in t.GetProperty("values").EnumerateArray())
+            foreach (var v in t.Values)
             {
-                var raw = Int128.Parse(v.GetProperty("val").GetRawText(), System.Globalization.CultureInfo.InvariantCulture);
+                var raw = v.Value;
                 Int128 val = k == "ENUM"
                     ? (signed ? (Int128)(int)(uint)(raw & uint.MaxValue) : (Int128)(uint)(raw & uint.MaxValue))
                     : (signed ? (Int128)(long)(ulong)(raw & ulong.MaxValue) : (Int128)(ulong)(raw & ulong.MaxValue));
-                l.Add(new TruthEnumerator { Name = Str(v, "name"), Value = val, EnumId = id, Kind = k, Size = size, Signed = signed });
+                l.Add(new TruthEnumerator { Name = v.Name, Value = val, EnumId = id, Kind = k, Size = size, Signed = signed });
             }
             return _enumerators[id] = l;
         }
@@ -301,11 +236,10 @@ namespace BtfBindings.Tests.Exactness
         {
             if (_anonEnumerators != null) return _anonEnumerators;
             var l = new List<TruthEnumerator>();
-            foreach (var kv in _types)
+            foreach (var t in _types.All)
             {
-                string k = Str(kv.Value, "kind");
-                if (k is not ("ENUM" or "ENUM64") || NameOf(kv.Value).Length > 0 || TypedefNamesOf(kv.Key).Count > 0) continue;
-                l.AddRange(EnumeratorsOf(kv.Key));
+                if (!t.IsEnum || t.Name.Length > 0 || TypedefNamesOf(t.Id).Count > 0) continue;
+                l.AddRange(EnumeratorsOf(t.Id));
             }
             return _anonEnumerators = l;
         }

@@ -9,6 +9,7 @@ using Microsoft.CodeAnalysis.CSharp;
 using GKind = BtfBindings.Layout.PlannedKind;
 using GPlan = BtfBindings.Layout.LayoutPlan;
 using GType = BtfBindings.Layout.PlannedType;
+using BtfBindings.Tests.Support;
 
 namespace BtfBindings.Tests.Exactness
 {
@@ -62,7 +63,7 @@ namespace BtfBindings.Tests.Exactness
             var sw = Stopwatch.StartNew();
             // Parse the generated types; pair every planned struct/union with bpftool's type of the same BTF id (C# members
             // are found from the declarations, so all binding happens once, in the compilation below).
-            var trees = InMemoryCompiler.Parse(files);
+            var trees = TestCompilation.ParseAll(files);
             files.Clear();
             var index = new GeneratedSyntaxIndex(trees);
             var checkedTypes = run.CheckedTypes;
@@ -99,21 +100,21 @@ namespace BtfBindings.Tests.Exactness
             var checkerParts = CheckerSource.BuildParts(checkedTypes, 400);
             run.CheckerChars = checkerParts.Sum(p => (long)p.Length);
             run.CheckerFiles = checkerParts.Count;
-            var checkerTrees = InMemoryCompiler.Parse(checkerParts.Select((p, i) => ($"{CheckerSource.ClassName}{i}.cs", p)).ToList());
+            var checkerTrees = TestCompilation.ParseAll(checkerParts.Select((p, i) => ($"{CheckerSource.ClassName}{i}.cs", p)).ToList());
             run.PairTime = sw.Elapsed;
 
             // One compilation: the generated types and the checker. Diagnostics are told apart by file.
             sw.Restart();
-            var comp = CSharpCompilation.Create(asmName, trees.Concat(checkerTrees), InMemoryCompiler.References, InMemoryCompiler.Options);
-            var result = InMemoryCompiler.Emit(comp);
+            var comp = TestCompilation.Create(asmName, trees.Concat(checkerTrees));
+            var result = TestCompilation.Emit(comp);
             run.CompileTime = sw.Elapsed;
             static bool InChecker(Diagnostic d) => d.Location.SourceTree?.FilePath.StartsWith(CheckerSource.ClassName, StringComparison.Ordinal) == true;
             run.GeneratedWarnings = result.Warnings.Where(d => !InChecker(d)).ToList();
             run.CheckerWarnings = result.Warnings.Where(InChecker).ToList();
             run.GeneratedErrors = result.Errors.Where(d => !InChecker(d)).ToList();
             run.CheckerErrors = result.Errors.Where(InChecker).ToList();
-            if (run.GeneratedWarnings.Count > 0) mismatches.Add("generated code has compile warnings: " + InMemoryCompiler.Describe(run.GeneratedWarnings));
-            if (run.CheckerWarnings.Count > 0) mismatches.Add("checker has compile warnings: " + InMemoryCompiler.Describe(run.CheckerWarnings));
+            if (run.GeneratedWarnings.Count > 0) mismatches.Add("generated code has compile warnings: " + TestCompilation.Describe(run.GeneratedWarnings));
+            if (run.CheckerWarnings.Count > 0) mismatches.Add("checker has compile warnings: " + TestCompilation.Describe(run.CheckerWarnings));
             return result.Image;
         }
 
@@ -237,5 +238,12 @@ namespace BtfBindings.Tests.Exactness
         }
 
         private static string Fmt(List<long> bits) => bits.Count > 16 ? string.Join(",", bits.Take(16)) + $",… ({bits.Count})" : string.Join(",", bits);
+    }
+
+    /// <summary>The exactness tests run one after another: each whole-vmlinux compile takes both cores and several GB.</summary>
+    [Xunit.CollectionDefinition(Name)]
+    public sealed class ExactnessCollection
+    {
+        public const string Name = "Exactness (whole-vmlinux compiles)";
     }
 }

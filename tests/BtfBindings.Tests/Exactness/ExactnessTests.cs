@@ -39,7 +39,7 @@ namespace BtfBindings.Tests.Exactness
 
         [FullTheory]
         [MemberData(nameof(Kernels))]
-        public void EveryStructAndUnionMatchesBpftool(string kernel)
+        public void Every_struct_and_union_matches_bpftool(string kernel)
         {
             var total = Stopwatch.StartNew();
             long alloc0 = GC.GetTotalAllocatedBytes();
@@ -70,8 +70,8 @@ namespace BtfBindings.Tests.Exactness
             files = null!; // the harness empties 'sources' once parsed; nothing else may keep the text alive
             var run = ExactnessHarness.Run(kernel, truth, plan, sources, bigEndian, requireAllNamed: true, ns);
             var mismatches = run.Mismatches;
-            Assert.True(run.GeneratedErrors.Count == 0, $"{kernel}: generated code does not compile: {InMemoryCompiler.Describe(run.GeneratedErrors)}");
-            Assert.True(run.CheckerErrors.Count == 0, $"{kernel}: checker does not compile (a generated member is missing or of the wrong kind): {InMemoryCompiler.Describe(run.CheckerErrors)}");
+            Assert.True(run.GeneratedErrors.Count == 0, $"{kernel}: generated code does not compile: {TestCompilation.Describe(run.GeneratedErrors)}");
+            Assert.True(run.CheckerErrors.Count == 0, $"{kernel}: checker does not compile (a generated member is missing or of the wrong kind): {TestCompilation.Describe(run.CheckerErrors)}");
             var checkedTypes = run.CheckedTypes;
             var counts = run;
 

@@ -49,9 +49,9 @@ namespace BtfBindings.Tests.Exactness
 
         [Theory]
         [MemberData(nameof(Targets))]
-        public void SampleOffsetsMatchGccOffsetof(string kernel, string compiler, string flags)
+        public void Sample_offsets_match_gcc_offsetof(string kernel, string compiler, string flags)
         {
-            try { Tool.Find(compiler); }
+            try { ProcessRunner.Find(compiler); }
             catch (InvalidOperationException) { Assert.Fail($"'{compiler}' is not installed (apt-get install {(compiler == "gcc" ? "gcc" : "gcc-" + compiler.Substring(0, compiler.Length - 4))}{(flags == "-m32" ? "; -S -m32 needs no multilib" : "")})"); }
             var path = Fixtures.Path(kernel);
             var truth = new BpftoolLayoutTruth(path);
@@ -69,7 +69,7 @@ namespace BtfBindings.Tests.Exactness
             // 1. gcc: sizeof and offsetof of every named member (flattened: C11 reaches members of anonymous members directly).
             var work = Path.Combine(Path.GetTempPath(), "btfbindings-exactness", compiler + "-" + kernel + "-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(work);
-            var header = Tool.Check("bpftool", $"btf dump file {path} format c").StdOutBytes;
+            var header = Bpftool.Dump(path, format: "c").StdOutBytes;
             File.WriteAllBytes(Path.Combine(work, "vmlinux.h"), header);
             var keys = new List<(string type, string member)>();
             var c = new StringBuilder("#include \"vmlinux.h\"\n/* every value is stored + 1 so that gcc never folds zeros into .zero */\nconst unsigned int exactness_vals[] = {\n");
@@ -86,7 +86,7 @@ namespace BtfBindings.Tests.Exactness
             }
             c.Append("};\n");
             File.WriteAllText(Path.Combine(work, "offsets.c"), c.ToString());
-            var gcc = Tool.Run(compiler, $"{flags} -S -O0 -w -fms-extensions -o offsets.s offsets.c", work);
+            var gcc = ProcessRunner.Run(compiler, [.. flags.Split(' ', StringSplitOptions.RemoveEmptyEntries), "-S", "-O0", "-w", "-fms-extensions", "-o", "offsets.s", "offsets.c"], work);
             Assert.True(gcc.ExitCode == 0, $"{compiler} {flags} failed on bpftool's header for {kernel} ({gcc.ExitCode}): {gcc.StdErr}");
             var gccVals = ReadArray(File.ReadAllLines(Path.Combine(work, "offsets.s")), "exactness_vals");
             Assert.Equal(keys.Count, gccVals.Count);
@@ -98,7 +98,7 @@ namespace BtfBindings.Tests.Exactness
             var plan = GPlanner.Plan(btf, SampleTypes, null, out var unknown);
             Assert.Empty(unknown);
             var files = new GEmitter(plan, new GEmitOptions { Namespace = "K", SourceLabel = kernel + ".btf" }).Emit();
-            var trees = InMemoryCompiler.Parse(files.Select(f => (f.HintName, f.Text)).ToList());
+            var trees = TestCompilation.ParseAll(files.Select(f => (f.HintName, f.Text)).ToList());
             var index = new GeneratedSyntaxIndex(trees);
             string asmName = "BtfGccSample_" + kernel.Replace('-', '_').Replace('.', '_');
             var checkedTypes = new List<CheckedType>();
@@ -112,10 +112,10 @@ namespace BtfBindings.Tests.Exactness
                 CheckerSource.Pair(ct, entry, problems);
                 checkedTypes.Add(ct);
             }
-            var checkerTree = CSharpSyntaxTree.ParseText(CheckerSource.Build(checkedTypes), InMemoryCompiler.ParseOptions, CheckerSource.ClassName + ".cs");
-            var compiled = InMemoryCompiler.Emit(CSharpCompilation.Create(asmName, trees.Append(checkerTree), InMemoryCompiler.References, InMemoryCompiler.Options));
-            Assert.True(compiled.Image != null, $"{kernel}: generated code + checker do not compile: {InMemoryCompiler.Describe(compiled.Errors)}");
-            Assert.True(compiled.Warnings.Count == 0, $"{kernel}: warnings: {InMemoryCompiler.Describe(compiled.Warnings)}");
+            var checkerTree = CSharpSyntaxTree.ParseText(CheckerSource.Build(checkedTypes), TestCompilation.ParseOptions, CheckerSource.ClassName + ".cs");
+            var compiled = TestCompilation.Emit(TestCompilation.Create(asmName, trees.Append(checkerTree)));
+            Assert.True(compiled.Image != null, $"{kernel}: generated code + checker do not compile: {TestCompilation.Describe(compiled.Errors)}");
+            Assert.True(compiled.Warnings.Count == 0, $"{kernel}: warnings: {TestCompilation.Describe(compiled.Warnings)}");
 
             var csOf = new Dictionary<(string, string), long>();
             var alc = new CollectibleContext(asmName);

@@ -16,7 +16,7 @@ namespace BtfBindings.Tests.Exactness
     public class HarnessSelfTests
     {
         [Fact]
-        public void TamperedLayoutIsCaught()
+        public void Tampered_layout_is_caught()
         {
             const string kernel = "x86_64-6.12";
             var path = Fixtures.Path(kernel);
@@ -29,7 +29,7 @@ namespace BtfBindings.Tests.Exactness
             // Control: the emitter's own output passes.
             var clean = ExactnessHarness.Run(kernel + "_clean", truth, plan, files.ToList(), bigEndian: false, requireAllNamed: false);
             Assert.True(clean.Mismatches.Count == 0 && clean.GeneratedErrors.Count == 0 && clean.CheckerErrors.Count == 0,
-                "control run: " + string.Join("\n", clean.Mismatches) + InMemoryCompiler.Describe(clean.GeneratedErrors.Concat(clean.CheckerErrors)));
+                "control run: " + string.Join("\n", clean.Mismatches) + TestCompilation.Describe(clean.GeneratedErrors.Concat(clean.CheckerErrors)));
             Assert.True(clean.Fields > 10 && clean.Bitfields >= 10, $"control run checked {clean.Fields} fields, {clean.Bitfields} bitfields");
 
             // Three lies: iphdr.daddr one byte late, tcphdr four bytes too big, tcphdr.doff one bit early.
@@ -59,7 +59,7 @@ namespace BtfBindings.Tests.Exactness
         /// constant off by one, each is caught, and nothing else.
         /// </summary>
         [Fact]
-        public void TamperedScalarTypesAndConstantsAreCaught()
+        public void Tampered_scalar_types_and_constants_are_caught()
         {
             const string kernel = "x86_64-6.12";
             var path = Fixtures.Path(kernel);
@@ -73,7 +73,7 @@ namespace BtfBindings.Tests.Exactness
 
             var clean = ExactnessHarness.Run(kernel + "_types_clean", truth, plan, files.ToList(), bigEndian: false, requireAllNamed: false);
             Assert.True(clean.Mismatches.Count == 0 && clean.GeneratedErrors.Count == 0 && clean.CheckerErrors.Count == 0,
-                "control run: " + string.Join("\n", clean.Mismatches) + InMemoryCompiler.Describe(clean.GeneratedErrors.Concat(clean.CheckerErrors)));
+                "control run: " + string.Join("\n", clean.Mismatches) + TestCompilation.Describe(clean.GeneratedErrors.Concat(clean.CheckerErrors)));
             Assert.True(clean.ScalarFields > 10, $"control run checked {clean.ScalarFields} scalar fields");
             Assert.True(clean.Constants >= 2 && clean.ReachedAnonymousEnums >= 1, $"control run checked {clean.Constants} constants, {clean.ReachedAnonymousEnums} anonymous enums");
 

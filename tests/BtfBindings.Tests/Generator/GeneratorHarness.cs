@@ -7,14 +7,13 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Text;
+using BtfBindings.Tests.Support;
 
 namespace BtfBindings.Tests.Generator
 {
     /// <summary>Runs the real source generator through Roslyn's driver, the way the compiler does.</summary>
     public sealed class GeneratorHarness
     {
-        public static readonly ImmutableArray<MetadataReference> References = BuildReferences();
-
         /// <summary>
         /// How often the generator assembly's process-wide cache actually read and parsed a file (proves caching). Its
         /// internals are visible to no other assembly (they would clash with the Runtime's), so this one counter is read
@@ -24,23 +23,15 @@ namespace BtfBindings.Tests.Generator
             .GetType("BtfBindings.Generator.BtfCache", throwOnError: true)!
             .GetField("ParseCount")!.GetValue(null)!;
 
-        private static ImmutableArray<MetadataReference> BuildReferences()
-        {
-            var dir = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
-            var refs = Directory.GetFiles(dir, "*.dll")
-                .Where(f => !Path.GetFileName(f).StartsWith("Microsoft.VisualBasic", StringComparison.Ordinal))
-                .Select(f => { try { return (MetadataReference)MetadataReference.CreateFromFile(f); } catch { return null; } })
-                .Where(r => r != null).Cast<MetadataReference>().ToList();
-            refs.Add(MetadataReference.CreateFromFile(typeof(BtfBindings.IBtfType).Assembly.Location));
-            return refs.ToImmutableArray();
-        }
-
+        /// <summary>
+        /// The user's side of a build: <paramref name="sources"/> as /src/FileN.cs (doc comments not diagnosed: snippets
+        /// have none; the compiler's default warning level, as a project gets), before the generator runs.
+        /// </summary>
         public static CSharpCompilation Compile(IEnumerable<string> sources, LanguageVersion lang = LanguageVersion.CSharp12, bool allowUnsafe = true)
         {
-            var parse = new CSharpParseOptions(lang);
+            var parse = TestCompilation.Parse(lang, DocumentationMode.Parse);
             var trees = sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, parse, path: $"/src/File{i}.cs"));
-            return CSharpCompilation.Create("GenTest", trees, References,
-                new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: allowUnsafe, nullableContextOptions: NullableContextOptions.Enable));
+            return TestCompilation.Create("GenTest", trees, options: TestCompilation.CompilationOptions(allowUnsafe, warningLevel: 4));
         }
 
         /// <summary>The manifest lines (<c>BtfBindings.btfrefs</c>) the MSBuild targets would write for these files.</summary>

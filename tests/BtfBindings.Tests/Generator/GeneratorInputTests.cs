@@ -99,7 +99,7 @@ partial class K { }";
                 .RunGeneratorsAndUpdateCompilation(comp, out var output, out var diags);
             Assert.Empty(diags);
             Assert.Empty(Btf.Load(Fixtures.Path(ModuleBase)).FindTypes("ip_vs_conn", BtfKind.Struct)); // really the module's
-            var truth = BpftoolTypes($"-j btf dump file {Fixtures.Path(Module)} -B {Fixtures.Path(ModuleBase)} format raw");
+            var truth = Bpftool.Types(Fixtures.Path(Module), Fixtures.Path(ModuleBase));
             int checkedFields = LayoutChecker.AssertMatches(output, truth, "ip_vs_conn", "ip_vs_iphdr");
             Assert.True(checkedFields >= 40, "checked " + checkedFields);
         }
@@ -116,7 +116,7 @@ partial class K { }";
             GeneratorHarness.CreateDriver(GeneratorHarness.FilesProperty((path, "obj-hash")))
                 .RunGeneratorsAndUpdateCompilation(comp, out var output, out var diags);
             Assert.Empty(diags);
-            var truth = BpftoolTypes($"-j btf dump file {path} format raw");
+            var truth = Bpftool.Types(path);
             int checkedFields = LayoutChecker.AssertMatches(output, truth, "kitchen_sink", "with_anon", "packed_struct", "aligned_struct", "number", "tagged");
             Assert.True(checkedFields >= 50, "checked " + checkedFields);
             // The object's forward declarations (struct opaque_struct *opaque) are opaque types behind typed pointers.
@@ -160,13 +160,6 @@ partial class K { }";
             return field.Declaration.Type.ToString().Replace("global::", "");
         }
 
-        private static Dictionary<int, JsonElement> BpftoolTypes(string args)
-        {
-            var r = Tool.Check("bpftool", args);
-            var doc = JsonDocument.Parse(r.StdOutBytes);
-            return doc.RootElement.GetProperty("types").EnumerateArray().ToDictionary(t => t.GetProperty("id").GetInt32(), t => t);
-        }
-
         private static List<int> IndexesOf(byte[] data, byte[] pattern)
         {
             var found = new List<int>();
@@ -189,18 +182,18 @@ partial class K { }";
         private sealed record Member(string Name, long BitOffset);
 
         /// <returns>How many member offsets were compared.</returns>
-        public static int AssertMatches(Compilation output, Dictionary<int, JsonElement> truth, params string[] names)
+        public static int AssertMatches(Compilation output, BpftoolTypes truth, params string[] names)
         {
             var checker = new StringBuilder("public static unsafe class __LayoutCheck\n{\n");
             var expected = new List<(string what, long value)>();
             foreach (var name in names)
             {
-                var t = truth.Values.Single(x => x.GetProperty("name").GetString() == name && x.GetProperty("kind").GetString() is "STRUCT" or "UNION");
+                var t = truth.All.Single(x => x.Name == name && x.IsComposite);
                 var members = new List<Member>();
                 Flatten(truth, t, 0, members);
                 var sym = output.GetTypeByMetadataName("K+" + name) ?? throw new InvalidOperationException("no generated K." + name);
                 checker.Append($"    public static long[] {name}()\n    {{\n        global::K.{name} v = default;\n        byte* b = (byte*)&v;\n        return new long[]\n        {{\n            sizeof(global::K.{name}),\n");
-                expected.Add((name + " size", t.GetProperty("size").GetInt64()));
+                expected.Add((name + " size", t.Size));
                 foreach (var m in members)
                 {
                     var field = sym.GetMembers(m.Name).OfType<IFieldSymbol>().SingleOrDefault();
@@ -213,9 +206,9 @@ partial class K { }";
             checker.Append("}\n");
 
             var all = output.AddSyntaxTrees(CSharpSyntaxTree.ParseText(checker.ToString(), (CSharpParseOptions)output.SyntaxTrees.First().Options, path: "/src/__LayoutCheck.cs"));
-            var emitted = InMemoryCompiler.Emit((CSharpCompilation)all);
-            Assert.True(emitted.Image != null, InMemoryCompiler.Describe(emitted.Errors));
-            Assert.True(emitted.Warnings.Count == 0, InMemoryCompiler.Describe(emitted.Warnings));
+            var emitted = TestCompilation.Emit((CSharpCompilation)all);
+            Assert.True(emitted.Image != null, TestCompilation.Describe(emitted.Errors));
+            Assert.True(emitted.Warnings.Count == 0, TestCompilation.Describe(emitted.Warnings));
             var ctx = new CollectibleContext("layout-check");
             try
             {
@@ -230,17 +223,16 @@ partial class K { }";
             return expected.Count - names.Length;
         }
 
-        private static void Flatten(Dictionary<int, JsonElement> types, JsonElement t, long bitBase, List<Member> into)
+        private static void Flatten(BpftoolTypes types, BpftoolType t, long bitBase, List<Member> into)
         {
-            foreach (var m in t.GetProperty("members").EnumerateArray())
+            foreach (var m in t.Members)
             {
-                long off = bitBase + m.GetProperty("bits_offset").GetInt64();
-                Assert.False(m.TryGetProperty("bitfield_size", out var bfs) && bfs.GetInt32() != 0, "bitfield members are not measured here: pick another type");
-                var name = m.GetProperty("name").GetString();
-                if (name != "(anon)") { into.Add(new Member(name!, off)); continue; }
+                long off = bitBase + m.BitsOffset;
+                Assert.False(m.BitfieldSize != 0, "bitfield members are not measured here: pick another type");
+                if (m.Name.Length > 0) { into.Add(new Member(m.Name, off)); continue; }
                 // An anonymous struct/union member: its members are the outer type's, as in C.
-                Assert.True(types.TryGetValue(m.GetProperty("type_id").GetInt32(), out var inner), "anonymous member of a type bpftool did not dump");
-                Flatten(types, inner, off, into);
+                Assert.True(types.Contains(m.TypeId), "anonymous member of a type bpftool did not dump");
+                Flatten(types, types[m.TypeId], off, into);
             }
         }
     }

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using BtfBindings.Tests.Support;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Xunit;
@@ -225,7 +226,7 @@ namespace BtfBindings
     }
 }";
             var parse = new CSharpParseOptions(LanguageVersion.CSharp12);
-            var core = CSharpCompilation.Create("oldcore", new[] { CSharpSyntaxTree.ParseText(corlib, parse) }, Array.Empty<MetadataReference>(),
+            var core = TestCompilation.Create("oldcore", new[] { CSharpSyntaxTree.ParseText(corlib, parse) }, Array.Empty<MetadataReference>(),
                 new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
             Assert.Empty(core.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
             const string code = @"
@@ -234,7 +235,7 @@ namespace Demo
     [BtfBindings.BtfTypes(""iphdr"")]
     public partial class Kernel { }
 }";
-            var comp = CSharpCompilation.Create("OldTfm", new[] { CSharpSyntaxTree.ParseText(code, parse, path: "/src/File0.cs") }, new[] { core.ToMetadataReference() },
+            var comp = TestCompilation.Create("OldTfm", new[] { CSharpSyntaxTree.ParseText(code, parse, path: "/src/File0.cs") }, new[] { core.ToMetadataReference() },
                 new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true));
             Assert.Empty(comp.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
 

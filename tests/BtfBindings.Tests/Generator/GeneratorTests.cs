@@ -48,6 +48,19 @@ namespace Demo
         }
 
         [Fact]
+        public void Approved_snapshots_compile_cleanly_beside_the_users_declaration()
+        {
+            // The approved files are data (not compiled into this assembly): compile them the way a user's build would.
+            var names = Snapshot.Read("files.txt").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Contains("Kernel.iphdr.g.cs", names);
+            var trees = names.Select(n => CSharpSyntaxTree.ParseText(Snapshot.Read(n), TestCompilation.ParseOptions, path: n))
+                .Append(CSharpSyntaxTree.ParseText("namespace Demo { internal static partial class Kernel { } }", TestCompilation.ParseOptions, path: "User.cs"));
+            var result = TestCompilation.Emit(TestCompilation.Create("Snapshots", trees));
+            Assert.True(result.Image != null, TestCompilation.Describe(result.Errors));
+            Assert.True(result.Warnings.Count == 0, TestCompilation.Describe(result.Warnings));
+        }
+
+        [Fact]
         public void Generated_code_compiles_without_warnings_for_task_struct_closure()
         {
             const string code = @"

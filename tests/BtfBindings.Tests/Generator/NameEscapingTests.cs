@@ -151,9 +151,9 @@ System.Span<byte> f = h.field_;
 ref Gen.K.empty e = ref h.init_;
 System.Console.WriteLine($""{h.field} {h.value} {h.@this} {h.value_bits} {h.value_} {f[3]} {h.field_.Length} {Gen.K.holder.BtfLayout.Field(""field"")!.BitOffset}"");
 ");
-            var (code, output) = Dotnet("build -nologo -o out", dir);
+            var (code, output) = Dotnet(dir, "build", "-nologo", "-o", "out");
             Assert.True(code == 0, output);
-            var (runCode, run) = Dotnet("out/App.dll", dir);
+            var (runCode, run) = Dotnet(dir, "out/App.dll");
             Assert.True(runCode == 0, run);
             int fieldIndex = Keywords.Length + Array.IndexOf(ContextualKeywords, "field");
             Assert.Equal($"7 9 11 5 17 65 16 {fieldIndex * 32}", run.Trim());
@@ -214,15 +214,10 @@ System.Console.WriteLine($""{h.field} {h.value} {h.@this} {h.value_bits} {h.valu
             Assert.Equal(expected, layout.Fields.Select(f => f.Name).ToList());
         }
 
-        private static (int code, string output) Dotnet(string args, string workDir)
+        private static (int code, string output) Dotnet(string workDir, params string[] args)
         {
-            var psi = new ProcessStartInfo("dotnet", args) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir, UseShellExecute = false };
-            psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-            using var p = Process.Start(psi)!;
-            var so = p.StandardOutput.ReadToEndAsync();
-            var se = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(300_000)) { p.Kill(true); throw new TimeoutException("dotnet " + args); }
-            return (p.ExitCode, so.Result + se.Result);
+            var r = ProcessRunner.Run("dotnet", args, workDir);
+            return (r.ExitCode, r.Output);
         }
     }
 }

@@ -11,6 +11,10 @@ namespace BtfBindings.Tests.Generator
     /// </summary>
     public static class Snapshot
     {
+        /// <summary>The text of approved file <paramref name="name"/>.</summary>
+        public static string Read(string name, [CallerFilePath] string callerFile = "")
+            => File.ReadAllText(Path.Combine(Path.GetDirectoryName(callerFile)!, "Snapshots", name)).Replace("\r\n", "\n");
+
         public static void Verify(string text, string name, [CallerFilePath] string callerFile = "")
         {
             var dir = Path.Combine(Path.GetDirectoryName(callerFile)!, "Snapshots");

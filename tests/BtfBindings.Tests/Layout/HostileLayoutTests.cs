@@ -13,9 +13,9 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using BtfBindings.Tests.Support;
 using Xunit;
-using static BtfBindings.Tests.Core.CoreSupport;
+using static BtfBindings.Tests.Support.BtfSupport;
 
-namespace BtfBindings.Tests.HostileBtf
+namespace BtfBindings.Tests.Layout
 {
     /// <summary>Builds hostile BTF (a few changed bytes of a real kernel's are enough to make any of these).</summary>
     internal static class Hostile

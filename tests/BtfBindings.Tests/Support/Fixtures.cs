@@ -26,7 +26,7 @@ namespace BtfBindings.Tests.Support
         /// <summary>Single-file ELF objects with their own BTF.</summary>
         public static readonly string[] Objects = { "bpf-features.o", "bpf-features-eb.o", "elf32be-ppc.o" };
 
-        /// <summary>Path of a decompressed fixture: "x86_64-6.12" (a .btf), or a full name like "bpf-features.o".</summary>
+        /// <summary>Path of a decompressed fixture: "x86_64-6.12" (a .btf), or a full name like "bpf-features.o" or "core/target.o".</summary>
         public static string Path(string name)
         {
             string file = name.EndsWith(".o", StringComparison.Ordinal) || name.EndsWith(".ko", StringComparison.Ordinal) || name.EndsWith(".btf", StringComparison.Ordinal) ? name : name + ".btf";
@@ -38,6 +38,7 @@ namespace BtfBindings.Tests.Support
                 var dir = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "btfbindings-fixtures", new FileInfo(gz).Length + "-" + File.GetLastWriteTimeUtc(gz).Ticks);
                 Directory.CreateDirectory(dir);
                 var dest = System.IO.Path.Combine(dir, file);
+                Directory.CreateDirectory(System.IO.Path.GetDirectoryName(dest)!);
                 if (!File.Exists(dest))
                 {
                     var tmp = dest + "." + Guid.NewGuid().ToString("N");
@@ -49,6 +50,17 @@ namespace BtfBindings.Tests.Support
                 return dest;
             }
         }
+
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<global::BtfBindings.Btf>> Parsed =
+            new System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<global::BtfBindings.Btf>>();
+
+        /// <summary>A kernel (or object) fixture parsed once per run and shared by every test (Btf is immutable).</summary>
+        public static global::BtfBindings.Btf Kernel(string name)
+            => Parsed.GetOrAdd(name, n => new Lazy<global::BtfBindings.Btf>(() => global::BtfBindings.Btf.Load(Path(n)))).Value;
+
+        /// <summary>A split module fixture parsed once per run over its (shared) base.</summary>
+        public static global::BtfBindings.Btf Module(string module, string baseKernel)
+            => Parsed.GetOrAdd(module + "@" + baseKernel, _ => new Lazy<global::BtfBindings.Btf>(() => global::BtfBindings.Btf.Load(Path(module), Kernel(baseKernel)))).Value;
 
         /// <summary>Bytes of a decompressed fixture.</summary>
         public static byte[] Bytes(string name) => File.ReadAllBytes(Path(name));

@@ -69,18 +69,9 @@ namespace BtfBindings.Tests.Support
         }
 
         /// <summary>Starts <paramref name="file"/> in <paramref name="workDir"/>; <paramref name="env"/> entries set (or, with a null value, remove) variables.</summary>
-        public static LspClient Start(string file, string args, string workDir, IDictionary<string, string?> env, string logPath, string stderrPath)
+        public static LspClient Start(string file, IEnumerable<string> args, string workDir, IDictionary<string, string?> env, string logPath, string stderrPath)
         {
-            var psi = new ProcessStartInfo(file, args)
-            {
-                RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
-                UseShellExecute = false, WorkingDirectory = workDir,
-            };
-            foreach (var (k, v) in env)
-            {
-                if (v == null) psi.Environment.Remove(k);
-                else psi.Environment[k] = v;
-            }
+            var psi = ProcessRunner.StartInfo(file, args, workDir, env);
             var p = Process.Start(psi) ?? throw new InvalidOperationException("cannot start " + file);
             var client = new LspClient(p, logPath, stderrPath);
             var err = new StreamWriter(stderrPath, append: false, new UTF8Encoding(false)) { AutoFlush = true };

@@ -49,7 +49,7 @@ namespace BtfBindings.Tests.Support
     }
 
     /// <summary>A <see cref="SkippableFactAttribute"/> (may skip itself at run time) of the full tier.</summary>
-    [XunitTestCaseDiscoverer("BtfBindings.Tests.Cli.SkippableFactDiscoverer", "BtfBindings.Tests")]
+    [XunitTestCaseDiscoverer("BtfBindings.Tests.Support.SkippableFactDiscoverer", "BtfBindings.Tests")]
     [AttributeUsage(AttributeTargets.Method)]
     public sealed class FullSkippableFactAttribute : FactAttribute
     {

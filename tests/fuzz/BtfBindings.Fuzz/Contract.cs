@@ -9,20 +9,21 @@ namespace BtfFuzz
     /// What a harness may throw. Each call into BtfBindings names the exception types its API documents; anything else
     /// escapes to SharpFuzz, which reports it to afl-fuzz as a crash. An accepted exception whose inner exceptions include
     /// one that is not accepted is a crash too: the XZ decoder turns IndexOutOfRange/ArgumentOutOfRange/Overflow into
-    /// InvalidDataException ("internal decoder error"), which hides a missing bounds check rather than a bad input.
+    /// a BtfException ("internal decoder error"), which hides a missing bounds check rather than a bad input.
     /// </summary>
     public static class Contract
     {
         /// <summary>Container and BTF entry points: BtfException only (the project's one exception type).</summary>
         public static readonly Type[] BtfErrors = { typeof(BtfException) };
 
-        /// <summary>The stand-alone decoders (XzDecoder, TarReader, BtfHubArchive, Lz4LegacyDecoder) document InvalidDataException.</summary>
-        public static readonly Type[] DecoderErrors = { typeof(BtfException), typeof(InvalidDataException) };
+        /// <summary>The stand-alone decoders (XzDecoder, TarReader, Lz4LegacyDecoder): BtfException only, like every entry point.</summary>
+        public static readonly Type[] DecoderErrors = { typeof(BtfException) };
 
         /// <summary>CO-RE: BtfException from the target BTF, CoreException (and subclasses) from matching and reading.</summary>
         public static readonly Type[] CoreErrors = { typeof(BtfException), typeof(CoreException) };
 
-        /// <summary>Types that may appear as inner exceptions of an accepted one.</summary>
+        /// <summary>Types that may appear as inner exceptions of an accepted one (InvalidDataException: the BCL's DeflateStream
+        /// on corrupt gzip data, wrapped in a BtfException naming the file).</summary>
         private static readonly Type[] AcceptedInner = { typeof(BtfException), typeof(CoreException), typeof(InvalidDataException) };
 
         /// <summary>Allocation budget of one execution, beyond which the input counts as a crash (an absurd size taken

@@ -9,30 +9,25 @@ using System.Text.Json;
 using BtfBindings.Tests.Support;
 using Xunit;
 
-namespace BtfBindings.Tests.Core
+namespace BtfBindings.Tests.Support
 {
     /// <summary>Shared helpers for the core tests: cached fixture parses, bpftool runs, JSON comparison, temp dirs.</summary>
-    internal static class CoreSupport
+    internal static class BtfSupport
     {
-        private static readonly ConcurrentDictionary<string, Lazy<Btf>> Loaded = new ConcurrentDictionary<string, Lazy<Btf>>();
-
         /// <summary>A kernel (or object) fixture parsed once per run and shared (Btf is immutable).</summary>
-        public static Btf Kernel(string name)
-            => Loaded.GetOrAdd(name, n => new Lazy<Btf>(() => Btf.Load(Fixtures.Path(n)))).Value;
+        public static Btf Kernel(string name) => Fixtures.Kernel(name);
 
         /// <summary>A split module fixture over its (shared) base.</summary>
-        public static Btf Module(string module, string baseKernel)
-            => Loaded.GetOrAdd(module + "@" + baseKernel, _ => new Lazy<Btf>(() => Btf.Load(Fixtures.Path(module), Kernel(baseKernel)))).Value;
+        public static Btf Module(string module, string baseKernel) => Fixtures.Module(module, baseKernel);
 
         /// <summary>The base kernel of a module fixture.</summary>
         public static string BaseOf(string module) => Fixtures.Modules.Single(m => m.module == module).baseKernel;
 
-        /// <summary>bpftool arguments that dump <paramref name="name"/> (with -B BASE for modules).</summary>
-        public static string BpftoolDumpArgs(string name, bool json)
+        /// <summary>bpftool's raw dump of fixture <paramref name="name"/> (over its base for modules), text or JSON.</summary>
+        public static byte[] BpftoolDump(string name, bool json)
         {
             var isModule = Fixtures.Modules.Any(m => m.module == name);
-            var b = isModule ? $" -B {Fixtures.Path(BaseOf(name))}" : "";
-            return $"{(json ? "-j " : "")}btf dump file {Fixtures.Path(name)}{b} format raw";
+            return Bpftool.Dump(Fixtures.Path(name), isModule ? Fixtures.Path(BaseOf(name)) : null, json).StdOutBytes;
         }
 
         /// <summary>Our Btf for any fixture name (kernel, module with base, or object).</summary>
@@ -42,14 +37,14 @@ namespace BtfBindings.Tests.Core
         public static byte[] Text(Btf btf)
         {
             var ms = new MemoryStream();
-            Dump.BtfRawDump.WriteText(btf, ms);
+            global::BtfBindings.Dump.BtfRawDump.WriteText(btf, ms);
             return ms.ToArray();
         }
 
         public static byte[] Json(Btf btf)
         {
             var ms = new MemoryStream();
-            Dump.BtfRawDump.WriteJson(btf, ms);
+            global::BtfBindings.Dump.BtfRawDump.WriteJson(btf, ms);
             return ms.ToArray();
         }
 

@@ -7,7 +7,7 @@ using System.Threading.Tasks;
 using BtfBindings.Tests.Support;
 using Xunit;
 
-namespace BtfBindings.Tests.Core
+namespace BtfBindings.Tests.BtfFormat
 {
     /// <summary>The type model: lookups, CO-RE candidates, split BTF numbering, thread safety.</summary>
     public class ModelTests
@@ -16,9 +16,9 @@ namespace BtfBindings.Tests.Core
 
         [Theory]
         [MemberData(nameof(KernelData))]
-        public void FindTypesFindsTaskStructAndCountsMatchBpftool(string kernel)
+        public void Find_types_finds_task_struct_and_counts_match_bpftool(string kernel)
         {
-            var btf = CoreSupport.Kernel(kernel);
+            var btf = BtfSupport.Kernel(kernel);
             var found = btf.FindTypes("task_struct", BtfKind.Struct);
             Assert.Single(found);
             var ts = found[0];
@@ -34,8 +34,8 @@ namespace BtfBindings.Tests.Core
             Assert.Empty(btf.FindTypes("no_such_type_xyzzy"));
             Assert.Empty(btf.FindTypes(""));
 
-            var text = Tool.Check("bpftool", CoreSupport.BpftoolDumpArgs(kernel, json: false)).StdOutBytes;
-            Assert.Equal(CoreSupport.CountTypeLines(text), btf.TypeCount - 1);
+            var text = BtfSupport.BpftoolDump(kernel, json: false);
+            Assert.Equal(BtfSupport.CountTypeLines(text), btf.TypeCount - 1);
             Assert.Equal(btf.TypeCount - 1, btf.Types.Count());
             // bpftool's line for task_struct has the same id.
             var line = Encoding.UTF8.GetString(text).Split('\n').Single(l => l.StartsWith("[", StringComparison.Ordinal) && l.Contains("] STRUCT 'task_struct' "));
@@ -44,9 +44,9 @@ namespace BtfBindings.Tests.Core
 
         [Theory]
         [MemberData(nameof(KernelData))]
-        public void FindTypesAgreesWithALinearScan(string kernel)
+        public void Find_types_agrees_with_a_linear_scan(string kernel)
         {
-            var btf = CoreSupport.Kernel(kernel);
+            var btf = BtfSupport.Kernel(kernel);
             var byName = new Dictionary<string, List<int>>(StringComparer.Ordinal);
             foreach (var t in btf.Types)
             {
@@ -83,14 +83,14 @@ namespace BtfBindings.Tests.Core
         [InlineData("x___y", "x")]
         [InlineData("", "")]
         [InlineData("ab", "ab")]
-        public void EssentialNameFollowsLibbpf(string name, string essential)
+        public void Essential_name_follows_libbpf(string name, string essential)
         {
             Assert.Equal(essential, FlavorRules.EssentialName(name));
             Assert.Equal(Encoding.UTF8.GetByteCount(essential), FlavorRules.EssentialLength(Encoding.UTF8.GetBytes(name)));
         }
 
         [Fact]
-        public void FindCoreCandidatesUsesEssentialNamesAndCompatibleKinds()
+        public void Find_core_candidates_uses_essential_names_and_compatible_kinds()
         {
             var b = new BtfBuilder();
             int i32 = b.AddInt("int", 4, BtfIntEncoding.Signed);
@@ -120,9 +120,9 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void FindCoreCandidatesOnARealKernel()
+        public void Find_core_candidates_on_a_real_kernel()
         {
-            var btf = CoreSupport.Kernel("x86_64-6.12");
+            var btf = BtfSupport.Kernel("x86_64-6.12");
             var expected = btf.FindTypes("task_struct", BtfKind.Struct).Select(t => t.Id).ToList();
             Assert.Equal(expected, btf.FindCoreCandidates("task_struct___v2", BtfKind.Struct).Select(t => t.Id));
             // Any kernel name with a flavor suffix must be a candidate for its essential name.
@@ -135,10 +135,10 @@ namespace BtfBindings.Tests.Core
 
         [Theory]
         [MemberData(nameof(ModuleData))]
-        public void SplitBtfIdsContinueAfterTheBaseAndLookupsSeeBoth(string module, string baseKernel)
+        public void Split_btf_ids_continue_after_the_base_and_lookups_see_both(string module, string baseKernel)
         {
-            var baseBtf = CoreSupport.Kernel(baseKernel);
-            var mod = CoreSupport.Module(module, baseKernel);
+            var baseBtf = BtfSupport.Kernel(baseKernel);
+            var mod = BtfSupport.Module(module, baseKernel);
             Assert.Same(baseBtf, mod.Base);
             Assert.Equal(baseBtf.TypeCount, mod.FirstTypeId);
             Assert.True(mod.TypeCount > mod.FirstTypeId);
@@ -172,7 +172,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public async Task ParallelLookupsOnOneInstanceGiveIdenticalResults()
+        public async Task Parallel_lookups_on_one_instance_give_identical_results()
         {
             // A fresh instance, so the lazily built CO-RE index is raced for too.
             var btf = Btf.Load(Fixtures.Path("aarch64-6.1"));

@@ -1,8 +1,7 @@
 using System;
 using System.Buffers.Binary;
-using System.IO;
 
-namespace BtfBindings.Containers
+namespace BtfBindings.Compression
 {
     /// <summary>
     /// Managed decoder for the LZ4 "legacy" frame format (magic <c>02 21 4C 18</c>), the format <c>lz4 -l</c>
@@ -30,10 +29,12 @@ namespace BtfBindings.Containers
         /// <param name="maxOutput">Cap on the decompressed size.</param>
         /// <param name="consumed">Input bytes consumed.</param>
         /// <param name="progress">Called after each block with (input position, input length).</param>
-        /// <exception cref="InvalidDataException">The magic is missing, the first block is corrupt, or the output exceeds the cap.</exception>
-        public static byte[] Decompress(ReadOnlySpan<byte> data, long maxOutput, out int consumed, Action<long, long>? progress = null)
+        /// <param name="sourceName">Names the input in errors.</param>
+        /// <exception cref="BtfException">The magic is missing, the first block is corrupt, or the output exceeds the cap
+        /// (with the offset in <paramref name="data"/> of the block at fault).</exception>
+        public static byte[] Decompress(ReadOnlySpan<byte> data, long maxOutput, out int consumed, Action<long, long>? progress = null, string? sourceName = null)
         {
-            if (!IsLz4Legacy(data)) throw new InvalidDataException("lz4: missing legacy frame magic 02 21 4c 18");
+            if (!IsLz4Legacy(data)) throw new BtfException("lz4: missing legacy frame magic 02 21 4c 18", sourceName, 0);
             int pos = 4;
             var output = new byte[Math.Min(Math.Max(data.Length * 3L, 1 << 16), Math.Min(maxOutput, 0x7FFFFFC7))];
             int outLen = 0;
@@ -44,28 +45,29 @@ namespace BtfBindings.Containers
                 if (size == Magic) { pos += 4; continue; }
                 if (size == 0 || size > (uint)(data.Length - pos - 4) || size > MaxBlockOutput + MaxBlockOutput / 255 + 16) break;
                 var block = data.Slice(pos + 4, (int)size);
-                EnsureCapacity(ref output, outLen + MaxBlockOutput, maxOutput, outLen);
+                EnsureCapacity(ref output, outLen + MaxBlockOutput, maxOutput, outLen, sourceName, pos);
                 int n;
                 try { n = DecodeBlock(block, output, outLen, MaxBlockOutput); }
-                catch (InvalidDataException) when (blocks > 0) { break; } // trailing data that happened to look like a size
+                catch (BtfException) when (blocks > 0) { break; } // trailing data that happened to look like a size
+                catch (BtfException e) { throw new BtfException(e.Message, sourceName, pos, inner: e); }
                 outLen += n;
-                if (outLen > maxOutput) throw new InvalidDataException($"lz4: output exceeds {maxOutput} bytes");
+                if (outLen > maxOutput) throw new BtfException($"lz4: output exceeds {maxOutput} bytes", sourceName, pos);
                 pos += 4 + (int)size;
                 blocks++;
                 progress?.Invoke(pos, data.Length);
             }
-            if (blocks == 0) throw new InvalidDataException("lz4: no valid block after the legacy frame magic");
+            if (blocks == 0) throw new BtfException("lz4: no valid block after the legacy frame magic", sourceName, 4);
             consumed = pos;
             var result = new byte[outLen];
             Buffer.BlockCopy(output, 0, result, 0, outLen);
             return result;
         }
 
-        private static void EnsureCapacity(ref byte[] buf, long needed, long max, int used)
+        private static void EnsureCapacity(ref byte[] buf, long needed, long max, int used, string? sourceName, int pos)
         {
             if (buf.Length >= needed) return;
             const long MaxArray = 0x7FFFFFC7L;
-            if (needed > MaxArray) throw new InvalidDataException("lz4: output too large");
+            if (needed > MaxArray) throw new BtfException("lz4: output too large", sourceName, pos);
             long cap = Math.Min(Math.Max(needed, (long)buf.Length * 2), MaxArray);
             var n = new byte[cap];
             Buffer.BlockCopy(buf, 0, n, 0, used);
@@ -74,13 +76,14 @@ namespace BtfBindings.Containers
 
         /// <summary>Decodes one raw LZ4 block into <paramref name="dst"/> at <paramref name="dstStart"/>; matches may only reach back within the block.</summary>
         /// <returns>The number of bytes written.</returns>
+        /// <exception cref="BtfException">The block is corrupt (the message only: the caller knows where the block is).</exception>
         public static int DecodeBlock(ReadOnlySpan<byte> src, byte[] dst, int dstStart, int maxOut)
         {
             int ip = 0, op = dstStart;
             int limit = (int)Math.Min((long)dstStart + maxOut, dst.Length);
             while (true)
             {
-                if (ip >= src.Length) throw new InvalidDataException("lz4: block ends inside a sequence");
+                if (ip >= src.Length) throw new BtfException("lz4: block ends inside a sequence");
                 int token = src[ip++];
                 int lit = token >> 4;
                 if (lit == 15)
@@ -88,35 +91,35 @@ namespace BtfBindings.Containers
                     int b;
                     do
                     {
-                        if (ip >= src.Length) throw new InvalidDataException("lz4: truncated literal length");
+                        if (ip >= src.Length) throw new BtfException("lz4: truncated literal length");
                         b = src[ip++];
                         lit += b;
-                        if (lit > maxOut) throw new InvalidDataException("lz4: literal run too long");
+                        if (lit > maxOut) throw new BtfException("lz4: literal run too long");
                     } while (b == 255);
                 }
-                if (lit > src.Length - ip) throw new InvalidDataException("lz4: literals run past the block");
-                if (lit > limit - op) throw new InvalidDataException("lz4: block output too large");
+                if (lit > src.Length - ip) throw new BtfException("lz4: literals run past the block");
+                if (lit > limit - op) throw new BtfException("lz4: block output too large");
                 src.Slice(ip, lit).CopyTo(dst.AsSpan(op));
                 ip += lit; op += lit;
                 if (ip == src.Length) return op - dstStart; // the last sequence has literals only
-                if (src.Length - ip < 2) throw new InvalidDataException("lz4: truncated match offset");
+                if (src.Length - ip < 2) throw new BtfException("lz4: truncated match offset");
                 int offset = src[ip] | (src[ip + 1] << 8);
                 ip += 2;
-                if (offset == 0 || offset > op - dstStart) throw new InvalidDataException("lz4: match offset out of range");
+                if (offset == 0 || offset > op - dstStart) throw new BtfException("lz4: match offset out of range");
                 int len = token & 15;
                 if (len == 15)
                 {
                     int b;
                     do
                     {
-                        if (ip >= src.Length) throw new InvalidDataException("lz4: truncated match length");
+                        if (ip >= src.Length) throw new BtfException("lz4: truncated match length");
                         b = src[ip++];
                         len += b;
-                        if (len > maxOut) throw new InvalidDataException("lz4: match too long");
+                        if (len > maxOut) throw new BtfException("lz4: match too long");
                     } while (b == 255);
                 }
                 len += 4;
-                if (len > limit - op) throw new InvalidDataException("lz4: block output too large");
+                if (len > limit - op) throw new BtfException("lz4: block output too large");
                 int from = op - offset;
                 if (offset >= len) { Buffer.BlockCopy(dst, from, dst, op, len); op += len; }
                 else for (int i = 0; i < len; i++) dst[op++] = dst[from + i];

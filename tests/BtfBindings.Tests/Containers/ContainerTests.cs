@@ -5,9 +5,9 @@ using System.Linq;
 using BtfBindings.Containers;
 using BtfBindings.Tests.Support;
 using Xunit;
-using static BtfBindings.Tests.Core.CoreSupport;
+using static BtfBindings.Tests.Support.BtfSupport;
 
-namespace BtfBindings.Tests.Core
+namespace BtfBindings.Tests.Containers
 {
     /// <summary>Btf.Load through every container: gzip, xz, BTFHub tar.xz, and ELF of both classes and byte orders.</summary>
     public class ContainerTests
@@ -16,7 +16,7 @@ namespace BtfBindings.Tests.Core
         [InlineData("x86_64-5.10.btf", null)]
         [InlineData("bpf-features.o", null)]
         [InlineData("armhf-6.1-ip_vs.ko", "armhf-6.1")]
-        public void GzipCompressedFixturesLoadDirectly(string file, string? baseKernel)
+        public void Gzip_compressed_fixtures_load_directly(string file, string? baseKernel)
         {
             var gz = Path.Combine(Fixtures.RepoRoot, "tests", "fixtures", file + ".gz");
             Btf? b = baseKernel == null ? null : Kernel(baseKernel);
@@ -30,12 +30,12 @@ namespace BtfBindings.Tests.Core
         [InlineData("elf32be-ppc.o")]
         [InlineData("x86_64-5.10.btf")]
         [InlineData("s390x-6.12-qeth.ko")]
-        public void XzCompressedFilesLoad(string file)
+        public void Xz_compressed_files_load(string file)
         {
             using var tmp = new TempDir();
             var copy = tmp.File(file);
             File.Copy(Fixtures.Path(file), copy);
-            Tool.Check("xz", $"-k -1 -T1 {copy}");
+            ProcessRunner.Check("xz", ["-k", "-1", "-T1", copy]);
             var xz = copy + ".xz";
             Assert.True(File.Exists(xz));
             Btf? b = file.StartsWith("s390x", StringComparison.Ordinal) ? Kernel("s390x-6.12") : null;
@@ -46,7 +46,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void BtfHubStyleTarXzLoads()
+        public void Btf_hub_style_tar_xz_loads()
         {
             using var tmp = new TempDir();
             var dir = tmp.File("content");
@@ -54,7 +54,7 @@ namespace BtfBindings.Tests.Core
             const string member = "5.10.0-46-amd64.btf";
             File.Copy(Fixtures.Path("x86_64-5.10"), Path.Combine(dir, member));
             var archive = tmp.File(member + ".tar.xz");
-            Tool.Check("tar", $"-cJf {archive} -C {dir} {member}");
+            ProcessRunner.Check("tar", ["-cJf", archive, "-C", dir, member]);
             var btf = Btf.Load(archive);
             var raw = Kernel("x86_64-5.10");
             Assert.Equal(raw.TypeCount, btf.TypeCount);
@@ -64,19 +64,19 @@ namespace BtfBindings.Tests.Core
             // Also with a directory entry and a non-BTF file in front, as some archives have.
             File.WriteAllText(Path.Combine(dir, "README"), "not btf\n");
             var archive2 = tmp.File("two.tar.xz");
-            Tool.Check("tar", $"-cJf {archive2} -C {dir} README {member}");
+            ProcessRunner.Check("tar", ["-cJf", archive2, "-C", dir, "README", member]);
             Assert.Equal(raw.TypeCount, Btf.Load(archive2).TypeCount);
         }
 
         [Fact]
-        public void GzipOfTarLoads()
+        public void Gzip_of_tar_loads()
         {
             using var tmp = new TempDir();
             var dir = tmp.File("c");
             Directory.CreateDirectory(dir);
             File.WriteAllBytes(Path.Combine(dir, "ppc.btf"), ExtractBtf("elf32be-ppc.o"));
             var archive = tmp.File("ppc.tar.gz");
-            Tool.Check("tar", $"-czf {archive} -C {dir} ppc.btf");
+            ProcessRunner.Check("tar", ["-czf", archive, "-C", dir, "ppc.btf"]);
             var btf = Btf.Load(archive);
             Assert.Equal(Text(Kernel("elf32be-ppc.o")), Text(btf));
         }
@@ -88,7 +88,7 @@ namespace BtfBindings.Tests.Core
             var outFile = tmp.File("btf.bin");
             var copy = tmp.File("in.o");
             File.Copy(Fixtures.Path(obj), copy);
-            Tool.Check("llvm-objcopy", $"--dump-section .BTF={outFile} {copy} {tmp.File("junk.o")}");
+            ProcessRunner.Check("llvm-objcopy", ["--dump-section", $".BTF={outFile}", copy, tmp.File("junk.o")]);
             return File.ReadAllBytes(outFile);
         }
 
@@ -105,7 +105,7 @@ namespace BtfBindings.Tests.Core
 
         [Theory]
         [MemberData(nameof(ElfCases))]
-        public void ElfOfEveryClassAndByteOrderLoads(string file, string? baseKernel, int elfClass, bool bigEndian)
+        public void Elf_of_every_class_and_byte_order_loads(string file, string? baseKernel, int elfClass, bool bigEndian)
         {
             var path = Fixtures.Path(file);
             var bytes = File.ReadAllBytes(path);
@@ -125,7 +125,7 @@ namespace BtfBindings.Tests.Core
             var b = baseKernel == null ? null : Kernel(baseKernel);
             var btf = Btf.Load(path, b);
             Assert.Equal(bigEndian, btf.IsBigEndian);
-            var bpftool = Tool.Check("bpftool", BpftoolDumpArgs(file, json: false)).StdOutBytes;
+            var bpftool = BpftoolDump(file, json: false);
             Assert.Equal(CountTypeLines(bpftool), btf.TypeCount - btf.FirstTypeId);
 
             // The same bytes through BtfContainer.Parse (in memory) and Btf.Parse of the extracted .BTF agree.
@@ -134,7 +134,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void LittleAndBigEndianObjectsDecodeIdentically()
+        public void Little_and_big_endian_objects_decode_identically()
         {
             Assert.Equal(Text(Kernel("bpf-features.o")), Text(Kernel("bpf-features-eb.o")));
         }

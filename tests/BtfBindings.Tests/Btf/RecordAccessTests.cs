@@ -5,7 +5,7 @@ using System.Linq;
 using BtfBindings.Tests.Support;
 using Xunit;
 
-namespace BtfBindings.Tests.Core
+namespace BtfBindings.Tests.BtfFormat
 {
     /// <summary>
     /// Every type's name, kind and vlen read through the public API (the fast paths: a record's offset kept in
@@ -20,7 +20,7 @@ namespace BtfBindings.Tests.Core
 
         [Theory]
         [MemberData(nameof(KernelData))]
-        public void NamesKindsAndVlens_AreTheFileBytes(string kernel)
+        public void Names_kinds_and_vlens_are_the_file_bytes(string kernel)
         {
             var raw = Fixtures.Bytes(kernel);
             var expected = Decode(raw);
@@ -29,7 +29,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void ANameEndingTheData_IsReadInFull()
+        public void A_name_ending_the_data_is_read_in_full()
         {
             // A blob whose strings end exactly at the end of the array: a name longer than the 32-byte probe, then a short
             // one with fewer than 32 bytes after its start.

@@ -9,7 +9,7 @@ using BtfBindings.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace BtfBindings.Tests.Core
+namespace BtfBindings.Tests.BtfFormat
 {
     /// <summary>
     /// Mutation fuzzing with fixed seeds: real BTF is corrupted thousands of times (bit flips, u32 overwrites in the
@@ -93,7 +93,7 @@ namespace BtfBindings.Tests.Core
                         if (p + 4 > d.Length) p = 0;
                         uint v = Interesting(r, d.Length);
                         if (r.Next(3) == 0) v = (uint)(System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(d.AsSpan(p)) + r.Next(-16, 17));
-                        CoreSupport.PutU32(d, p, v);
+                        BtfSupport.PutU32(d, p, v);
                         desc = $"header u32 @{p} = 0x{v:x}";
                         return d;
                     }
@@ -102,7 +102,7 @@ namespace BtfBindings.Tests.Core
                         int p = AlignedIn(typeStart, typeEnd);
                         if (p + 4 > d.Length) { desc = "noop"; return d; }
                         uint v = Interesting(r, typeCount);
-                        CoreSupport.PutU32(d, p, v);
+                        BtfSupport.PutU32(d, p, v);
                         desc = $"type u32 @{p} = 0x{v:x}";
                         return d;
                     }
@@ -114,7 +114,7 @@ namespace BtfBindings.Tests.Core
                         uint kindBits = (uint)r.Next(32);
                         uint vlen = r.Next(4) switch { 0 => 0u, 1 => (uint)r.Next(4), 2 => (uint)r.Next(300), _ => (uint)r.Next(1 << 24) };
                         uint v = (kindBits << 24) | vlen | (r.Next(2) == 0 ? 0x80000000u : 0);
-                        CoreSupport.PutU32(d, p, v);
+                        BtfSupport.PutU32(d, p, v);
                         desc = $"info u32 @{p} = 0x{v:x}";
                         return d;
                     }
@@ -279,7 +279,7 @@ namespace BtfBindings.Tests.Core
             {
                 var probe = parse((byte[])original.Clone());
                 bool be = original[0] == 0xEB;
-                uint H(int o) => be ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(original.AsSpan(o)) : CoreSupport.GetU32(original, o);
+                uint H(int o) => be ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(original.AsSpan(o)) : BtfSupport.GetU32(original, o);
                 hdrLen = (int)H(4);
                 typeStart = hdrLen + (int)H(8);
                 typeEnd = typeStart + (int)H(12);
@@ -365,14 +365,14 @@ namespace BtfBindings.Tests.Core
         private static byte[] BtfSection(string obj)
         {
             using var fs = File.OpenRead(Fixtures.Path(obj));
-            var elf = Containers.ElfFile.Read(fs, obj);
+            var elf = global::BtfBindings.Containers.ElfFile.Read(fs, obj);
             return elf.ReadSection(fs, elf.FindSection(".BTF")!);
         }
 
         // ---- the targets ---------------------------------------------------------------------------------------
 
         [FullFact]
-        public void FuzzBpfObjectBtf()
+        public void Fuzz_bpf_object_btf()
         {
             var s = Run("bpf-features.o .BTF", BtfSection("bpf-features.o"), d => Btf.Parse(d, "fuzz"), seed: 20240601,
                 iterations: 30000, resolveEvery: 1, dumpEvery: 1);
@@ -380,7 +380,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [FullFact]
-        public void FuzzBigEndianObjectBtf()
+        public void Fuzz_big_endian_object_btf()
         {
             var s = Run("bpf-features-eb.o .BTF", BtfSection("bpf-features-eb.o"), d => Btf.Parse(d, "fuzz"), seed: 777,
                 iterations: 8000, resolveEvery: 1, dumpEvery: 1);
@@ -388,16 +388,16 @@ namespace BtfBindings.Tests.Core
         }
 
         [FullFact]
-        public void FuzzSplitModuleOverItsRealBase()
+        public void Fuzz_split_module_over_its_real_base()
         {
-            var baseBtf = CoreSupport.Kernel("x86_64-6.12");
+            var baseBtf = BtfSupport.Kernel("x86_64-6.12");
             var s = Run("x86_64-6.12-ip_vs.ko .BTF over x86_64-6.12", BtfSection("x86_64-6.12-ip_vs.ko"), d => Btf.Parse(d, "fuzz", baseBtf), seed: 4242,
                 iterations: 6000, resolveEvery: 1, dumpEvery: 4);
             AssertClean(s, "ip_vs split");
         }
 
         [FullFact]
-        public void FuzzElfContainer()
+        public void Fuzz_elf_container()
         {
             var s = Run("bpf-features.o (whole ELF)", Fixtures.Bytes("bpf-features.o"), d => BtfContainer.Parse(d, "fuzz.o"), seed: 99,
                 iterations: 8000, resolveEvery: 1, dumpEvery: 1, headerAt0: false);
@@ -410,14 +410,14 @@ namespace BtfBindings.Tests.Core
         /// than 24 bytes, i.e. a kind layout section; vlen above 16 bits) are not compared.
         /// </summary>
         [FullFact]
-        public void DifferentialFuzzAgainstBpftool()
+        public void Differential_fuzz_against_bpftool()
         {
             var original = BtfSection("bpf-features.o");
-            int hdrLen = (int)CoreSupport.GetU32(original, 4);
-            int typeStart = hdrLen + (int)CoreSupport.GetU32(original, 8);
-            int typeEnd = typeStart + (int)CoreSupport.GetU32(original, 12);
+            int hdrLen = (int)BtfSupport.GetU32(original, 4);
+            int typeStart = hdrLen + (int)BtfSupport.GetU32(original, 8);
+            int typeEnd = typeStart + (int)BtfSupport.GetU32(original, 12);
             int typeCount = Btf.Parse((byte[])original.Clone()).TypeCount;
-            using var tmp = new CoreSupport.TempDir();
+            using var tmp = new BtfSupport.TempDir();
             var rng = new Random(31337);
             int tried = 0, accepted = 0, skipped = 0, textCompared = 0, jsonCompared = 0, jsonUnparsable = 0;
             var diffs = new List<string>();
@@ -434,10 +434,10 @@ namespace BtfBindings.Tests.Core
                 if (btf.HeaderLength != 24 || btf.Types.Any(t => t.Vlen > 0xFFFF)) { skipped++; continue; }
                 var path = tmp.File("m.btf");
                 File.WriteAllBytes(path, data);
-                var text = Tool.Run("bpftool", $"btf dump file {path} format raw");
+                var text = Bpftool.TryDump(path);
                 var what = $"#{tried} {kind}: {desc}";
                 if (text.ExitCode != 0) { diffs.Add($"{what}: we accept, bpftool rejects: {text.StdErr.Trim()}"); continue; }
-                var ours = CoreSupport.Text(btf);
+                var ours = BtfSupport.Text(btf);
                 textCompared++;
                 if (!ours.AsSpan().SequenceEqual(text.StdOutBytes))
                 {
@@ -448,7 +448,7 @@ namespace BtfBindings.Tests.Core
                     diffs.Add($"{what}: text differs at line {i + 1}: bpftool \"{(i < e.Length ? e[i] : "<end>")}\" vs ours \"{(i < a.Length ? a[i] : "<end>")}\"");
                     continue;
                 }
-                var json = Tool.Run("bpftool", $"-j btf dump file {path} format raw");
+                var json = Bpftool.TryDump(path, json: true);
                 // bpftool copies name bytes into its JSON unchecked (invalid UTF-8, unescaped control characters, \')
                 // and writes a backslash as "\n": only valid JSON of names without backslashes can be compared.
                 if (!System.Text.Unicode.Utf8.IsValid(json.StdOutBytes) || ours.AsSpan().IndexOf((byte)'\\') >= 0) { jsonUnparsable++; continue; }
@@ -456,10 +456,10 @@ namespace BtfBindings.Tests.Core
                 try { ej = System.Text.Json.JsonDocument.Parse(json.StdOutBytes); }
                 catch (System.Text.Json.JsonException) { jsonUnparsable++; continue; } // bpftool writes raw bytes of odd names
                 using (ej)
-                using (var aj = System.Text.Json.JsonDocument.Parse(CoreSupport.Json(btf)))
+                using (var aj = System.Text.Json.JsonDocument.Parse(BtfSupport.Json(btf)))
                 {
                     jsonCompared++;
-                    var d = CoreSupport.JsonDiff(ej.RootElement, aj.RootElement, "$");
+                    var d = BtfSupport.JsonDiff(ej.RootElement, aj.RootElement, "$");
                     if (d != null) diffs.Add($"{what}: JSON differs at {d}");
                 }
             }
@@ -475,7 +475,7 @@ namespace BtfBindings.Tests.Core
         /// mutation is parsed fully; every other one is walked completely (80k types), the rest over 4096 types from a random start.
         /// </summary>
         [FullFact]
-        public void FuzzKernelBtf()
+        public void Fuzz_kernel_btf()
         {
             var s = Run("x86_64-5.10 vmlinux", Fixtures.Bytes("x86_64-5.10"), d => Btf.Parse(d, "fuzz"), seed: 510,
                 iterations: 3000, resolveEvery: 50, dumpEvery: 25, fullWalkEvery: 2);

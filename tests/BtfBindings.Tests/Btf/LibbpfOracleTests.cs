@@ -8,7 +8,7 @@ using BtfBindings.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace BtfBindings.Tests.Core
+namespace BtfBindings.Tests.BtfFormat
 {
     /// <summary>
     /// Compares Btf.ResolveSize / AlignOf / PointerSize with libbpf's btf__resolve_size / btf__align_of /
@@ -19,35 +19,17 @@ namespace BtfBindings.Tests.Core
         private readonly ITestOutputHelper _out;
         public LibbpfOracleTests(ITestOutputHelper output) { _out = output; }
 
-        private static readonly Lazy<string> OracleBinary = new Lazy<string>(BuildOracle);
-
-        private static string BuildOracle()
-        {
-            var src = Path.Combine(Fixtures.RepoRoot, "tests", "oracle", "btf_oracle.c");
-            var dir = Path.Combine(Path.GetTempPath(), "btfbindings-oracle-" + Guid.NewGuid().ToString("N"));
-            Directory.CreateDirectory(dir);
-            var exe = Path.Combine(dir, "btf_oracle");
-            Tool.Check("gcc", $"-O2 -Wall -o {exe} {src} -lbpf");
-            return exe;
-        }
-
         private sealed record OracleRow(int Id, long Size, int SizeErr, int Align, int AlignErr);
 
         private sealed record OracleResult(int Count, int First, int PointerSize, List<OracleRow> Rows);
 
         private static OracleResult RunOracle(string file, string? baseFile)
         {
-            var psi = new System.Diagnostics.ProcessStartInfo(OracleBinary.Value)
-            { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            psi.ArgumentList.Add(file);
-            if (baseFile != null) psi.ArgumentList.Add(baseFile);
-            using var p = System.Diagnostics.Process.Start(psi)!;
-            var errTask = p.StandardError.ReadToEndAsync();
+            var p = ProcessRunner.Run(LibbpfOracles.Executable("btf_oracle"), baseFile != null ? [file, baseFile] : [file]);
             var rows = new List<OracleRow>();
             int count = -1, first = -1, ptr = -1;
             bool end = false;
-            string? line;
-            while ((line = p.StandardOutput.ReadLine()) != null)
+            foreach (var line in p.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
                 var f = line.Split(' ');
                 switch (f[0])
@@ -69,8 +51,7 @@ namespace BtfBindings.Tests.Core
                         }
                 }
             }
-            p.WaitForExit();
-            Assert.True(p.ExitCode == 0 && end, $"btf_oracle {file} failed ({p.ExitCode}): {errTask.Result}");
+            Assert.True(p.ExitCode == 0 && end, "btf_oracle failed: " + p.Describe());
             return new OracleResult(count, first, ptr, rows);
         }
 
@@ -78,9 +59,9 @@ namespace BtfBindings.Tests.Core
 
         [Theory]
         [MemberData(nameof(KernelData))]
-        public void ResolveSizeAlignOfAndPointerSizeMatchLibbpfOnKernels(string kernel)
+        public void Resolve_size_align_of_and_pointer_size_match_libbpf_on_kernels(string kernel)
         {
-            var btf = CoreSupport.Kernel(kernel);
+            var btf = BtfSupport.Kernel(kernel);
             var oracle = RunOracle(Fixtures.Path(kernel), null);
             int checkedTypes = Compare(btf, oracle, kernel);
             Assert.Equal(btf.TypeCount - 1, checkedTypes);
@@ -94,9 +75,9 @@ namespace BtfBindings.Tests.Core
 
         [Theory]
         [MemberData(nameof(ModuleData))]
-        public void ResolveSizeAlignOfAndPointerSizeMatchLibbpfOnSplitModules(string module, string baseKernel)
+        public void Resolve_size_align_of_and_pointer_size_match_libbpf_on_split_modules(string module, string baseKernel)
         {
-            var btf = CoreSupport.Module(module, baseKernel);
+            var btf = BtfSupport.Module(module, baseKernel);
             var oracle = RunOracle(Fixtures.Path(module), Fixtures.Path(baseKernel));
             int checkedTypes = Compare(btf, oracle, module);
             Assert.Equal(btf.TypeCount - btf.FirstTypeId, checkedTypes);
@@ -110,9 +91,9 @@ namespace BtfBindings.Tests.Core
         /// </summary>
         [Theory]
         [MemberData(nameof(ObjectData))]
-        public void ResolveSizeAlignOfAndPointerSizeMatchLibbpfOnObjects(string obj)
+        public void Resolve_size_align_of_and_pointer_size_match_libbpf_on_objects(string obj)
         {
-            var btf = CoreSupport.Kernel(obj);
+            var btf = BtfSupport.Kernel(obj);
             var oracle = RunOracle(Fixtures.Path(obj), null);
             int checkedTypes = Compare(btf, oracle, obj);
             Assert.Equal(btf.TypeCount - 1, checkedTypes);

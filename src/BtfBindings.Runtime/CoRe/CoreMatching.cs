@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using BtfBindings.Layout;
 
 namespace BtfBindings
@@ -293,5 +294,109 @@ namespace BtfBindings
         }
 
         internal static string Describe(BtfType t) => $"[{t.Id}] {BtfKinds.Name(t.Kind)} '{(t.IsAnonymous ? "(anon)" : t.Name)}'";
+    }
+
+    // The matching rules that need the kernel (its candidates, member maps and name): candidate agreement, as libbpf
+    // relocates a field against every candidate and requires the results to agree, and enum matching by enumerator name.
+    public sealed partial class TargetKernel
+    {
+        private CoreTypeResolution ResolveCandidates(BtfTypeLayout local, IReadOnlyList<BtfType> cands, string? context)
+        {
+            var descriptions = new string[cands.Count];
+            for (int i = 0; i < descriptions.Length; i++) descriptions[i] = Describe(cands[i]);
+            string label = context ?? CoreTypeResolution.Label(local);
+            if (cands.Count == 0)
+            {
+                var missing = new CoreFieldResolution[local.Fields.Count];
+                string why = local.NamedByTypedef
+                    ? $"the kernel has no typedef {FlavorRules.EssentialName(local.BtfName)} (or a ___flavor of it) naming a struct or union"
+                    : $"the kernel has no {(local.Kind == BtfKind.Union ? "union" : "struct")} named {FlavorRules.EssentialName(local.BtfName)} (or a ___flavor of it)";
+                for (int i = 0; i < missing.Length; i++)
+                    missing[i] = new CoreFieldResolution(local.Fields[i], i) { Problem = why, Status = CoreFieldStatus.Missing };
+                return new CoreTypeResolution(local, this, Name, Array.Empty<BtfType>(), descriptions, missing, 0, IsBigEndian, true, null);
+            }
+
+            var results = new CoreFieldResolution[cands.Count][];
+            var found = new int[cands.Count];
+            for (int c = 0; c < cands.Count; c++)
+                results[c] = CoreResolver.ResolveFields(local, cands[c], MembersOf(cands[c]), out found[c]);
+
+            // libbpf: candidates that do not match are skipped, and every matching candidate must give the same answer.
+            // Whole type at once: a candidate matches when at least one field resolves in it (all of them when none
+            // does); for each field, every matching candidate that has it must resolve it identically (otherwise the
+            // layouts conflict: a CoreException, the check aya-rs/aya#1727 lacks); a field exists when any has it.
+            var matching = new List<int>(cands.Count);
+            for (int c = 0; c < cands.Count; c++) if (found[c] > 0) matching.Add(c);
+            if (matching.Count == 0) for (int c = 0; c < cands.Count; c++) matching.Add(c);
+            int primary = matching[0];
+            foreach (int c in matching) if (found[c] > found[primary]) primary = c;
+
+            var fields = new CoreFieldResolution[local.Fields.Count];
+            for (int i = 0; i < fields.Length; i++)
+            {
+                CoreFieldResolution? chosen = null;
+                List<CoreFieldResolution>? agreeing = null;
+                int chosenCand = -1;
+                foreach (int c in matching)
+                {
+                    var fr = results[c][i];
+                    if (!fr.Exists) continue;
+                    if (chosen == null) { chosen = fr; chosenCand = c; continue; }
+                    if (!fr.SameAs(chosen))
+                    {
+                        var list = matching.Select(k => descriptions[k]).ToArray();
+                        throw new CoreException(
+                            $"{label} is ambiguous in kernel {Name}: {matching.Count} matching candidates disagree on field '{fr.Name}' "
+                            + $"({Describe(cands[chosenCand])}: {chosen.Describe()}; {Describe(cands[c])}: {fr.Describe()}). "
+                            + $"Candidates: {string.Join("; ", list)}. Resolve against one of them with TargetKernel.ResolveAgainst.",
+                            local.BtfName, Name, list, fr.Name);
+                    }
+                    (agreeing ??= new List<CoreFieldResolution> { chosen }).Add(fr);
+                }
+                fields[i] = chosen ?? results[primary][i];
+                if (agreeing != null) fields[i].Agreeing = agreeing.ToArray();
+            }
+            var targets = new List<BtfType>(matching.Count) { cands[primary] };
+            foreach (int c in matching) if (c != primary) targets.Add(cands[c]);
+            return new CoreTypeResolution(local, this, Name, targets.ToArray(), descriptions, fields, cands[primary].Size, IsBigEndian, true, null);
+        }
+
+        private CoreEnumResolution ResolveEnumUncached(BtfTypeLayout enumLayout)
+        {
+            IReadOnlyList<BtfType> cands = Array.Empty<BtfType>();
+            if (Vmlinux != null && enumLayout.NamedByTypedef)
+            {
+                var list = new List<BtfType>();
+                foreach (var td in FindCandidates(enumLayout.BtfName, BtfKind.Typedef))
+                {
+                    BtfType t;
+                    try { t = td.Btf[td.Btf.Skip(td.Id)]; } catch (BtfException) { continue; }
+                    if ((t.Kind == BtfKind.Enum || t.Kind == BtfKind.Enum64) && !list.Contains(t)) list.Add(t);
+                }
+                cands = list;
+            }
+            else if (Vmlinux != null) cands = FindCandidates(enumLayout.BtfName, BtfKind.Enum);
+            var descriptions = cands.Select(Describe).ToArray();
+            var perCand = new List<(BtfType t, ulong?[] values)>();
+            foreach (var t in cands)
+            {
+                var byName = new Dictionary<string, ulong>(StringComparer.Ordinal);
+                foreach (var v in t.EnumValues) byName.TryAdd(FlavorRules.EssentialName(v.Name), v.RawValue);
+                var vals = new ulong?[enumLayout.EnumValues.Count];
+                bool any = false;
+                for (int i = 0; i < vals.Length; i++)
+                    if (byName.TryGetValue(FlavorRules.EssentialName(enumLayout.EnumValues[i].Key), out var raw)) { vals[i] = raw; any = true; }
+                if (any) perCand.Add((t, vals));
+            }
+            for (int k = 1; k < perCand.Count; k++)
+                for (int i = 0; i < enumLayout.EnumValues.Count; i++)
+                    if (perCand[k].values[i] != perCand[0].values[i])
+                        throw new CoreException(
+                            $"enum {enumLayout.BtfName} is ambiguous in kernel {Name}: {enumLayout.EnumValues[i].Key} is {Show(perCand[0].values[i])} in {Describe(perCand[0].t)} but {Show(perCand[k].values[i])} in {Describe(perCand[k].t)}",
+                            enumLayout.BtfName, Name, descriptions, enumLayout.EnumValues[i].Key);
+            return new CoreEnumResolution(enumLayout, Name, perCand.Count > 0 ? perCand[0].t : (BtfType?)null, perCand.Count > 0 ? perCand[0].values : new ulong?[enumLayout.EnumValues.Count], descriptions, Vmlinux != null);
+        }
+
+        private static string Show(ulong? v) => v.HasValue ? v.Value.ToString() : "missing";
     }
 }

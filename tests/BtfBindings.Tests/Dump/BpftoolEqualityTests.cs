@@ -9,7 +9,7 @@ using BtfBindings.Dump;
 using BtfBindings.Tests.Support;
 using Xunit;
 
-namespace BtfBindings.Tests.Core
+namespace BtfBindings.Tests.Dump
 {
     /// <summary>
     /// BtfRawDump against bpftool 7.1 (libbpf 1.1) as the independent oracle: the text form must be byte-identical
@@ -28,32 +28,32 @@ namespace BtfBindings.Tests.Core
 
         [Theory]
         [MemberData(nameof(AllFixtures))]
-        public void TextDumpIsByteIdenticalToBpftool(string fixture)
+        public void Text_dump_is_byte_identical_to_bpftool(string fixture)
         {
-            var expected = Tool.Check("bpftool", CoreSupport.BpftoolDumpArgs(fixture, json: false)).StdOutBytes;
-            var btf = CoreSupport.AnyFixture(fixture);
-            var actual = CoreSupport.Text(btf);
-            CoreSupport.AssertSameText(expected, actual, fixture);
+            var expected = BtfSupport.BpftoolDump(fixture, json: false);
+            var btf = BtfSupport.AnyFixture(fixture);
+            var actual = BtfSupport.Text(btf);
+            BtfSupport.AssertSameText(expected, actual, fixture);
 
             // Type counts and (for split BTF) the numbering of the first own type agree with bpftool.
-            Assert.Equal(CoreSupport.CountTypeLines(expected), btf.TypeCount - btf.FirstTypeId);
-            Assert.Equal(CoreSupport.FirstDumpedId(expected), btf.FirstTypeId);
+            Assert.Equal(BtfSupport.CountTypeLines(expected), btf.TypeCount - btf.FirstTypeId);
+            Assert.Equal(BtfSupport.FirstDumpedId(expected), btf.FirstTypeId);
         }
 
         [Theory]
         [MemberData(nameof(AllFixtures))]
-        public void JsonDumpIsStructurallyEqualToBpftool(string fixture)
+        public void Json_dump_is_structurally_equal_to_bpftool(string fixture)
         {
-            var expected = Tool.Check("bpftool", CoreSupport.BpftoolDumpArgs(fixture, json: true)).StdOutBytes;
-            var actual = CoreSupport.Json(CoreSupport.AnyFixture(fixture));
+            var expected = BtfSupport.BpftoolDump(fixture, json: true);
+            var actual = BtfSupport.Json(BtfSupport.AnyFixture(fixture));
             AssertJsonEqual(expected, actual, fixture);
         }
 
         [Fact]
-        public void CliDumpJsonMatchesBpftool()
+        public void Cli_dump_json_matches_bpftool()
         {
             const string fixture = "x86_64-5.10";
-            var expected = Tool.Check("bpftool", CoreSupport.BpftoolDumpArgs(fixture, json: true)).StdOutBytes;
+            var expected = BtfSupport.BpftoolDump(fixture, json: true);
             var stdout = new MemoryStream();
             var stderr = new StringWriter();
             int rc = BtfGenCommand.Run(new[] { "dump", Fixtures.Path(fixture), "--format", "json" }, stdout, stderr);
@@ -62,21 +62,21 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void CliDumpRawOfModuleWithBaseMatchesBpftool()
+        public void Cli_dump_raw_of_module_with_base_matches_bpftool()
         {
             var (module, baseKernel) = Fixtures.Modules[2]; // s390x qeth: big-endian ELF64 split BTF
-            var expected = Tool.Check("bpftool", CoreSupport.BpftoolDumpArgs(module, json: false)).StdOutBytes;
+            var expected = BtfSupport.BpftoolDump(module, json: false);
             var stdout = new MemoryStream();
             var stderr = new StringWriter();
             int rc = BtfGenCommand.Run(new[] { "dump", Fixtures.Path(module), "--base", Fixtures.Path(baseKernel) }, stdout, stderr);
             Assert.True(rc == 0, $"btfgen dump exited {rc}: {stderr}");
-            CoreSupport.AssertSameText(expected, stdout.ToArray(), "btfgen dump " + module);
+            BtfSupport.AssertSameText(expected, stdout.ToArray(), "btfgen dump " + module);
         }
 
         [Fact]
-        public void CliReportsBadInputWithExitCode2AndMessage()
+        public void Cli_reports_bad_input_with_exit_code_2_and_message()
         {
-            using var tmp = new CoreSupport.TempDir();
+            using var tmp = new BtfSupport.TempDir();
             var bad = tmp.File("bad.btf");
             File.WriteAllBytes(bad, new byte[] { 0x9f, 0xeb, 1, 0, 24, 0, 0 }); // magic, then a truncated header
             var stdout = new MemoryStream();
@@ -93,7 +93,7 @@ namespace BtfBindings.Tests.Core
             using var a = JsonDocument.Parse(actual, new JsonDocumentOptions { MaxDepth = 16 });
             var types = e.RootElement.GetProperty("types");
             Assert.True(types.GetArrayLength() > 0, what + ": bpftool printed no types");
-            var diff = CoreSupport.JsonDiff(e.RootElement, a.RootElement, "$");
+            var diff = BtfSupport.JsonDiff(e.RootElement, a.RootElement, "$");
             Assert.True(diff == null, $"{what}: JSON differs from bpftool -j at {diff}");
         }
     }

@@ -8,7 +8,7 @@ using Xunit;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
-namespace BtfBindings.Tests.Cli
+namespace BtfBindings.Tests.Support
 {
     /// <summary>Thrown by a <see cref="SkippableFactAttribute"/> test to report itself skipped, with the reason (xunit 2 has no dynamic skip).</summary>
     public sealed class SkipTestException : Exception
@@ -17,7 +17,7 @@ namespace BtfBindings.Tests.Cli
     }
 
     /// <summary>A fact that may skip itself at run time by throwing <see cref="SkipTestException"/>.</summary>
-    [XunitTestCaseDiscoverer("BtfBindings.Tests.Cli.SkippableFactDiscoverer", "BtfBindings.Tests")]
+    [XunitTestCaseDiscoverer("BtfBindings.Tests.Support.SkippableFactDiscoverer", "BtfBindings.Tests")]
     [AttributeUsage(AttributeTargets.Method)]
     public sealed class SkippableFactAttribute : FactAttribute { }
 

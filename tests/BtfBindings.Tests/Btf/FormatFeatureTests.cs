@@ -5,9 +5,9 @@ using System.Linq;
 using System.Text;
 using BtfBindings.Tests.Support;
 using Xunit;
-using static BtfBindings.Tests.Core.CoreSupport;
+using static BtfBindings.Tests.Support.BtfSupport;
 
-namespace BtfBindings.Tests.Core
+namespace BtfBindings.Tests.BtfFormat
 {
     /// <summary>Format features on synthetic BTF made with BtfBuilder, checked against known values and bpftool.</summary>
     public class FormatFeatureTests
@@ -54,7 +54,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void KindFlagMeaningsAreReadCorrectly()
+        public void Kind_flag_meanings_are_read_correctly()
         {
             var btf = Btf.Parse(Everything().ToArray(), "all.btf");
             Assert.Equal(26, btf.TypeCount);
@@ -107,15 +107,15 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void SyntheticBtfDumpsExactlyLikeBpftool()
+        public void Synthetic_btf_dumps_exactly_like_bpftool()
         {
             using var tmp = new TempDir();
             var path = tmp.File("all.btf");
             File.WriteAllBytes(path, Everything().ToArray());
-            var expected = Tool.Check("bpftool", $"btf dump file {path} format raw").StdOutBytes;
+            var expected = Bpftool.Dump(path).StdOutBytes;
             var btf = Btf.Load(path);
             AssertSameText(expected, Text(btf), "synthetic BTF");
-            var expectedJson = Tool.Check("bpftool", $"-j btf dump file {path} format raw").StdOutBytes;
+            var expectedJson = Bpftool.Dump(path, json: true).StdOutBytes;
             using var ej = System.Text.Json.JsonDocument.Parse(expectedJson);
             using var aj = System.Text.Json.JsonDocument.Parse(Json(btf));
             var diff = JsonDiff(ej.RootElement, aj.RootElement, "$");
@@ -127,7 +127,7 @@ namespace BtfBindings.Tests.Core
         /// prints as ''. A DATASEC entry of type 0 (void) prints kind "UNKNOWN" (bpftool's btf_kind_str[0]).
         /// </summary>
         [Fact]
-        public void EmptyNamesAtNonZeroOffsetsAndVoidSecinfoDumpLikeBpftool()
+        public void Empty_names_at_non_zero_offsets_and_void_secinfo_dump_like_bpftool()
         {
             var b = new BtfBuilder();
             uint intName = b.AddString("int");
@@ -146,9 +146,9 @@ namespace BtfBindings.Tests.Core
             Assert.False(btf[2].IsAnonymous);
             Assert.Equal("", btf[2].Name);
 
-            var expected = Tool.Check("bpftool", $"btf dump file {path} format raw").StdOutBytes;
+            var expected = Bpftool.Dump(path).StdOutBytes;
             AssertSameText(expected, Text(btf), "empty names");
-            var expectedJson = Tool.Check("bpftool", $"-j btf dump file {path} format raw").StdOutBytes;
+            var expectedJson = Bpftool.Dump(path, json: true).StdOutBytes;
             using var ej = System.Text.Json.JsonDocument.Parse(expectedJson);
             using var aj = System.Text.Json.JsonDocument.Parse(Json(btf));
             var diff = JsonDiff(ej.RootElement, aj.RootElement, "$");
@@ -160,7 +160,7 @@ namespace BtfBindings.Tests.Core
         [InlineData(8)]
         [InlineData(16)]
         [InlineData(40)]
-        public void HeaderLongerThan24BytesParses(int extra)
+        public void Header_longer_than_24_bytes_parses(int extra)
         {
             var b = Everything();
             var plain = Btf.Parse(b.ToArray(), "plain.btf");
@@ -173,12 +173,12 @@ namespace BtfBindings.Tests.Core
             // bpftool (libbpf) accepts a longer little-endian header too and agrees.
             using var tmp = new TempDir();
             File.WriteAllBytes(tmp.File("long.btf"), b.ToArray(extraHeaderBytes: extra));
-            var expected = Tool.Check("bpftool", $"btf dump file {tmp.File("long.btf")} format raw").StdOutBytes;
+            var expected = Bpftool.Dump(tmp.File("long.btf")).StdOutBytes;
             AssertSameText(expected, Text(longer), "longer header");
         }
 
         [Fact]
-        public void BigEndianOutputParsesToTheSameTypes()
+        public void Big_endian_output_parses_to_the_same_types()
         {
             var b = Everything();
             var le = Btf.Parse(b.ToArray(), "le.btf");
@@ -199,7 +199,7 @@ namespace BtfBindings.Tests.Core
             // bpftool reads the big-endian file to the same dump.
             using var tmp = new TempDir();
             File.WriteAllBytes(tmp.File("be.btf"), b.ToArray(bigEndian: true));
-            var expected = Tool.Check("bpftool", $"btf dump file {tmp.File("be.btf")} format raw").StdOutBytes;
+            var expected = Bpftool.Dump(tmp.File("be.btf")).StdOutBytes;
             AssertSameText(expected, Text(be), "big-endian synthetic");
         }
 
@@ -228,7 +228,7 @@ namespace BtfBindings.Tests.Core
         [Theory]
         [InlineData(false)]
         [InlineData(true)]
-        public void UnknownKindDescribedByTheLayoutSectionIsSkipped(bool bigEndian)
+        public void Unknown_kind_described_by_the_layout_section_is_skipped(bool bigEndian)
         {
             var b = new BtfBuilder();
             int i32 = b.AddInt("int", 4, BtfIntEncoding.Signed);
@@ -285,7 +285,7 @@ namespace BtfBindings.Tests.Core
         [InlineData(100, true, false)]
         [InlineData(100, true, true)]
         [InlineData(127, false, true)]
-        public void KindAbove31DescribedByTheLayoutSectionIsSkipped(int kind, bool kindFlag, bool bigEndian)
+        public void Kind_above_31_described_by_the_layout_section_is_skipped(int kind, bool kindFlag, bool bigEndian)
         {
             var b = new BtfBuilder();
             int i32 = b.AddInt("int", 4, BtfIntEncoding.Signed);
@@ -340,7 +340,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void LayoutSectionWithKnownKindsOnlyDoesNotChangeAnything()
+        public void Layout_section_with_known_kinds_only_does_not_change_anything()
         {
             var b = Everything();
             var plain = Btf.Parse(b.ToArray(), "plain.btf");
@@ -349,7 +349,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void BadLayoutSectionBoundsAreRejected()
+        public void Bad_layout_section_bounds_are_rejected()
         {
             var b = new BtfBuilder();
             b.AddInt("int", 4);
@@ -370,7 +370,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void UnalignedLayoutSizesAreRejected()
+        public void Unaligned_layout_sizes_are_rejected()
         {
             var b = new BtfBuilder();
             b.AddRaw(0, 25, 1, false, 0, 0, 0);
@@ -379,7 +379,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void TwentyFourBitVlen()
+        public void Twenty_four_bit_vlen()
         {
             const int n = 70000;
             var b = new BtfBuilder();
@@ -412,9 +412,9 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void SplitBtfBuiltOverARealBase()
+        public void Split_btf_built_over_a_real_base()
         {
-            var baseBtf = CoreSupport.Kernel("x86_64-6.12");
+            var baseBtf = BtfSupport.Kernel("x86_64-6.12");
             var ts = baseBtf.FindTypes("task_struct", BtfKind.Struct).Single();
             var b = new BtfBuilder(baseBtf);
             int p = b.AddRef(BtfKind.Ptr, ts.Id);
@@ -434,7 +434,7 @@ namespace BtfBindings.Tests.Core
 
             using var tmp = new TempDir();
             File.WriteAllBytes(tmp.File("mod.btf"), b.ToArray());
-            var expected = Tool.Check("bpftool", $"btf dump file {tmp.File("mod.btf")} -B {Fixtures.Path("x86_64-6.12")} format raw").StdOutBytes;
+            var expected = Bpftool.Dump(tmp.File("mod.btf"), Fixtures.Path("x86_64-6.12")).StdOutBytes;
             AssertSameText(expected, Text(mod), "synthetic split BTF");
         }
     }

@@ -8,9 +8,9 @@ using System.Text;
 using System.Threading;
 using BtfBindings.Tests.Support;
 using Xunit;
-using static BtfBindings.Tests.Core.CoreSupport;
+using static BtfBindings.Tests.Support.BtfSupport;
 
-namespace BtfBindings.Tests.Core
+namespace BtfBindings.Tests.BtfFormat
 {
     /// <summary>Corrupt and hostile input: every failure is a BtfException that says what is wrong and where.</summary>
     public class BadInputTests
@@ -45,7 +45,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void SmallBtfIsValidAndLaidOutAsExpected()
+        public void Small_btf_is_valid_and_laid_out_as_expected()
         {
             var s = BuildSmall();
             Assert.Equal((uint)s.TypeLen, GetU32(s.Bytes, 12));
@@ -61,7 +61,7 @@ namespace BtfBindings.Tests.Core
         // ---- header ---------------------------------------------------------------------------------------
 
         [Fact]
-        public void EmptyInput()
+        public void Empty_input()
         {
             var e = Throws(() => Btf.Parse(Array.Empty<byte>(), "empty.btf"), "empty.btf", "24-byte", "header");
             Assert.Equal(0, e.Offset);
@@ -76,7 +76,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void MissingFileIsABtfException()
+        public void Missing_file_is_a_btf_exception()
         {
             using var tmp = new TempDir();
             var e = Throws(() => Btf.Load(tmp.File("does-not-exist.btf")), "does-not-exist.btf");
@@ -84,7 +84,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void TruncatedHeader()
+        public void Truncated_header()
         {
             var s = BuildSmall();
             for (int len = 1; len < 24; len++)
@@ -96,7 +96,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void EveryTruncationOfASmallBtfFails()
+        public void Every_truncation_of_a_small_btf_fails()
         {
             var s = BuildSmall();
             for (int len = 0; len < s.Bytes.Length; len++)
@@ -112,7 +112,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void TypeSectionCutInsideARecordNamesThatRecord()
+        public void Type_section_cut_inside_a_record_names_that_record()
         {
             var s = BuildSmall();
             var boundaries = new HashSet<int>(s.Records.Select(r => r.offset - 24)) { s.TypeLen };
@@ -135,7 +135,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void TruncationsOfARealKernelFail()
+        public void Truncations_of_a_real_kernel_fail()
         {
             var full = Fixtures.Bytes("x86_64-5.10");
             foreach (int len in new[] { 0, 3, 23, 24, 25, 4096, full.Length / 3, full.Length / 2, full.Length - 4096, full.Length - 2, full.Length - 1 })
@@ -163,7 +163,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void WrongMagic()
+        public void Wrong_magic()
         {
             var d = BuildSmall().Bytes;
             d[0] = 0x12; d[1] = 0x34;
@@ -177,7 +177,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void WrongVersion()
+        public void Wrong_version()
         {
             var d = BuildSmall().Bytes;
             d[2] = 2;
@@ -186,7 +186,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void WrongVersionThroughLoadNamesTheVersion()
+        public void Wrong_version_through_load_names_the_version()
         {
             // The file has the BTF magic; the problem is the version byte, and the message should say so
             // (not "no BTF magic").
@@ -203,7 +203,7 @@ namespace BtfBindings.Tests.Core
         [InlineData(0u)]
         [InlineData(16u)]
         [InlineData(23u)]
-        public void HeaderLengthTooSmall(uint hdrLen)
+        public void Header_length_too_small(uint hdrLen)
         {
             var d = BuildSmall().Bytes;
             PutU32(d, 4, hdrLen);
@@ -212,7 +212,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void HeaderLengthBeyondData()
+        public void Header_length_beyond_data()
         {
             var d = BuildSmall().Bytes;
             PutU32(d, 4, (uint)d.Length + 1);
@@ -241,7 +241,7 @@ namespace BtfBindings.Tests.Core
 
         [Theory]
         [MemberData(nameof(SectionCases))]
-        public void SectionOffsetsAndLengthsOutOfRangeOrOverlapping(int field, uint value, int expectedOffset, string part)
+        public void Section_offsets_and_lengths_out_of_range_or_overlapping(int field, uint value, int expectedOffset, string part)
         {
             var d = BuildSmall().Bytes;
             PutU32(d, field, value);
@@ -250,7 +250,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void UnalignedTypeSection()
+        public void Unaligned_type_section()
         {
             var s = BuildSmall();
             var d = (byte[])s.Bytes.Clone();
@@ -263,7 +263,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void StringSectionProblems()
+        public void String_section_problems()
         {
             var s = BuildSmall();
             // Not NUL-terminated.
@@ -283,7 +283,7 @@ namespace BtfBindings.Tests.Core
         // ---- records ----------------------------------------------------------------------------------------
 
         [Fact]
-        public void TypeNameStringOffsetOutOfRange()
+        public void Type_name_string_offset_out_of_range()
         {
             var b = new BtfBuilder();
             b.AddInt("int", 4);
@@ -294,7 +294,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void MemberAndOtherNameStringOffsetsOutOfRange()
+        public void Member_and_other_name_string_offsets_out_of_range()
         {
             var b = new BtfBuilder();
             int i = b.AddInt("int", 4);
@@ -318,7 +318,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void MemberTypeIdOutOfRange()
+        public void Member_type_id_out_of_range()
         {
             var b = new BtfBuilder();
             int i = b.AddInt("int", 4);
@@ -329,7 +329,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void ArrayElementTypeIdOutOfRange()
+        public void Array_element_type_id_out_of_range()
         {
             var b = new BtfBuilder();
             int i = b.AddInt("int", 4);
@@ -349,7 +349,7 @@ namespace BtfBindings.Tests.Core
         [InlineData(0x7FFFFFFFu)]
         [InlineData(0x80000000u)]
         [InlineData(0xFFFFFFFFu)]
-        public void PointerTargetOutOfRange(uint target)
+        public void Pointer_target_out_of_range(uint target)
         {
             var b = new BtfBuilder();
             b.AddInt("int", 4);
@@ -360,7 +360,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void OtherReferencesOutOfRange()
+        public void Other_references_out_of_range()
         {
             foreach (var kind in new[] { BtfKind.Typedef, BtfKind.Const, BtfKind.Volatile, BtfKind.Restrict, BtfKind.TypeTag, BtfKind.Var, BtfKind.DeclTag })
             {
@@ -389,7 +389,7 @@ namespace BtfBindings.Tests.Core
         [InlineData(BtfKind.Enum64, 2)]
         [InlineData(BtfKind.FuncProto, 7)]
         [InlineData(BtfKind.DataSec, 0x10000)]
-        public void VlenOverrunningTheTypeSection(BtfKind kind, int vlen)
+        public void Vlen_overrunning_the_type_section(BtfKind kind, int vlen)
         {
             var b = new BtfBuilder();
             b.AddInt("int", 4);
@@ -401,7 +401,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void FuncPointingAtANonFuncProto()
+        public void Func_pointing_at_a_non_func_proto()
         {
             var b = new BtfBuilder();
             int i = b.AddInt("int", 4);
@@ -416,7 +416,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void UnknownKindWithoutLayout()
+        public void Unknown_kind_without_layout()
         {
             var b = new BtfBuilder();
             b.AddInt("int", 4);
@@ -449,7 +449,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void ConstCycle()
+        public void Const_cycle()
         {
             var b = new BtfBuilder();
             int c1 = b.AddRef(BtfKind.Const, 2);
@@ -473,7 +473,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void ArrayOfItselfAndPointerToItself()
+        public void Array_of_itself_and_pointer_to_itself()
         {
             var b = new BtfBuilder();
             int arr = b.AddArray(1, 1, 2);
@@ -486,7 +486,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void LongQualifierChainIsRefusedNotOverflowed()
+        public void Long_qualifier_chain_is_refused_not_overflowed()
         {
             var b = new BtfBuilder();
             int i = b.AddInt("int", 4);
@@ -503,7 +503,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void StructContainingItselfByValue()
+        public void Struct_containing_itself_by_value()
         {
             var b = new BtfBuilder();
             int i = b.AddInt("int", 4, BtfIntEncoding.Signed);
@@ -523,7 +523,7 @@ namespace BtfBindings.Tests.Core
         /// AlignOf must not revisit shared subtrees exponentially (2^28 member visits: about a minute), i.e. finish promptly.
         /// </summary>
         [Fact]
-        public void AlignOfOnADeepSharedDagFinishesPromptly()
+        public void Align_of_on_a_deep_shared_dag_finishes_promptly()
         {
             const int levels = 28;
             var b = new BtfBuilder();
@@ -565,7 +565,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void ElfWithoutBtfSection()
+        public void Elf_without_btf_section()
         {
             var elf = Fixtures.Bytes("bpf-features.o");
             int btfHdr = FindSectionHeader64Le(elf, ".BTF");
@@ -581,17 +581,17 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void ElfWhoseOnlyContentIsCodeHasNoBtf()
+        public void Elf_whose_only_content_is_code_has_no_btf()
         {
             using var tmp = new TempDir();
             var src = tmp.File("plain.c");
             File.WriteAllText(src, "int plain(int x) { return x + 1; }\n");
-            Tool.Check("gcc", $"-c -O2 -o {tmp.File("plain.o")} {src}");
+            ProcessRunner.Check("gcc", ["-c", "-O2", "-o", tmp.File("plain.o"), src]);
             Throws(() => Btf.Load(tmp.File("plain.o")), "plain.o", ".BTF");
         }
 
         [Fact]
-        public void ElfSectionTableOutOfRange()
+        public void Elf_section_table_out_of_range()
         {
             using var tmp = new TempDir();
             var elf = Fixtures.Bytes("bpf-features.o");
@@ -640,7 +640,7 @@ namespace BtfBindings.Tests.Core
 
         [Theory]
         [MemberData(nameof(ModuleData))]
-        public void SplitModuleWithoutItsBase(string module)
+        public void Split_module_without_its_base(string module)
         {
             var path = Fixtures.Path(module);
             var e = Throws(() => Btf.Load(path), "base");
@@ -648,10 +648,10 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void SplitOverABaseOfTheOtherEndianness()
+        public void Split_over_a_base_of_the_other_endianness()
         {
-            var le = CoreSupport.Kernel("x86_64-6.12");
-            var be = CoreSupport.Kernel("s390x-6.12");
+            var le = BtfSupport.Kernel("x86_64-6.12");
+            var be = BtfSupport.Kernel("s390x-6.12");
             var e = Throws(() => Btf.Load(Fixtures.Path("s390x-6.12-qeth.ko"), le), "big-endian", "base");
             Assert.Contains("x86_64-6.12", e.Message);
             Throws(() => Btf.Load(Fixtures.Path("x86_64-6.12-ip_vs.ko"), be), "little-endian", "base");

@@ -4,9 +4,9 @@ using System.IO;
 using System.Linq;
 using BtfBindings.Tests.Support;
 using Xunit;
-using static BtfBindings.Tests.Core.CoreSupport;
+using static BtfBindings.Tests.Support.BtfSupport;
 
-namespace BtfBindings.Tests.Core
+namespace BtfBindings.Tests.BtfFormat
 {
     /// <summary>
     /// Large inputs are validated on two threads while the records are still being walked, and raw files are read while
@@ -43,7 +43,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void ForwardFuncProtoIsAcceptedAndLookupsAreExact()
+        public void Forward_func_proto_is_accepted_and_lookups_are_exact()
         {
             var (bytes, funcId, protoId, first, _) = Build();
             var btf = Btf.Parse(bytes, "big.btf");
@@ -64,7 +64,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void FuncWhoseForwardTargetIsNotAProtoIsRejected()
+        public void Func_whose_forward_target_is_not_a_proto_is_rejected()
         {
             var (bytes, funcId, protoId, _, _) = Build(protoIsInt: true);
             var e = Throws(() => Btf.Parse(bytes, "big.btf"), "FUNC", $"[{protoId}]", "INT");
@@ -72,7 +72,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void OfSeveralBadRecordsTheLowestIdIsReported()
+        public void Of_several_bad_records_the_lowest_id_is_reported()
         {
             // Bad name offsets early and late: whichever thread validates which chunk, the error names the earliest record.
             int early = 0, late = 0;
@@ -92,7 +92,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void AWalkErrorWhileValidationRunsIsReportedWithoutHanging()
+        public void A_walk_error_while_validation_runs_is_reported_without_hanging()
         {
             var (bytes, _, _, _, _) = Build((b, id) =>
             {
@@ -108,7 +108,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void LoadingAFileWhileParsingEqualsParsingItsBytes()
+        public void Loading_a_file_while_parsing_equals_parsing_its_bytes()
         {
             var path = Fixtures.Path("x86_64-6.12");
             var bytes = File.ReadAllBytes(path);
@@ -124,7 +124,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void MutatedFilesLoadExactlyAsTheirBytesParse()
+        public void Mutated_files_load_exactly_as_their_bytes_parse()
         {
             // Differential: the streaming file path must accept and reject exactly what the in-memory path does, with the same message.
             var clean = Fixtures.Bytes("x86_64-6.12");
@@ -160,7 +160,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void DisposedBuffersAreReusedAndTheDisposedObjectRefusesReads()
+        public void Disposed_buffers_are_reused_and_the_disposed_object_refuses_reads()
         {
             byte[] Text(Btf b) { var ms = new MemoryStream(); BtfBindings.Dump.BtfRawDump.WriteText(b, ms); return ms.ToArray(); }
             var big = Fixtures.Path("x86_64-6.12");

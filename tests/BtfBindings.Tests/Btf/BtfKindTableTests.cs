@@ -3,13 +3,13 @@ using System.Linq;
 using System.Reflection;
 using Xunit;
 
-namespace BtfBindings.Tests.Core
+namespace BtfBindings.Tests.BtfFormat
 {
     /// <summary>The one BTF kind table (<see cref="BtfKinds"/>) and the places that must agree with it.</summary>
     public class BtfKindTableTests
     {
         [Fact]
-        public void Table_HasEveryKindOfTheEnum_InOrder_WithBpftoolsNames()
+        public void Table_has_every_kind_of_the_enum_in_order_with_bpftools_names()
         {
             var kinds = (BtfKind[])Enum.GetValues(typeof(BtfKind));
             Assert.Equal(kinds.Length, BtfKinds.Count);
@@ -28,7 +28,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void Table_RecordSizes_AreTheUapiLayouts()
+        public void Table_record_sizes_are_the_uapi_layouts()
         {
             // uapi/linux/btf.h: btf_type is 12 bytes; INT +u32; ARRAY +btf_array (12); VAR +btf_var (4); DECL_TAG +btf_decl_tag (4);
             // btf_member 12, btf_enum 8, btf_param 8, btf_var_secinfo 12, btf_enum64 12 per vlen element.
@@ -50,7 +50,7 @@ namespace BtfBindings.Tests.Core
 
         /// <summary>The parser's walk keeps the sizes as packed constants (no table load per record): they are the table's.</summary>
         [Fact]
-        public void ParserPackedSizeCodes_AreTheTables()
+        public void Parser_packed_size_codes_are_the_tables()
         {
             var parser = typeof(Btf).GetNestedType("Parser", BindingFlags.NonPublic)!;
             object Const(string name) => parser.GetField(name, BindingFlags.NonPublic | BindingFlags.Static)!.GetRawConstantValue()!;
@@ -60,7 +60,7 @@ namespace BtfBindings.Tests.Core
         }
 
         [Fact]
-        public void EveryKindRecord_ParsesAtTheTablesSize_AndDumpsItsName()
+        public void Every_kind_record_parses_at_the_tables_size_and_dumps_its_name()
         {
             // One record of every known kind; the parser walks them by the packed sizes, the dump names them from the table.
             var b = new BtfBuilder();
@@ -87,7 +87,7 @@ namespace BtfBindings.Tests.Core
             var seen = Enumerable.Range(btf.FirstTypeId, btf.TypeCount - btf.FirstTypeId).Select(id => btf[id].Kind).Distinct().ToHashSet();
             for (int k = 1; k < BtfKinds.Count; k++) Assert.Contains((BtfKind)k, seen);
             var ms = new System.IO.MemoryStream();
-            Dump.BtfRawDump.WriteText(btf, ms);
+            global::BtfBindings.Dump.BtfRawDump.WriteText(btf, ms);
             string text = System.Text.Encoding.UTF8.GetString(ms.ToArray());
             for (int id = btf.FirstTypeId; id < btf.TypeCount; id++)
                 Assert.Contains($"[{id}] {BtfKinds.Name(btf[id].Kind)} ", text);

@@ -1,0 +1,64 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.CompilerServices;
+
+namespace BtfBindings
+{
+    /// <summary>
+    /// libbpf's field relocation values for one access path resolved by name (<see cref="TargetKernel.ResolveField"/>):
+    /// <c>FIELD_EXISTS</c>, <c>FIELD_BYTE_OFFSET</c>, <c>FIELD_BYTE_SIZE</c>, <c>FIELD_SIGNED</c>,
+    /// <c>FIELD_LSHIFT_U64</c>, <c>FIELD_RSHIFT_U64</c>, all relative to the root type.
+    /// </summary>
+    public sealed class CoreFieldRelocation
+    {
+        internal CoreFieldRelocation(string path, bool exists, string? problem, ulong bitOffset, uint bitSize, bool bitfield, ulong byteOffset, uint byteSize, bool signed, int lshift, int rshift, bool loadable = true)
+        {
+            Path = path; Exists = exists; Problem = problem; BitOffset = bitOffset; BitSize = bitSize; IsBitfield = bitfield;
+            ByteOffset = (uint)byteOffset; ByteSize = byteSize; IsSigned = signed; LeftShift = lshift; RightShift = rshift;
+            IsLoadable = exists && loadable;
+        }
+
+        internal static CoreFieldRelocation Missing(string path, string problem) => new CoreFieldRelocation(path, false, problem, 0, 0, false, 0, 0, false, 0, 0);
+
+        internal static CoreFieldRelocation Plain(string path, ulong bitOffset, uint size, bool signed, bool bigEndian)
+        {
+            int l = 0, r = 0;
+            if (size > 0 && size <= 8) { l = bigEndian ? (int)((8 - size) * 8) : (int)(64 - size * 8); r = (int)(64 - size * 8); }
+            return new CoreFieldRelocation(path, true, null, bitOffset, size * 8, false, bitOffset / 8, size, signed, l, r);
+        }
+
+        /// <summary>The access path.</summary>
+        public string Path { get; }
+        /// <summary><c>FIELD_EXISTS</c>.</summary>
+        public bool Exists { get; }
+        /// <summary>Why the field is missing or not loadable, else null.</summary>
+        public string? Problem { get; }
+        /// <summary>
+        /// False when the field is missing, or is a bitfield no naturally aligned 8-byte load holds (then libbpf refuses
+        /// every relocation of it but <c>FIELD_EXISTS</c>: "can't be satisfied for bitfield"; offset, size and shifts here are meaningless).
+        /// </summary>
+        public bool IsLoadable { get; }
+        /// <summary>Bit offset from the start of the root type.</summary>
+        public ulong BitOffset { get; }
+        /// <summary>Size in bits (bitfield width, or 8 × byte size).</summary>
+        public uint BitSize { get; }
+        /// <summary>True for a bitfield (or a member that is not byte aligned).</summary>
+        public bool IsBitfield { get; }
+        /// <summary><c>FIELD_BYTE_OFFSET</c> (for bitfields: the load window's start).</summary>
+        public uint ByteOffset { get; }
+        /// <summary><c>FIELD_BYTE_SIZE</c> (for bitfields: the load window's size).</summary>
+        public uint ByteSize { get; }
+        /// <summary><c>FIELD_SIGNED</c>.</summary>
+        public bool IsSigned { get; }
+        /// <summary><c>FIELD_LSHIFT_U64</c>, in the target's byte order.</summary>
+        public int LeftShift { get; }
+        /// <summary><c>FIELD_RSHIFT_U64</c>.</summary>
+        public int RightShift { get; }
+
+        /// <inheritdoc />
+        public override string ToString() => !Exists ? $"{Path}: missing ({Problem})"
+            : $"{Path}: offset {ByteOffset} size {ByteSize}{(IsSigned ? " signed" : "")} <<{LeftShift} >>{RightShift}{(IsBitfield ? $" (bit {BitOffset}:{BitSize})" : "")}";
+    }
+}
