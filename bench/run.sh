@@ -2,9 +2,10 @@
 # Benchmarks, each side by side with its peer measured in the same run, printing the ratio.
 #   bench/run.sh [BTF]    BTF defaults to the committed Debian 6.12 x86_64 fixture (4.9 MB raw)
 # Peers: libbpf's btf__parse (bench/peers/libbpf_parse.c), the aya-tool pipeline (bpftool format c + bindgen), and bpftool
-# itself against the installed tool, native and framework-dependent (bench/peers/native_tool.sh); a fresh app's rebuild
-# with the packed package against the same app without it (bench/rebuild_ratio.sh), and the generated code's size
-# (bench/gen_size.sh).
+# itself against the installed tool, native and framework-dependent (bench/peers/native_tool.sh); for BtfBindings.Bpf, a C
+# libbpf consumer of the same BPF object (bench/peers/libbpf_ringbuf.c; needs bpf(), i.e. root or CAP_BPF); a fresh app's
+# rebuild with the packed package against the same app without it (bench/rebuild_ratio.sh), and the generated code's
+# size (bench/gen_size.sh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -72,8 +73,24 @@ else
   echo "skipped: the native tool package is linux-x64 only"
 fi
 
-echo "== 6. a user's edit-build loop: rebuild after an unrelated edit, app with the package vs the same app without (goal <= 1.25x)"
+echo "== 6. BPF runtime (BtfBindings.Bpf) vs libbpf in C over the same object (bench/peers/bpf_bench.bpf.o)"
+echo "   ring buffer: fill with BPF_PROG_TEST_RUN (untimed), drain timed: Poll<T> vs ring_buffer__poll (goal >= 0.9x, 0 bytes/event);"
+echo "   hash map lookup+update pairs: BpfHashMap vs bpf_map_lookup_elem/bpf_map_update_elem (goal >= 0.8x)"
+obj="$here/peers/bin/bpf_bench.bpf.o"
+if "$ours" maps "$obj" 1 1 >/dev/null 2>"$work/bpf.err"; then
+  bpf_pair() {   # label, key, peer args, our args
+    c=$("$here/peers/bin/libbpf_ringbuf" "$obj" $3); echo "$c"
+    o=$("$ours" $4); echo "$o"
+    awk -v a="$(num "$2" <<<"$o")" -v b="$(num "$2" <<<"$c")" -v l="$1" 'BEGIN { printf "ratio ours/libbpf (%s): %.2fx\n", l, a/b }'
+  }
+  bpf_pair "ring buffer events/s" events_per_s "ring 30 400000" "ringbuf $obj 30 400000"
+  bpf_pair "map lookup+update ops/s" ops_per_s "maps 10 100000" "maps $obj 10 100000"
+else
+  echo "skipped: bpf() is not usable here: $(head -n1 "$work/bpf.err")"
+fi
+
+echo "== 7. a user's edit-build loop: rebuild after an unrelated edit, app with the package vs the same app without (goal <= 1.25x)"
 "$here/rebuild_ratio.sh" "$btf"
 
-echo "== 7. generated C# for [BtfTypes(\"task_struct\", \"iphdr\")], by what it is for"
+echo "== 8. generated C# for [BtfTypes(\"task_struct\", \"iphdr\")], by what it is for"
 "$here/gen_size.sh"

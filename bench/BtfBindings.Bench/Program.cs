@@ -14,6 +14,8 @@ using BtfBindings;
 //   rerun BTF [TYPE]      the source generator re-running after an unrelated edit
 //   core-read BTF [TARGET]     task_struct generated from BTF: field read via the relocatable view vs the direct struct field
 //   core-resolve BTF TARGET    resolving task_struct (generated from BTF) against the loaded TARGET kernel BTF
+//   ringbuf OBJ ROUNDS RECORDS BtfBindings.Bpf ring buffer drain vs libbpf_ringbuf's (bench/peers/bpf_bench.bpf.o)
+//   maps OBJ ROUNDS OPS        typed hash map lookup+update vs libbpf_ringbuf's maps mode
 // Every type's name length, kind and vlen: what the C peer touches per type.
 static long TouchAll(Btf btf)
 {
@@ -95,8 +97,14 @@ switch (mode)
     case "core-resolve":
         CoreBench.Resolve(args[1], args.Length > 2 ? args[2] : args[1]);
         break;
+    case "ringbuf":
+        BpfBench.Ring(args[1], int.Parse(args[2]), int.Parse(args[3]));
+        break;
+    case "maps":
+        BpfBench.Maps(args[1], int.Parse(args[2]), int.Parse(args[3]));
+        break;
     default:
-        Console.Error.WriteLine("usage: bench parse FILE [ITER] | generate BTF [TYPE] | rerun BTF [TYPE] | core-read BTF [TARGET] | core-resolve BTF TARGET");
+        Console.Error.WriteLine("usage: bench parse FILE [ITER] | generate BTF [TYPE] | rerun BTF [TYPE] | core-read BTF [TARGET] | core-resolve BTF TARGET | ringbuf OBJ ROUNDS RECORDS | maps OBJ ROUNDS OPS");
         return 2;
 }
 return 0;

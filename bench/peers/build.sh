@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build the libbpf peer benchmark (bench/peers/bin/libbpf_parse).
+# Build the libbpf peer benchmarks (bench/peers/bin/libbpf_parse, bench/peers/bin/libbpf_ringbuf) and the BPF object the
+# ring-buffer/map benchmarks share (bench/peers/bin/bpf_bench.bpf.o, clang -target bpf).
 # Requires: gcc, libbpf-dev (Debian 12: libbpf 1.1). bin/ is git-ignored.
 #
 # Usage: bench/peers/build.sh            -> bench/peers/bin/libbpf_parse
@@ -30,5 +31,14 @@ mkdir -p "$(dirname "$OUT")"
 # shellcheck disable=SC2086
 "$CC" -O2 -std=gnu11 -Wall -Wextra -o "$OUT" "$here/libbpf_parse.c" \
     $LIBBPF_CFLAGS $LIBBPF_LIBS -lm
+
+# The ring-buffer and map peer, and its BPF object (the C# bench loads the same file).
+bin="$(dirname "$OUT")"
+# shellcheck disable=SC2086
+"$CC" -O2 -std=gnu11 -Wall -Wextra -o "$bin/libbpf_ringbuf" "$here/libbpf_ringbuf.c" $LIBBPF_CFLAGS $LIBBPF_LIBS
+CLANG="${CLANG:-clang}"
+command -v "$CLANG" >/dev/null 2>&1 || die "clang not found (apt-get install clang): it builds bpf_bench.bpf.o"
+"$CLANG" -g -O2 -target bpf -Wall -I"/usr/include/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)" \
+    -c "$here/bpf_bench.bpf.c" -o "$bin/bpf_bench.bpf.o"
 
 echo "built $OUT ($("$CC" --version | head -n1); libbpf $(pkg-config --modversion libbpf 2>/dev/null || echo unknown))" >&2

@@ -38,6 +38,7 @@ namespace BtfBindings.Tests.Build
             {
                 var entries = zip.Entries.Select(e => e.FullName).ToList();
                 Assert.Contains("lib/net8.0/BtfBindings.Runtime.dll", entries);
+                Assert.Contains("lib/net8.0/BtfBindings.Bpf.dll", entries);    // the libbpf loader rides in the same package
                 Assert.Contains("analyzers/dotnet/cs/BtfBindings.Generator.dll", entries);
                 Assert.Contains("buildTransitive/BtfBindings.targets", entries);
                 Assert.Contains("build/BtfBindings.props", entries);
