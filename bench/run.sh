@@ -3,7 +3,9 @@
 #   bench/run.sh [BTF]    BTF defaults to the committed Debian 6.12 x86_64 fixture (4.9 MB raw)
 # Peers: libbpf's btf__parse (bench/peers/libbpf_parse.c), the aya-tool pipeline (bpftool format c + bindgen), and bpftool
 # itself against the installed tool, native and framework-dependent (bench/peers/native_tool.sh); for BtfBindings.Bpf, a C
-# libbpf consumer of the same BPF object (bench/peers/libbpf_ringbuf.c; needs bpf(), i.e. root or CAP_BPF).
+# libbpf consumer of the same BPF object (bench/peers/libbpf_ringbuf.c; needs bpf(), i.e. root or CAP_BPF); a fresh app's
+# rebuild with the packed package against the same app without it (bench/rebuild_ratio.sh), and the generated code's
+# size (bench/gen_size.sh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -86,3 +88,9 @@ if "$ours" maps "$obj" 1 1 >/dev/null 2>"$work/bpf.err"; then
 else
   echo "skipped: bpf() is not usable here: $(head -n1 "$work/bpf.err")"
 fi
+
+echo "== 7. a user's edit-build loop: rebuild after an unrelated edit, app with the package vs the same app without (goal <= 1.25x)"
+"$here/rebuild_ratio.sh" "$btf"
+
+echo "== 8. generated C# for [BtfTypes(\"task_struct\", \"iphdr\")], by what it is for"
+"$here/gen_size.sh"

@@ -11,8 +11,11 @@
 # three programs run by run so that a change in the machine's load hits all three alike:
 #   generate: btfgen task_struct -o t.cs --btf BTF         vs  bpftool btf dump file BTF format c   (stdout to a file)
 #   dump:     btfgen dump BTF --format raw                  vs  bpftool btf dump file BTF format raw (stdout to a file)
+#   generate: btfgen task_struct -o t.cs --btf BTF         vs  bench/peers/aya_pipeline.sh -o t.rs BTF task_struct
+#             (what aya-tool runs: bpftool format c, then bindgen with its options and rustfmt; skipped without bindgen)
 # Each run's wall time is taken around /usr/bin/time -v (same overhead for all three), whose "Maximum resident set size"
-# gives the peak RSS of that run. Prints the medians side by side and the ratios to bpftool and to each other.
+# gives the peak RSS of that run (for the aya pipeline, its largest process). Prints the medians side by side and the
+# ratios to the peer and to each other.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -54,8 +57,8 @@ run() {  # run NAME OUTFILE CMD...
 median() {  # median COLUMN FILE
   cut -d' ' -f"$1" "$2" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-bench() {  # bench LABEL BTFGEN_ARGS... -- BPFTOOL_ARGS...
-  local label="$1"; shift
+bench() {  # bench LABEL PEER_NAME BTFGEN_ARGS... -- PEER_COMMAND...
+  local label="$1" pname="$2"; shift 2
   local ours=() peer=()
   while [ "$1" != "--" ]; do ours+=("$1"); shift; done; shift; peer=("$@")
   rm -f "$work"/{native,fd,bpftool}.txt
@@ -63,19 +66,20 @@ bench() {  # bench LABEL BTFGEN_ARGS... -- BPFTOOL_ARGS...
   for ((i = 0; i <= RUNS; i++)); do
     run native "$work/out.native" "$native" "${ours[@]}"
     run fd "$work/out.fd" "$host" "$fd_dll" "${ours[@]}"
-    run bpftool "$work/out.bpftool" bpftool "${peer[@]}"
+    run bpftool "$work/out.bpftool" "${peer[@]}"
     # The warm-up (i = 0) fills the page cache and is not counted.
     [ "$i" -eq 0 ] && rm -f "$work"/{native,fd,bpftool}.txt
   done
   local n f b nr fr br
   n=$(median 1 "$work/native.txt"); f=$(median 1 "$work/fd.txt"); b=$(median 1 "$work/bpftool.txt")
   nr=$(median 2 "$work/native.txt"); fr=$(median 2 "$work/fd.txt"); br=$(median 2 "$work/bpftool.txt")
-  awk -v l="$label" -v n="$n" -v f="$f" -v b="$b" -v nr="$nr" -v fr="$fr" -v br="$br" -v runs="$RUNS" 'BEGIN {
+  awk -v l="$label" -v p="$pname" -v n="$n" -v f="$f" -v b="$b" -v nr="$nr" -v fr="$fr" -v br="$br" -v runs="$RUNS" 'BEGIN {
     printf "%s (median of %d alternating runs)\n", l, runs
-    printf "  %-34s %9s %8s %13s %13s\n", "", "wall ms", "RSS MB", "time/bpftool", "RSS/bpftool"
+    printf "  %-34s %9s %8s %13s %13s\n", "", "wall ms", "RSS MB", "time/peer", "RSS/peer"
     printf "  %-34s %9.1f %8.1f %12.2fx %12.2fx\n", "btfgen native (linux-x64 package)", n / 1000, nr / 1024, n / b, nr / br
     printf "  %-34s %9.1f %8.1f %12.2fx %12.2fx\n", "btfgen framework-dependent (any)", f / 1000, fr / 1024, f / b, fr / br
-    printf "  %-34s %9.1f %8.1f %12s %12s\n", "bpftool", b / 1000, br / 1024, "1", "1"
+    printf "  %-34s %9.1f %8.1f %12s %12s\n", p, b / 1000, br / 1024, "1", "1"
+    printf "  peer vs btfgen native: %.1fx the time\n", b / n
     printf "  native vs framework-dependent: %.2fx faster, %.2fx less memory\n", f / n, fr / nr
   }'
 }
@@ -83,10 +87,17 @@ bench() {  # bench LABEL BTFGEN_ARGS... -- BPFTOOL_ARGS...
 echo "btf: $btf ($(stat -c %s "$btf") bytes); $(bpftool version | head -n1); dotnet $("$host" --version); cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') x$(nproc)"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "(ratios: btfgen's figure over bpftool's from the same run; below 1 is faster / smaller than bpftool)"
-bench "generate: btfgen task_struct -o t.cs --btf BTF  vs  bpftool btf dump file BTF format c" \
-  task_struct -o "$work/t.cs" --btf "$btf" -- btf dump file "$btf" format c
-bench "dump: btfgen dump BTF --format raw  vs  bpftool btf dump file BTF format raw" \
-  dump "$btf" --format raw -- btf dump file "$btf" format raw
+bench "generate: btfgen task_struct -o t.cs --btf BTF  vs  bpftool btf dump file BTF format c" bpftool \
+  task_struct -o "$work/t.cs" --btf "$btf" -- bpftool btf dump file "$btf" format c
+bench "dump: btfgen dump BTF --format raw  vs  bpftool btf dump file BTF format raw" bpftool \
+  dump "$btf" --format raw -- bpftool btf dump file "$btf" format raw
 cmp -s "$work/out.native" "$work/out.bpftool" || die "btfgen dump (native) differs from bpftool's"
 cmp -s "$work/out.fd" "$work/out.bpftool" || die "btfgen dump (framework-dependent) differs from bpftool's"
+# The aya-tool pipeline (bpftool format c + bindgen with aya-tool's options, formatted): what a Rust user runs for the same job.
+if command -v bindgen >/dev/null && command -v rustfmt >/dev/null; then
+  bench "generate: btfgen task_struct -o t.cs --btf BTF  vs  the aya-tool pipeline for task_struct (goal: >= 50x faster)" "aya-tool pipeline" \
+    task_struct -o "$work/t.cs" --btf "$btf" -- "$here/aya_pipeline.sh" -o "$work/t.rs" "$btf" task_struct
+else
+  echo "aya-tool pipeline: skipped, needs bindgen and rustfmt (apt-get install bindgen rustfmt)"
+fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

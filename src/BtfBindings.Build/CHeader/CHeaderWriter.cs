@@ -140,7 +140,7 @@ namespace BtfBindings.CHeader
             }
         }
 
-        private string Tag(BtfType t) => t.Kind switch
+        private static string Tag(BtfType t) => t.Kind switch
         {
             BtfKind.Struct => "struct",
             BtfKind.Union => "union",
@@ -393,7 +393,7 @@ namespace BtfBindings.CHeader
             throw new BtfException("declarator chain too long (cycle?)", _btf.SourceName, typeId: id);
         }
 
-        private static string Wrap(string declarator) => declarator.StartsWith("*", StringComparison.Ordinal) ? "(" + declarator + ")" : declarator;
+        private static string Wrap(string declarator) => declarator.StartsWith('*') ? "(" + declarator + ")" : declarator;
 
         private string BaseType(BtfType t, int indent)
         {

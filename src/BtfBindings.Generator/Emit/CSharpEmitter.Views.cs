@@ -79,8 +79,7 @@ namespace BtfBindings.Emit
                 var f = t.Fields[i];
                 string name = names[i];
                 if (name.Length == 0) continue;
-                w.Line("");
-                w.Line($"/// <summary>True when the running kernel has <c>{CSharpNames.Xml(f.Name)}</c> with a compatible type.</summary>");
+                w.Line($"/// <summary>True when the running kernel has <c>{CSharpNames.Xml(f.Name)}</c> (compatible).</summary>");
                 w.Line($"public bool {hasNames[i]} => {v}.Exists({i});");
                 WriteViewField(w, t, f, i, name);
             }
@@ -178,17 +177,9 @@ namespace BtfBindings.Emit
 
             if (f.IsBitfield)
             {
-                string pt = PropertyType(s);
-                string u = Scalar(s.Scalar, f.IsSigned);
-                bool isBool = s.Kind == TypeShapeKind.Scalar && s.Scalar == ScalarKind.Bool;
-                string get = isBool ? $"{v}.Read({i}) != 0" : $"({pt})unchecked(({u}){v}.Read({i}))";
-                string set = isBool ? "value ? 1UL : 0UL" : $"unchecked((ulong)({(f.IsSigned ? "long" : "ulong")})({u})value)";
-                w.Line($"/// <summary><c>{doc}</c> (build-time bit {f.BitOffset}): a bitfield read with the running kernel's load window and shifts.</summary>");
-                w.Line($"public {pt} {name}");
-                w.Open();
-                w.Line($"{Inline} get => {get};");
-                w.Line($"set => {v}.Write({i}, {set});");
-                w.Close();
+                // The general read shifts the bitfield out of libbpf's load window; ReadAs narrows it as a C cast would.
+                w.Line($"/// <summary><c>{doc}</c>, build-time bit {f.BitOffset}: read with the running kernel's load window and shifts.</summary>");
+                w.Line($"public {PropertyType(s)} {name} {{ get => {v}.ReadAs<{PropertyType(s)}>({i}); set => {v}.WriteAs({i}, value); }}");
                 return;
             }
 
@@ -240,40 +231,16 @@ namespace BtfBindings.Emit
                     return;
             }
 
-            // Scalars, enums and pointers: a direct read at the resolved offset when nothing else is needed.
+            // Scalars, enums and pointers: CoreView.Get/Set read in place when the running kernel has the field as it is (same size
+            // and byte order, not a bitfield, inside the data), else convert, bounds-check, or throw for a missing field.
             string type = s.Kind == TypeShapeKind.Pointer ? Pointer(s) : ElementType(s);
-            uint size = s.ByteSize;
             bool is128 = s.Kind == TypeShapeKind.Scalar && (s.Scalar == ScalarKind.I128 || s.Scalar == ScalarKind.U128);
-            bool isBoolField = s.Kind == TypeShapeKind.Scalar && s.Scalar == ScalarKind.Bool;
-            bool fast = ClrSize(s) == size && size > 0;
-            string slowGet, slowSet;
-            if (is128)
-            {
-                slowGet = $"({type}){v}.Read128({i})";
-                slowSet = $"{v}.Write128({i}, unchecked((global::System.UInt128)value))";
-            }
-            else
-            {
-                slowGet = SlowGet(s, type, $"{v}.Read({i})");
-                slowSet = $"{v}.Write({i}, {ToBits(s, f.IsSigned, "value")})";
-            }
-            w.Line($"/// <summary><c>{doc}</c> (build-time offset {f.BitOffset / 8}{SourceNote.Replace(" (", " in ").TrimEnd(')')}): read at the running kernel's offset.</summary>");
-            w.Line($"public {type} {name}");
-            w.Open();
-            if (!fast)
-            {
-                w.Line($"get => {slowGet};");
-                w.Line($"set => {slowSet};");
-                w.Close();
-                return;
-            }
-            // TryLoad(i): when the running kernel has the field as it is (same size and byte order, not a bitfield) and it lies
-            // inside the data, it is read in place; otherwise the general path converts, bounds-checks, or throws for a missing field.
-            string tryGet = isBoolField ? $"{v}.TryLoad({i}, out byte x) ? x != 0 : {slowGet}" : $"{v}.TryLoad({i}, out {type} x) ? x : {slowGet}";
-            string store = isBoolField ? $"{v}.TryStore({i}, (byte)(value ? 1 : 0))" : $"{v}.TryStore({i}, value)";
-            w.Line($"{Inline} get => {tryGet};");
-            w.Line($"{Inline} set {{ if (!{store}) {slowSet}; }}");
-            w.Close();
+            string get, set;
+            if (is128) { get = $"({type}){v}.Read128({i})"; set = $"{v}.Write128({i}, unchecked((global::System.UInt128)value))"; }
+            else if (ClrSize(s) == s.ByteSize && s.ByteSize > 0) { get = $"{v}.Get<{type}>({i})"; set = $"{v}.Set({i}, value)"; }
+            else { get = $"{v}.ReadAs<{type}>({i})"; set = $"{v}.WriteAs({i}, value)"; }
+            w.Line($"/// <summary><c>{doc}</c>, build-time offset {f.BitOffset / 8}: read at the running kernel's offset.</summary>");
+            w.Line($"public {type} {name} {{ get => {get}; set => {set}; }}");
         }
 
         private static TypeShape Innermost(TypeShape s)
@@ -296,39 +263,6 @@ namespace BtfBindings.Emit
                 case ScalarKind.I64: case ScalarKind.U64: case ScalarKind.F64: return 8;
                 case ScalarKind.I128: case ScalarKind.U128: return 16;
                 default: return 0;
-            }
-        }
-
-        /// <summary>Converts the general path's 64 bits (already extended by the target's signedness) to the property type.</summary>
-        private string SlowGet(TypeShape s, string type, string raw)
-        {
-            if (s.Kind == TypeShapeKind.Pointer)
-                return $"new {type}(unchecked(({(_plan.PointerSize == 4 ? "uint" : "ulong")}){raw}))";
-            if (s.Kind == TypeShapeKind.Enum)
-                return $"({type})unchecked(({Scalar(s.Scalar)}){raw})";
-            switch (s.Scalar)
-            {
-                case ScalarKind.Bool: return raw + " != 0";
-                case ScalarKind.F16: return $"{G}System.BitConverter.UInt16BitsToHalf(unchecked((ushort){raw}))";
-                case ScalarKind.F32: return $"{G}System.BitConverter.Int32BitsToSingle(unchecked((int){raw}))";
-                case ScalarKind.F64: return $"{G}System.BitConverter.Int64BitsToDouble(unchecked((long){raw}))";
-                default: return $"unchecked(({type}){raw})";
-            }
-        }
-
-        /// <summary>The property value as the 64 bits the general write path stores (sign-extended for signed types).</summary>
-        private static string ToBits(TypeShape s, bool signed, string v)
-        {
-            if (s.Kind == TypeShapeKind.Pointer) return $"(ulong){v}.Address";
-            if (s.Kind == TypeShapeKind.Enum) return $"unchecked((ulong)({(signed ? "long" : "ulong")})({Scalar(s.Scalar)}){v})";
-            switch (s.Scalar)
-            {
-                case ScalarKind.Bool: return $"({v} ? 1UL : 0UL)";
-                case ScalarKind.F16: return $"(ulong){G}System.BitConverter.HalfToUInt16Bits({v})";
-                case ScalarKind.F32: return $"(ulong)(uint){G}System.BitConverter.SingleToInt32Bits({v})";
-                case ScalarKind.F64: return $"unchecked((ulong){G}System.BitConverter.DoubleToInt64Bits({v}))";
-                case ScalarKind.I8: case ScalarKind.I16: case ScalarKind.I32: case ScalarKind.I64: return $"unchecked((ulong)(long){v})";
-                default: return $"(ulong){v}";
             }
         }
     }

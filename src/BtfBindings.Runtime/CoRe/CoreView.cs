@@ -9,7 +9,7 @@ namespace BtfBindings
     /// <summary>
     /// The state of a generated relocatable view (<c>task_struct.View</c>): the target bytes, and where each field is in
     /// them according to a <see cref="CoreTypeResolution"/>. Generated properties read a field as
-    /// <c>v.TryLoad(i, out T x) ? x : (T)v.Read(i)</c>: one table load, a compare with the data length and one
+    /// <c>v.Get&lt;T&gt;(i)</c>: one table load, a compare with the data length and one
     /// unaligned read when the field can be read as it is, else the general path (libbpf's load window and shifts, the
     /// target's byte order, sizes that changed, bounds checks, and the descriptive exception for missing fields).
     /// </summary>
@@ -17,7 +17,7 @@ namespace BtfBindings
     /// <para>
     /// The view holds a ref to its type's block in the resolution's table. An entry is the end (offset + size) of a field
     /// that can be read directly, counted from the start of the data, else -1 (as unsigned, beyond any data), so
-    /// <see cref="TryLoad"/>'s one compare is also the bounds check: a direct read can never leave the data. A struct
+    /// <see cref="Get{T}"/>'s one compare is also the bounds check: a direct read can never leave the data. A struct
     /// member's block sits in the same table with its entries counted from the start of the outermost object, so a nested
     /// view (<c>task.se</c>) keeps the outer data and only moves to the member's block: <c>task.se.vruntime</c> is one
     /// more load.
@@ -99,33 +99,65 @@ namespace BtfBindings
         public bool Exists(int index) => Resolution.Exists(index);
 
         /// <summary>
-        /// Reads field <paramref name="index"/> in place when the target has it as it is (same size and byte order, not a
-        /// bitfield; <typeparamref name="T"/> is its generated type) and it lies inside the data; else false (use <see cref="Read"/>).
+        /// Field <paramref name="index"/> as <typeparamref name="T"/>, its generated type (a scalar, enum or pointer whose C#
+        /// size is its BTF size): read in place when the target has it as it is (same size and byte order, not a bitfield) and it lies inside the data, else the general path's bits
+        /// narrowed to <typeparamref name="T"/> as a C cast would. One generic call per generated getter keeps the emitted
+        /// code (and so every build of it) small; the JIT specializes it per type.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public bool TryLoad<T>(int index, out T value) where T : unmanaged
+        public T Get<T>(int index) where T : unmanaged
         {
             uint end = (uint)_entries[index];
             if (end <= (uint)_length)
             {
-                value = Unsafe.ReadUnaligned<T>(ref Unsafe.Subtract(ref Unsafe.Add(ref _data, (nint)end), Unsafe.SizeOf<T>()));
-                return true;
+                ref byte p = ref Unsafe.Subtract(ref Unsafe.Add(ref _data, (nint)end), Unsafe.SizeOf<T>());
+                if (typeof(T) == typeof(bool)) { bool b = p != 0; return Unsafe.As<bool, T>(ref b); }
+                return Unsafe.ReadUnaligned<T>(ref p);
             }
-            value = default;
-            return false;
+            return FromBits<T>(Read(index));
         }
 
-        /// <summary>Writes field <paramref name="index"/> in place under the conditions of <see cref="TryLoad"/>; else false (use <see cref="Write"/>).</summary>
+        /// <summary>Writes field <paramref name="index"/>: in place under the conditions of <see cref="Get{T}"/>, else the general path.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public bool TryStore<T>(int index, T value) where T : unmanaged
+        public void Set<T>(int index, T value) where T : unmanaged
         {
             uint end = (uint)_entries[index];
             if (end <= (uint)_length)
             {
-                Unsafe.WriteUnaligned(ref Unsafe.Subtract(ref Unsafe.Add(ref _data, (nint)end), Unsafe.SizeOf<T>()), value);
-                return true;
+                ref byte p = ref Unsafe.Subtract(ref Unsafe.Add(ref _data, (nint)end), Unsafe.SizeOf<T>());
+                if (typeof(T) == typeof(bool)) p = Unsafe.As<T, bool>(ref value) ? (byte)1 : (byte)0;
+                else Unsafe.WriteUnaligned(ref p, value);
+                return;
             }
-            return false;
+            Write(index, ToBits(index, value));
+        }
+
+        /// <summary>Field <paramref name="index"/> through the general path only (a field whose C# type is not its BTF size).</summary>
+        public T ReadAs<T>(int index) where T : unmanaged => FromBits<T>(Read(index));
+
+        /// <summary>Writes field <paramref name="index"/> through the general path only.</summary>
+        public void WriteAs<T>(int index, T value) where T : unmanaged => Write(index, ToBits(index, value));
+
+        /// <summary>The low bytes of the general path's 64 bits as <typeparamref name="T"/> (a C cast's truncation); bool is "not zero".</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static T FromBits<T>(ulong bits) where T : unmanaged
+        {
+            if (typeof(T) == typeof(bool)) { bool b = bits != 0; return Unsafe.As<bool, T>(ref b); }
+            ref byte low = ref Unsafe.As<ulong, byte>(ref bits);
+            return BitConverter.IsLittleEndian ? Unsafe.ReadUnaligned<T>(ref low) : Unsafe.ReadUnaligned<T>(ref Unsafe.Add(ref low, 8 - Unsafe.SizeOf<T>()));
+        }
+
+        /// <summary><paramref name="value"/> as the 64 bits the general write stores: sign-extended when the field is signed at build time, else zero-extended.</summary>
+        private ulong ToBits<T>(int index, T value) where T : unmanaged
+        {
+            if (typeof(T) == typeof(bool)) return Unsafe.As<T, bool>(ref value) ? 1UL : 0UL;
+            ulong bits = 0;
+            ref byte low = ref Unsafe.As<ulong, byte>(ref bits);
+            if (BitConverter.IsLittleEndian) Unsafe.WriteUnaligned(ref low, value);
+            else Unsafe.WriteUnaligned(ref Unsafe.Add(ref low, 8 - Unsafe.SizeOf<T>()), value);
+            int shift = 64 - Unsafe.SizeOf<T>() * 8;
+            if (shift > 0 && Resolution.Fields[index].Local.IsSigned) bits = (ulong)((long)(bits << shift) >> shift);
+            return bits;
         }
 
         /// <summary>
@@ -134,7 +166,7 @@ namespace BtfBindings
         /// <see cref="CoreFieldException"/> when the field is missing, unreadable, beyond the data, or does not fit.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public ulong Read(int index)
+        private ulong Read(int index)
         {
             var r = Resolution;
             ref readonly var s = ref r.SlotAt(index);
@@ -154,7 +186,7 @@ namespace BtfBindings
         }
 
         /// <summary>The general write of field <paramref name="index"/> (<see cref="CoreTypeResolution.Write(int, Span{byte}, ulong)"/>).</summary>
-        public void Write(int index, ulong value)
+        private void Write(int index, ulong value)
         {
             int member = _entries[-3];
             Resolution.WriteAt(index, MemoryMarshal.CreateSpan(ref _data, _length), member < 0 ? 0 : member, value);

@@ -89,6 +89,46 @@ namespace BtfBindings
             EnumValues = enumValues ?? Array.Empty<KeyValuePair<string, ulong>>();
         }
 
+        /// <summary>
+        /// Decodes a struct/union layout the generator wrote as one string rather than a constructor call per field, so the
+        /// generated code every build compiles stays small. Values are separated by NUL, which no BTF name holds: the kernel
+        /// name, kind, size, source file, pointer size, named-by-typedef (0/1), field count; then per field its name, bit
+        /// offset, bit size, flags (1 bitfield, 2 signed), kind, C type, byte size, type name, array length, element kind,
+        /// and the index of its own type's layout in <paramref name="memberLayouts"/> (-1 for none).
+        /// </summary>
+        [EditorBrowsable(EditorBrowsableState.Never)]
+        public static BtfTypeLayout Decode(string encoded, BtfTypeLayout[]? memberLayouts)
+        {
+            var v = encoded.Split('\0');
+            int k = 0;
+            string Next() => v[k++];
+            uint U() => uint.Parse(v[k++], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture);
+            int I() => int.Parse(v[k++], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture);
+            string name = Next();
+            var kind = (BtfKind)U();
+            uint size = U();
+            string source = Next();
+            int pointerSize = I();
+            bool byTypedef = U() != 0;
+            var fields = new BtfFieldLayout[U()];
+            for (int i = 0; i < fields.Length; i++)
+            {
+                string fname = Next();
+                uint bitOffset = U(), bitSize = U(), flags = U();
+                var fkind = (BtfFieldKind)U();
+                string ctype = Next();
+                uint byteSize = U();
+                string typeName = Next();
+                uint length = U();
+                var elementKind = (BtfFieldKind)U();
+                int member = I();
+                fields[i] = new BtfFieldLayout(fname, bitOffset, bitSize, (flags & 1) != 0, (flags & 2) != 0, fkind, ctype, byteSize,
+                    typeName, length, elementKind, member < 0 ? null : memberLayouts![member]);
+            }
+            if (k != v.Length) throw new FormatException($"encoded layout of {name}: {v.Length - k} values left over");
+            return new BtfTypeLayout(name, kind, size, fields, source, pointerSize, null, byTypedef);
+        }
+
         /// <summary>The field named <paramref name="name"/>, or null.</summary>
         public BtfFieldLayout? Field(string name)
         {

@@ -140,12 +140,12 @@ namespace BtfBindings.Tests.CoRe
             var view = CoreView.Create(data, outer, outerL);
             var iv = view.Nested(outer.TryIndexOf("in"), outerL.Fields.Count);
             int ibg = inner.TryIndexOf("bg"), ibf = inner.TryIndexOf("bf"), ibh = inner.TryIndexOf("bh");
-            iv.Write(ibg, 0xA5);
-            iv.Write(ibf, 0xBCDEF);
-            iv.Write(ibh, 0x2345678);
-            Assert.Equal(0xA5UL, iv.Read(ibg));
-            Assert.Equal(0xBCDEFUL, iv.Read(ibf));
-            Assert.Equal(0x2345678UL, iv.Read(ibh));
+            iv.WriteAs(ibg, 0xA5UL);
+            iv.WriteAs(ibf, 0xBCDEFUL);
+            iv.WriteAs(ibh, 0x2345678UL);
+            Assert.Equal(0xA5UL, iv.ReadAs<ulong>(ibg));
+            Assert.Equal(0xBCDEFUL, iv.ReadAs<ulong>(ibf));
+            Assert.Equal(0x2345678UL, iv.ReadAs<ulong>(ibh));
             // The bits are where the compiler puts them (bit offsets from outer's start, in the target's bit order).
             Assert.Equal(0xA5UL, Bitfield.ReadUnsigned(ref data[0], inBits + 8, 8, bigEndian));
             Assert.Equal(0xBCDEFUL, Bitfield.ReadUnsigned(ref data[0], inBits + 40, 20, bigEndian));

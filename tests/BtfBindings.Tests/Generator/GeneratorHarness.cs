@@ -84,5 +84,25 @@ namespace BtfBindings.Tests.Generator
             var withAnalyzer = compilation.WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(new BtfBindings.Generator.BtfTypesAnalyzer()), new AnalyzerOptions(texts));
             return withAnalyzer.GetAnalyzerDiagnosticsAsync().GetAwaiter().GetResult();
         }
+
+        /// <summary>
+        /// The struct/union layouts generated code builds with <c>BtfTypeLayout.Decode</c>, decoded by the runtime from the
+        /// string literals in <paramref name="trees"/> (each member type's layout stands in as an empty one).
+        /// </summary>
+        public static List<global::BtfBindings.BtfTypeLayout> DecodedLayouts(IEnumerable<SyntaxTree> trees)
+        {
+            var result = new List<global::BtfBindings.BtfTypeLayout>();
+            foreach (var inv in trees.SelectMany(t => t.GetRoot().DescendantNodes().OfType<Microsoft.CodeAnalysis.CSharp.Syntax.InvocationExpressionSyntax>()))
+            {
+                if (!inv.Expression.ToString().EndsWith("BtfTypeLayout.Decode", StringComparison.Ordinal)) continue;
+                var args = inv.ArgumentList.Arguments;
+                string text = ((Microsoft.CodeAnalysis.CSharp.Syntax.LiteralExpressionSyntax)args[0].Expression).Token.ValueText;
+                int members = args[1].Expression is Microsoft.CodeAnalysis.CSharp.Syntax.ArrayCreationExpressionSyntax a ? a.Initializer!.Expressions.Count : 0;
+                var stand = Enumerable.Range(0, members).Select(_ => new global::BtfBindings.BtfTypeLayout("member", global::BtfBindings.BtfKind.Struct, 0,
+                    Array.Empty<global::BtfBindings.BtfFieldLayout>(), "", 8)).ToArray();
+                result.Add(global::BtfBindings.BtfTypeLayout.Decode(text, stand));
+            }
+            return result;
+        }
     }
 }

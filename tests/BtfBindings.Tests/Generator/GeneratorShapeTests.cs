@@ -179,7 +179,8 @@ namespace BtfBindings.Tests.Generator
             Assert.Equal(8, LayoutSize(dup2));
             Assert.Equal(new[] { "a", "b" }, InstanceFields(dup2).Select(f => f.Name).OrderBy(n => n).ToArray());
             Assert.Null(output.GetTypeByMetadataName("K+dup")); // only the one asked for
-            Assert.Contains("\"dup\", global::BtfBindings.BtfKind.Struct, 8,", driver.GetRunResult().GeneratedTrees.Single().ToString()); // its BTF name stays "dup"
+            var layout = Assert.Single(GeneratorHarness.DecodedLayouts(driver.GetRunResult().GeneratedTrees));
+            Assert.Equal(("dup", global::BtfBindings.BtfKind.Struct, 8u), (layout.BtfName, layout.Kind, layout.Size)); // its BTF name stays "dup"
 
             // The plain name is the first in that order; a suffix past the last duplicate is unknown.
             var (_, first, d1) = Run("[BtfBindings.BtfTypes(\"dup\")] partial class K { }", path);

@@ -265,6 +265,10 @@ static class Use { static int Sizes() => System.Runtime.CompilerServices.Unsafe.
             Assert.All(run.TrackedSteps[BtfGen.Steps.Files].SelectMany(s => s.Outputs), o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged));
             Assert.Equal(parses, GeneratorHarness.ParseCount); // not re-read, not re-parsed
             Assert.All(run.TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(s => s.Outputs), o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
+            // Every named step (the request read from [BtfTypes], the compilation's features, the manifest) produced what it
+            // produced before, so nothing downstream of them (parsing, planning, emission) ran.
+            foreach (var step in new[] { BtfGen.Steps.Requests, BtfGen.Steps.Features, BtfGen.Steps.Files, BtfGen.Steps.Generate })
+                Assert.All(run.TrackedSteps[step].SelectMany(s => s.Outputs), o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, step + ": " + o.Reason));
 
             // The BTF file changes (new content hash from MSBuild): generation runs again and re-parses.
             driver = GeneratorHarness.WithFiles(driver, GeneratorHarness.FilesProperty((X86, "hash-B")));
