@@ -393,7 +393,7 @@ namespace BtfBindings.CHeader
             throw new BtfException("declarator chain too long (cycle?)", _btf.SourceName, typeId: id);
         }
 
-        private static string Wrap(string declarator) => declarator.StartsWith('*') ? "(" + declarator + ")" : declarator;
+        private static string Wrap(string declarator) => declarator.Length > 0 && declarator[0] == '*' ? "(" + declarator + ")" : declarator;
 
         private string BaseType(BtfType t, int indent)
         {
