@@ -10,10 +10,11 @@ namespace BtfBindings.Generator
     /// <code>
     /// file	/full/path/vmlinux.btf	SHA256	Base-as-written
     /// base	Base-as-written	/full/path/of/base	SHA256
-    /// object	/full/path/x.bpf.o	SHA256	Namespace	ClassName	ResourceName
+    /// object	/full/path/x.bpf.o	SHA256	Namespace	ClassName	ResourceName	TypesBtf	KernelBtf
     /// </code>
     /// (one <c>object</c> line per <c>BpfObject</c>, and per <c>BpfProgram</c> once compiled; Namespace and ClassName as the
-    /// item's metadata gives them, possibly empty).
+    /// item's metadata gives them, possibly empty; TypesBtf and KernelBtf only for a BpfProgram pahole ran on: the BTF of the
+    /// object's DWARF, and the file name of the BtfFile it was compiled against, one of the <c>file</c> lines).
     /// Not compiler-visible properties: the compiler's editorconfig reader cuts values at ';' and '#' (so only the first of
     /// several files arrived), and a path may hold either. Tabs and line breaks cannot occur in the paths MSBuild writes
     /// here unescaped, so they separate safely. The text changes with any file's content hash, which re-runs generation.
@@ -30,6 +31,7 @@ namespace BtfBindings.Generator
         public static EquatableArray<BpfObjectRef> ParseObjects(IEnumerable<string> texts)
         {
             var refs = new List<BpfObjectRef>();
+            var files = Parse(texts).Files;
             foreach (var text in texts)
             {
                 foreach (var raw in text.Split('\n'))
@@ -37,7 +39,9 @@ namespace BtfBindings.Generator
                     var parts = raw.TrimEnd('\r').TrimStart('\uFEFF').Split('\t');
                     if (parts.Length < 3 || parts[0] != "object" || parts[1].Length == 0) continue;
                     string At(int i) => parts.Length > i ? parts[i] : "";
-                    refs.Add(new BpfObjectRef(parts[1], parts[2], At(3), At(4), At(5)));
+                    BtfFileRef? kernel = null;
+                    foreach (var f in files) if (At(7).Length > 0 && Path.GetFileName(f.Path) == At(7)) kernel = f;
+                    refs.Add(new BpfObjectRef(parts[1], parts[2], At(3), At(4), At(5), At(6), kernel));
                 }
             }
             refs.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));

@@ -82,8 +82,13 @@ namespace BtfBindings.Generator
     /// <summary>The BtfFile items of the project (from the targets' manifest, <see cref="BtfFileManifest"/>).</summary>
     internal sealed record BtfFileSet(EquatableArray<BtfFileRef> Files);
 
-    /// <summary>A BPF object to write a skeleton for: path, content hash, and the item's Namespace/ClassName metadata and resource name (may be empty).</summary>
-    internal sealed record BpfObjectRef(string Path, string Hash, string Namespace, string ClassName, string ResourceName)
+    /// <summary>
+    /// A BPF object to write a skeleton for: path, content hash, and the item's Namespace/ClassName metadata and resource name
+    /// (may be empty); for a compiled BpfProgram where pahole ran, the BTF pahole made from the object's DWARF (<see cref="TypesPath"/>,
+    /// else empty) and the kernel BTF it was compiled against (<see cref="Kernel"/>, whose types it does not repeat).
+    /// </summary>
+    internal sealed record BpfObjectRef(string Path, string Hash, string Namespace, string ClassName, string ResourceName,
+        string TypesPath = "", BtfFileRef? Kernel = null)
     {
         public string FileName => System.IO.Path.GetFileName(Path);
     }

@@ -14,7 +14,8 @@ namespace BtfBindings.Objects
     /// A skeleton class per <c>&lt;BpfObject&gt;</c> (and compiled <c>&lt;BpfProgram&gt;</c>) of the project, from the targets'
     /// manifest (<see cref="BtfFileManifest"/>): the object's programs, maps and globals (<see cref="SkeletonWriter"/>), and
     /// every named struct, union and enum of its BTF nested in the class through the kernel-type emitter, so event types,
-    /// map keys and values come out exactly as kernel types do (bitfields, unions, anonymous members, padding).
+    /// map keys and values come out exactly as kernel types do (bitfields, unions, anonymous members, padding); plus the
+    /// types only locals reach, from pahole's BTF of the object's DWARF where the targets made one (<see cref="LocalTypes"/>).
     /// </summary>
     [Generator(LanguageNames.CSharp)]
     public sealed class BpfSkeletonGenerator : IIncrementalGenerator
@@ -59,6 +60,15 @@ namespace BtfBindings.Objects
                 LayoutPlan plan;
                 try { plan = LayoutPlanner.PlanAll(info.Btf); }
                 catch (BtfException e) { diags.Add(DiagnosticInfo.Create("BTFB014", null, obj.Path, e.Message)); return Done(); }
+                if (obj.TypesPath.Length > 0)
+                {
+                    try { LocalTypes.AddTo(plan, info.Btf, Btf.Load(obj.TypesPath), obj.Kernel == null ? null : BtfCache.Get(obj.Kernel)); }
+                    catch (Exception e) when (e is BtfException || e is IOException || e is UnauthorizedAccessException)
+                    {
+                        diags.Add(DiagnosticInfo.Create("BTFB014", null, obj.TypesPath, e.Message));
+                        return Done();
+                    }
+                }
 
                 string className = obj.ClassName.Length > 0 ? obj.ClassName : SkeletonWriter.ClassNameOf(obj.FileName);
                 string ns = obj.Namespace.Length > 0 ? obj.Namespace : rootNamespace;
