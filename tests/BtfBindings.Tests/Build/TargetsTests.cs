@@ -58,6 +58,72 @@ namespace BtfBindings.Tests.Build
             finally { Directory.Delete(dir, true); }
         }
 
+        /// <summary>The task assembly the test project's build made (src/BtfBindings.Build), for the vmlinux.h step.</summary>
+        private static string TasksAssembly()
+        {
+            foreach (var config in new[] { "Release", "Debug" })
+            {
+                var p = Path.Combine(Fixtures.RepoRoot, "src", "BtfBindings.Build", "bin", config, "netstandard2.0", "BtfBindings.Build.dll");
+                if (File.Exists(p)) return p;
+            }
+            throw new InvalidOperationException("src/BtfBindings.Build is not built");
+        }
+
+        /// <summary>
+        /// A BpfProgram through the real targets: clang, then pahole on the object (only when the object changed), and the
+        /// object's manifest line names pahole's BTF and the BtfFile compiled against; that BTF holds the ring-buffer record
+        /// the object's .BTF lacks, at pahole -C's size.
+        /// </summary>
+        [SkippableFact]
+        public void BpfProgram_gets_paholes_BTF_of_its_DWARF_on_the_manifest_line()
+        {
+            Objects.LocalEventProgram.RequireTools();
+            var dir = NewDir("pahole");
+            try
+            {
+                File.WriteAllText(Path.Combine(dir, "ring.bpf.c"), Objects.LocalEventProgram.Source);
+                File.Copy(Fixtures.Path("bpf-features.o"), Path.Combine(dir, "k.btf"));
+                File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfFile Include=""k.btf"" />
+    <BpfProgram Include=""ring.bpf.c"" />"));
+                string[] args = { "App.proj", "-t:BtfBindingsCollectBpfObjects;BtfBindingsCollectFiles", "-p:BtfBindingsTasksAssembly=" + TasksAssembly(), "-nologo", "-v:n" };
+                var (code, output) = Msbuild(dir, args);
+                Assert.True(code == 0, output);
+                Assert.DoesNotContain("BTFB018", output);
+                string obj = Path.Combine(dir, "btfbindings", "ring.bpf.o"), types = Path.Combine(dir, "btfbindings", "ring.bpf.types.btf");
+                var manifest = File.ReadAllText(Path.Combine(dir, "BtfBindings.btfrefs"));
+                string hash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(obj)));
+                Assert.Contains($"object\t{obj}\t{hash}\t\t\tBtfBindings.Bpf/ring.bpf.o\t{types}\tk.btf\n", manifest);
+                Assert.Empty(Btf.Load(obj).FindTypes("event"));
+                var (size, _) = Objects.LocalEventProgram.PaholeLayout(obj, "event");
+                Assert.Equal((uint)size, Assert.Single(Btf.Load(types).FindTypes("event", BtfKind.Struct)).Size);
+
+                (code, output) = Msbuild(dir, args);   // unchanged object: pahole does not run again
+                Assert.True(code == 0, output);
+                Assert.Contains("Skipping target \"BtfBindingsDescribeBpfTypes\" because all output files are up-to-date", output);
+            }
+            finally { Directory.Delete(dir, true); }
+        }
+
+        [Fact]
+        public void BpfProgram_without_pahole_is_BTFB018_warning_naming_dwarves_and_the_workaround()
+        {
+            var dir = NewDir("nopahole");
+            try
+            {
+                File.WriteAllText(Path.Combine(dir, "x.bpf.c"), "int x;\n");
+                File.Copy(Fixtures.Path("bpf-features.o"), Path.Combine(dir, "k.btf"));
+                File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfFile Include=""k.btf"" />
+    <BpfProgram Include=""x.bpf.c"" />"));
+                // BpfClang=true: 'command -v true' passes the clang check without needing clang here.
+                var (code, output) = Msbuild(dir, "App.proj", "-t:BtfBindingsPrepareBpfPrograms", "-p:BpfClang=true", "-p:BpfPahole=/nonexistent/pahole", "-nologo");
+                Assert.True(code == 0, output);
+                Assert.Contains("warning BTFB018: BpfProgram: '/nonexistent/pahole' is not installed, so types that only locals use", output);
+                Assert.Contains("install pahole (apt-get install dwarves)", output);
+                Assert.Contains("struct event *unused_event __attribute__((unused));", output);
+            }
+            finally { Directory.Delete(dir, true); }
+        }
+
         [Fact]
         public void BpfProgram_without_BtfFile_is_BTFB017()
         {
