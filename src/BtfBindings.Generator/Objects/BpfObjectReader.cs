@@ -49,7 +49,7 @@ namespace BtfBindings.Objects
             byte[] bytes = File.ReadAllBytes(path);
             using var stream = new MemoryStream(bytes, writable: false);
             var elf = ElfFile.Read(stream, path);
-            var btfSection = elf.FindSection(".BTF") ?? throw new BtfException("the object has no .BTF section (compile it with clang -g)", path);
+            var btfSection = elf.BtfSection ?? throw new BtfException("the object has no .BTF section (compile it with clang -g)", path);
             var btf = Btf.Parse(elf.ReadSection(stream, btfSection), path);
             var symbols = ReadSymbols(elf, stream);
 

@@ -173,11 +173,10 @@ namespace BtfBindings
         internal static Btf FromElf(Stream s, string path, Btf? baseBtf)
         {
             var elf = Containers.ElfFile.Read(s, path);
-            var sec = elf.FindSection(".BTF")
+            var sec = elf.BtfSection
                 ?? throw new BtfException("ELF file has no .BTF section (built without BTF? try pahole -J, or a BTFHub file)", path);
             var data = elf.ReadSection(s, sec);
-            // libbpf (btf_parse_elf) takes the pointer size from the ELF class, not from 'long'.
-            return Btf.Parse(data, path + ":.BTF", baseBtf, sec.Offset, pointerSize: elf.Is64Bit ? 8 : 4);
+            return Btf.Parse(data, path + ":.BTF", baseBtf, sec.Offset, pointerSize: elf.PointerSize);
         }
 
         internal static bool IsBtfMagic(ReadOnlySpan<byte> b)

@@ -49,6 +49,12 @@ namespace BtfBindings.Containers
         /// <summary>True if the bytes start with the ELF magic.</summary>
         public static bool IsElf(ReadOnlySpan<byte> head) => head.Length >= 4 && head[0] == 0x7f && head[1] == (byte)'E' && head[2] == (byte)'L' && head[3] == (byte)'F';
 
+        /// <summary>The section that holds an ELF file's BTF (vmlinux, modules, BPF objects), or null.</summary>
+        public ElfSection? BtfSection => FindSection(".BTF");
+
+        /// <summary>The target's pointer size: libbpf's btf_parse_elf takes it from the ELF class, not from BTF's 'long'.</summary>
+        public int PointerSize => Is64Bit ? 8 : 4;
+
         /// <summary>Finds a section by name, or null.</summary>
         public ElfSection? FindSection(string name)
         {

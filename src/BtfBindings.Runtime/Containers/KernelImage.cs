@@ -192,7 +192,7 @@ namespace BtfBindings.Containers
             {
                 try { elf = ElfFile.Read(ms, ctx.Source); }
                 catch (BtfException) { return null; }
-                var sec = elf.FindSection(".BTF");
+                var sec = elf.BtfSection;
                 if (sec == null) return null;
                 var blob = elf.ReadSection(ms, sec);
                 if (!TryReadHeader(blob, 0, out var h, allowSplit: true))
@@ -200,7 +200,7 @@ namespace BtfBindings.Containers
                 if (h.TotalLength < blob.Length) blob = Slice(blob, 0, h.TotalLength);
                 string desc = Step(chain, $"ELF{(elf.Is64Bit ? "64" : "32")} .BTF section at 0x{sec.Offset:x} ({Endian(h)})");
                 var (ok, note) = Validate(blob, ctx, ".BTF section");
-                return new FoundBtf(blob, desc, h.BigEndian, ok, note, elf.Is64Bit ? 8 : 4);
+                return new FoundBtf(blob, desc, h.BigEndian, ok, note, elf.PointerSize);
             }
         }
 
