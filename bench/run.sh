@@ -5,8 +5,7 @@
 # itself against the installed tool, native and framework-dependent (bench/peers/native_tool.sh); for BtfBindings.Bpf, a C
 # libbpf consumer of the same BPF object (bench/peers/libbpf_ringbuf.c; needs bpf(), i.e. root or CAP_BPF); a fresh app's
 # rebuild with the packed package (types generated into the project, and the opt-in BtfTypesAssembly) against the same app
-# without it (bench/rebuild_ratio.sh), and the generated code's
-# size (bench/gen_size.sh).
+# without it (bench/rebuild_ratio.sh), and the generated code's size (bench/gen_size.sh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
