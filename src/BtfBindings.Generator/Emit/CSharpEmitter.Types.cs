@@ -5,6 +5,19 @@ namespace BtfBindings.Emit
     internal sealed partial class CSharpEmitter
     {
         /// <summary>
+        /// The identifiers (no '@') this emitter declares directly in its innermost container: the planned types, the
+        /// anonymous-enum constants and its helper classes. Code written into the same container (a BPF skeleton) names its
+        /// own members around them.
+        /// </summary>
+        public System.Collections.Generic.HashSet<string> DeclaredNames()
+        {
+            var names = new System.Collections.Generic.HashSet<string>(System.StringComparer.Ordinal) { "BtfConstants", "BtfEnumLayouts" };
+            foreach (var t in _plan.Types) names.Add(Bare(t.Name));
+            foreach (var c in _plan.AnonymousEnumConstants) names.Add(CSharpNames.Member(c.Name).TrimStart('@'));
+            return names;
+        }
+
+        /// <summary>
         /// The C# type of a BTF type as this emitter writes it (a planned struct, union or enum, or a scalar), for code written
         /// beside the types (a BPF skeleton's map keys and values); null when it has none (arrays, pointers, unplanned types).
         /// </summary>

@@ -88,6 +88,7 @@ namespace BtfBindings.Objects
                 }
                 members.Sort((a, b) => a.Item3.CompareTo(b.Item3));
                 string typeName = property + "Section";
+                while (btf.FindTypes(typeName).Count > 0) typeName += "_";   // SkeletonNames: the object's own type keeps its name
                 int sid = builder.AddComposite(BtfKind.Struct, typeName, (uint)sec.Size, members.ToArray());
                 pending.Add((t.Name, property, typeName, sid, sec.Size));
             }

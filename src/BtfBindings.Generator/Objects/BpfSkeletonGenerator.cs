@@ -74,12 +74,15 @@ namespace BtfBindings.Objects
                 string ns = obj.Namespace.Length > 0 ? obj.Namespace : rootNamespace;
                 string resource = obj.ResourceName.Length > 0 ? obj.ResourceName : "BtfBindings.Bpf/" + obj.FileName;
                 var options = new EmitOptions { Namespace = ns, SourceLabel = obj.FileName };
-                options.Containers.Add(new KeyValuePair<string, string>("public sealed partial class", CSharpNames.Type(className)));
                 var emitter = new CSharpEmitter(plan, options);
-                foreach (var f in emitter.Emit()) sources.Add(new GeneratedSource(f.HintName, f.Text));
                 var warnings = new List<string>(info.Warnings);
-                string skeleton = SkeletonWriter.Write(info, emitter, ns, className, obj.FileName, resource, warnings);
-                sources.Add(new GeneratedSource(CSharpNames.Type(className).TrimStart('@') + ".Skeleton.g.cs", skeleton));
+                // The object's types are nested in the class: its name, and every member the skeleton adds, yield to theirs.
+                var scope = new SkeletonNames("the skeleton class", emitter.DeclaredNames(), warnings);
+                string cls = scope.Add(CSharpNames.Type(className).TrimStart('@'));
+                options.Containers.Add(new KeyValuePair<string, string>("public sealed partial class", cls));
+                foreach (var f in emitter.Emit()) sources.Add(new GeneratedSource(f.HintName, f.Text));
+                string skeleton = SkeletonWriter.Write(info, emitter, scope, ns, cls, obj.FileName, resource, warnings);
+                sources.Add(new GeneratedSource(cls.TrimStart('@') + ".Skeleton.g.cs", skeleton));
                 foreach (var w in warnings.Take(20)) diags.Add(DiagnosticInfo.Create("BTFB015", null, obj.FileName, w));
                 foreach (var w in plan.Warnings.Concat(emitter.Warnings).Distinct().Take(20)) diags.Add(DiagnosticInfo.Create("BTFB008", null, w));
                 return Done();
