@@ -3,7 +3,8 @@
  * ps's task iterator: one record per task, a header then the raw bytes of its task_struct, written to the iterator's
  * seq_file. Compiled by the build against the vmlinux.h written from the project's BtfFile (x86_64-6.12); CO-RE relocates
  * every task_struct access and bpf_core_type_size() to the running kernel at load. The C# side reads the header through
- * the generated task_dump_hdr (the same layout as tests/bpf's records) and the bytes through Kernel.task_struct.View.
+ * the generated task_dump_hdr and the bytes through Kernel.task_struct.View. tests/bpf/build.sh compiles this same file
+ * for the live-kernel test, against tests/bpf/vmlinux.h (the few kernel types used) instead.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -14,7 +15,9 @@ char LICENSE[] SEC("license") = "GPL";
 #define TASK_DUMP_MAGIC 0x4B534154u /* "TASK" little-endian */
 #define TASK_DUMP_F_TRUNCATED 0x1
 #define TASK_DUMP_F_READ_FAILED 0x2
-#define TASK_DUMP_MAX_DATA (24 * 1024) /* per-CPU map value and seq_file record limits */
+#ifndef TASK_DUMP_MAX_DATA /* tests/bpf's BPF_CFLAGS may lower it to exercise truncation */
+#define TASK_DUMP_MAX_DATA (24 * 1024) /* per-CPU map value (32 KiB) and seq_file record limits */
+#endif
 
 struct task_dump_hdr {
 	__u32 magic;
@@ -30,6 +33,8 @@ struct task_dump_hdr {
 	__u32 comm_off;
 	__u32 data_len;
 };
+
+_Static_assert(sizeof(struct task_dump_hdr) == 48, "header layout (tests/bpf/README.md)");
 
 struct task_dump_rec {
 	struct task_dump_hdr hdr;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build task_dump.bpf.o (BPF task iterator, CO-RE, no vmlinux.h needed).
+# Build task_dump.bpf.o (BPF task iterator, CO-RE) from samples/ps/task_dump.bpf.c, with tests/bpf/vmlinux.h (the few
+# kernel types it uses) standing in for bpftool's: no kernel BTF needed.
 #
 # Usage: tests/bpf/build.sh [OUT_DIR]
 #   OUT_DIR defaults to a fresh temp dir. Prints the path of the object on
@@ -13,7 +14,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-src="$here/task_dump.bpf.c"
+src="$here/../../samples/ps/task_dump.bpf.c"
 clang="${CLANG:-clang}"
 
 skip() { echo "build.sh: SKIP: $*" >&2; exit 77; }
@@ -50,7 +51,7 @@ obj="$(cd "$out_dir" && pwd)/task_dump.bpf.o"
 
 # shellcheck disable=SC2086 # word splitting of $arch_inc / $BPF_CFLAGS intended
 if ! "$clang" -g -O2 -target bpf -D__TARGET_ARCH_"$target_arch" \
-        $arch_inc ${BPF_CFLAGS:-} -Wall \
+        -I"$here" $arch_inc ${BPF_CFLAGS:-} -Wall \
         -c "$src" -o "$obj.tmp" >&2; then
     rm -f "$obj.tmp"
     echo "build.sh: clang failed to compile $src" >&2
