@@ -417,7 +417,7 @@ namespace BtfBindings.Tests.BtfFormat
             int typeStart = hdrLen + (int)BtfSupport.GetU32(original, 8);
             int typeEnd = typeStart + (int)BtfSupport.GetU32(original, 12);
             int typeCount = Btf.Parse((byte[])original.Clone()).TypeCount;
-            using var tmp = new BtfSupport.TempDir();
+            using var tmp = new TempDir();
             var rng = new Random(31337);
             int tried = 0, accepted = 0, skipped = 0, textCompared = 0, jsonCompared = 0, jsonUnparsable = 0;
             var diffs = new List<string>();

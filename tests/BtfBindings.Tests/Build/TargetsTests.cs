@@ -33,29 +33,19 @@ namespace BtfBindings.Tests.Build
 </Project>";
         }
 
-        private static string NewDir(string tag)
-        {
-            var dir = Path.Combine(Path.GetTempPath(), "btfb-targets-" + tag + "-" + Guid.NewGuid().ToString("N"));
-            Directory.CreateDirectory(dir);
-            return dir;
-        }
-
         [Fact]
         public void BpfProgram_without_clang_is_BTFB016_naming_clang_and_its_package()
         {
-            var dir = NewDir("noclang");
-            try
-            {
-                File.WriteAllText(Path.Combine(dir, "x.bpf.c"), "int x;\n");
-                File.Copy(Fixtures.Path("bpf-features.o"), Path.Combine(dir, "k.btf"));
-                File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfFile Include=""k.btf"" />
+            using var tmp = new TempDir("targets-noclang");
+            var dir = tmp.Path;
+            File.WriteAllText(Path.Combine(dir, "x.bpf.c"), "int x;\n");
+            File.Copy(Fixtures.Path("bpf-features.o"), Path.Combine(dir, "k.btf"));
+            File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfFile Include=""k.btf"" />
     <BpfProgram Include=""x.bpf.c"" />"));
-                var (code, output) = Msbuild(dir, "App.proj", "-t:BtfBindingsPrepareBpfPrograms", "-p:BpfClang=/nonexistent/clang", "-nologo");
-                Assert.NotEqual(0, code);
-                Assert.Contains("error BTFB016", output);
-                Assert.Contains("'/nonexistent/clang' is not installed: install the 'clang' package (apt-get install clang)", output);
-            }
-            finally { Directory.Delete(dir, true); }
+            var (code, output) = Msbuild(dir, "App.proj", "-t:BtfBindingsPrepareBpfPrograms", "-p:BpfClang=/nonexistent/clang", "-nologo");
+            Assert.NotEqual(0, code);
+            Assert.Contains("error BTFB016", output);
+            Assert.Contains("'/nonexistent/clang' is not installed: install the 'clang' package (apt-get install clang)", output);
         }
 
         /// <summary>The task assembly the test project's build made (src/BtfBindings.Build), for the vmlinux.h step.</summary>
@@ -78,181 +68,157 @@ namespace BtfBindings.Tests.Build
         public void BpfProgram_gets_paholes_BTF_of_its_DWARF_on_the_manifest_line()
         {
             Objects.LocalEventProgram.RequireTools();
-            var dir = NewDir("pahole");
-            try
-            {
-                File.WriteAllText(Path.Combine(dir, "ring.bpf.c"), Objects.LocalEventProgram.Source);
-                File.Copy(Fixtures.Path("bpf-features.o"), Path.Combine(dir, "k.btf"));
-                File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfFile Include=""k.btf"" />
+            using var tmp = new TempDir("targets-pahole");
+            var dir = tmp.Path;
+            File.WriteAllText(Path.Combine(dir, "ring.bpf.c"), Objects.LocalEventProgram.Source);
+            File.Copy(Fixtures.Path("bpf-features.o"), Path.Combine(dir, "k.btf"));
+            File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfFile Include=""k.btf"" />
     <BpfProgram Include=""ring.bpf.c"" />"));
-                string[] args = { "App.proj", "-t:BtfBindingsCollectBpfObjects;BtfBindingsCollectFiles", "-p:BtfBindingsTasksAssembly=" + TasksAssembly(), "-nologo", "-v:n" };
-                var (code, output) = Msbuild(dir, args);
-                Assert.True(code == 0, output);
-                Assert.DoesNotContain("BTFB018", output);
-                string obj = Path.Combine(dir, "btfbindings", "ring.bpf.o"), types = Path.Combine(dir, "btfbindings", "ring.bpf.types.btf");
-                var manifest = File.ReadAllText(Path.Combine(dir, "BtfBindings.btfrefs"));
-                string hash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(obj)));
-                Assert.Contains($"object\t{obj}\t{hash}\t\t\tBtfBindings.Bpf/ring.bpf.o\t{types}\tk.btf\n", manifest);
-                Assert.Empty(Btf.Load(obj).FindTypes("event"));
-                var (size, _) = Objects.LocalEventProgram.PaholeLayout(obj, "event");
-                Assert.Equal((uint)size, Assert.Single(Btf.Load(types).FindTypes("event", BtfKind.Struct)).Size);
+            string[] args = { "App.proj", "-t:BtfBindingsCollectBpfObjects;BtfBindingsCollectFiles", "-p:BtfBindingsTasksAssembly=" + TasksAssembly(), "-nologo", "-v:n" };
+            var (code, output) = Msbuild(dir, args);
+            Assert.True(code == 0, output);
+            Assert.DoesNotContain("BTFB018", output);
+            string obj = Path.Combine(dir, "btfbindings", "ring.bpf.o"), types = Path.Combine(dir, "btfbindings", "ring.bpf.types.btf");
+            var manifest = File.ReadAllText(Path.Combine(dir, "BtfBindings.btfrefs"));
+            string hash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(obj)));
+            Assert.Contains($"object\t{obj}\t{hash}\t\t\tBtfBindings.Bpf/ring.bpf.o\t{types}\tk.btf\n", manifest);
+            Assert.Empty(Btf.Load(obj).FindTypes("event"));
+            var (size, _) = Objects.LocalEventProgram.PaholeLayout(obj, "event");
+            Assert.Equal((uint)size, Assert.Single(Btf.Load(types).FindTypes("event", BtfKind.Struct)).Size);
 
-                (code, output) = Msbuild(dir, args);   // unchanged object: pahole does not run again
-                Assert.True(code == 0, output);
-                Assert.Contains("Skipping target \"BtfBindingsDescribeBpfTypes\" because all output files are up-to-date", output);
-            }
-            finally { Directory.Delete(dir, true); }
+            (code, output) = Msbuild(dir, args);   // unchanged object: pahole does not run again
+            Assert.True(code == 0, output);
+            Assert.Contains("Skipping target \"BtfBindingsDescribeBpfTypes\" because all output files are up-to-date", output);
         }
 
         [Fact]
         public void BpfProgram_without_pahole_is_BTFB018_warning_naming_dwarves_and_the_workaround()
         {
-            var dir = NewDir("nopahole");
-            try
-            {
-                File.WriteAllText(Path.Combine(dir, "x.bpf.c"), "int x;\n");
-                File.Copy(Fixtures.Path("bpf-features.o"), Path.Combine(dir, "k.btf"));
-                File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfFile Include=""k.btf"" />
+            using var tmp = new TempDir("targets-nopahole");
+            var dir = tmp.Path;
+            File.WriteAllText(Path.Combine(dir, "x.bpf.c"), "int x;\n");
+            File.Copy(Fixtures.Path("bpf-features.o"), Path.Combine(dir, "k.btf"));
+            File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfFile Include=""k.btf"" />
     <BpfProgram Include=""x.bpf.c"" />"));
-                // BpfClang=true: 'command -v true' passes the clang check without needing clang here.
-                var (code, output) = Msbuild(dir, "App.proj", "-t:BtfBindingsPrepareBpfPrograms", "-p:BpfClang=true", "-p:BpfPahole=/nonexistent/pahole", "-nologo");
-                Assert.True(code == 0, output);
-                Assert.Contains("warning BTFB018: BpfProgram: '/nonexistent/pahole' is not installed, so types that only locals use", output);
-                Assert.Contains("install pahole (apt-get install dwarves)", output);
-                Assert.Contains("struct event *unused_event __attribute__((unused));", output);
-            }
-            finally { Directory.Delete(dir, true); }
+            // BpfClang=true: 'command -v true' passes the clang check without needing clang here.
+            var (code, output) = Msbuild(dir, "App.proj", "-t:BtfBindingsPrepareBpfPrograms", "-p:BpfClang=true", "-p:BpfPahole=/nonexistent/pahole", "-nologo");
+            Assert.True(code == 0, output);
+            Assert.Contains("warning BTFB018: BpfProgram: '/nonexistent/pahole' is not installed, so types that only locals use", output);
+            Assert.Contains("install pahole (apt-get install dwarves)", output);
+            Assert.Contains("struct event *unused_event __attribute__((unused));", output);
         }
 
         [Fact]
         public void BpfProgram_without_BtfFile_is_BTFB017()
         {
-            var dir = NewDir("nobtf");
-            try
-            {
-                File.WriteAllText(Path.Combine(dir, "x.bpf.c"), "int x;\n");
-                File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BpfProgram Include=""x.bpf.c"" />"));
-                var (code, output) = Msbuild(dir, "App.proj", "-t:BtfBindingsPrepareBpfPrograms", "-nologo");
-                Assert.NotEqual(0, code);
-                Assert.Contains("error BTFB017: BpfProgram 'x.bpf.c' needs a vmlinux.h: add a BtfFile", output);
-            }
-            finally { Directory.Delete(dir, true); }
+            using var tmp = new TempDir("targets-nobtf");
+            var dir = tmp.Path;
+            File.WriteAllText(Path.Combine(dir, "x.bpf.c"), "int x;\n");
+            File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BpfProgram Include=""x.bpf.c"" />"));
+            var (code, output) = Msbuild(dir, "App.proj", "-t:BtfBindingsPrepareBpfPrograms", "-nologo");
+            Assert.NotEqual(0, code);
+            Assert.Contains("error BTFB017: BpfProgram 'x.bpf.c' needs a vmlinux.h: add a BtfFile", output);
         }
 
         [Fact]
         public void BpfObject_gets_a_manifest_line_and_an_embedded_resource()
         {
-            var dir = NewDir("object");
-            try
-            {
-                var obj = Path.Combine(dir, "bpf", "my_prog.bpf.o");
-                Directory.CreateDirectory(Path.GetDirectoryName(obj)!);
-                File.Copy(Fixtures.Path("bpf-features.o"), obj);
-                File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BpfObject Include=""bpf/my_prog.bpf.o"" ClassName=""Prog"" Namespace=""My.Ns"" />").Replace("</Project>",
-                    @"  <Target Name=""Show"" DependsOnTargets=""BtfBindingsCollectBpfObjects;BtfBindingsCollectFiles"">
+            using var tmp = new TempDir("targets-object");
+            var dir = tmp.Path;
+            var obj = Path.Combine(dir, "bpf", "my_prog.bpf.o");
+            Directory.CreateDirectory(Path.GetDirectoryName(obj)!);
+            File.Copy(Fixtures.Path("bpf-features.o"), obj);
+            File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BpfObject Include=""bpf/my_prog.bpf.o"" ClassName=""Prog"" Namespace=""My.Ns"" />").Replace("</Project>",
+                @"  <Target Name=""Show"" DependsOnTargets=""BtfBindingsCollectBpfObjects;BtfBindingsCollectFiles"">
     <Message Importance=""high"" Text=""RES=%(EmbeddedResource.Identity)|%(EmbeddedResource.LogicalName)"" />
   </Target>
 </Project>"));
-                var (code, output) = Msbuild(dir, "App.proj", "-t:Show", "-nologo");
-                Assert.True(code == 0, output);
-                Assert.Contains("RES=bpf/my_prog.bpf.o|BtfBindings.Bpf/my_prog.bpf.o", output);
-                var manifest = File.ReadAllText(Path.Combine(dir, "BtfBindings.btfrefs"));
-                string hash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(obj)));
-                Assert.Contains($"object\t{obj}\t{hash}\tMy.Ns\tProg\tBtfBindings.Bpf/my_prog.bpf.o", manifest);
-            }
-            finally { Directory.Delete(dir, true); }
+            var (code, output) = Msbuild(dir, "App.proj", "-t:Show", "-nologo");
+            Assert.True(code == 0, output);
+            Assert.Contains("RES=bpf/my_prog.bpf.o|BtfBindings.Bpf/my_prog.bpf.o", output);
+            var manifest = File.ReadAllText(Path.Combine(dir, "BtfBindings.btfrefs"));
+            string hash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(obj)));
+            Assert.Contains($"object\t{obj}\t{hash}\tMy.Ns\tProg\tBtfBindings.Bpf/my_prog.bpf.o", manifest);
         }
 
         [Fact]
         public void Missing_BtfFile_is_BTFB012_not_a_generator_code()
         {
-            var dir = NewDir("missing");
-            try
-            {
-                File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfFile Include=""nowhere/kernel.btf"" />"));
-                var (code, output) = Msbuild(dir, "App.proj", "-t:BtfBindingsCollectFiles", "-nologo");
-                Assert.NotEqual(0, code);
-                Assert.Contains("error BTFB012: BtfFile 'nowhere/kernel.btf' does not exist.", output);
-                // BTFB011 is the generator's "class must not be generic": the two must never share a code again.
-                Assert.DoesNotContain("BTFB011", output);
-            }
-            finally { Directory.Delete(dir, true); }
+            using var tmp = new TempDir("targets-missing");
+            var dir = tmp.Path;
+            File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfFile Include=""nowhere/kernel.btf"" />"));
+            var (code, output) = Msbuild(dir, "App.proj", "-t:BtfBindingsCollectFiles", "-nologo");
+            Assert.NotEqual(0, code);
+            Assert.Contains("error BTFB012: BtfFile 'nowhere/kernel.btf' does not exist.", output);
+            // BTFB011 is the generator's "class must not be generic": the two must never share a code again.
+            Assert.DoesNotContain("BTFB011", output);
         }
 
         [Fact]
         public void Missing_Base_is_BTFB012_naming_the_base()
         {
-            var dir = NewDir("missingbase");
-            try
-            {
-                File.Copy(Fixtures.Path("x86_64-6.12-ip_vs.ko"), Path.Combine(dir, "ip_vs.ko"));
-                File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfFile Include=""ip_vs.ko"" Base=""btf/missing-vmlinux.btf"" />"));
-                var (code, output) = Msbuild(dir, "App.proj", "-t:BtfBindingsCollectFiles", "-nologo");
-                Assert.NotEqual(0, code);
-                Assert.Contains("error BTFB012: The Base 'btf/missing-vmlinux.btf' of a BtfFile does not exist.", output);
-                Assert.DoesNotContain("MSB", output.Replace("MSBuild", "")); // not a generic task failure (GetFileHash)
-            }
-            finally { Directory.Delete(dir, true); }
+            using var tmp = new TempDir("targets-missingbase");
+            var dir = tmp.Path;
+            File.Copy(Fixtures.Path("x86_64-6.12-ip_vs.ko"), Path.Combine(dir, "ip_vs.ko"));
+            File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfFile Include=""ip_vs.ko"" Base=""btf/missing-vmlinux.btf"" />"));
+            var (code, output) = Msbuild(dir, "App.proj", "-t:BtfBindingsCollectFiles", "-nologo");
+            Assert.NotEqual(0, code);
+            Assert.Contains("error BTFB012: The Base 'btf/missing-vmlinux.btf' of a BtfFile does not exist.", output);
+            Assert.DoesNotContain("MSB", output.Replace("MSBuild", "")); // not a generic task failure (GetFileHash)
         }
 
         [Fact]
         public void Split_file_reaches_the_generator_with_its_base_and_the_bases_content_hash()
         {
-            var dir = NewDir("split");
-            try
+            using var tmp = new TempDir("targets-split");
+            var dir = tmp.Path;
+            File.Copy(Fixtures.Path("x86_64-6.12-ip_vs.ko"), Path.Combine(dir, "ip_vs.ko"));
+            Directory.CreateDirectory(Path.Combine(dir, "btf"));
+            File.Copy(Fixtures.Path("x86_64-6.12"), Path.Combine(dir, "btf", "vmlinux.btf"));
+            File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfFile Include=""ip_vs.ko"" Base=""btf/vmlinux.btf"" />"));
+
+            var manifest = CollectManifest(dir);
+            string modHash = Sha256(Path.Combine(dir, "ip_vs.ko")), baseHash = Sha256(Path.Combine(dir, "btf", "vmlinux.btf"));
+            Assert.Equal(new[]
             {
-                File.Copy(Fixtures.Path("x86_64-6.12-ip_vs.ko"), Path.Combine(dir, "ip_vs.ko"));
-                Directory.CreateDirectory(Path.Combine(dir, "btf"));
-                File.Copy(Fixtures.Path("x86_64-6.12"), Path.Combine(dir, "btf", "vmlinux.btf"));
-                File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfFile Include=""ip_vs.ko"" Base=""btf/vmlinux.btf"" />"));
+                "file\t" + Path.Combine(dir, "ip_vs.ko") + "\t" + modHash + "\tbtf/vmlinux.btf",
+                // One line per distinct Base, keyed by the Base metadata as written (what the file line's last field carries).
+                "base\tbtf/vmlinux.btf\t" + Path.Combine(dir, "btf", "vmlinux.btf") + "\t" + baseHash,
+            }, manifest, StringComparer.OrdinalIgnoreCase);
+            var parsed = BtfBindings.Generator.BtfFileManifest.Parse(new[] { string.Join("\n", manifest) }).Files.Single();
+            Assert.Equal((Path.Combine(dir, "btf", "vmlinux.btf"), baseHash), (parsed.BasePath, parsed.BaseHash!.ToUpperInvariant()));
 
-                var manifest = CollectManifest(dir);
-                string modHash = Sha256(Path.Combine(dir, "ip_vs.ko")), baseHash = Sha256(Path.Combine(dir, "btf", "vmlinux.btf"));
-                Assert.Equal(new[]
-                {
-                    "file\t" + Path.Combine(dir, "ip_vs.ko") + "\t" + modHash + "\tbtf/vmlinux.btf",
-                    // One line per distinct Base, keyed by the Base metadata as written (what the file line's last field carries).
-                    "base\tbtf/vmlinux.btf\t" + Path.Combine(dir, "btf", "vmlinux.btf") + "\t" + baseHash,
-                }, manifest, StringComparer.OrdinalIgnoreCase);
-                var parsed = BtfBindings.Generator.BtfFileManifest.Parse(new[] { string.Join("\n", manifest) }).Files.Single();
-                Assert.Equal((Path.Combine(dir, "btf", "vmlinux.btf"), baseHash), (parsed.BasePath, parsed.BaseHash!.ToUpperInvariant()));
-
-                // The base changes, the module does not: only the base's hash moves.
-                var bytes = File.ReadAllBytes(Path.Combine(dir, "btf", "vmlinux.btf"));
-                bytes[bytes.Length - 2] ^= 0x20;
-                File.WriteAllBytes(Path.Combine(dir, "btf", "vmlinux.btf"), bytes);
-                var manifest2 = CollectManifest(dir);
-                Assert.Equal(manifest[0], manifest2[0]);
-                Assert.Equal("base\tbtf/vmlinux.btf\t" + Path.Combine(dir, "btf", "vmlinux.btf") + "\t" + Sha256(Path.Combine(dir, "btf", "vmlinux.btf")), manifest2[1], ignoreCase: true);
-                Assert.NotEqual(manifest[1], manifest2[1]);
-            }
-            finally { Directory.Delete(dir, true); }
+            // The base changes, the module does not: only the base's hash moves.
+            var bytes = File.ReadAllBytes(Path.Combine(dir, "btf", "vmlinux.btf"));
+            bytes[bytes.Length - 2] ^= 0x20;
+            File.WriteAllBytes(Path.Combine(dir, "btf", "vmlinux.btf"), bytes);
+            var manifest2 = CollectManifest(dir);
+            Assert.Equal(manifest[0], manifest2[0]);
+            Assert.Equal("base\tbtf/vmlinux.btf\t" + Path.Combine(dir, "btf", "vmlinux.btf") + "\t" + Sha256(Path.Combine(dir, "btf", "vmlinux.btf")), manifest2[1], ignoreCase: true);
+            Assert.NotEqual(manifest[1], manifest2[1]);
         }
 
         [Fact]
         public void Every_BtfFile_reaches_the_generator_whatever_its_path_holds()
         {
             // ';' and '#' start comments in the compiler's editorconfig reader, which once cut the list after the first file.
-            var dir = NewDir("awkward");
-            try
-            {
-                var sub = Path.Combine(dir, "k\u00e9rnels #2;=x");
-                Directory.CreateDirectory(sub);
-                string[] names = { "a.btf", "b #1;=.btf", "\u5185\u6838 c.btf" };
-                foreach (var n in names) File.Copy(Fixtures.Path("x86_64-6.12-ip_vs.ko"), Path.Combine(sub, n));
-                File.Copy(Fixtures.Path("x86_64-6.12"), Path.Combine(sub, "base #;.btf"));
-                static string Esc(string s) => s.Replace("%", "%25").Replace(";", "%3B");
-                var items = string.Join("\n", names.Select((n, i) => $"    <BtfFile Include=\"{Esc("k\u00e9rnels #2;=x/" + n)}\"{(i == 1 ? $" Base=\"{Esc("k\u00e9rnels #2;=x/base #;.btf")}\"" : "")} />"));
-                File.WriteAllText(Path.Combine(dir, "App.proj"), Project(items));
+            using var tmp = new TempDir("targets-awkward");
+            var dir = tmp.Path;
+            var sub = Path.Combine(dir, "k\u00e9rnels #2;=x");
+            Directory.CreateDirectory(sub);
+            string[] names = { "a.btf", "b #1;=.btf", "\u5185\u6838 c.btf" };
+            foreach (var n in names) File.Copy(Fixtures.Path("x86_64-6.12-ip_vs.ko"), Path.Combine(sub, n));
+            File.Copy(Fixtures.Path("x86_64-6.12"), Path.Combine(sub, "base #;.btf"));
+            static string Esc(string s) => s.Replace("%", "%25").Replace(";", "%3B");
+            var items = string.Join("\n", names.Select((n, i) => $"    <BtfFile Include=\"{Esc("k\u00e9rnels #2;=x/" + n)}\"{(i == 1 ? $" Base=\"{Esc("k\u00e9rnels #2;=x/base #;.btf")}\"" : "")} />"));
+            File.WriteAllText(Path.Combine(dir, "App.proj"), Project(items));
 
-                var files = BtfBindings.Generator.BtfFileManifest.Parse(new[] { string.Join("\n", CollectManifest(dir)) }).Files;
-                Assert.Equal(names.Select(n => Path.Combine(sub, n)).OrderBy(p => p, StringComparer.Ordinal), files.Select(f => f.Path));
-                var split = files.Single(f => f.FileName == names[1]);
-                Assert.Equal(Path.Combine(sub, "base #;.btf"), split.BasePath);
-                Assert.Equal(Sha256(Path.Combine(sub, "base #;.btf")), split.BaseHash, ignoreCase: true);
-                Assert.All(files, f => Assert.Equal(Sha256(f.Path), f.Hash, ignoreCase: true));
-            }
-            finally { Directory.Delete(dir, true); }
+            var files = BtfBindings.Generator.BtfFileManifest.Parse(new[] { string.Join("\n", CollectManifest(dir)) }).Files;
+            Assert.Equal(names.Select(n => Path.Combine(sub, n)).OrderBy(p => p, StringComparer.Ordinal), files.Select(f => f.Path));
+            var split = files.Single(f => f.FileName == names[1]);
+            Assert.Equal(Path.Combine(sub, "base #;.btf"), split.BasePath);
+            Assert.Equal(Sha256(Path.Combine(sub, "base #;.btf")), split.BaseHash, ignoreCase: true);
+            Assert.All(files, f => Assert.Equal(Sha256(f.Path), f.Hash, ignoreCase: true));
         }
 
         /// <summary>Runs the targets' collection alone and returns the manifest's lines.</summary>

@@ -30,13 +30,13 @@ public class BtfHubArchiveTests
     [InlineData("5.4.0-1009-aws.btf", true)]
     public void Extracts_the_btf_member_from_tar_xz(string memberName, bool dotPrefix)
     {
-        using var tmp = new TempDirectory();
-        string dir = tmp.Combine("content");
+        using var tmp = new TempDir("compression");
+        string dir = tmp.File("content");
         Directory.CreateDirectory(dir);
         byte[] btf = SmallBtf();
         File.WriteAllBytes(Path.Combine(dir, memberName), btf);
         File.WriteAllText(Path.Combine(dir, "README"), "not btf");
-        string archive = tmp.Combine(memberName + ".tar.xz");
+        string archive = tmp.File(memberName + ".tar.xz");
         Run("tar", new[] { "-cJf", archive, "-C", dir, dotPrefix ? "." : memberName });
 
         var found = KernelImage.FindBtf(File.ReadAllBytes(archive), archive);
@@ -51,11 +51,11 @@ public class BtfHubArchiveTests
         byte[] btf = File.ReadAllBytes(Fixtures.Path("x86_64-6.12"));
         Assert.Equal("e0e6430bf6ddca2c65bebe329cd8244ffd06756cbc25f9b37acff9d1d0244131", Convert.ToHexStringLower(SHA256.HashData(btf)));
 
-        using var tmp = new TempDirectory();
-        File.WriteAllBytes(tmp.Combine("6.12.117+deb12-amd64.btf"), btf);
-        string archive = tmp.Combine("6.12.117+deb12-amd64.btf.tar.xz");
+        using var tmp = new TempDir("compression");
+        File.WriteAllBytes(tmp.File("6.12.117+deb12-amd64.btf"), btf);
+        string archive = tmp.File("6.12.117+deb12-amd64.btf.tar.xz");
         // BTFHub creates its archives with "tar cvfJ".
-        Run("tar", new[] { "cfJ", archive, "-C", tmp.FullPath, "6.12.117+deb12-amd64.btf" });
+        Run("tar", new[] { "cfJ", archive, "-C", tmp.Path, "6.12.117+deb12-amd64.btf" });
 
         Assert.Equal(btf, KernelImage.FindBtf(File.ReadAllBytes(archive), archive).Data);
         Assert.Equal(Btf.Parse((byte[])btf.Clone()).TypeCount, Btf.Load(archive).TypeCount);
@@ -67,27 +67,27 @@ public class BtfHubArchiveTests
         byte[] btf = SmallBtf();
         Assert.Equal(btf, KernelImage.FindBtf(XzCompress(btf), "vmlinux.btf.xz").Data);
 
-        using var tmp = new TempDirectory();
-        File.WriteAllBytes(tmp.Combine("k.btf"), btf);
-        File.WriteAllText(tmp.Combine("README"), "not btf");
-        byte[] tar = Run("tar", new[] { "-cf", "-", "-C", tmp.FullPath, "README", "k.btf" });
+        using var tmp = new TempDir("compression");
+        File.WriteAllBytes(tmp.File("k.btf"), btf);
+        File.WriteAllText(tmp.File("README"), "not btf");
+        byte[] tar = Run("tar", new[] { "-cf", "-", "-C", tmp.Path, "README", "k.btf" });
         Assert.Equal(btf, KernelImage.FindBtf(tar, "k.tar").Data);
     }
 
     [Fact]
     public void Missing_or_ambiguous_btf_member_is_reported_as_btf_exception()
     {
-        using var tmp = new TempDirectory();
-        File.WriteAllBytes(tmp.Combine("a.btf"), SmallBtf());
-        File.WriteAllBytes(tmp.Combine("b.btf"), SmallBtf());
-        File.WriteAllText(tmp.Combine("notes.txt"), "text");
+        using var tmp = new TempDir("compression");
+        File.WriteAllBytes(tmp.File("a.btf"), SmallBtf());
+        File.WriteAllBytes(tmp.File("b.btf"), SmallBtf());
+        File.WriteAllText(tmp.File("notes.txt"), "text");
 
-        byte[] none = Run("tar", new[] { "-cJf", "-", "-C", tmp.FullPath, "notes.txt" });
+        byte[] none = Run("tar", new[] { "-cJf", "-", "-C", tmp.Path, "notes.txt" });
         var e = Assert.Throws<BtfException>(() => BtfContainer.Parse((byte[])none.Clone(), "x.btf.tar.xz"));
         Assert.Equal("x.btf.tar.xz", e.SourceName);
         Assert.Contains("tar archive holds no BTF (no .btf member)", e.Message);
 
-        byte[] two = Run("tar", new[] { "-cJf", "-", "-C", tmp.FullPath, "a.btf", "b.btf" });
+        byte[] two = Run("tar", new[] { "-cJf", "-", "-C", tmp.Path, "a.btf", "b.btf" });
         e = Assert.Throws<BtfException>(() => BtfContainer.Parse((byte[])two.Clone(), "y.btf.tar.xz"));
         Assert.Equal("y.btf.tar.xz", e.SourceName);
         Assert.Contains("archive holds several .btf files (a.btf, b.btf); extract one", e.Message);

@@ -145,37 +145,3 @@ internal static class CompressionTestSupport
         s.WriteByte((byte)(value >> 24));
     }
 }
-
-/// <summary>A temporary directory under <see cref="Path.GetTempPath"/> that is deleted on dispose.</summary>
-internal sealed class TempDirectory : IDisposable
-{
-    public TempDirectory()
-    {
-        FullPath = Path.Combine(Path.GetTempPath(), "btfbindings-compression-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(FullPath);
-    }
-
-    public string FullPath { get; }
-
-    public string Combine(params string[] parts)
-    {
-        var all = new string[parts.Length + 1];
-        all[0] = FullPath;
-        Array.Copy(parts, 0, all, 1, parts.Length);
-        return Path.Combine(all);
-    }
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(FullPath, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
-}

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using BtfBindings.Compression;
+using BtfBindings.Tests.Support;
 using Xunit;
 using static BtfBindings.Tests.Compression.CompressionTestSupport;
 
@@ -50,9 +51,9 @@ public class TarReaderTests
     [InlineData("oldgnu", true)]
     public void Reads_archives_created_by_tar(string format, bool longComponent)
     {
-        using var tmp = new TempDirectory();
-        Dictionary<string, byte[]> files = CreateTree(tmp.FullPath, longComponent);
-        byte[] tar = Run("tar", new[] { "--format=" + format, "-cf", "-", "-C", tmp.FullPath, "top" });
+        using var tmp = new TempDir("compression");
+        Dictionary<string, byte[]> files = CreateTree(tmp.Path, longComponent);
+        byte[] tar = Run("tar", new[] { "--format=" + format, "-cf", "-", "-C", tmp.Path, "top" });
         Assert.True(TarReader.IsTar(tar));
 
         IReadOnlyList<TarEntry> entries = TarReader.ReadAllEntries(tar, "test.tar");
@@ -83,11 +84,11 @@ public class TarReaderTests
     [Fact]
     public void Reads_tar_xz_and_hard_links()
     {
-        using var tmp = new TempDirectory();
-        Dictionary<string, byte[]> files = CreateTree(tmp.FullPath, longComponent: true);
-        File.CreateSymbolicLink(Path.Combine(tmp.FullPath, "top", "dangling"), new string('t', 180));
-        Run("ln", new[] { Path.Combine(tmp.FullPath, "top", "a.txt"), Path.Combine(tmp.FullPath, "top", "hard") });
-        byte[] tarXz = Run("tar", new[] { "--format=gnu", "-cJf", "-", "-C", tmp.FullPath, "top" });
+        using var tmp = new TempDir("compression");
+        Dictionary<string, byte[]> files = CreateTree(tmp.Path, longComponent: true);
+        File.CreateSymbolicLink(Path.Combine(tmp.Path, "top", "dangling"), new string('t', 180));
+        Run("ln", new[] { Path.Combine(tmp.Path, "top", "a.txt"), Path.Combine(tmp.Path, "top", "hard") });
+        byte[] tarXz = Run("tar", new[] { "--format=gnu", "-cJf", "-", "-C", tmp.Path, "top" });
         byte[] tar = XzDecoder.Decompress(tarXz);
         var byName = TarReader.ReadEntries(tar).ToDictionary(e => e.Name.TrimEnd('/'));
 
@@ -107,9 +108,9 @@ public class TarReaderTests
     [Fact]
     public void Corrupt_and_truncated_archives_are_rejected()
     {
-        using var tmp = new TempDirectory();
-        CreateTree(tmp.FullPath, longComponent: true);
-        byte[] tar = Run("tar", new[] { "--format=gnu", "-cf", "-", "-C", tmp.FullPath, "top" });
+        using var tmp = new TempDir("compression");
+        CreateTree(tmp.Path, longComponent: true);
+        byte[] tar = Run("tar", new[] { "--format=gnu", "-cf", "-", "-C", tmp.Path, "top" });
 
         byte[] badChecksum = (byte[])tar.Clone();
         badChecksum[0] ^= 0x20;

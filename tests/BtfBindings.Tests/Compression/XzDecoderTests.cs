@@ -193,8 +193,8 @@ public class XzDecoderTests
         prefixed.Position = 3;
         Assert.Equal(original, XzDecoder.Decompress(prefixed));
 
-        using var dir = new TempDirectory();
-        string path = dir.Combine("data.xz");
+        using var dir = new TempDir("compression");
+        string path = dir.File("data.xz");
         File.WriteAllBytes(path, xz);
         Assert.Equal(original, XzDecoder.DecompressFile(path));
 

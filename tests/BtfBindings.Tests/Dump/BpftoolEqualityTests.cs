@@ -76,7 +76,7 @@ namespace BtfBindings.Tests.Dump
         [Fact]
         public void Cli_reports_bad_input_with_exit_code_2_and_message()
         {
-            using var tmp = new BtfSupport.TempDir();
+            using var tmp = new TempDir();
             var bad = tmp.File("bad.btf");
             File.WriteAllBytes(bad, new byte[] { 0x9f, 0xeb, 1, 0, 24, 0, 0 }); // magic, then a truncated header
             var stdout = new MemoryStream();

@@ -25,63 +25,53 @@ namespace BtfBindings.Tests.Generator
         private const string Module = "x86_64-6.12-ip_vs.ko";
         private const string ModuleBase = "x86_64-6.12";
 
-        private static string NewDir(string tag)
-        {
-            var dir = Path.Combine(Path.GetTempPath(), "btfb-gen-" + tag + "-" + Guid.NewGuid().ToString("N"));
-            Directory.CreateDirectory(dir);
-            return dir;
-        }
-
         private static Dictionary<string, string> Sources(GeneratorDriver driver)
             => driver.GetRunResult().Results.SelectMany(r => r.GeneratedSources).ToDictionary(s => s.HintName, s => s.SourceText.ToString(), StringComparer.Ordinal);
 
         [Fact]
         public void Split_file_regenerates_and_reparses_when_only_its_base_changes()
         {
-            var dir = NewDir("base");
-            try
-            {
-                // The module stays the same file; the base is a copy we edit in place (same path, new content).
-                var basePath = Path.Combine(dir, "vmlinux.btf");
-                var baseBytes = Fixtures.Bytes(ModuleBase);
-                File.WriteAllBytes(basePath, baseBytes);
-                var files = GeneratorHarness.SplitFileEntry(Fixtures.Path(Module), "module-hash", basePath);
-                const string code = @"
+            using var tmp = new TempDir("gen-base");
+            var dir = tmp.Path;
+            // The module stays the same file; the base is a copy we edit in place (same path, new content).
+            var basePath = Path.Combine(dir, "vmlinux.btf");
+            var baseBytes = Fixtures.Bytes(ModuleBase);
+            File.WriteAllBytes(basePath, baseBytes);
+            var files = GeneratorHarness.SplitFileEntry(Fixtures.Path(Module), "module-hash", basePath);
+            const string code = @"
 using BtfBindings;
 [BtfTypes(""ip_vs_iphdr"")]
 partial class K { }";
-                var comp = GeneratorHarness.Compile(new[] { code });
-                var driver = GeneratorHarness.CreateDriver(files, baseHashesProperty: GeneratorHarness.BaseHashesProperty((basePath, "base-hash-A")));
-                driver = driver.RunGenerators(comp);
-                int parses = GeneratorHarness.ParseCount;
-                var before = Sources(driver);
-                Assert.Empty(driver.GetRunResult().Diagnostics);
-                // ip_vs_iphdr (module) holds union nf_inet_addr (base) by value.
-                Assert.Contains("K.nf_inet_addr.g.cs", before.Keys);
-                Assert.Contains(" saddr;", before["K.ip_vs_iphdr.g.cs"]);
-                Assert.Equal("K.nf_inet_addr", SaddrType(before["K.ip_vs_iphdr.g.cs"]));
+            var comp = GeneratorHarness.Compile(new[] { code });
+            var driver = GeneratorHarness.CreateDriver(files, baseHashesProperty: GeneratorHarness.BaseHashesProperty((basePath, "base-hash-A")));
+            driver = driver.RunGenerators(comp);
+            int parses = GeneratorHarness.ParseCount;
+            var before = Sources(driver);
+            Assert.Empty(driver.GetRunResult().Diagnostics);
+            // ip_vs_iphdr (module) holds union nf_inet_addr (base) by value.
+            Assert.Contains("K.nf_inet_addr.g.cs", before.Keys);
+            Assert.Contains(" saddr;", before["K.ip_vs_iphdr.g.cs"]);
+            Assert.Equal("K.nf_inet_addr", SaddrType(before["K.ip_vs_iphdr.g.cs"]));
 
-                // Rename the base's union in its string table: same size, same ids, a different name.
-                var pattern = Encoding.ASCII.GetBytes("\0nf_inet_addr\0");
-                var at = IndexesOf(baseBytes, pattern);
-                Assert.Single(at);
-                baseBytes[at[0] + pattern.Length - 2] = (byte)'s';
-                File.WriteAllBytes(basePath, baseBytes);
+            // Rename the base's union in its string table: same size, same ids, a different name.
+            var pattern = Encoding.ASCII.GetBytes("\0nf_inet_addr\0");
+            var at = IndexesOf(baseBytes, pattern);
+            Assert.Single(at);
+            baseBytes[at[0] + pattern.Length - 2] = (byte)'s';
+            File.WriteAllBytes(basePath, baseBytes);
 
-                // MSBuild hashes the base again: only BtfBindingsBaseHashes changes.
-                driver = GeneratorHarness.WithFiles(driver, files, GeneratorHarness.BaseHashesProperty((basePath, "base-hash-B")));
-                driver = driver.RunGenerators(comp);
-                var run = driver.GetRunResult().Results.Single();
-                Assert.Empty(run.Diagnostics);
-                Assert.Contains(run.TrackedSteps[BtfGen.Steps.Files].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
-                Assert.Contains(run.TrackedSteps[BtfGen.Steps.Generate].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
-                Assert.Equal(parses + 1, GeneratorHarness.ParseCount); // parsed again over the new base
-                var after = Sources(driver);
-                Assert.DoesNotContain("K.nf_inet_addr.g.cs", after.Keys);
-                Assert.Contains("K.nf_inet_adds.g.cs", after.Keys);
-                Assert.Equal("K.nf_inet_adds", SaddrType(after["K.ip_vs_iphdr.g.cs"]));
-            }
-            finally { Directory.Delete(dir, true); }
+            // MSBuild hashes the base again: only BtfBindingsBaseHashes changes.
+            driver = GeneratorHarness.WithFiles(driver, files, GeneratorHarness.BaseHashesProperty((basePath, "base-hash-B")));
+            driver = driver.RunGenerators(comp);
+            var run = driver.GetRunResult().Results.Single();
+            Assert.Empty(run.Diagnostics);
+            Assert.Contains(run.TrackedSteps[BtfGen.Steps.Files].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
+            Assert.Contains(run.TrackedSteps[BtfGen.Steps.Generate].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
+            Assert.Equal(parses + 1, GeneratorHarness.ParseCount); // parsed again over the new base
+            var after = Sources(driver);
+            Assert.DoesNotContain("K.nf_inet_addr.g.cs", after.Keys);
+            Assert.Contains("K.nf_inet_adds.g.cs", after.Keys);
+            Assert.Equal("K.nf_inet_adds", SaddrType(after["K.ip_vs_iphdr.g.cs"]));
         }
 
         [Fact]

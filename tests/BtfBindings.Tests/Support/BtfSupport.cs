@@ -145,15 +145,6 @@ namespace BtfBindings.Tests.Support
             return int.Parse(s.Substring(1, close - 1), CultureInfo.InvariantCulture);
         }
 
-        /// <summary>A fresh temporary directory deleted on dispose.</summary>
-        public sealed class TempDir : IDisposable
-        {
-            public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "btfbindings-core-" + Guid.NewGuid().ToString("N"));
-            public TempDir() { Directory.CreateDirectory(Path); }
-            public string File(string name) => System.IO.Path.Combine(Path, name);
-            public void Dispose() { try { Directory.Delete(Path, true); } catch (IOException) { } catch (UnauthorizedAccessException) { } }
-        }
-
         /// <summary>Asserts that <paramref name="action"/> throws exactly a BtfException (not a subclass of something else) and returns it.</summary>
         public static BtfException Throws(Action action, params string[] messageParts)
         {

@@ -121,36 +121,31 @@ namespace BtfBindings.Tests.Objects
         [SkippableFact]
         public void Names_clashing_with_the_skeletons_keep_their_C_spelling_and_the_skeletons_yield()
         {
-            var dir = Path.Combine(Path.GetTempPath(), "btfb-name-clash-" + Guid.NewGuid().ToString("N"));
-            Directory.CreateDirectory(dir);
-            try
-            {
-                var (output, diags, skel) = Run(NameClashProgram.Build(dir), "Demo");
-                _out.WriteLine(skel);
-                Assert.DoesNotContain(diags, d => d.Severity == DiagnosticSeverity.Error);
-                var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error
-                    || (d.Severity == DiagnosticSeverity.Warning && d.Location.SourceTree?.FilePath.EndsWith(".Skeleton.g.cs", StringComparison.Ordinal) == true)).ToList();
-                Assert.True(errors.Count == 0, TestCompilation.Describe(errors));
-                var asm = TestCompilation.Emit((CSharpCompilation)output);
-                Assert.True(asm.Errors.Count == 0, TestCompilation.Describe(asm.Errors));
+            using var tmp = new TempDir("name-clash");
+            var (output, diags, skel) = Run(NameClashProgram.Build(tmp.Path), "Demo");
+            _out.WriteLine(skel);
+            Assert.DoesNotContain(diags, d => d.Severity == DiagnosticSeverity.Error);
+            var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error
+                || (d.Severity == DiagnosticSeverity.Warning && d.Location.SourceTree?.FilePath.EndsWith(".Skeleton.g.cs", StringComparison.Ordinal) == true)).ToList();
+            Assert.True(errors.Count == 0, TestCompilation.Describe(errors));
+            var asm = TestCompilation.Emit((CSharpCompilation)output);
+            Assert.True(asm.Errors.Count == 0, TestCompilation.Describe(asm.Errors));
 
-                const System.Reflection.BindingFlags Declared = System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.DeclaredOnly;
-                var cls = System.Reflection.Assembly.Load(asm.Image!).GetType("Demo.Names_")
-                    ?? throw new Xunit.Sdk.XunitException("no class Demo.Names_ (struct Names takes 'Names')");
-                Assert.True(typeof(IDisposable).IsAssignableFrom(cls));
-                foreach (var type in NameClashProgram.Types) Assert.True(cls.GetNestedType(type) != null, "struct " + type + " is not nested under its C name");
-                var programSet = cls.GetProperty("Programs_", Declared)!.PropertyType;
-                var mapSet = cls.GetProperty("Maps_", Declared)!.PropertyType;
-                Assert.Equal(new[] { "MapSet_", "ProgramSet_" }, new[] { mapSet.Name, programSet.Name }.OrderBy(n => n, StringComparer.Ordinal));
-                Assert.Equal(NameClashProgram.Programs.OrderBy(n => n, StringComparer.Ordinal), programSet.GetProperties(Declared).Select(p => p.Name).OrderBy(n => n, StringComparer.Ordinal));
-                Assert.Equal(NameClashProgram.Maps.OrderBy(n => n, StringComparer.Ordinal), mapSet.GetProperties(Declared).Select(p => p.Name).OrderBy(n => n, StringComparer.Ordinal));
-                Assert.Equal(new[] { "Bss", "Data", "Object_", "RodataReadOnly", "Rodata_" }, cls.GetProperties(Declared).Select(p => p.Name).Where(n => n != "Programs_" && n != "Maps_").OrderBy(n => n, StringComparer.Ordinal));
-                Assert.Equal(new[] { "Attach", "Dispose_", "Load_", "Open_" }, cls.GetMethods(Declared).Select(m => m.Name).Where(n => !n.StartsWith("get_", StringComparison.Ordinal)).OrderBy(n => n, StringComparer.Ordinal));
-                Assert.Equal("RodataSection_", cls.GetProperty("Rodata_", Declared)!.PropertyType.GetElementType()!.Name);
-                Assert.Equal(0x4, System.Runtime.InteropServices.Marshal.SizeOf(cls.GetNestedType("RodataSection")!));   // the C struct, not the section's
-                Assert.Contains(diags, d => d.Id == "BTFB015" && d.GetMessage().Contains("the skeleton's 'Maps' is 'Maps_'"));
-            }
-            finally { Directory.Delete(dir, true); }
+            const System.Reflection.BindingFlags Declared = System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.DeclaredOnly;
+            var cls = System.Reflection.Assembly.Load(asm.Image!).GetType("Demo.Names_")
+                ?? throw new Xunit.Sdk.XunitException("no class Demo.Names_ (struct Names takes 'Names')");
+            Assert.True(typeof(IDisposable).IsAssignableFrom(cls));
+            foreach (var type in NameClashProgram.Types) Assert.True(cls.GetNestedType(type) != null, "struct " + type + " is not nested under its C name");
+            var programSet = cls.GetProperty("Programs_", Declared)!.PropertyType;
+            var mapSet = cls.GetProperty("Maps_", Declared)!.PropertyType;
+            Assert.Equal(new[] { "MapSet_", "ProgramSet_" }, new[] { mapSet.Name, programSet.Name }.OrderBy(n => n, StringComparer.Ordinal));
+            Assert.Equal(NameClashProgram.Programs.OrderBy(n => n, StringComparer.Ordinal), programSet.GetProperties(Declared).Select(p => p.Name).OrderBy(n => n, StringComparer.Ordinal));
+            Assert.Equal(NameClashProgram.Maps.OrderBy(n => n, StringComparer.Ordinal), mapSet.GetProperties(Declared).Select(p => p.Name).OrderBy(n => n, StringComparer.Ordinal));
+            Assert.Equal(new[] { "Bss", "Data", "Object_", "RodataReadOnly", "Rodata_" }, cls.GetProperties(Declared).Select(p => p.Name).Where(n => n != "Programs_" && n != "Maps_").OrderBy(n => n, StringComparer.Ordinal));
+            Assert.Equal(new[] { "Attach", "Dispose_", "Load_", "Open_" }, cls.GetMethods(Declared).Select(m => m.Name).Where(n => !n.StartsWith("get_", StringComparison.Ordinal)).OrderBy(n => n, StringComparer.Ordinal));
+            Assert.Equal("RodataSection_", cls.GetProperty("Rodata_", Declared)!.PropertyType.GetElementType()!.Name);
+            Assert.Equal(0x4, System.Runtime.InteropServices.Marshal.SizeOf(cls.GetNestedType("RodataSection")!));   // the C struct, not the section's
+            Assert.Contains(diags, d => d.Id == "BTFB015" && d.GetMessage().Contains("the skeleton's 'Maps' is 'Maps_'"));
         }
 
         private static IEnumerable<string> RunTrees(string obj, string typesBtf)
