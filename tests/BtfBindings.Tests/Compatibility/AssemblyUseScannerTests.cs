@@ -46,6 +46,7 @@ namespace App
             long s = v.tgid; // use: task_struct.tgid view
             s += (long)v.se.vruntime; // use: task_struct.se.vruntime view
             if (v.Has_flags) s += v.flags; // use: task_struct.flags view
+            if (v.se.Exists(""vruntime"")) s += (long)v.se.vruntime; // use: task_struct.se.vruntime view
             v.prio = 3; // use: task_struct.prio view
             s += (long)k.ValueOf(K.pid_type.PIDTYPE_TGID); // use: enum pid_type::PIDTYPE_TGID view
             if (k.EnumValueExists(K.bpf_func_id.BPF_FUNC_user_ringbuf_drain)) s++; // use: enum bpf_func_id::BPF_FUNC_user_ringbuf_drain view
@@ -111,6 +112,10 @@ namespace App
             Assert.Equal(want, got);
             Assert.All(scan.Uses, u => Assert.Equal(src, u.site.Document));
             Assert.Contains(scan.Uses, u => u.site.Method == "App.Probe.Viewed");
+            // guards: Has_flags before v.flags; se.Exists("vruntime") before the second v.se.vruntime only
+            var guardedLines = scan.Uses.Where(u => u.site.Guarded).Select(u => (u.use.Text, u.site.Line)).OrderBy(x => x.Line).ToArray();
+            int Line(string marker) => Array.FindIndex(UserSource.Split('\n'), l => l.Contains(marker, StringComparison.Ordinal)) + 1;
+            Assert.Equal(new[] { ("task_struct.flags", Line("v.Has_flags")), ("task_struct.se.vruntime", Line("v.se.Exists")) }, guardedLines);
             Assert.Contains(scan.Uses, u => u.site.Method == "App.Probe.v2" && u.use.Text == "iphdr.ttl");
             // every use names what the build-time BTF has
             foreach (var (use, _) in scan.Grouped()) CompatibilityRule.Validate(use, Fixtures.Kernel("x86_64-6.12"));
@@ -125,6 +130,34 @@ namespace App
             Assert.Equal(Expected().Count, scan.Uses.Count);
             Assert.All(scan.Uses, u => { Assert.Null(u.site.Document); Assert.Equal(0, u.site.Line); });
             Assert.Equal(Expected().Select(e => (e.Item1, e.Item2)).Distinct().Count(), scan.Grouped().Count);
+        }
+
+        [Fact]
+        public void Uses_are_tagged_with_their_source_and_selected_for_a_build_btf()
+        {
+            var (dll, _) = Build(OptimizationLevel.Release, pdb: false);
+            var scan = AssemblyUseScanner.Scan(dll);
+            Assert.All(scan.Grouped().Where(u => u.use.Kind == CompatUseKind.Field), u => Assert.Equal("x86_64-6.12.btf", scan.SourceOf[u.use]));
+            var all = scan.ForBuildBtf(Fixtures.Kernel("x86_64-6.12"), "/any/where/x86_64-6.12.btf.gz", out var skipped);
+            Assert.Empty(skipped);
+            Assert.Equal(scan.Grouped().Count, all.Count);
+
+            // An assembly with types from two BTF files (a kernel's and a BPF object's own): uses of the other file's types
+            // are left out when the build BTF's name matches a source, and so are types the build BTF lacks.
+            var site = new CompatUseSite("App.P.M", 0);
+            var kernelUse = new CompatUse(CompatUseKind.Field, "task_struct", "pid", CompatAccess.View);
+            var objUse = new CompatUse(CompatUseKind.Field, "task_dump_hdr", "pid", CompatAccess.Plain);
+            var objUseNamedLikeKernel = new CompatUse(CompatUseKind.Field, "iphdr", "ttl", CompatAccess.Plain);
+            var two = new AssemblyUseScan("x.dll", new[] { (kernelUse, site), (objUse, site), (objUseNamedLikeKernel, site) }, new[] { "task_dump.bpf.o", "x86_64-6.12.btf.gz" }, 3, false,
+                new Dictionary<CompatUse, string> { [kernelUse] = "x86_64-6.12.btf.gz", [objUse] = "task_dump.bpf.o", [objUseNamedLikeKernel] = "task_dump.bpf.o" });
+            var kept = two.ForBuildBtf(Fixtures.Kernel("x86_64-6.12"), Fixtures.Path("x86_64-6.12"), out skipped);
+            Assert.Equal(new[] { kernelUse }, kept.Select(k => k.use));
+            Assert.Equal(new[] { "generated from task_dump.bpf.o", "generated from task_dump.bpf.o" }, skipped.Select(x => x.reason));
+            // a build BTF named like no source: checked by whether it has the type
+            kept = two.ForBuildBtf(Fixtures.Kernel("x86_64-6.12"), "/tmp/vmlinux-6.12.btf", out skipped);
+            Assert.Equal(new[] { kernelUse, objUseNamedLikeKernel }, kept.Select(k => k.use));
+            Assert.Equal(objUse, skipped.Single().use);
+            Assert.Contains("has no type task_dump_hdr", skipped.Single().reason);
         }
 
         [Fact]

@@ -12,9 +12,45 @@ namespace BtfBindings.Compatibility
     /// <summary>What <see cref="AssemblyUseScanner.Scan"/> found in an assembly.</summary>
     internal sealed class AssemblyUseScan
     {
-        internal AssemblyUseScan(string path, IReadOnlyList<(CompatUse use, CompatUseSite site)> uses, IReadOnlyList<string> sources, int generatedTypes, bool hasPdb)
+        internal AssemblyUseScan(string path, IReadOnlyList<(CompatUse use, CompatUseSite site)> uses, IReadOnlyList<string> sources, int generatedTypes, bool hasPdb,
+            IReadOnlyDictionary<CompatUse, string>? sourceOf = null)
         {
             Path = path; Uses = uses; SourceFiles = sources; GeneratedTypes = generatedTypes; HasPdb = hasPdb;
+            SourceOf = sourceOf ?? new Dictionary<CompatUse, string>();
+        }
+
+        /// <summary>The BTF file (as its generated layout names it) each struct/union use's root type was generated from; enumerator uses have none.</summary>
+        public IReadOnlyDictionary<CompatUse, string> SourceOf { get; }
+
+        /// <summary>
+        /// The uses to check against kernels with <paramref name="buildTime"/> (read from <paramref name="buildPath"/>) as the
+        /// build-time BTF. An assembly may hold types generated from several BTF files (the kernel's, and a BPF object's own
+        /// types, which no kernel has): when <paramref name="buildPath"/>'s name matches a source (container suffixes
+        /// ignored), uses of types from the other sources are left out; any use whose type <paramref name="buildTime"/>
+        /// lacks is left out too. <paramref name="skipped"/> says which and why.
+        /// </summary>
+        public IReadOnlyList<(CompatUse use, IReadOnlyList<CompatUseSite> sites)> ForBuildBtf(Btf buildTime, string buildPath, out IReadOnlyList<(CompatUse use, string reason)> skipped)
+        {
+            string stem = KernelTargetInfo.ReleaseFromFileName(System.IO.Path.GetFileName(buildPath));
+            var matching = new HashSet<string>(SourceFiles.Where(s => KernelTargetInfo.ReleaseFromFileName(s) == stem), StringComparer.Ordinal);
+            var kept = new List<(CompatUse, IReadOnlyList<CompatUseSite>)>();
+            var left = new List<(CompatUse, string)>();
+            foreach (var (use, sites) in Grouped())
+            {
+                SourceOf.TryGetValue(use, out var src);
+                if (matching.Count > 0 && src != null && !matching.Contains(src)) left.Add((use, "generated from " + src));
+                else if (!HasType(buildTime, use.TypeName)) left.Add((use, $"{buildTime.SourceName} has no type {use.TypeName}"));
+                else kept.Add((use, sites));
+            }
+            skipped = left;
+            return kept;
+        }
+
+        private static bool HasType(Btf btf, string name)
+        {
+            foreach (var t in btf.FindTypes(name))
+                if (t.Kind is BtfKind.Struct or BtfKind.Union or BtfKind.Enum or BtfKind.Enum64 or BtfKind.Typedef) return true;
+            return false;
         }
 
         /// <summary>The assembly.</summary>
@@ -82,7 +118,7 @@ namespace BtfBindings.Compatibility
                 var scanner = new Scanner(pe, md, pdb);
                 var uses = scanner.Run();
                 var sources = scanner.Generated.Values.Select(g => g.Source).Where(s => !string.IsNullOrEmpty(s)).Select(s => s!).Distinct().OrderBy(s => s, StringComparer.Ordinal).ToArray();
-                return new AssemblyUseScan(path, uses, sources, scanner.Generated.Count, pdb != null);
+                return new AssemblyUseScan(path, uses, sources, scanner.Generated.Count, pdb != null, scanner.SourceOf);
             }
             finally { pdbProvider?.Dispose(); }
         }
@@ -93,6 +129,7 @@ namespace BtfBindings.Compatibility
             private readonly MetadataReader _md;
             private readonly MetadataReader? _pdb;
             public readonly Dictionary<TypeDefinitionHandle, Gen> Generated = new Dictionary<TypeDefinitionHandle, Gen>();
+            public readonly Dictionary<CompatUse, string> SourceOf = new Dictionary<CompatUse, string>();
             private readonly Dictionary<TypeDefinitionHandle, TypeDefinitionHandle> _views = new Dictionary<TypeDefinitionHandle, TypeDefinitionHandle>(); // View -> its type
             private readonly Dictionary<TypeDefinitionHandle, string> _enums = new Dictionary<TypeDefinitionHandle, string>(); // generated enum -> kernel name
             private readonly SignatureTypes _types = new SignatureTypes();
@@ -195,6 +232,7 @@ namespace BtfBindings.Compatibility
                 public string Member;
                 public CompatAccess Kind;
                 public TypeDefinitionHandle Result; // the generated type the access yields (for a chain), or nil
+                public bool Guard; // a View's Has_x or Exists("x"): the check, not a use
             }
 
             public List<(CompatUse, CompatUseSite)> Run()
@@ -243,14 +281,22 @@ namespace BtfBindings.Compatibility
                     catch (BadImageFormatException) { points = null; }
                 }
                 // The chain so far: the path from its root, and where it can continue.
-                string? root = null, path = null;
+                string? root = null, path = null, source = null;
                 Access last = default;
-                int chainEnd = -1, chainStart = 0;
+                int chainEnd = -1, chainStart = 0, first = uses.Count;
+                var guards = new List<(string path, int offset)>();
                 void Flush()
                 {
                     if (root == null) return;
+                    if (last.Guard)
+                    {
+                        guards.Add((root + "." + path, code[chainStart].Offset));
+                        root = null; path = null; chainEnd = -1;
+                        return;
+                    }
                     var use = new CompatUse(CompatUseKind.Field, root, path, last.Kind);
                     uses.Add((use, Site(method, code[chainStart].Offset, points)));
+                    if (source != null && !SourceOf.ContainsKey(use)) SourceOf[use] = source;
                     root = null; path = null; chainEnd = -1;
                 }
                 for (int k = 0; k < code.Count; k++)
@@ -262,13 +308,19 @@ namespace BtfBindings.Compatibility
                         uses.Add((enumUse!, Site(method, ins.Offset, points)));
                         continue;
                     }
-                    if (!TryAccess(ins, out var a))
+                    if (!TryAccess(code, k, out var a))
                     {
                         // A chain continues over the spill of a view into a temporary: stloc N; ldloca N.
                         if (root != null && k == chainEnd + 1 && k + 1 < code.Count && Il.StoresLocal(ins, out int slot) && Il.LoadsLocalAddress(code[k + 1], slot))
                         {
                             chainEnd = k + 1;
                             k++;
+                            continue;
+                        }
+                        // ... and over the name an Exists("x") check passes.
+                        if (root != null && k == chainEnd + 1 && ins.Op == 0x72 && k + 1 < code.Count && IsViewExists(code[k + 1]))
+                        {
+                            chainEnd = k;
                             continue;
                         }
                         if (root != null && k > chainEnd) Flush();
@@ -278,7 +330,7 @@ namespace BtfBindings.Compatibility
                     if (!continues)
                     {
                         Flush();
-                        if (!Root(a.Owner, a.Member, out root, out path)) { root = null; continue; }
+                        if (!Root(a.Owner, a.Member, out root, out path, out source)) { root = null; continue; }
                         chainStart = k;
                     }
                     else path += "." + a.Member;
@@ -287,16 +339,35 @@ namespace BtfBindings.Compatibility
                     if (a.Result.IsNil) Flush();
                 }
                 Flush();
+                // A view use after a check of the same member path in the same method counts as guarded (the guard's
+                // control flow is not followed: the build's analyzer does that at the use site).
+                for (int u = first; u < uses.Count; u++)
+                {
+                    var (use, site) = uses[u];
+                    if (use.Access != CompatAccess.View || use.Kind != CompatUseKind.Field) continue;
+                    foreach (var (g, offset) in guards)
+                        if (offset < site.ILOffset && g == use.Text) { uses[u] = (use, site.AsGuarded()); break; }
+                }
+            }
+
+            private bool IsViewExists(Il.Instruction ins)
+            {
+                if (ins.Op != 0x28 && ins.Op != 0x6F) return false;
+                var h = MetadataTokens.EntityHandle(ins.Operand);
+                if (h.Kind != HandleKind.MethodDefinition) return false;
+                var m = _md.GetMethodDefinition((MethodDefinitionHandle)h);
+                return _views.ContainsKey(m.GetDeclaringType()) && _md.GetString(m.Name) == "Exists";
             }
 
             // The rooted (named) type and path of member m of generated type t, through the fields holding anonymous types.
-            private bool Root(TypeDefinitionHandle t, string member, out string? root, out string? path)
+            private bool Root(TypeDefinitionHandle t, string member, out string? root, out string? path, out string? source)
             {
                 path = member;
+                source = null;
                 for (int depth = 0; depth < 32; depth++)
                 {
                     var g = Generated[t];
-                    if (g.KernelName.Length > 0) { root = g.KernelName; return true; }
+                    if (g.KernelName.Length > 0) { root = g.KernelName; source = g.Source; return true; }
                     if (g.AnonymousIn is not { } up) break;
                     path = up.field + "." + path;
                     t = up.parent;
@@ -305,9 +376,10 @@ namespace BtfBindings.Compatibility
                 return false;
             }
 
-            private bool TryAccess(Il.Instruction ins, out Access a)
+            private bool TryAccess(List<Il.Instruction> code, int k, out Access a)
             {
                 a = default;
+                var ins = code[k];
                 switch (ins.Op)
                 {
                     case 0x7B: case 0x7C: case 0x7D: // ldfld, ldflda, stfld
@@ -329,6 +401,12 @@ namespace BtfBindings.Compatibility
                             if (h.Kind != HandleKind.MethodDefinition) return false;
                             var m = _md.GetMethodDefinition((MethodDefinitionHandle)h);
                             string mname = _md.GetString(m.Name);
+                            if (mname == "Exists" && k > 0 && code[k - 1].Op == 0x72 && _views.TryGetValue(m.GetDeclaringType(), out var checkedView))
+                            {
+                                a.Owner = checkedView; a.Kind = CompatAccess.View; a.Guard = true;
+                                a.Member = _md.GetUserString(MetadataTokens.UserStringHandle(code[k - 1].Operand));
+                                return true;
+                            }
                             bool getter = mname.StartsWith("get_", StringComparison.Ordinal);
                             if (!getter && !mname.StartsWith("set_", StringComparison.Ordinal)) return false;
                             string name = mname.Substring(4);
@@ -338,6 +416,11 @@ namespace BtfBindings.Compatibility
                             else if (Generated.ContainsKey(declaring)) { owner = declaring; a.Kind = CompatAccess.Plain; }
                             else return false;
                             var g = Generated[owner];
+                            if (getter && a.Kind == CompatAccess.View && name.StartsWith("Has_", StringComparison.Ordinal) && (g.Fields == null || g.Fields.Contains(name.Substring(4))))
+                            {
+                                a.Owner = owner; a.Member = name.Substring(4); a.Guard = true;
+                                return true;
+                            }
                             if (g.Fields != null ? !g.Fields.Contains(name) : name.StartsWith("Has_", StringComparison.Ordinal)) return false;
                             a.Owner = owner; a.Member = name;
                             if (getter && a.Kind == CompatAccess.View)
