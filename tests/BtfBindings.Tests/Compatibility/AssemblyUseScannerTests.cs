@@ -88,6 +88,58 @@ namespace App
             return (dll, src);
         }
 
+        /// <summary>
+        /// The generated types in their own assembly beside the app (what the opt-in BtfTypesAssembly builds:
+        /// App.BtfTypes.dll, referenced and copied to the output), the probe's code in the app: (app path, source path).
+        /// </summary>
+        internal static (string dll, string source) BuildWithTypesAssembly()
+        {
+            var dir = Directory.CreateTempSubdirectory("compat-scan-split-").FullName;
+            const string request = "[BtfTypes(\"task_struct\", \"iphdr\", \"pid_type\", \"bpf_func_id\")]";
+            // The app's source: the probe without the request class, on the same lines.
+            var lines = UserSource.Split('\n');
+            for (int i = 0; i < lines.Length; i++)
+                if (lines[i].Contains(request, StringComparison.Ordinal) || lines[i].Contains("partial class K", StringComparison.Ordinal)) lines[i] = "";
+            string appSource = string.Join("\n", lines);
+            string typesSource = "using BtfBindings;\nnamespace App\n{\n    " + request + "\n    public static partial class K { }\n}\n";
+            var parse = TestCompilation.Parse(LanguageVersion.CSharp12, DocumentationMode.Parse);
+            var btf = Fixtures.Path("x86_64-6.12");
+            var info = new FileInfo(btf);
+            var driver = GeneratorHarness.CreateDriver(GeneratorHarness.FilesProperty((btf, info.Length + "-" + info.LastWriteTimeUtc.Ticks)));
+            var types = TestCompilation.Create("ScanProbe.BtfTypes", new[] { CSharpSyntaxTree.ParseText(typesSource, parse, Path.Combine(dir, "Kernel.cs"), System.Text.Encoding.UTF8) },
+                options: TestCompilation.CompilationOptions(true, 4).WithOptimizationLevel(OptimizationLevel.Release));
+            driver.RunGeneratorsAndUpdateCompilation(types, out var typesOut, out _);
+            string typesDll = Path.Combine(dir, "ScanProbe.BtfTypes.dll");
+            var tr = typesOut.Emit(typesDll);
+            Assert.True(tr.Success, string.Join("\n", tr.Diagnostics.Where(x => x.Severity == DiagnosticSeverity.Error).Take(10)));
+            string src = Path.Combine(dir, "Probe.cs");
+            File.WriteAllText(src, appSource);
+            var app = TestCompilation.Create("ScanProbe", new[] { CSharpSyntaxTree.ParseText(appSource, parse, src, System.Text.Encoding.UTF8) },
+                TestCompilation.References.Add(MetadataReference.CreateFromFile(typesDll)), TestCompilation.CompilationOptions(true, 4).WithOptimizationLevel(OptimizationLevel.Release));
+            string dll = Path.Combine(dir, "ScanProbe.dll");
+            using (var pe = File.Create(dll))
+            using (var pdbStream = File.Create(Path.Combine(dir, "ScanProbe.pdb")))
+            {
+                var r = app.Emit(pe, pdbStream, options: new EmitOptions(debugInformationFormat: DebugInformationFormat.PortablePdb, pdbFilePath: "ScanProbe.pdb"));
+                Assert.True(r.Success, string.Join("\n", r.Diagnostics.Where(x => x.Severity == DiagnosticSeverity.Error).Take(10)));
+            }
+            return (dll, src);
+        }
+
+        [Fact]
+        public void Finds_the_same_uses_when_the_generated_types_are_in_a_referenced_assembly_beside_it()
+        {
+            var (dll, src) = BuildWithTypesAssembly();
+            var scan = AssemblyUseScanner.Scan(dll);
+            Assert.Equal(new[] { "x86_64-6.12.btf" }, scan.SourceFiles);
+            var got = scan.Uses.Select(u => (u.use.Text, u.use.Access, u.site.Line, u.site.Guarded)).OrderBy(x => x.Line).ThenBy(x => x.Text, StringComparer.Ordinal).ToList();
+            var (same, _) = Build(OptimizationLevel.Release, pdb: true);
+            var want = AssemblyUseScanner.Scan(same).Uses.Select(u => (u.use.Text, u.use.Access, u.site.Line, u.site.Guarded)).OrderBy(x => x.Line).ThenBy(x => x.Text, StringComparer.Ordinal).ToList();
+            Assert.Equal(Expected().Count, want.Count);
+            Assert.Equal(want, got);
+            Assert.All(scan.Uses, u => Assert.Equal(src, u.site.Document));
+        }
+
         // (use text, access, 1-based line) from the // use: comments.
         private static List<(string, CompatAccess, int)> Expected()
         {
