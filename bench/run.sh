@@ -5,7 +5,8 @@
 # itself against the installed tool, native and framework-dependent (bench/peers/native_tool.sh); for BtfBindings.Bpf, a C
 # libbpf consumer of the same BPF object (bench/peers/libbpf_ringbuf.c; needs bpf(), i.e. root or CAP_BPF); a fresh app's
 # rebuild with the packed package (types generated into the project, and the opt-in BtfTypesAssembly) against the same app
-# without it (bench/rebuild_ratio.sh), and the generated code's size (bench/gen_size.sh).
+# without it (bench/rebuild_ratio.sh), the generated code's size (bench/gen_size.sh), and `btfgen compat` over 40 kernels
+# against a bpftool loop (bench/compat.sh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -95,3 +96,6 @@ echo "      with <BtfTypesAssembly>: the types in their own assembly) vs the sam
 
 echo "== 8. generated C# for [BtfTypes(\"task_struct\", \"iphdr\")], by what it is for"
 "$here/gen_size.sh"
+
+echo "== 9. build-time compatibility: btfgen compat of 50 fields against 40 target kernels (6 real + 34 derived), whole process, vs a bpftool loop"
+"$here/compat.sh" "$work/btfgen/btfgen"
