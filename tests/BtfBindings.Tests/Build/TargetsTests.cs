@@ -141,6 +141,46 @@ namespace BtfBindings.Tests.Build
             Assert.Contains($"object\t{obj}\t{hash}\tMy.Ns\tProg\tBtfBindings.Bpf/my_prog.bpf.o", manifest);
         }
 
+        /// <summary>
+        /// A prebuilt BpfObject (clang -g outside the build) gets pahole's BTF of its DWARF on its manifest line as a
+        /// BpfProgram's object does: the record only a local uses is there, at pahole's size; pahole does not run again while
+        /// the object is unchanged. One without DWARF (llvm-strip -g: .BTF kept) gets no types file (pahole writes none) and an
+        /// empty field.
+        /// </summary>
+        [SkippableFact]
+        public void Prebuilt_BpfObject_gets_paholes_BTF_of_its_DWARF_on_the_manifest_line()
+        {
+            Objects.LocalEventProgram.RequireTools();
+            if (!ProcessRunner.Exists("llvm-strip")) throw new SkipTestException("'llvm-strip' not installed (llvm): it makes the object without DWARF");
+            using var tmp = new TempDir("targets-object-pahole");
+            var dir = tmp.Path;
+            string c = Path.Combine(dir, "ring.bpf.c"), ring = Path.Combine(dir, "bpf", "ring.bpf.o"), plain = Path.Combine(dir, "bpf", "plain.bpf.o");
+            Directory.CreateDirectory(Path.Combine(dir, "bpf"));
+            File.WriteAllText(c, Objects.LocalEventProgram.Source);
+            ProcessRunner.Check("clang", new[] { "-g", "-O2", "-target", "bpf", "-c", c, "-o", ring });
+            ProcessRunner.Check("llvm-strip", new[] { "-g", ring, "-o", plain });   // .BTF kept, DWARF gone
+            Assert.True(Btf.Load(plain).TypeCount > 1);                               // still a BPF object the generator reads
+            File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BpfObject Include=""bpf/ring.bpf.o"" />
+    <BpfObject Include=""bpf/plain.bpf.o"" />"));
+            string[] args = { "App.proj", "-t:BtfBindingsCollectBpfObjects;BtfBindingsCollectFiles", "-nologo", "-v:n" };
+            var (code, output) = Msbuild(dir, args);
+            Assert.True(code == 0, output);
+            string types = Path.Combine(dir, "btfbindings", "objects", "ring.bpf.types.btf");
+            var manifest = File.ReadAllText(Path.Combine(dir, "BtfBindings.btfrefs"));
+            string Hash(string f) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f)));
+            Assert.Contains($"object\t{ring}\t{Hash(ring)}\t\t\tBtfBindings.Bpf/ring.bpf.o\t{types}\t\n", manifest);
+            Assert.Contains($"object\t{plain}\t{Hash(plain)}\t\t\tBtfBindings.Bpf/plain.bpf.o\t\t\n", manifest);
+            Assert.Empty(Btf.Load(ring).FindTypes("event"));
+            var (size, _) = Objects.LocalEventProgram.PaholeLayout(ring, "event");
+            Assert.Equal((uint)size, Assert.Single(Btf.Load(types).FindTypes("event", BtfKind.Struct)).Size);
+
+            var written = File.GetLastWriteTimeUtc(types);
+            (code, output) = Msbuild(dir, args);   // unchanged object: its types file is not written again
+            Assert.True(code == 0, output);
+            Assert.Equal(written, File.GetLastWriteTimeUtc(types));
+            Assert.Contains($"\t{types}\t\n", File.ReadAllText(Path.Combine(dir, "BtfBindings.btfrefs")));
+        }
+
         [Fact]
         public void Missing_BtfFile_is_BTFB012_not_a_generator_code()
         {
