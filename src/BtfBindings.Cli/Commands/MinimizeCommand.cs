@@ -5,7 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using BtfBindings.Cli.Layout;
-using BtfBindings.Cli.Minimize;
+using BtfBindings.Minimize;
 using BtfBindings.Layout;
 
 namespace BtfBindings.Cli.Commands
