@@ -3,7 +3,12 @@ using System.Text;
 namespace BtfBindings
 {
     // Errors naming the type, field, kernel and candidates, and the printable report of what moved.
-    public partial class CoreTypeResolution
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    partial class CoreTypeResolution
     {
         // ---- errors and report --------------------------------------------------------------------
 

@@ -5,7 +5,12 @@ using System.Runtime.CompilerServices;
 namespace BtfBindings
 {
     // The view table generated views read through (see <see cref="CoreView"/>): per-field fast offsets and read slots.
-    public partial class CoreTypeResolution
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    partial class CoreTypeResolution
     {
         private static bool IsScalar(BtfFieldKind k) => k == BtfFieldKind.Int || k == BtfFieldKind.Enum || k == BtfFieldKind.Float || k == BtfFieldKind.Pointer;
 
