@@ -7,12 +7,7 @@ using System.Text;
 namespace BtfBindings
 {
     // Reading and writing fields of the target bytes, by index (generated views) and by name.
-#if BTFBINDINGS_GENERATOR
-    internal
-#else
-    public
-#endif
-    partial class CoreTypeResolution
+    partial class CoreTypeResolution // accessibility: see the main part
     {
         // ---- reading and writing -----------------------------------------------------------------
 

@@ -3,12 +3,7 @@ using System.Text;
 namespace BtfBindings
 {
     // Errors naming the type, field, kernel and candidates, and the printable report of what moved.
-#if BTFBINDINGS_GENERATOR
-    internal
-#else
-    public
-#endif
-    partial class CoreTypeResolution
+    partial class CoreTypeResolution // accessibility: see the main part
     {
         // ---- errors and report --------------------------------------------------------------------
 
