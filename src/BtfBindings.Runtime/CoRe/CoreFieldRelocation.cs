@@ -28,6 +28,11 @@ namespace BtfBindings
             return new CoreFieldRelocation(path, true, null, bitOffset, size * 8, false, bitOffset / 8, size, signed, l, r);
         }
 
+        /// <summary>The resolution of the member the path ends at, or stops at when missing (readability, why not).</summary>
+        internal CoreFieldResolution? Member { get; private set; }
+
+        internal CoreFieldRelocation At(CoreFieldResolution member) { Member = member; return this; }
+
         /// <summary>The access path.</summary>
         public string Path { get; }
         /// <summary><c>FIELD_EXISTS</c>.</summary>

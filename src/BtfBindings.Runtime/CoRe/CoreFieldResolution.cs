@@ -58,6 +58,9 @@ namespace BtfBindings
         /// <summary>Why the field is missing or unreadable (null otherwise).</summary>
         public string? Problem { get; internal set; }
 
+        /// <summary>True when the target has a member of this name whose type libbpf's field rule rejects (missing for CO-RE, but not absent).</summary>
+        internal bool HasIncompatibleType { get; set; }
+
         /// <summary>Comparison with the build-time layout.</summary>
         public CoreFieldStatus Status { get; internal set; }
 

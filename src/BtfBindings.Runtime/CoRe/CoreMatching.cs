@@ -130,7 +130,7 @@ namespace BtfBindings
             {
                 tt = btf[btf.Skip(m.TypeId)];
                 string? why = Incompatible(lf.Kind, lf.TypeName, lf.ElementKind, btf, tt);
-                if (why != null) { Missing(r, $"'{lf.Name}' in {Describe(owner)} has an incompatible type: {why}"); return; }
+                if (why != null) { Missing(r, $"'{lf.Name}' in {Describe(owner)} has an incompatible type: {why}"); r.HasIncompatibleType = true; return; }
                 size = tt.Kind == BtfKind.Array && tt.ArrayLength == 0 ? 0 : btf.ResolveSize(m.TypeId);
             }
             catch (BtfException e)

@@ -347,13 +347,13 @@ namespace BtfBindings
                 var lf = layout.Fields[i];
                 label += "." + part;
                 bool last = k == parts.Length - 1;
-                if (!f.Exists) return CoreFieldRelocation.Missing(fieldPath, f.Problem ?? "not found");
+                if (!f.Exists) return CoreFieldRelocation.Missing(fieldPath, f.Problem ?? "not found").At(f);
                 if (index >= 0)
                 {
                     if (lf.Kind != BtfFieldKind.Array && lf.Kind != BtfFieldKind.FlexibleArray)
                         throw new ArgumentException($"{label}: '{name}' is not an array", nameof(fieldPath));
                     if (!f.IsFlexibleArray && (ulong)index >= f.ArrayLength)
-                        return CoreFieldRelocation.Missing(fieldPath, $"index {index} is beyond the target's {f.ArrayLength} elements");
+                        return CoreFieldRelocation.Missing(fieldPath, $"index {index} is beyond the target's {f.ArrayLength} elements").At(f);
                     ulong elemBits = baseBits + f.BitOffset + (ulong)index * f.ArrayElementSize * 8;
                     if (last)
                     {
@@ -362,7 +362,7 @@ namespace BtfBindings
                         {
                             try { signed = arr.Btf[arr.Btf.Skip(arr.ArrayElementTypeId)].IsSigned; } catch (BtfException) { }
                         }
-                        return CoreFieldRelocation.Plain(fieldPath, elemBits, f.ArrayElementSize, signed, IsBigEndian);
+                        return CoreFieldRelocation.Plain(fieldPath, elemBits, f.ArrayElementSize, signed, IsBigEndian).At(f);
                     }
                     var elemLayout = layouts.FieldTypeLayout(layout, i)
                         ?? throw new ArgumentException($"{label}: the elements are not structs or unions", nameof(fieldPath));
@@ -374,13 +374,13 @@ namespace BtfBindings
                 if (last)
                 {
                     ulong bitOff = baseBits + f.BitOffset;
-                    if (!f.IsBitfield) return CoreFieldRelocation.Plain(fieldPath, bitOff, f.ByteSize, f.IsSigned, IsBigEndian);
+                    if (!f.IsBitfield) return CoreFieldRelocation.Plain(fieldPath, bitOff, f.ByteSize, f.IsSigned, IsBigEndian).At(f);
                     // The load window is computed from the root, as libbpf does (a nested member's bits may straddle differently).
                     uint typeSize = f.TargetType is BtfType tt && (tt.Kind == BtfKind.Int || tt.Kind == BtfKind.Enum || tt.Kind == BtfKind.Enum64) ? tt.Size : f.ByteSize;
                     var w = Layout.BitfieldWindows.Bitfield(bitOff, f.BitSize, typeSize, IsBigEndian); // the one window rule (libbpf's)
                     bool fits = w.IsLoadable;
                     return new CoreFieldRelocation(fieldPath, true, fits ? null : "the bitfield cannot be read with one naturally aligned load of at most 8 bytes (libbpf: can't be satisfied for bitfield)",
-                        bitOff, f.BitSize, true, w.ByteOffset, w.ByteSize, f.IsSigned, w.LeftShift, w.RightShift, fits);
+                        bitOff, f.BitSize, true, w.ByteOffset, w.ByteSize, f.IsSigned, w.LeftShift, w.RightShift, fits).At(f);
                 }
                 var next = layouts.FieldTypeLayout(layout, i);
                 if (next == null || lf.Kind != BtfFieldKind.Struct)
