@@ -78,6 +78,25 @@ namespace BtfBindings
             public bool StartsWith(char c) => s.Length > 0 && s[0] == c;
         }
 
+        extension(System.Security.Cryptography.SHA256)
+        {
+            public static byte[] HashData(System.IO.Stream stream)
+            {
+                using var sha = System.Security.Cryptography.SHA256.Create();
+                return sha.ComputeHash(stream);
+            }
+        }
+
+        extension(System.Convert)
+        {
+            public static string ToHexString(byte[] bytes)
+            {
+                var sb = new System.Text.StringBuilder(bytes.Length * 2);
+                foreach (var b in bytes) sb.Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+                return sb.ToString();
+            }
+        }
+
         extension(long)
         {
             public static bool TryParse(System.ReadOnlySpan<char> s, out long result) => long.TryParse(s.ToString(), out result);
