@@ -157,7 +157,12 @@ namespace BtfBindings
     }
 
     /// <summary>Where <see cref="KernelBtf.Locate"/> looks. Every part is replaceable so tests can fake a machine.</summary>
-    public sealed class KernelBtfOptions
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    sealed class KernelBtfOptions
     {
         /// <summary>The name of the environment variable holding a BTF path that overrides discovery.</summary>
         public const string DefaultEnvironmentVariable = "BTFBINDINGS_KERNEL_BTF";
@@ -504,9 +509,11 @@ namespace BtfBindings
             Architecture.Arm64 => "aarch64",
             Architecture.X86 => "i686",
             Architecture.Arm => "armv7l",
+#if !BTFBINDINGS_GENERATOR // not in netstandard2.0
             Architecture.S390x => "s390x",
             Architecture.Ppc64le => "ppc64le",
             Architecture.LoongArch64 => "loongarch64",
+#endif
             var a => a.ToString().ToLowerInvariant(),
         };
 

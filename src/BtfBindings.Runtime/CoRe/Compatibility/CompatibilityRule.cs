@@ -5,45 +5,6 @@ using System.Runtime.CompilerServices;
 
 namespace BtfBindings.Compatibility
 {
-    /// <summary>The verdict on one use in one target kernel.</summary>
-    internal enum CompatVerdict
-    {
-        /// <summary>Present where the build-time BTF has it: any read works.</summary>
-        Ok,
-        /// <summary>Present and compatible at another offset, bit window, size or value: fine through a view (or ValueOf), wrong for a plain struct read (or a constant).</summary>
-        Moved,
-        /// <summary>The type, field or enumerator is absent.</summary>
-        Missing,
-        /// <summary>Present under the name but unusable: its type changed kind (libbpf's field rule), or its value cannot be read as the generated type.</summary>
-        Incompatible,
-        /// <summary>Several same-named target types disagree (libbpf refuses to relocate).</summary>
-        Ambiguous,
-    }
-
-    /// <summary>A verdict and one line saying why, in the target's terms.</summary>
-    internal readonly struct CompatResult
-    {
-        public CompatResult(CompatVerdict verdict, string detail) { Verdict = verdict; Detail = detail; }
-        /// <summary>The verdict.</summary>
-        public CompatVerdict Verdict { get; }
-        /// <summary>Where it is, or why not.</summary>
-        public string Detail { get; }
-
-        /// <summary>
-        /// Whether the program breaks on this target: missing, incompatible and ambiguous always; moved only for a plain
-        /// struct read (a view relocates).
-        /// </summary>
-        public bool IsProblemFor(CompatAccess access) => IsProblem(Verdict, access);
-
-        /// <summary>See <see cref="IsProblemFor"/>.</summary>
-        public static bool IsProblem(CompatVerdict verdict, CompatAccess access)
-            => verdict is CompatVerdict.Missing or CompatVerdict.Incompatible or CompatVerdict.Ambiguous
-               || verdict == CompatVerdict.Moved && access == CompatAccess.Plain;
-
-        /// <inheritdoc />
-        public override string ToString() => Verdict + ": " + Detail;
-    }
-
     /// <summary>
     /// The one classification rule. It asks the runtime's by-name CO-RE API (<see cref="TargetKernel.ResolveField"/>,
     /// <see cref="TargetKernel.Resolve(string, Btf)"/>, <see cref="TargetKernel.ResolveEnum(string, Btf)"/>) what a view
@@ -56,6 +17,10 @@ namespace BtfBindings.Compatibility
         private static readonly ConditionalWeakTable<Btf, TargetKernel> BuildKernels = new ConditionalWeakTable<Btf, TargetKernel>();
 
         private static TargetKernel BuildKernel(Btf buildTime) => BuildKernels.GetValue(buildTime, b => new TargetKernel(b, "build-time BTF " + b.SourceName));
+
+        /// <summary>Checks that <paramref name="buildTime"/> has what <paramref name="use"/> names (before any target is loaded).</summary>
+        /// <exception cref="ArgumentException">It does not; the message names the BTF.</exception>
+        public static void Validate(CompatUse use, Btf buildTime) => Classify(BuildKernel(buildTime), use, buildTime);
 
         /// <summary>
         /// The verdict on <paramref name="use"/> in <paramref name="target"/> for code generated from <paramref name="buildTime"/>.
