@@ -94,3 +94,9 @@ echo "== 7. a user's edit-build loop: rebuild after an unrelated edit, app with 
 
 echo "== 8. generated C# for [BtfTypes(\"task_struct\", \"iphdr\")], by what it is for"
 "$here/gen_size.sh"
+
+echo "== 9. embedded BTF (<BtfTarget Embed=\"true\" />) for 40 kernels: task_struct + networking types, minimized, deduplicated, gzip'd"
+echo "   (goal: <= 1% of the full BTFs). 6 real Debian kernels + 34 DERIVED ones (tests/fixtures/make-btfhub-tree.sh --variants 40:"
+echo "   byte-distinct copies of the six with the same types, so they deduplicate to the six; the 'without' figure counts each)"
+bash "$root/tests/fixtures/make-btfhub-tree.sh" "$work/hub40" --variants 40 >/dev/null
+"$ours" embed "$btf" "$work/hub40" task_struct iphdr sk_buff sock tcp_sock

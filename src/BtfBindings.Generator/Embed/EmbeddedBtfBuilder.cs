@@ -201,7 +201,8 @@ namespace BtfBindings.Embed
             long gz = blobs.Sum(b => (long)b.Length);
             long b64 = blobs.Sum(b => (long)((b.Length + 2) / 3 * 4));
             string pct = full > 0 ? (100.0 * gz / full).ToString("0.000", CultureInfo.InvariantCulture) : "0";
-            string summary = $"embedded BTF for {rows.Count} kernels: {N(gz)} bytes gzip'd ({blobs.Count} distinct after dedup, {N(b64)} bytes as base64 in the assembly), {pct}% of their {N(full)} bytes of full BTF; minimized to {typeNames} type names";
+            long noDedup = rows.Sum(r => (long)blobs[r.blob].Length);
+            string summary = $"embedded BTF for {rows.Count} kernels: {N(gz)} bytes gzip'd ({blobs.Count} distinct after dedup, {N(noDedup)} without, {N(b64)} bytes as base64 in the assembly), {pct}% of their {N(full)} bytes of full BTF; minimized to {typeNames} type names";
             var sb = new StringBuilder();
             sb.Append("BtfBindings: ").Append(summary).Append("\n\n");
             sb.Append("| kernel | arch | distro | full BTF bytes | minimized bytes | gzip bytes | blob |\n|---|---|---|---:|---:|---:|---:|\n");

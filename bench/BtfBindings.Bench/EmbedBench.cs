@@ -1,0 +1,56 @@
+using System;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+/// <summary>
+/// Embedded BTF for a folder of target kernels: the real generators (types + embedding) run through Roslyn's driver as a
+/// build runs them, every file of a BTFHub tree an <c>Embed="true"</c> target; prints the build's size report.
+/// </summary>
+static class EmbedBench
+{
+    public static void Run(string buildBtf, string tree, string[] types)
+    {
+        var files = Directory.GetFiles(tree, "*", SearchOption.AllDirectories)
+            .Where(f => f.EndsWith(".btf", StringComparison.Ordinal) || f.EndsWith(".btf.tar.xz", StringComparison.Ordinal))
+            .OrderBy(f => f, StringComparer.Ordinal).ToList();
+        var obj = Directory.CreateTempSubdirectory("btfbindings-embed-bench-").FullName;
+        try
+        {
+            string manifest = "file\t" + buildBtf + "\tbench\t\n" + string.Concat(files.Select(f =>
+                $"target\t{f}\t{Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f)))}\ttrue\t\t\t\n"));
+            var parse = new CSharpParseOptions(LanguageVersion.CSharp12);
+            var refs = Directory.GetFiles(Path.GetDirectoryName(typeof(object).Assembly.Location)!, "*.dll")
+                .Select(f => { try { return (MetadataReference?)MetadataReference.CreateFromFile(f); } catch { return null; } })
+                .Where(r => r != null).Cast<MetadataReference>().Append(MetadataReference.CreateFromFile(typeof(BtfBindings.IBtfType).Assembly.Location)).ToList();
+            string attr = string.Join(", ", types.Select(t => "\"" + t + "\""));
+            var user = CSharpSyntaxTree.ParseText($"[BtfBindings.BtfTypes({attr})] partial class Kernel {{ }}", parse, path: "/src/Kernel.cs");
+            var comp = CSharpCompilation.Create("Bench", new[] { user }, refs, new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true));
+            GeneratorDriver driver = CSharpGeneratorDriver.Create(
+                new[] { new BtfBindings.Generator.BtfSourceGenerator().AsSourceGenerator(), new BtfBindings.Embed.EmbeddedBtfGenerator().AsSourceGenerator() },
+                additionalTexts: new AdditionalText[] { new Manifest(Path.Combine(obj, "BtfBindings.btfrefs"), manifest) }, parseOptions: parse);
+            var sw = Stopwatch.StartNew();
+            driver = driver.RunGeneratorsAndUpdateCompilation(comp, out var output, out var diags);
+            double ms = sw.Elapsed.TotalMilliseconds;
+            foreach (var d in diags) Console.WriteLine(d.ToString());
+            var embedded = output.SyntaxTrees.FirstOrDefault(t => t.FilePath.EndsWith("EmbeddedKernelBtf.g.cs", StringComparison.Ordinal));
+            foreach (var e in output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).Take(3)) Console.WriteLine("compile error: " + e);
+            var report = Path.Combine(obj, "btfbindings", "embedded.md");
+            Console.WriteLine(File.Exists(report) ? File.ReadAllText(report).TrimEnd() : "no report written");
+            Console.WriteLine($"{{\"tool\":\"btfbindings\",\"mode\":\"embed\",\"targets\":{files.Count},\"types\":\"{string.Join(" ", types)}\",\"generators_ms\":{ms.ToString("0", CultureInfo.InvariantCulture)},\"generated_chars\":{embedded?.Length ?? 0}}}");
+        }
+        finally { try { Directory.Delete(obj, true); } catch (IOException) { } }
+    }
+
+    private sealed class Manifest : AdditionalText
+    {
+        private readonly Microsoft.CodeAnalysis.Text.SourceText _text;
+        public Manifest(string path, string text) { Path = path; _text = Microsoft.CodeAnalysis.Text.SourceText.From(text); }
+        public override string Path { get; }
+        public override Microsoft.CodeAnalysis.Text.SourceText GetText(System.Threading.CancellationToken cancellationToken = default) => _text;
+    }
+}
