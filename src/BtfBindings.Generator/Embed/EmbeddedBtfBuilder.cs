@@ -67,6 +67,9 @@ namespace BtfBindings.Embed
         /// <summary>Number of targets actually read and minimized (tests use it to prove caching).</summary>
         public static int MinimizeCount;
 
+        /// <summary>No source, no diagnostics.</summary>
+        public static readonly GenerationResult Nothing = new GenerationResult(new EquatableArray<GeneratedSource>(Array.Empty<GeneratedSource>()), new EquatableArray<DiagnosticInfo>(Array.Empty<DiagnosticInfo>()));
+
         /// <summary>Builds the generated source, the diagnostics and the size report.</summary>
         public static GenerationResult Build(ImmutableArray<EmbedTypeSet> sets, EmbedTargets targets, CancellationToken ct)
         {

@@ -11,7 +11,8 @@ namespace BtfBindings.Embed
     /// Embeds the BTF of the project's <c>&lt;BtfTarget … Embed="true" /&gt;</c> kernels in the assembly, minimized to the
     /// program's generated types (every <c>[BtfTypes]</c> request's types and their closure), deduplicated and compressed
     /// (<see cref="EmbeddedBtfBuilder"/>, <see cref="Emit.EmbeddedBtfEmitter"/>), so <c>TargetKernel.Current()</c> finds it on
-    /// kernels built without BTF. Costs nothing in a project without such targets: the type sets are not even planned.
+    /// kernels built without BTF. Costs nothing in a project without such targets, or in the IDE: the type sets are not
+    /// even planned.
     /// </summary>
     [Generator(LanguageNames.CSharp)]
     public sealed class EmbeddedBtfGenerator : IIncrementalGenerator
@@ -26,7 +27,11 @@ namespace BtfBindings.Embed
             var targets = manifests.Select(static (m, _) => new EmbedTargets(
                 new EquatableArray<BtfTargetRef>(BtfFileManifest.ParseTargets(m.Select(x => x.text)).Where(t => t.Embed)),
                 m.Length > 0 ? Path.Combine(Path.GetDirectoryName(m[0].path) ?? "", "btfbindings") : ""));
-            var hasTargets = targets.Select(static (t, _) => t.Targets.Count > 0);
+            // The IDE's compilations come with DesignTimeBuild=true: no code there uses the embedded blobs, so the IDE never
+            // reads or minimizes a target, whatever is edited.
+            var designTime = context.AnalyzerConfigOptionsProvider
+                .Select(static (o, _) => o.GlobalOptions.TryGetValue("build_property.DesignTimeBuild", out var v) && string.Equals(v, "true", System.StringComparison.OrdinalIgnoreCase));
+            var hasTargets = targets.Combine(designTime).Select(static (x, _) => x.Left.Targets.Count > 0 && !x.Right);
 
             var typeSets = context.SyntaxProvider.ForAttributeWithMetadataName(
                     BtfSourceGenerator.AttributeName,
@@ -36,8 +41,8 @@ namespace BtfBindings.Embed
                 .Select(static (x, ct) => x.Right ? EmbeddedBtfBuilder.TypeSet(x.Left.Left, x.Left.Right, ct) : EmbedTypeSet.Empty)
                 .Collect();
 
-            var generated = typeSets.Combine(targets)
-                .Select(static (x, ct) => EmbeddedBtfBuilder.Build(x.Left, x.Right, ct));
+            var generated = typeSets.Combine(targets).Combine(hasTargets)
+                .Select(static (x, ct) => x.Right ? EmbeddedBtfBuilder.Build(x.Left.Left, x.Left.Right, ct) : EmbeddedBtfBuilder.Nothing);
             context.RegisterSourceOutput(generated, static (spc, result) =>
             {
                 foreach (var d in result.Diagnostics) spc.ReportDiagnostic(d.ToDiagnostic());

@@ -16,7 +16,7 @@ namespace BtfBindings.Tests.Generator
     /// The embedding generator through Roslyn's driver: Embed="true" targets come out as gzip'd minimized BTF in the
     /// compilation (deduplicated, registered by release and arch), answering CO-RE questions as the full target BTF does;
     /// unreadable targets are BTFB023, a target lacking a requested type BTFB024 (still embedded), and an unrelated edit
-    /// reads no target again.
+    /// reads no target again (nor does the IDE, ever).
     /// </summary>
     public sealed class EmbeddedBtfGeneratorTests : IDisposable
     {
@@ -42,13 +42,29 @@ namespace BtfBindings.Tests.Generator
         private string ManifestText(params string[] targets)
             => "file\t" + BuildTime + "\tH0\t\n" + string.Concat(targets);
 
-        private (GeneratorDriver driver, Compilation output, IReadOnlyList<Diagnostic> diags) Run(string manifest, string code = Code, GeneratorDriver? driver = null, Compilation? input = null)
+        private sealed class OptionsProvider : Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptionsProvider
+        {
+            private readonly Options _global;
+            public OptionsProvider(Dictionary<string, string> values) { _global = new Options(values); }
+            public override Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions GlobalOptions => _global;
+            public override Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions GetOptions(SyntaxTree tree) => new Options(new Dictionary<string, string>());
+            public override Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions GetOptions(AdditionalText textFile) => new Options(new Dictionary<string, string>());
+            private sealed class Options : Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions
+            {
+                private readonly Dictionary<string, string> _v;
+                public Options(Dictionary<string, string> v) { _v = v; }
+                public override bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value) => _v.TryGetValue(key, out value);
+            }
+        }
+
+        private (GeneratorDriver driver, Compilation output, IReadOnlyList<Diagnostic> diags) Run(string manifest, string code = Code, GeneratorDriver? driver = null, Compilation? input = null, bool designTime = false)
         {
             var comp = input ?? GeneratorHarness.Compile(new[] { code });
             var text = new Manifest(Path.Combine(_dir, "obj", "BtfBindings.btfrefs"), manifest);
+            var options = new OptionsProvider(designTime ? new Dictionary<string, string> { ["build_property.DesignTimeBuild"] = "true" } : new Dictionary<string, string>());
             driver ??= CSharpGeneratorDriver.Create(
                 new[] { new BtfBindings.Generator.BtfSourceGenerator().AsSourceGenerator(), new BtfBindings.Embed.EmbeddedBtfGenerator().AsSourceGenerator() },
-                additionalTexts: new[] { text }, parseOptions: TestCompilation.ParseOptions);
+                additionalTexts: new[] { text }, parseOptions: TestCompilation.ParseOptions, optionsProvider: options);
             driver = driver.RunGeneratorsAndUpdateCompilation(comp, out var output, out var diags);
             return (driver, output, diags);
         }
@@ -158,6 +174,12 @@ namespace BtfBindings.Tests.Generator
 
             var (_, plain, _) = Run(ManifestText(Target(Fixtures.Path("x86_64-5.10"), false, "5.10.0-46-amd64", "x86_64")));
             Assert.DoesNotContain(plain.SyntaxTrees, t => t.FilePath.EndsWith("EmbeddedKernelBtf.g.cs", StringComparison.Ordinal));
+
+            // The IDE (a design-time build's options) with a new type set: nothing read, nothing embedded.
+            var (_, ide, _) = Run(manifest, code: Code.Replace("\"iphdr\"", "\"sk_buff\""), designTime: true);
+            Assert.Equal(after, (int)counter.GetValue(null)!);
+            Assert.DoesNotContain(ide.SyntaxTrees, t => t.FilePath.EndsWith("EmbeddedKernelBtf.g.cs", StringComparison.Ordinal));
+            Assert.Contains(ide.SyntaxTrees, t => t.FilePath.Contains("Kernel", StringComparison.Ordinal));   // the types are still generated
         }
     }
 }
