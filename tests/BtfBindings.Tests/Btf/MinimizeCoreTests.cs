@@ -93,6 +93,82 @@ namespace BtfBindings.Tests.BtfFormat
             Assert.Throws<CoreException>(() => fullK.ResolveEnum("colour", local));
         }
 
+        private const string BpfReader = @"#include ""vmlinux.h""
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+char LICENSE[] SEC(""license"") = ""GPL"";
+struct out { int pid, tgid; u64 vr; void *parent; u32 len; u32 daddr; u16 proto; unsigned int flags; char comm[16]; };
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, u32); __type(value, struct out); } m SEC("".maps"");
+SEC(""raw_tp/sys_enter"")
+int prog(void *ctx)
+{
+    struct task_struct *t = (void *)bpf_get_current_task();
+    u32 k = 0;
+    struct out *o = bpf_map_lookup_elem(&m, &k);
+    if (!o) return 0;
+    o->pid = BPF_CORE_READ(t, pid);
+    o->tgid = BPF_CORE_READ(t, tgid);
+    o->vr = BPF_CORE_READ(t, se.vruntime);
+    o->parent = BPF_CORE_READ(t, real_parent);
+    o->flags = BPF_CORE_READ(t, flags);
+    bpf_core_read(&o->comm, sizeof(o->comm), &t->comm);
+    o->len = BPF_CORE_READ((struct sk_buff *)ctx, len);
+    o->proto = BPF_CORE_READ((struct sk_buff *)ctx, protocol);
+    o->daddr = BPF_CORE_READ((struct iphdr *)ctx, daddr);
+    return 0;
+}
+";
+
+        /// <summary>
+        /// The peer: <c>bpftool gen min_core_btf</c> minimizes a target for a BPF object's CO-RE relocations, keeping only the
+        /// members they access. For an object reading task_struct, sk_buff and iphdr fields (compiled against the 6.12
+        /// fixture's vmlinux.h), every such field is where bpftool's minimized BTF puts it in ours too (and in the full
+        /// BTF); ours is larger because a generated type resolves every member, not a few.
+        /// </summary>
+        [FullTheory]
+        [InlineData("x86_64-5.10")]
+        [InlineData("aarch64-6.1")]
+        [InlineData("s390x-6.12")]
+        public void Fields_a_bpf_object_reads_sit_where_bpftool_min_core_btf_puts_them(string target)
+        {
+            var dir = System.IO.Directory.CreateTempSubdirectory("btfb-mincore-").FullName;
+            try
+            {
+                var vmlinuxH = Bpftool.Dump(Fixtures.Path("x86_64-6.12"), format: "c").StdOut;
+                System.IO.File.WriteAllText(System.IO.Path.Combine(dir, "vmlinux.h"), vmlinuxH);
+                System.IO.File.WriteAllText(System.IO.Path.Combine(dir, "prog.bpf.c"), BpfReader);
+                ProcessRunner.Check("clang", new[] { "-g", "-O2", "-target", "bpf", "-c", "prog.bpf.c", "-o", "prog.o" }, dir);
+                var peer = System.IO.Path.Combine(dir, "min.btf");
+                ProcessRunner.Check("bpftool", new[] { "gen", "min_core_btf", Fixtures.Path(target), peer, System.IO.Path.Combine(dir, "prog.o") }, dir);
+
+                var buildTime = Fixtures.Kernel("x86_64-6.12");
+                var plan = LayoutPlanner.Plan(buildTime, new[] { "task_struct", "sk_buff", "iphdr" }, null, out _);
+                var min = BtfMinimizer.MinimizeForCore(Fixtures.Kernel(target), BtfMinimizer.CoreNames(plan));
+                var ours = new TargetKernel(Btf.Parse((byte[])min.Data.Clone(), "ours"), "ours");
+                var peerTypes = Bpftool.Types(peer);
+                // (root, path, the named struct each path step is a member of in bpftool's dump)
+                foreach (var (type, path, owners) in new[] { ("task_struct", "pid", ""), ("task_struct", "tgid", ""), ("task_struct", "se.vruntime", "sched_entity"),
+                    ("task_struct", "real_parent", ""), ("task_struct", "flags", ""), ("task_struct", "comm", ""), ("sk_buff", "len", ""), ("sk_buff", "protocol", ""), ("iphdr", "daddr", "") })
+                {
+                    var steps = path.Split('.');
+                    var ownerNames = new[] { type }.Concat(owners.Split(',', StringSplitOptions.RemoveEmptyEntries)).ToArray();
+                    long bits = 0;
+                    for (int i = 0; i < steps.Length; i++)
+                    {
+                        var composite = peerTypes.All.First(t => t.IsComposite && t.Name == ownerNames[i]);
+                        bits += Cli.CliSupport.Flatten(peerTypes, composite).Single(f => f.Path == steps[i]).BitOffset;
+                    }
+                    var r = ours.ResolveField(type, path, buildTime);
+                    Assert.True(r.Exists, $"{type}.{path} missing in ours");
+                    Assert.True((ulong)bits == r.BitOffset, $"{target} {type}.{path}: bpftool's minimized BTF has bit {bits}, ours {r.BitOffset}");
+                    Assert.Equal(new TargetKernel(Fixtures.Kernel(target), "full").ResolveField(type, path, buildTime).BitOffset, r.BitOffset);
+                }
+                long peerBytes = new System.IO.FileInfo(peer).Length;
+                _out.WriteLine($"{target}: bpftool gen min_core_btf {peerBytes} bytes (the 9 accessed members); ours for every member of the generated types {min.Data.Length} bytes, {ours.Vmlinux!.TypeCount - 1} types");
+            }
+            finally { try { System.IO.Directory.Delete(dir, true); } catch (System.IO.IOException) { } }
+        }
+
         /// <summary>Minimizes <paramref name="full"/> to the plan of <paramref name="roots"/> in <paramref name="buildTime"/> and compares every answer.</summary>
         internal static (int compared, int smallBytes) Compare(Btf buildTime, Btf full, string[] roots)
         {
