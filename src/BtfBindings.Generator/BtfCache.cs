@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
+using BtfBindings.Compatibility;
 
 namespace BtfBindings.Generator
 {
@@ -44,6 +46,59 @@ namespace BtfBindings.Generator
         public static void Clear()
         {
             lock (Gate) { Entries.Clear(); Order.Clear(); }
+            lock (TargetGate) TargetEntries.Clear();
+            Verdicts.Clear();
+        }
+
+        // ---- target kernels (BtfTarget items) and the verdicts on the uses seen ---------------------------------------
+
+        private static readonly object TargetGate = new object();
+        private static readonly Dictionary<string, TargetKernel> TargetEntries = new Dictionary<string, TargetKernel>(StringComparer.Ordinal);
+        private static readonly ConcurrentDictionary<string, CompatResult> Verdicts = new ConcurrentDictionary<string, CompatResult>(StringComparer.Ordinal);
+
+        /// <summary>Number of target kernels actually read and parsed (tests use it to prove caching).</summary>
+        public static int TargetParseCount;
+
+        /// <summary>Number of verdicts actually computed (each (target, build-time BTF, use) once per process).</summary>
+        public static int VerdictCount;
+
+        /// <summary>
+        /// The verdict of compat-engine's one rule (<see cref="CompatibilityRule.Classify"/>) on <paramref name="use"/> in
+        /// <paramref name="target"/> for types generated from <paramref name="build"/>, memoised by both files' content
+        /// hashes and the use, so re-analysis after an edit that adds no new use does no BTF work at all. The target is
+        /// parsed once per content hash and kept (the whole BtfTarget set is one program's, and re-parsing 40 kernels on
+        /// the next new use would cost seconds of IDE time).
+        /// </summary>
+        /// <exception cref="ArgumentException">The use names something the build-time BTF lacks.</exception>
+        /// <exception cref="BtfException">The target (or build-time) BTF cannot be read.</exception>
+        public static CompatResult Verdict(BtfTargetRef target, BtfFileRef build, CompatUse use)
+        {
+            string key = target.Path + "|" + target.Hash + "|" + build.Path + "|" + build.Hash + "|" + build.BaseHash + "|" + (int)use.Kind + "|" + use.TypeKeyword + "|" + use.TypeName + "|" + use.Member;
+            if (Verdicts.TryGetValue(key, out var hit)) return hit;
+            var r = CompatibilityRule.Classify(Target(target), use, Get(build));
+            System.Threading.Interlocked.Increment(ref VerdictCount);
+            return Verdicts.GetOrAdd(key, r);
+        }
+
+        private static TargetKernel Target(BtfTargetRef target)
+        {
+            string key = target.Path + "|" + target.Hash;
+            lock (TargetGate)
+            {
+                if (TargetEntries.TryGetValue(key, out var hit)) return hit;
+            }
+            var kernel = new TargetKernel(BtfContainer.Load(target.Path), target.FileName, target.Release.Length == 0 ? null : target.Release);
+            System.Threading.Interlocked.Increment(ref TargetParseCount);
+            lock (TargetGate)
+            {
+                if (TargetEntries.TryGetValue(key, out var raced)) return raced;
+                // A target whose content changed is a new key: drop the old version of the same path.
+                var stale = new List<string>();
+                foreach (var k in TargetEntries.Keys) if (k.StartsWith(target.Path + "|", StringComparison.Ordinal)) stale.Add(k);
+                foreach (var k in stale) TargetEntries.Remove(k);
+                TargetEntries[key] = kernel;
+                return kernel;
+            }
         }
     }
 }

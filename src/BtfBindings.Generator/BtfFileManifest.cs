@@ -25,6 +25,15 @@ namespace BtfBindings.Generator
         /// <summary>The manifest's file name (matched case-insensitively among the AdditionalFiles).</summary>
         public const string FileName = "BtfBindings.btfrefs";
 
+        /// <summary>The manifest's text as an analyzer gets it (normally one AdditionalFile).</summary>
+        public static List<string> Texts(Microsoft.CodeAnalysis.Diagnostics.AnalyzerOptions options, System.Threading.CancellationToken ct)
+        {
+            var texts = new List<string>();
+            foreach (var a in options.AdditionalFiles)
+                if (IsManifest(a.Path)) texts.Add(a.GetText(ct)?.ToString() ?? "");
+            return texts;
+        }
+
         /// <summary>True for the manifest's path.</summary>
         public static bool IsManifest(string path) => string.Equals(Path.GetFileName(path), FileName, StringComparison.OrdinalIgnoreCase);
 

@@ -5,13 +5,15 @@ using System.IO;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Build.Framework;
+using BtfBindings.Compatibility;
 using Microsoft.Build.Utilities;
 
 namespace BtfBindings.Build
 {
     /// <summary>
     /// Writes the manifest's <c>target</c> lines for the project's <c>&lt;BtfTarget&gt;</c> items (format in the generator's
-    /// BtfFileManifest.cs): full path, SHA-256, Embed, release, arch, distro/version. A BTFHub tree is tens of files of
+    /// BtfFileManifest.cs): full path, SHA-256, Embed, release, arch, distro/version (metadata, else the path by
+    /// <see cref="KernelTargetInfo"/>). A BTFHub tree is tens of files of
     /// megabytes each, so a file's hash is reused from <see cref="CacheFile"/> while its path, size and modification time are
     /// those the hash was taken at; the targets only start this task at all when an item or a file's time changed.
     /// </summary>
@@ -56,9 +58,9 @@ namespace BtfBindings.Build
                 newCache.Append(path).Append('\t').Append(size.ToString(CultureInfo.InvariantCulture)).Append('\t')
                     .Append(ticks.ToString(CultureInfo.InvariantCulture)).Append('\t').Append(hash).Append('\n');
                 string embed = string.Equals(item.GetMetadata("Embed"), "true", StringComparison.OrdinalIgnoreCase) ? "true" : "false";
-                // Release and arch as the item says; the path rule (a BTFHub tree's <distro>/<version>/<arch>/<release>.btf…)
-                // fills what it leaves out once compat-engine's rule lands; until then they stay empty here.
-                string release = item.GetMetadata("Release"), arch = item.GetMetadata("Arch"), distro = "";
+                // Release and arch as the item says, else by the one naming rule (a BTFHub tree's <distro>/<version>/<arch>/<release>.btf…).
+                var kernel = KernelTargetInfo.FromPath(path, NullIfEmpty(item.GetMetadata("Release")), NullIfEmpty(item.GetMetadata("Arch")));
+                string release = kernel.Release, arch = kernel.Arch ?? "", distro = kernel.DistroLabel ?? "";
                 lines.Append("target\t").Append(path).Append('\t').Append(hash).Append('\t').Append(embed).Append('\t')
                     .Append(release).Append('\t').Append(arch).Append('\t').Append(distro).Append('\n');
             }
@@ -69,6 +71,8 @@ namespace BtfBindings.Build
             WriteIfChanged(OutputFile, lines.ToString());
             return true;
         }
+
+        private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
 
         private static Dictionary<string, (long size, long ticks, string hash)> ReadCache(string file)
         {

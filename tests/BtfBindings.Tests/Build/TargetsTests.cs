@@ -284,7 +284,9 @@ namespace BtfBindings.Tests.Build
                 Assert.Equal(new[] { a, b }, targets.Select(t => t.Path));
                 Assert.All(targets, t => Assert.Equal(Sha256(t.Path), t.Hash, ignoreCase: true));
                 Assert.Equal((false, true), (targets[0].Embed, targets[1].Embed));
-                Assert.Equal(("6.12.57+deb13-amd64", "x86_64"), (targets[1].Release, targets[1].Arch));
+                Assert.Equal(("6.12.57+deb13-amd64", "x86_64", "debian/13"), (targets[1].Release, targets[1].Arch, targets[1].Distro));
+                // No metadata: release, arch and distro/version from the BTFHub path (compat-engine's naming rule).
+                Assert.Equal(("5.10.0-46-amd64", "x86_64", "debian/11"), (targets[0].Release, targets[0].Arch, targets[0].Distro));
                 Assert.Empty(BtfBindings.Generator.BtfFileManifest.Parse(new[] { manifest }).Files);
 
                 (code, output) = Msbuild(dir, args);    // nothing changed: the task does not start
