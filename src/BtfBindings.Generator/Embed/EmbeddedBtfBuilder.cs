@@ -142,14 +142,11 @@ namespace BtfBindings.Embed
             var m = new Minimized();
             try
             {
-                var (btf, full) = LoadRaw(t.Path);
-                using (btf)
-                {
-                    var result = BtfMinimizer.MinimizeForCore(btf, names);
-                    m.Raw = result.Data;
-                    m.FullBytes = full;
-                    m.Absent = names.Where(n => BtfMinimizer.CoreRoots(btf, new[] { n }).Count == 0).ToArray();
-                }
+                // Parsed through the compatibility check's cache (one parse per target and content hash in the process).
+                var btf = BtfCache.Target(t).Vmlinux!;
+                m.Raw = BtfMinimizer.MinimizeForCore(btf, names).Data;
+                m.FullBytes = btf.RawLength;
+                m.Absent = names.Where(n => BtfMinimizer.CoreRoots(btf, new[] { n }).Count == 0).ToArray();
                 Interlocked.Increment(ref MinimizeCount);
             }
             catch (Exception e) when (e is BtfException || e is IOException || e is UnauthorizedAccessException)
@@ -163,15 +160,6 @@ namespace BtfBindings.Embed
                 Cache[key] = m;
             }
             return m;
-        }
-
-        /// <summary>The target's BTF and the size of its raw BTF (what the report compares with), from any container Btf.Load reads.</summary>
-        private static (Btf btf, long rawBytes) LoadRaw(string path)
-        {
-            var bytes = BtfContainer.ReadInputFile(path);
-            if (BtfContainer.IsBtfMagic(bytes)) return (Btf.Parse(bytes, path), bytes.Length);
-            var found = Containers.KernelImage.FindBtf(bytes, path);
-            return (Btf.Parse(found.Data, path + " (" + found.Description + ")", null, 0, found.PointerSize), found.Data.Length);
         }
 
         /// <summary>How messages name an entry: its place in a BTFHub tree (<c>debian/11/x86_64/5.10.0-46-amd64.btf.tar.xz</c>), never the build machine's path.</summary>
