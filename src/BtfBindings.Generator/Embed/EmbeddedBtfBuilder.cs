@@ -126,12 +126,10 @@ namespace BtfBindings.Embed
                 WriteReport(targets.ReportDirectory, report.text);
                 return Done();
             }
-            catch (OperationCanceledException) { throw; }
-            catch (Exception e)
+            catch (Exception e) when (!(e is OperationCanceledException))
             {
-                diags.Add(DiagnosticInfo.Create("BTFB009", null, BtfSourceGenerator.Describe(e)));
-                sources.Clear();
-                return Done();
+                // Never into the compiler: BTFB009 with where it came from, and nothing half-built.
+                return new GenerationResult(Nothing.Sources, new EquatableArray<DiagnosticInfo>(new[] { DiagnosticInfo.Create("BTFB009", null, BtfSourceGenerator.Describe(e)) }));
             }
         }
 
