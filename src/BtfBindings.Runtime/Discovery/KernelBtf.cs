@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
 
@@ -434,7 +435,11 @@ namespace BtfBindings
         private static List<EmbeddedKernelBtf> EmbeddedEntries(KernelBtfOptions o, List<string> attempts)
         {
             var list = new List<EmbeddedKernelBtf>(o.Embedded);
-            if (o.UseRegistered) list.AddRange(EmbeddedKernelBtf.Registered);
+            if (o.UseRegistered)
+            {
+                RunRegistrations();
+                list.AddRange(EmbeddedKernelBtf.Registered);
+            }
             var asm = o.ResourceAssembly;
             if (asm == null) return list;
             string prefix = o.ResourcePrefix ?? "btf/";
@@ -449,6 +454,34 @@ namespace BtfBindings
             catch (NotSupportedException e) { attempts.Add($"resources of {asmName}: {e.Message}"); } // a dynamic assembly
             return list;
         }
+
+#if !BTFBINDINGS_GENERATOR
+        /// <summary>
+        /// Embedded BTF registers itself from a generated module initializer, which the runtime runs only once something in
+        /// that module is used: before <c>Main</c> for the application, but for a library holding the types (a
+        /// <c>BtfTypesAssembly</c>, a class library) maybe not yet when discovery runs. So the module initializers of the
+        /// loaded assemblies that reference this one are run here (each runs once in a process anyway; Native AOT has run
+        /// them all at start-up).
+        /// </summary>
+        [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026",
+            Justification = "Only the names of the references are compared; a reference the trimmer removed is one no code uses, so there is nothing to register from it.")]
+        private static void RunRegistrations()
+        {
+            string self = typeof(KernelBtf).Assembly.GetName().Name ?? "BtfBindings";
+            foreach (var asm in AppDomain.CurrentDomain.GetAssemblies())
+            {
+                if (asm.IsDynamic) continue;
+                try
+                {
+                    foreach (var r in asm.GetReferencedAssemblies())
+                        if (r.Name == self) { RuntimeHelpers.RunModuleConstructor(asm.ManifestModule.ModuleHandle); break; }
+                }
+                catch (Exception e) when (e is NotSupportedException || e is TypeInitializationException || e is FileNotFoundException || e is BadImageFormatException) { }
+            }
+        }
+#else
+        private static void RunRegistrations() { }
+#endif
 
         /// <summary>The files looked for in a BTFHub-style cache: <c>ID/VERSION_ID/ARCH/RELEASE.btf[.tar.xz]</c>, then <c>RELEASE.btf[.tar.xz]</c> at the top.</summary>
         public static IReadOnlyList<string> BtfHubPaths(KernelBtfOptions o, string dir, string release)

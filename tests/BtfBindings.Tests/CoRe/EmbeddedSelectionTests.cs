@@ -128,6 +128,31 @@ namespace BtfBindings.Tests.CoRe
             }
             finally { EmbeddedKernelBtf.Unregister(new EmbeddedKernelBtf(name, release, () => Array.Empty<byte>(), "arm64")); }
         }
+
+        [Fact]
+        public void A_library_registering_embedded_btf_is_found_before_anything_in_it_is_used()
+        {
+            // A library (a BtfTypesAssembly, a class library holding [BtfTypes]) whose generated module initializer has not
+            // run, because nothing in it was used yet: discovery runs it.
+            string release = "9.9.9-library-" + Guid.NewGuid().ToString("N").Substring(0, 8);
+            string b64 = Convert.ToBase64String(Vmlinux("from_library"));
+            var code = "internal static class Reg { [System.Runtime.CompilerServices.ModuleInitializer] internal static void Init() => "
+                + $"BtfBindings.KernelBtfOptions.RegisterEmbedded(\"lib/{release}.btf\", \"{release}\", \"x86_64\", static () => System.Convert.FromBase64String(\"{b64}\")); }}";
+            var c = BtfBindings.Tests.Support.TestCompilation.Create("Lib" + Guid.NewGuid().ToString("N"), new[] { Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText(code) });
+            using var ms = new MemoryStream();
+            var r = c.Emit(ms);
+            Assert.True(r.Success, string.Join("\n", r.Diagnostics));
+            System.Reflection.Assembly.Load(ms.ToArray());
+            try
+            {
+                var o = Machine(release, "x86_64");
+                o.UseRegistered = true;
+                var k = TargetKernel.Current(o);
+                Assert.True(k.IsPortable, k.Description);
+                Assert.Single(k.Vmlinux!.FindTypes("from_library"));
+            }
+            finally { EmbeddedKernelBtf.Unregister(new EmbeddedKernelBtf($"lib/{release}.btf", release, () => Array.Empty<byte>(), "x86_64")); }
+        }
     }
 
     /// <summary>Discovery tests share the process-wide registry of embedded BTF, so they do not run in parallel.</summary>
