@@ -8,11 +8,12 @@ namespace BtfBindings.Tests.Build
 {
     public partial class UserJourneyTests
     {
+        private const string EmbedKernel = @"[BtfBindings.BtfTypes(""task_struct"", ""iphdr"")]
+public static partial class Kernel { }
+";
+
         private const string EmbedProgram = @"using System.Buffers.Binary;
 using BtfBindings;
-
-[BtfTypes(""task_struct"", ""iphdr"")]
-public static partial class Kernel { }
 
 public static class Program
 {
@@ -47,10 +48,19 @@ public static class Program
         /// a release that is not embedded, or embedded only for another arch, is non-portable and lists what is embedded.
         /// </summary>
         [FullFact]
-        public void Embedded_btf_targets_are_picked_by_release_and_arch_on_a_kernel_without_btf()
+        public void Embedded_btf_targets_are_picked_by_release_and_arch_on_a_kernel_without_btf() => EmbedJourney("embed", typesAssembly: false);
+
+        /// <summary>6b. The same with the opt-in <c>&lt;BtfTypesAssembly Include="Kernel.cs" /&gt;</c>: the BTF is embedded in the
+        /// types assembly, a library, and still found by <c>TargetKernel.Current()</c> before any of its types is used.</summary>
+        [FullFact]
+        public void Embedded_btf_in_a_types_assembly_is_found_too() => EmbedJourney("embed-types-assembly", typesAssembly: true);
+
+        private void EmbedJourney(string name, bool typesAssembly)
         {
-            var app = _feed.NewApp("embed", "net10.0",
-                "    <BtfFile Include=\"x86_64-6.12.btf\" />\n    <BtfTarget Include=\"btfhub/**/*.btf.tar.xz\" Embed=\"true\" />", EmbedProgram);
+            var app = _feed.NewApp(name, "net10.0",
+                "    <BtfFile Include=\"x86_64-6.12.btf\" />\n    <BtfTarget Include=\"btfhub/**/*.btf.tar.xz\" Embed=\"true\" />"
+                + (typesAssembly ? "\n    <BtfTypesAssembly Include=\"Kernel.cs\" />" : ""), EmbedProgram);
+            File.WriteAllText(Path.Combine(app, "Kernel.cs"), EmbedKernel);
             CopyFixture("x86_64-6.12", app, "x86_64-6.12.btf");
             var tree = BtfHubTree.Make();
             foreach (var f in Directory.GetFiles(tree, "*.btf.tar.xz", SearchOption.AllDirectories))
@@ -66,6 +76,7 @@ public static class Program
             Assert.True(summary != null, "no size report line in the build output:\n" + build);
             _log.WriteLine(summary!.Trim());
             var report = Directory.GetFiles(Path.Combine(app, "obj"), "embedded.md", SearchOption.AllDirectories).Single();
+            if (typesAssembly) Assert.Contains("btftypes", report);
             _log.WriteLine(File.ReadAllText(report));
 
             var roots = Path.Combine(app, "roots");
