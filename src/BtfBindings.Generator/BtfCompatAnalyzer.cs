@@ -77,6 +77,8 @@ namespace BtfBindings.Generator
             public BtfFileSet Files { get; }
             public EquatableArray<BtfTargetRef> Targets { get; }
             public KernelTargetInfo[] Infos { get; }
+            /// <summary>The parsed targets this compilation's analysis used: alive while it runs, collectable after.</summary>
+            public HashSet<TargetKernel> Kept { get; } = new HashSet<TargetKernel>();
         }
 
         private static void Analyze(OperationAnalysisContext oc, Context ctx)
@@ -93,10 +95,13 @@ namespace BtfBindings.Generator
             var verdicts = new CompatVerdict[ctx.Targets.Count];
             try
             {
-                for (int i = 0; i < verdicts.Length; i++)
+                // Concurrent uses start at different targets, so a clean build parses several targets at once.
+                int start = Environment.CurrentManagedThreadId % verdicts.Length;
+                for (int k = 0; k < verdicts.Length; k++)
                 {
                     oc.CancellationToken.ThrowIfCancellationRequested();
-                    verdicts[i] = BtfCache.Verdict(ctx.Targets[i], file, use).Verdict;
+                    int i = (start + k) % verdicts.Length;
+                    verdicts[i] = BtfCache.Verdict(ctx.Targets[i], file, use, ctx.Kept).Verdict;
                 }
             }
             catch (ArgumentException) { return; }      // not a path the build-time BTF has (a renamed C# member): nothing to judge
