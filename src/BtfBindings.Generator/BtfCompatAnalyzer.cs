@@ -60,16 +60,17 @@ namespace BtfBindings.Generator
             var texts = BtfFileManifest.Texts(start.Options, start.CancellationToken);
             var targets = BtfFileManifest.ParseTargets(texts);
             if (targets.Count == 0) return;
-            var ctx = new Context(attribute, btfType, BtfFileManifest.Parse(texts), targets);
+            var manifest = start.Options.AdditionalFiles.First(a => BtfFileManifest.IsManifest(a.Path)).Path;
+            var ctx = new Context(attribute, btfType, BtfFileManifest.Parse(texts), targets, VerdictFile.Load(VerdictFile.PathFor(manifest)));
             start.RegisterOperationAction(oc => Analyze(oc, ctx), OperationKind.FieldReference, OperationKind.PropertyReference);
         }
 
         /// <summary>What one compilation's checks share: the symbols, the manifest, and the targets as messages name them.</summary>
         private sealed class Context
         {
-            public Context(INamedTypeSymbol attribute, INamedTypeSymbol btfType, BtfFileSet files, EquatableArray<BtfTargetRef> targets)
+            public Context(INamedTypeSymbol attribute, INamedTypeSymbol btfType, BtfFileSet files, EquatableArray<BtfTargetRef> targets, Dictionary<string, CompatResult> known)
             {
-                Attribute = attribute; BtfType = btfType; Files = files; Targets = targets;
+                Attribute = attribute; BtfType = btfType; Files = files; Targets = targets; Known = known;
                 Infos = targets.Select(t => KernelTargetInfo.FromPath(t.Path, t.Release.Length == 0 ? null : t.Release, t.Arch.Length == 0 ? null : t.Arch)).ToArray();
             }
             public INamedTypeSymbol Attribute { get; }
@@ -77,6 +78,8 @@ namespace BtfBindings.Generator
             public BtfFileSet Files { get; }
             public EquatableArray<BtfTargetRef> Targets { get; }
             public KernelTargetInfo[] Infos { get; }
+            /// <summary>The last build's verdicts (<see cref="VerdictFile"/>): a fresh compiler process parses no target for them.</summary>
+            public Dictionary<string, CompatResult> Known { get; }
             /// <summary>The parsed targets this compilation's analysis used: alive while it runs, collectable after.</summary>
             public HashSet<TargetKernel> Kept { get; } = new HashSet<TargetKernel>();
         }
@@ -101,7 +104,8 @@ namespace BtfBindings.Generator
                 {
                     oc.CancellationToken.ThrowIfCancellationRequested();
                     int i = (start + k) % verdicts.Length;
-                    verdicts[i] = BtfCache.Verdict(ctx.Targets[i], file, use, ctx.Kept).Verdict;
+                    verdicts[i] = ctx.Known.TryGetValue(VerdictFile.Key(ctx.Targets[i].Hash, file.Hash, use), out var known)
+                        ? known.Verdict : BtfCache.Verdict(ctx.Targets[i], file, use, ctx.Kept).Verdict;
                 }
             }
             catch (ArgumentException) { return; }      // not a path the build-time BTF has (a renamed C# member): nothing to judge

@@ -14,7 +14,7 @@ namespace BtfBindings.Build
     /// After compile: the compatibility report of the just-built assembly against the project's <c>&lt;BtfTarget&gt;</c>
     /// kernels, <c>compat.json</c> and <c>compat.md</c>, from compat-engine's assembly scanner, classification rule and
     /// writers (so it says what <c>btfgen compat --assembly</c> says). Verdicts are kept in <c>compat.verdicts</c> beside
-    /// them, keyed by both files' content hashes and the use, so a rebuild whose uses did not change parses no target.
+    /// them (<see cref="VerdictFile"/>), keyed by both files' content hashes and the use, so a rebuild whose uses did not change parses no target.
     /// </summary>
     public sealed class WriteCompatReport : Task
     {
@@ -48,8 +48,8 @@ namespace BtfBindings.Build
             var lines = TargetLines.Select(l => l.Split('\t')).Where(p => p.Length > 2 && p[0] == "target").ToDictionary(p => p[1], p => p, StringComparer.Ordinal);
             string At(string[] p, int i) => p.Length > i ? p[i] : "";
             Directory.CreateDirectory(OutputDirectory);
-            string cacheFile = Path.Combine(OutputDirectory, "compat.verdicts");
-            var cache = ReadVerdicts(cacheFile);
+            string cacheFile = Path.Combine(OutputDirectory, VerdictFile.FileName);
+            var cache = VerdictFile.Load(cacheFile);
             string buildHash = Sha256(build);
             var uses = scan.Grouped();
             int parsed = 0;
@@ -66,7 +66,7 @@ namespace BtfBindings.Build
                 TargetKernel? kernel = null;
                 for (int u = 0; u < uses.Count; u++)
                 {
-                    string key = hash + "\t" + buildHash + "\t" + uses[u].use.Text;
+                    string key = VerdictFile.Key(hash, buildHash, uses[u].use);
                     if (cache.TryGetValue(key, out var known)) { results[u][t] = known; continue; }
                     try
                     {
@@ -90,8 +90,7 @@ namespace BtfBindings.Build
                 uses.Select((x, u) => (x.use, x.sites, (IReadOnlyList<CompatResult>)results[u])).ToArray());
             WriteIfChanged(Path.Combine(OutputDirectory, "compat.json"), CompatReportJson.Write(report));
             WriteIfChanged(Path.Combine(OutputDirectory, "compat.md"), CompatReportMarkdown.Write(report));
-            WriteIfChanged(cacheFile, string.Concat(cache.OrderBy(kv => kv.Key, StringComparer.Ordinal)
-                .Select(kv => kv.Key + "\t" + ((int)kv.Value.Verdict).ToString(CultureInfo.InvariantCulture) + "\t" + kv.Value.Detail.Replace('\t', ' ').Replace('\n', ' ') + "\n")));
+            WriteIfChanged(cacheFile, VerdictFile.Write(cache));
             Log.LogMessage(MessageImportance.Normal, "BtfTarget: compatibility report of {0} uses x {1} targets in {2} ({3} targets parsed, the rest from compat.verdicts)",
                 uses.Count, Targets.Length, OutputDirectory, parsed);
             return true;
@@ -107,19 +106,6 @@ namespace BtfBindings.Build
                 if (match.Length == 1) return match[0];
             }
             return files.Length == 1 && scan.SourceFiles.Count <= 1 ? files[0] : null;
-        }
-
-        private static Dictionary<string, CompatResult> ReadVerdicts(string file)
-        {
-            var d = new Dictionary<string, CompatResult>(StringComparer.Ordinal);
-            if (!File.Exists(file)) return d;
-            foreach (var line in File.ReadAllLines(file))
-            {
-                var p = line.Split('\t');
-                if (p.Length == 5 && int.TryParse(p[3], NumberStyles.None, CultureInfo.InvariantCulture, out int v) && Enum.IsDefined(typeof(CompatVerdict), v))
-                    d[p[0] + "\t" + p[1] + "\t" + p[2]] = new CompatResult((CompatVerdict)v, p[4]);
-            }
-            return d;
         }
 
         private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
