@@ -4,8 +4,8 @@
 # Peers: libbpf's btf__parse (bench/peers/libbpf_parse.c), the aya-tool pipeline (bpftool format c + bindgen), and bpftool
 # itself against the installed tool, native and framework-dependent (bench/peers/native_tool.sh); for BtfBindings.Bpf, a C
 # libbpf consumer of the same BPF object (bench/peers/libbpf_ringbuf.c; needs bpf(), i.e. root or CAP_BPF); a fresh app's
-# rebuild with the packed package against the same app without it (bench/rebuild_ratio.sh), and the generated code's
-# size (bench/gen_size.sh).
+# rebuild with the packed package against the same app without it (bench/rebuild_ratio.sh), the generated code's
+# size (bench/gen_size.sh), and `btfgen compat` over 40 kernels against a bpftool loop (bench/compat.sh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -94,3 +94,6 @@ echo "== 7. a user's edit-build loop: rebuild after an unrelated edit, app with 
 
 echo "== 8. generated C# for [BtfTypes(\"task_struct\", \"iphdr\")], by what it is for"
 "$here/gen_size.sh"
+
+echo "== 9. build-time compatibility: btfgen compat of 50 fields against 40 target kernels (6 real + 34 derived), whole process, vs a bpftool loop"
+"$here/compat.sh" "$work/btfgen/btfgen"

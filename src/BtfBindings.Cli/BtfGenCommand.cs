@@ -67,6 +67,7 @@ namespace BtfBindings.Cli
             root.Subcommands.Add(ExtractCommand.Create(ctx));
             root.Subcommands.Add(MinimizeCommand.Create(ctx));
             root.Subcommands.Add(HeaderCommand.Create(ctx));
+            root.Subcommands.Add(CompatCommand.Create(ctx));
             return root;
         }
 

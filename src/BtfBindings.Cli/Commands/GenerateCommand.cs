@@ -61,7 +61,7 @@ namespace BtfBindings.Cli.Commands
         }
 
         /// <summary>The subcommands (a token naming one never takes the fast path).</summary>
-        internal static readonly string[] CommandNames = { "generate", "dump", "list", "show", "diff", "extract", "minimize", "header" };
+        internal static readonly string[] CommandNames = { "generate", "dump", "list", "show", "diff", "extract", "minimize", "header", "compat" };
         /// <summary>Options of <c>generate</c> that take a value, and the flags; the fast path knows exactly these.</summary>
         internal static readonly string[] ValueOptions = { "--btf", "-b", "--base", "-B", "--output", "-o", "--namespace", "-n", "--class", "-c" };
         internal static readonly string[] FlagOptions = { "--all", "--follow-pointers", "--no-unsafe" };

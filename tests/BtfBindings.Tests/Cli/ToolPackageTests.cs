@@ -244,6 +244,8 @@ namespace BtfBindings.Tests.Cli
                 (new[] { "show", "sk_buff", "--btf", fixture }, 0),
                 (new[] { "diff", fixture, x86, "task_struct", "sk_buff", "--json" }, 1),
                 (new[] { "minimize", "task_struct", "--btf", x86, "-o", "OUT.btf", "--json" }, 0),
+                (new[] { "compat", "--targets", BtfHubTree.Make(), "--btf", x86, "task_struct.pid", "task_struct.__state", "pid_type::PIDTYPE_TGID", "--json", "-" }, 1),
+                (new[] { "compat", "-t", BtfHubTree.Make(), "-b", x86, "struct iphdr", "--markdown", "OUT.md" }, 0),
                 (new[] { "--version" }, 0),
                 (new[] { "show" }, 2),
                 (new[] { "list", "iphdr", "--btf", Path.Combine(root, "missing.btf") }, null),

@@ -58,7 +58,7 @@ namespace App
 }
 ";
 
-        private static (string dll, string source) Build(OptimizationLevel level, bool pdb)
+        internal static (string dll, string source) Build(OptimizationLevel level, bool pdb)
         {
             var dir = Directory.CreateTempSubdirectory("compat-scan-").FullName;
             string src = Path.Combine(dir, "Probe.cs");

@@ -66,6 +66,7 @@ namespace BtfBindings.Compatibility
             var results = new CompatResult[uses.Count][];
             for (int u = 0; u < results.Length; u++) results[u] = new CompatResult[targetPaths.Count];
             var options = new ParallelOptions { MaxDegreeOfParallelism = parallelism > 0 ? parallelism : Environment.ProcessorCount };
+            var failures = new Exception?[targetPaths.Count];
             Parallel.For(0, targetPaths.Count, options, t =>
             {
                 string path = targetPaths[t];
@@ -74,12 +75,14 @@ namespace BtfBindings.Compatibility
                 try { btf = Btf.Load(path); }
                 catch (Exception e) when (e is BtfException or IOException or UnauthorizedAccessException)
                 {
-                    throw new CompatInputException($"target '{path}' cannot be read as BTF: {e.Message}", e);
+                    failures[t] = new CompatInputException($"target '{path}' cannot be read as BTF: {e.Message}", e);
+                    return;
                 }
                 targets[t] = new CompatTarget(info, Sha256(path));
                 var kernel = new TargetKernel(btf, info.Label, info.Release);
                 for (int u = 0; u < uses.Count; u++) results[u][t] = CompatibilityRule.Classify(kernel, uses[u].use, buildTime);
             });
+            foreach (var f in failures) if (f != null) throw f; // the first bad target in the order given
             return CompatReport.Create(buildPath, buildPath != null && File.Exists(buildPath) ? Sha256(buildPath) : null, targets,
                 uses.Select((x, u) => (x.use, x.sites, (IReadOnlyList<CompatResult>)results[u])).ToArray());
         }

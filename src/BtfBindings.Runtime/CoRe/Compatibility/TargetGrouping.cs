@@ -25,7 +25,7 @@ namespace BtfBindings.Compatibility
 
         /// <summary>
         /// "5.4–5.13 (12 of 40 targets)"; with several architectures among <paramref name="targets"/>, each range is
-        /// prefixed by its arch ("x86_64 5.4–5.13, aarch64 6.1 (3 of 40 targets)"); "all 40 targets" when all are selected.
+        /// prefixed by its arch ("x86_64 5.4–5.13, aarch64 6.1 (3 of 40 targets)", "all aarch64" for every one of several); "all 40 targets" when all are selected.
         /// </summary>
         /// <param name="targets">Every target of the check.</param>
         /// <param name="selected">Per target (same order): whether it is in the subset.</param>
@@ -55,7 +55,7 @@ namespace BtfBindings.Compatibility
                 if (ranges.Count == 0) continue;
                 string archName = arch.Key ?? "unknown arch";
                 if (!manyArches) parts.AddRange(ranges);
-                else if (inArch == list.Length) parts.Add("all " + archName);
+                else if (inArch == list.Length && list.Length > 1) parts.Add("all " + archName);
                 else parts.Add(archName + " " + string.Join(", ", ranges));
             }
             return string.Join(", ", parts) + " (" + n.ToString(CultureInfo.InvariantCulture) + " of " + targets.Count.ToString(CultureInfo.InvariantCulture) + " targets)";
