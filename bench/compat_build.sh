@@ -12,6 +12,7 @@
 #   clean build      bin/ and obj/<config>/ removed, no compiler server (every csc fresh: the analyzer parses every target)
 #   no-op build      nothing changed (MSBuild's up-to-date checks, HashBtfTargets not started)
 #   incremental      a string in Program.cs edited, with the compiler server (the verdicts are memoised there) and without it
+# then, in process (bench harness), the targets' load time, the verdicts' time and the managed memory the parsed kernels take.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -99,4 +100,11 @@ measure "clean build (no compiler server)" 2000 run_clean
 measure "no-op build" 50 run_noop
 measure "incremental, compiler server (verdicts memoised)" 50 run_edit_shared
 measure "incremental, no compiler server" 50 run_edit_fresh
+# In process, what the compiler does with the targets (the bench harness links the same rule): load, verdicts, memory kept.
+dotnet build -c Release "$here/BtfBindings.Bench" -nologo -v q >/dev/null || die "bench harness build failed"
+echo "in process, the analyzer's work from the archives (a cold compiler):"
+"$here/BtfBindings.Bench/bin/Release/net10.0/BtfBindings.Bench" compat-targets "$work/btfhub" "$work/with/vmlinux.btf" $fields | sed 's/^/  /'
+"$root/tests/fixtures/make-btfhub-tree.sh" "$work/raw" --variants "$N" --raw >/dev/null || die "make-btfhub-tree.sh --raw failed"
+echo "in process, from raw copies (what BtfBindingsRawBtfCache gives every compile after the first):"
+"$here/BtfBindings.Bench/bin/Release/net10.0/BtfBindings.Bench" compat-targets "$work/raw" "$work/with/vmlinux.btf" $fields | sed 's/^/  /'
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -5,7 +5,7 @@
 # itself against the installed tool, native and framework-dependent (bench/peers/native_tool.sh); for BtfBindings.Bpf, a C
 # libbpf consumer of the same BPF object (bench/peers/libbpf_ringbuf.c; needs bpf(), i.e. root or CAP_BPF); a fresh app's
 # rebuild with the packed package against the same app without it (bench/rebuild_ratio.sh), the generated code's
-# size (bench/gen_size.sh), and `btfgen compat` over 40 kernels against a bpftool loop (bench/compat.sh).
+# size (bench/gen_size.sh), and `btfgen compat` over 40 kernels against a bpftool loop (bench/compat.sh); BtfTarget items in a fresh app's build against the same app without them (bench/compat_build.sh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -97,3 +97,6 @@ echo "== 8. generated C# for [BtfTypes(\"task_struct\", \"iphdr\")], by what it 
 
 echo "== 9. build-time compatibility: btfgen compat of 50 fields against 40 target kernels (6 real + 34 derived), whole process, vs a bpftool loop"
 "$here/compat.sh" "$work/btfgen/btfgen"
+
+echo "== 10. BtfTarget items in a build: 50 used fields against 40 target kernels (6 real + 34 derived), clean/no-op/incremental vs the same app without them (goals: +2 s, +50 ms)"
+"$here/compat_build.sh" 40
