@@ -53,39 +53,47 @@ namespace BtfBindings.Build
             string buildHash = Sha256(build);
             var uses = scan.Grouped();
             int parsed = 0;
-            Btf? buildBtf = null;
-            var targets = new List<CompatTarget>();
+            var buildBtf = new Lazy<Btf>(() => Btf.Load(build));
+            var targets = new CompatTarget[Targets.Length];
             var results = uses.Select(_ => new CompatResult[Targets.Length]).ToArray();
-            for (int t = 0; t < Targets.Length; t++)
+            var found = new Dictionary<string, CompatResult>[Targets.Length];
+            string? failure = null;
+            // One target per worker (a clean build parses them all: two cores halve it); verdicts merged afterwards.
+            System.Threading.Tasks.Parallel.For(0, Targets.Length, t =>
             {
                 string path = Targets[t].GetMetadata("FullPath");
                 lines.TryGetValue(path, out var line);
                 string hash = line != null ? At(line, 2) : Sha256(path);
                 var info = KernelTargetInfo.FromPath(path, NullIfEmpty(Targets[t].GetMetadata("Release")), NullIfEmpty(Targets[t].GetMetadata("Arch")));
-                targets.Add(new CompatTarget(info, hash.ToLowerInvariant()));
+                targets[t] = new CompatTarget(info, hash.ToLowerInvariant());
+                found[t] = new Dictionary<string, CompatResult>(StringComparer.Ordinal);
                 TargetKernel? kernel = null;
-                for (int u = 0; u < uses.Count; u++)
+                try
                 {
-                    string key = VerdictFile.Key(hash, buildHash, uses[u].use);
-                    if (cache.TryGetValue(key, out var known)) { results[u][t] = known; continue; }
-                    try
+                    for (int u = 0; u < uses.Count; u++)
                     {
-                        buildBtf ??= Btf.Load(build);
+                        string key = VerdictFile.Key(hash, buildHash, uses[u].use);
+                        if (cache.TryGetValue(key, out var known)) { results[u][t] = known; continue; }
                         if (kernel == null)
                         {
                             string raw = line != null ? At(line, 7) : "";
                             kernel = new TargetKernel(Btf.Load(raw.Length > 0 && File.Exists(raw) ? raw : path), info.Label, info.Release);
-                            parsed++;
+                            System.Threading.Interlocked.Increment(ref parsed);
                         }
-                        cache[key] = results[u][t] = CompatibilityRule.Classify(kernel, uses[u].use, buildBtf);
-                    }
-                    catch (Exception e) when (e is BtfException || e is IOException || e is UnauthorizedAccessException || e is ArgumentException)
-                    {
-                        Log.LogMessage(MessageImportance.High, "BtfTarget: no compatibility report: {0}: {1}", path, e.Message);
-                        return true;
+                        found[t][key] = results[u][t] = CompatibilityRule.Classify(kernel, uses[u].use, buildBtf.Value);
                     }
                 }
+                catch (Exception e) when (e is BtfException || e is IOException || e is UnauthorizedAccessException || e is ArgumentException)
+                {
+                    failure = path + ": " + e.Message;
+                }
+            });
+            if (failure != null)
+            {
+                Log.LogMessage(MessageImportance.High, "BtfTarget: no compatibility report: {0}", failure);
+                return true;
             }
+            foreach (var d in found) foreach (var kv in d) cache[kv.Key] = kv.Value;
             var report = CompatReport.Create(build, buildHash.ToLowerInvariant(), targets,
                 uses.Select((x, u) => (x.use, x.sites, (IReadOnlyList<CompatResult>)results[u])).ToArray());
             WriteIfChanged(Path.Combine(OutputDirectory, "compat.json"), CompatReportJson.Write(report));
