@@ -60,16 +60,21 @@ namespace BtfBindings.Generator
             var texts = BtfFileManifest.Texts(start.Options, start.CancellationToken);
             var targets = BtfFileManifest.ParseTargets(texts);
             if (targets.Count == 0) return;
-            var ctx = new Context(attribute, btfType, BtfFileManifest.Parse(texts), targets);
+            var manifest = start.Options.AdditionalFiles.First(a => BtfFileManifest.IsManifest(a.Path)).Path;
+            string verdictFile = VerdictFile.PathFor(manifest);
+            var ctx = new Context(attribute, btfType, BtfFileManifest.Parse(texts), targets, VerdictFile.Load(verdictFile));
             start.RegisterOperationAction(oc => Analyze(oc, ctx), OperationKind.FieldReference, OperationKind.PropertyReference);
+            // A build's compile hands its new verdicts to the report task that follows and to the next compiler process
+            // (an IDE runs this only in full-solution analysis; its own process keeps the verdicts anyway).
+            start.RegisterCompilationEndAction(_ => ctx.Save(verdictFile));
         }
 
         /// <summary>What one compilation's checks share: the symbols, the manifest, and the targets as messages name them.</summary>
         private sealed class Context
         {
-            public Context(INamedTypeSymbol attribute, INamedTypeSymbol btfType, BtfFileSet files, EquatableArray<BtfTargetRef> targets)
+            public Context(INamedTypeSymbol attribute, INamedTypeSymbol btfType, BtfFileSet files, EquatableArray<BtfTargetRef> targets, Dictionary<string, CompatResult> known)
             {
-                Attribute = attribute; BtfType = btfType; Files = files; Targets = targets;
+                Attribute = attribute; BtfType = btfType; Files = files; Targets = targets; Known = known;
                 Infos = targets.Select(t => KernelTargetInfo.FromPath(t.Path, t.Release.Length == 0 ? null : t.Release, t.Arch.Length == 0 ? null : t.Arch)).ToArray();
             }
             public INamedTypeSymbol Attribute { get; }
@@ -77,6 +82,31 @@ namespace BtfBindings.Generator
             public BtfFileSet Files { get; }
             public EquatableArray<BtfTargetRef> Targets { get; }
             public KernelTargetInfo[] Infos { get; }
+            /// <summary>The last build's verdicts (<see cref="VerdictFile"/>): a fresh compiler process parses no target for them.</summary>
+            public Dictionary<string, CompatResult> Known { get; }
+            /// <summary>Verdicts this compilation's analysis added to <see cref="Known"/>.</summary>
+            public System.Collections.Concurrent.ConcurrentDictionary<string, CompatResult> Added { get; } = new System.Collections.Concurrent.ConcurrentDictionary<string, CompatResult>(StringComparer.Ordinal);
+
+            /// <summary>Writes <see cref="Known"/> and <see cref="Added"/> to the verdict file when something was added (atomically: an IDE may build at once).</summary>
+            public void Save(string path)
+            {
+                // Only beside a real manifest (an in-memory one, as in tests, has no folder of its own).
+                if (Added.IsEmpty || !Directory.Exists(Path.GetDirectoryName(Path.GetDirectoryName(path)))) return;
+                string tmp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+                try
+                {
+                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                    File.WriteAllText(tmp, VerdictFile.Write(Known.Concat(Added.Where(kv => !Known.ContainsKey(kv.Key)))));
+                    if (File.Exists(path)) File.Replace(tmp, path, null); else File.Move(tmp, path);
+                }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+                {
+                    try { File.Delete(tmp); } catch (Exception e2) when (e2 is IOException || e2 is UnauthorizedAccessException) { }
+                } // only a cache: the next build computes again
+            }
+
+            /// <summary>The parsed targets this compilation's analysis used: alive while it runs, collectable after.</summary>
+            public HashSet<TargetKernel> Kept { get; } = new HashSet<TargetKernel>();
         }
 
         private static void Analyze(OperationAnalysisContext oc, Context ctx)
@@ -93,10 +123,17 @@ namespace BtfBindings.Generator
             var verdicts = new CompatVerdict[ctx.Targets.Count];
             try
             {
-                for (int i = 0; i < verdicts.Length; i++)
+                // Concurrent uses start at different targets, so a clean build parses several targets at once.
+                int start = Environment.CurrentManagedThreadId % verdicts.Length;
+                for (int k = 0; k < verdicts.Length; k++)
                 {
                     oc.CancellationToken.ThrowIfCancellationRequested();
-                    verdicts[i] = BtfCache.Verdict(ctx.Targets[i], file, use).Verdict;
+                    int i = (start + k) % verdicts.Length;
+                    string key = VerdictFile.Key(ctx.Targets[i].Hash, file.Hash, use);
+                    if (ctx.Known.TryGetValue(key, out var known)) { verdicts[i] = known.Verdict; continue; }
+                    var r = BtfCache.Verdict(ctx.Targets[i], file, use, ctx.Kept);
+                    ctx.Added[key] = r;
+                    verdicts[i] = r.Verdict;
                 }
             }
             catch (ArgumentException) { return; }      // not a path the build-time BTF has (a renamed C# member): nothing to judge

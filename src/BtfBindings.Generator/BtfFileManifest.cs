@@ -11,7 +11,7 @@ namespace BtfBindings.Generator
     /// file	/full/path/vmlinux.btf	SHA256	Base-as-written
     /// base	Base-as-written	/full/path/of/base	SHA256
     /// object	/full/path/x.bpf.o	SHA256	Namespace	ClassName	ResourceName	TypesBtf	KernelBtf
-    /// target	/full/path/5.10.0-46-amd64.btf.tar.xz	SHA256	Embed(true|false)	Release	Arch	Distro/Version
+    /// target	/full/path/5.10.0-46-amd64.btf.tar.xz	SHA256	Embed(true|false)	Release	Arch	Distro/Version	RawCopy
     /// </code>
     /// (one <c>object</c> line per <c>BpfObject</c>, and per <c>BpfProgram</c> once compiled; Namespace and ClassName as the
     /// item's metadata gives them, possibly empty; TypesBtf and KernelBtf only for a BpfProgram pahole ran on: the BTF of the
@@ -73,7 +73,7 @@ namespace BtfBindings.Generator
                     var parts = raw.TrimEnd('\r').TrimStart('\uFEFF').Split('\t');
                     if (parts.Length < 3 || parts[0] != "target" || parts[1].Length == 0) continue;
                     string At(int i) => parts.Length > i ? parts[i] : "";
-                    refs.Add(new BtfTargetRef(parts[1], parts[2], string.Equals(At(3), "true", StringComparison.OrdinalIgnoreCase), At(4), At(5), At(6)));
+                    refs.Add(new BtfTargetRef(parts[1], parts[2], string.Equals(At(3), "true", StringComparison.OrdinalIgnoreCase), At(4), At(5), At(6), At(7)));
                 }
             }
             refs.Sort();

@@ -84,9 +84,10 @@ namespace BtfBindings.Generator
 
     /// <summary>
     /// A kernel the program must run on (a <c>&lt;BtfTarget&gt;</c> item): full path, content hash (SHA-256 from the build),
-    /// whether its BTF is embedded, its release (<c>uname -r</c>), arch (<c>uname -m</c> name) and "distro/version" (may be empty).
+    /// whether its BTF is embedded, its release (<c>uname -r</c>), arch (<c>uname -m</c> name), "distro/version" (may be empty),
+    /// and for a compressed file the raw BTF the build decompressed it to once (<see cref="RawPath"/>, may be empty or gone).
     /// </summary>
-    internal sealed record BtfTargetRef(string Path, string Hash, bool Embed, string Release, string Arch, string Distro) : IComparable<BtfTargetRef>
+    internal sealed record BtfTargetRef(string Path, string Hash, bool Embed, string Release, string Arch, string Distro, string RawPath = "") : IComparable<BtfTargetRef>
     {
         public string FileName => System.IO.Path.GetFileName(Path);
         public int CompareTo(BtfTargetRef? other) => string.CompareOrdinal(Path, other?.Path);

@@ -25,6 +25,12 @@ namespace BtfBindings.Build
         [Required] public string CacheFile { get; set; } = "";
         /// <summary>Where the manifest lines go (the targets read them into the manifest).</summary>
         [Required] public string OutputFile { get; set; } = "";
+        /// <summary>
+        /// A folder for the raw BTF of compressed targets (BTFHub's .btf.tar.xz), as <c>SHA-256.btf</c> of the original: the
+        /// compiler's analyzer parses that instead of decompressing xz in every fresh compiler process (about 10x faster). Empty:
+        /// no copies.
+        /// </summary>
+        public string RawCache { get; set; } = "";
         /// <summary>Number of files actually hashed in this run (the rest came from the cache).</summary>
         [Output] public int Hashed { get; set; }
 
@@ -61,8 +67,9 @@ namespace BtfBindings.Build
                 // Release and arch as the item says, else by the one naming rule (a BTFHub tree's <distro>/<version>/<arch>/<release>.btf…).
                 var kernel = KernelTargetInfo.FromPath(path, NullIfEmpty(item.GetMetadata("Release")), NullIfEmpty(item.GetMetadata("Arch")));
                 string release = kernel.Release, arch = kernel.Arch ?? "", distro = kernel.DistroLabel ?? "";
+                string raw = RawCopy(path, hash);
                 lines.Append("target\t").Append(path).Append('\t').Append(hash).Append('\t').Append(embed).Append('\t')
-                    .Append(release).Append('\t').Append(arch).Append('\t').Append(distro).Append('\n');
+                    .Append(release).Append('\t').Append(arch).Append('\t').Append(distro).Append('\t').Append(raw).Append('\n');
             }
             if (Log.HasLoggedErrors) return false;
             Log.LogMessage(MessageImportance.Normal, "BtfTarget: hashed {0} of {1} files (the rest unchanged since {2})", Hashed, Targets.Length, CacheFile);
@@ -70,6 +77,36 @@ namespace BtfBindings.Build
             WriteIfChanged(CacheFile, newCache.ToString());
             WriteIfChanged(OutputFile, lines.ToString());
             return true;
+        }
+
+        /// <summary>
+        /// The raw BTF of a compressed or archived target in <see cref="RawCache"/> (written once per content hash, atomically),
+        /// or "" for a raw or ELF file (already fast to parse), with no cache, or when it cannot be written (not an error:
+        /// the analyzer then reads the original).
+        /// </summary>
+        private string RawCopy(string path, string hash)
+        {
+            if (RawCache.Length == 0) return "";
+            string dest = Path.Combine(RawCache, hash + ".btf");
+            if (File.Exists(dest)) return dest;
+            try
+            {
+                var head = new byte[512];
+                int n;
+                using (var f = File.OpenRead(path)) n = f.Read(head, 0, head.Length);
+                if (!Containers.KernelImage.IsCompressedOrArchive(new ReadOnlySpan<byte>(head, 0, n))) return "";
+                var found = Containers.KernelImage.FindBtf(File.ReadAllBytes(path), path);
+                Directory.CreateDirectory(RawCache);
+                string tmp = dest + "." + Guid.NewGuid().ToString("N") + ".tmp";
+                File.WriteAllBytes(tmp, found.Data);
+                File.Move(tmp, dest);
+                return dest;
+            }
+            catch (Exception e) when (e is BtfException || e is IOException || e is UnauthorizedAccessException)
+            {
+                Log.LogMessage(MessageImportance.Low, "BtfTarget '{0}': no raw copy in {1}: {2}", path, RawCache, e.Message);
+                return File.Exists(dest) ? dest : "";   // another build may have won the race
+            }
         }
 
         private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;

@@ -63,13 +63,41 @@ public static class Program
             var missing = Assert.Single(At("#plain-missing"), w => w.Contains("BTFB019"));
             Assert.Contains($"warning BTFB019: 'task_struct.__state' is missing on x86_64 5.10 (1 of {targets} targets); read it through task_struct.View and guard it with Has___state", missing);
             // (It is also elsewhere on the 32-bit targets: a plain read is wrong there too, BTFB022.)
-            Assert.Contains(At("#plain-missing"), w => w.Contains("warning BTFB022: 'task_struct.__state' is moved on all armv7l, all i686 (2 of"));
+            Assert.Contains(At("#plain-missing"), w => w.Contains("warning BTFB022: 'task_struct.__state' is moved on ") && w.Contains("armv7l") && w.Contains("i686")
+                && w.Contains($"(2 of {targets} targets)") && !w.Contains("x86_64"));
             Assert.Empty(At("#guarded"));
             var moved = Assert.Single(At("#plain-moved"));
             Assert.Contains("warning BTFB022: 'task_struct.pid' is moved on ", moved);
             Assert.Contains("x86_64 5.10", moved);
             Assert.Contains("read it through task_struct.View", moved);
             Assert.Empty(At("#view-moved"));
+
+            // The reports in obj/: every use the assembly's code makes, its verdict per target, the source line.
+            string dir = Path.Combine(app, "obj", "Debug", "net10.0", "btfbindings");
+            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "compat.json")));
+            var root = json.RootElement;
+            Assert.Equal(targets, root.GetProperty("targets").GetArrayLength());
+            var rows = root.GetProperty("uses").EnumerateArray().ToList();
+            System.Text.Json.JsonElement Row(string use, string access) => Assert.Single(rows, r => r.GetProperty("use").GetString() == use && r.GetProperty("access").GetString() == access);
+            var state = Row("task_struct.__state", "plain");
+            Assert.True(state.GetProperty("problem").GetBoolean());
+            Assert.Contains(state.GetProperty("sites").EnumerateArray(), x => x.GetProperty("line").GetInt32() == Line("#plain-missing"));
+            var old = Assert.Single(state.GetProperty("results").EnumerateArray(), r => r.GetProperty("release").GetString() == "5.10.0-46-amd64");
+            Assert.Equal("missing", old.GetProperty("verdict").GetString());
+            Assert.False(Row("task_struct.pid", "view").GetProperty("problem").GetBoolean());
+            Assert.True(Row("task_struct.pid", "plain").GetProperty("problem").GetBoolean());
+            var md = File.ReadAllText(Path.Combine(dir, "compat.md"));
+            Assert.Contains("task_struct.__state", md);
+            Assert.Contains("5.10.0-46-amd64", md);
+
+            // Nothing changed: the next build neither hashes the targets again nor rewrites the report.
+            var stamp = File.GetLastWriteTimeUtc(Path.Combine(dir, "compat.json"));
+            (code, output, time) = _feed.Dotnet(app, "build", "-nologo", "-o", "out", "-nodeReuse:false", "-v:d");
+            _log.WriteLine($"no-op build: {time.TotalSeconds:F1} s");
+            Assert.True(code == 0, output);
+            Assert.DoesNotContain("BtfTarget: hashed", output);
+            Assert.Contains("Skipping target \"BtfBindingsCompatReport\" because all output files are up-to-date", output);
+            Assert.Equal(stamp, File.GetLastWriteTimeUtc(Path.Combine(dir, "compat.json")));
         }
 
         private static void CopyTree(string from, string to)

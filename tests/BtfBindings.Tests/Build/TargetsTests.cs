@@ -274,7 +274,8 @@ namespace BtfBindings.Tests.Build
                 }
                 File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfTarget Include=""btfhub/**/*.btf.gz"" />
     <BtfTarget Update=""btfhub/debian/13/x86_64/6.12.57+deb13-amd64.btf.gz"" Embed=""true"" Release=""6.12.57+deb13-amd64"" Arch=""x86_64"" />"));
-                string[] args = { "App.proj", "-t:BtfBindingsCollectFiles", "-p:BtfBindingsTasksAssembly=" + TasksAssembly(), "-nologo", "-v:d" };
+                string raw = Path.Combine(dir, "raw-cache");
+                string[] args = { "App.proj", "-t:BtfBindingsCollectFiles", "-p:BtfBindingsTasksAssembly=" + TasksAssembly(), "-p:BtfBindingsRawBtfCache=" + raw, "-nologo", "-v:d" };
 
                 var (code, output) = Msbuild(dir, args);
                 Assert.True(code == 0, output);
@@ -288,6 +289,14 @@ namespace BtfBindings.Tests.Build
                 // No metadata: release, arch and distro/version from the BTFHub path (compat-engine's naming rule).
                 Assert.Equal(("5.10.0-46-amd64", "x86_64", "debian/11"), (targets[0].Release, targets[0].Arch, targets[0].Distro));
                 Assert.Empty(BtfBindings.Generator.BtfFileManifest.Parse(new[] { manifest }).Files);
+                // Each compressed target's raw BTF, once per content hash, is what the analyzer parses: the same BTF.
+                Assert.All(targets, t =>
+                {
+                    Assert.Equal(Path.Combine(raw, t.Hash + ".btf"), t.RawPath);
+                    var (copy, original) = (Btf.Load(t.RawPath), Btf.Load(t.Path));
+                    Assert.Equal(original.TypeCount, copy.TypeCount);
+                    Assert.Equal(original.FindTypes("task_struct").Single().Size, copy.FindTypes("task_struct").Single().Size);
+                });
 
                 (code, output) = Msbuild(dir, args);    // nothing changed: the task does not start
                 Assert.True(code == 0, output);
