@@ -11,6 +11,7 @@ namespace BtfBindings.Generator
     /// file	/full/path/vmlinux.btf	SHA256	Base-as-written
     /// base	Base-as-written	/full/path/of/base	SHA256
     /// object	/full/path/x.bpf.o	SHA256	Namespace	ClassName	ResourceName	TypesBtf	KernelBtf
+    /// target	/full/path/5.10.0-46-amd64.btf.tar.xz	SHA256	Embed(true|false)	Release	Arch	Distro/Version	RawCopy
     /// </code>
     /// (one <c>object</c> line per <c>BpfObject</c>, and per <c>BpfProgram</c> once compiled; Namespace and ClassName as the
     /// item's metadata gives them, possibly empty; TypesBtf and KernelBtf only for a BpfProgram pahole ran on: the BTF of the
@@ -23,6 +24,15 @@ namespace BtfBindings.Generator
     {
         /// <summary>The manifest's file name (matched case-insensitively among the AdditionalFiles).</summary>
         public const string FileName = "BtfBindings.btfrefs";
+
+        /// <summary>The manifest's text as an analyzer gets it (normally one AdditionalFile).</summary>
+        public static List<string> Texts(Microsoft.CodeAnalysis.Diagnostics.AnalyzerOptions options, System.Threading.CancellationToken ct)
+        {
+            var texts = new List<string>();
+            foreach (var a in options.AdditionalFiles)
+                if (IsManifest(a.Path)) texts.Add(a.GetText(ct)?.ToString() ?? "");
+            return texts;
+        }
 
         /// <summary>True for the manifest's path.</summary>
         public static bool IsManifest(string path) => string.Equals(Path.GetFileName(path), FileName, StringComparison.OrdinalIgnoreCase);
@@ -46,6 +56,28 @@ namespace BtfBindings.Generator
             }
             refs.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
             return new EquatableArray<BpfObjectRef>(refs);
+        }
+
+        /// <summary>
+        /// The target kernels (<c>target</c> lines, one per <c>BtfTarget</c>) listed in <paramref name="texts"/>, sorted by path.
+        /// Separate from <see cref="Parse"/> so a change of targets does not re-run type generation. Missing trailing fields
+        /// (MSBuild trims a line's trailing tabs) are empty.
+        /// </summary>
+        public static EquatableArray<BtfTargetRef> ParseTargets(IEnumerable<string> texts)
+        {
+            var refs = new List<BtfTargetRef>();
+            foreach (var text in texts)
+            {
+                foreach (var raw in text.Split('\n'))
+                {
+                    var parts = raw.TrimEnd('\r').TrimStart('\uFEFF').Split('\t');
+                    if (parts.Length < 3 || parts[0] != "target" || parts[1].Length == 0) continue;
+                    string At(int i) => parts.Length > i ? parts[i] : "";
+                    refs.Add(new BtfTargetRef(parts[1], parts[2], string.Equals(At(3), "true", StringComparison.OrdinalIgnoreCase), At(4), At(5), At(6), At(7)));
+                }
+            }
+            refs.Sort();
+            return new EquatableArray<BtfTargetRef>(refs);
         }
 
         /// <summary>The files listed in <paramref name="texts"/> (normally one manifest), sorted by path.</summary>

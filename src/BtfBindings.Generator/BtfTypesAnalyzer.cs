@@ -39,9 +39,7 @@ namespace BtfBindings.Generator
                     lock (gate)
                     {
                         if (files != null) return files;
-                        var texts = start.Options.AdditionalFiles.Where(a => BtfFileManifest.IsManifest(a.Path))
-                            .Select(a => a.GetText(start.CancellationToken)?.ToString() ?? "");
-                        return files = BtfFileManifest.Parse(texts);
+                        return files = BtfFileManifest.Parse(BtfFileManifest.Texts(start.Options, start.CancellationToken));
                     }
                 }
                 start.RegisterSymbolAction(sa => Analyze(sa, attribute, Files), SymbolKind.NamedType);

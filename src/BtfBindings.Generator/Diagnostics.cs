@@ -53,6 +53,36 @@ namespace BtfBindings.Generator
         public static readonly DiagnosticDescriptor BpfMapUntyped = new DiagnosticDescriptor("BTFB015",
             "BPF object part left untyped", "{0}: {1}", Category, DiagnosticSeverity.Warning, true);
 
+        // BTFB016-018 are the targets' (clang, vmlinux.h, pahole). BTFB019-022: the use-site checks against the BtfTarget
+        // kernels (BtfCompatAnalyzer); BTFB023-025 are embedding's.
+
+        public static readonly DiagnosticDescriptor MissingOnTargets = OnTargets("BTFB019", "Kernel field missing on target kernels",
+            "A field, bitfield, nested member or enum value the code uses is absent on some of the project's BtfTarget kernels. Guard the use with the view's Has_x (or Exists(nameof(x))), or drop those targets.");
+
+        public static readonly DiagnosticDescriptor IncompatibleOnTargets = OnTargets("BTFB020", "Kernel field incompatible on target kernels",
+            "On some BtfTarget kernels the field's type changed kind (libbpf's compatibility rule) or cannot be read as the generated type: a view reports it missing there.");
+
+        public static readonly DiagnosticDescriptor AmbiguousOnTargets = OnTargets("BTFB021", "Kernel type ambiguous on target kernels",
+            "On some BtfTarget kernels several same-named types disagree about the field, so CO-RE (libbpf and BtfBindings) refuses to relocate it.");
+
+        public static readonly DiagnosticDescriptor MovedForPlainRead = OnTargets("BTFB022", "Plain struct read of a field that moves",
+            "A plain generated struct reads the build-time offset; on some BtfTarget kernels the field is elsewhere. A view relocates it.");
+
+        // "'task_struct.x' is missing on 5.4–5.13 (12 of 40 targets)" and what to do about it.
+        private static DiagnosticDescriptor OnTargets(string id, string title, string description)
+            => new DiagnosticDescriptor(id, title, "{0}; {1}", Category, DiagnosticSeverity.Warning, true, description: description);
+
+        // BTFB023-025: kernel BTF embedded for <BtfTarget Embed="true" /> (Embed/EmbeddedBtfBuilder.cs).
+
+        public static readonly DiagnosticDescriptor EmbedTargetUnreadable = new DiagnosticDescriptor("BTFB023",
+            "Embedded BtfTarget unreadable", "Cannot read BtfTarget '{0}' to embed its BTF: {1}", Category, DiagnosticSeverity.Error, true);
+
+        public static readonly DiagnosticDescriptor EmbedTargetLacksType = new DiagnosticDescriptor("BTFB024",
+            "Embedded BtfTarget lacks a requested type", "BtfTarget '{0}' ({1}) has no struct, union, enum or typedef named '{2}': its BTF is embedded without it, so on that kernel the type is reported missing at run time", Category, DiagnosticSeverity.Warning, true);
+
+        public static readonly DiagnosticDescriptor EmbedTargetNoArch = new DiagnosticDescriptor("BTFB025",
+            "Embedded BtfTarget without an architecture", "Cannot tell the architecture of BtfTarget '{0}' (release {1}) from its path or release: set Arch=\"x86_64\" (uname -m) on the item; until then it is embedded for that release on any architecture", Category, DiagnosticSeverity.Warning, true);
+
         public static DiagnosticDescriptor ById(string id) => id switch
         {
             "BTFB001" => UnknownType,
@@ -67,6 +97,13 @@ namespace BtfBindings.Generator
             "BTFB011" => Generic,
             "BTFB014" => BpfObjectUnreadable,
             "BTFB015" => BpfMapUntyped,
+            "BTFB019" => MissingOnTargets,
+            "BTFB020" => IncompatibleOnTargets,
+            "BTFB021" => AmbiguousOnTargets,
+            "BTFB022" => MovedForPlainRead,
+            "BTFB023" => EmbedTargetUnreadable,
+            "BTFB024" => EmbedTargetLacksType,
+            "BTFB025" => EmbedTargetNoArch,
             _ => Internal,
         };
     }

@@ -83,6 +83,17 @@ namespace BtfBindings.Generator
     internal sealed record BtfFileSet(EquatableArray<BtfFileRef> Files);
 
     /// <summary>
+    /// A kernel the program must run on (a <c>&lt;BtfTarget&gt;</c> item): full path, content hash (SHA-256 from the build),
+    /// whether its BTF is embedded, its release (<c>uname -r</c>), arch (<c>uname -m</c> name), "distro/version" (may be empty),
+    /// and for a compressed file the raw BTF the build decompressed it to once (<see cref="RawPath"/>, may be empty or gone).
+    /// </summary>
+    internal sealed record BtfTargetRef(string Path, string Hash, bool Embed, string Release, string Arch, string Distro, string RawPath = "") : IComparable<BtfTargetRef>
+    {
+        public string FileName => System.IO.Path.GetFileName(Path);
+        public int CompareTo(BtfTargetRef? other) => string.CompareOrdinal(Path, other?.Path);
+    }
+
+    /// <summary>
     /// A BPF object to write a skeleton for: path, content hash, and the item's Namespace/ClassName metadata and resource name
     /// (may be empty); for a compiled BpfProgram where pahole ran, the BTF pahole made from the object's DWARF (<see cref="TypesPath"/>,
     /// else empty) and the kernel BTF it was compiled against (<see cref="Kernel"/>, whose types it does not repeat).

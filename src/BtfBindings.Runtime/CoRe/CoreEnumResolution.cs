@@ -4,7 +4,12 @@ using System.Collections.Generic;
 namespace BtfBindings
 {
     /// <summary>A generated enum resolved against a kernel: each enumerator's target value, or null when the kernel lacks it.</summary>
-    public sealed class CoreEnumResolution
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    sealed class CoreEnumResolution
     {
         internal CoreEnumResolution(BtfTypeLayout local, string kernel, BtfType? target, ulong?[] values, IReadOnlyList<string> candidates, bool verified)
         {
@@ -36,6 +41,7 @@ namespace BtfBindings
         }
     }
 
+#if !BTFBINDINGS_GENERATOR // generated enums exist only at run time
     /// <summary>
     /// A generated enum <typeparamref name="T"/> resolved against a kernel: the kernel's value of each enumerator, by name
     /// (C# enum values are numbers, so a value maps to every enumerator that had it at build time; those must agree).
@@ -125,4 +131,5 @@ namespace BtfBindings
             return first == null ? Found.Missing : Found.Value;
         }
     }
+#endif
 }

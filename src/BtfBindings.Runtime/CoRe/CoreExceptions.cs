@@ -8,7 +8,12 @@ namespace BtfBindings
     /// match and give different layouts (libbpf's "field offset ambiguity"; the check that aya-rs/aya#1727 lacks): the
     /// message lists every candidate and the first field that differs. <see cref="CoreFieldException"/> is the other case.
     /// </summary>
-    public class CoreException : Exception
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    class CoreException : Exception
     {
         /// <summary>The generated type's kernel name.</summary>
         public string TypeName { get; }
@@ -41,7 +46,12 @@ namespace BtfBindings
     /// read as the generated one). Resolution never throws this: a missing field is data
     /// (<see cref="CoreFieldResolution.Exists"/>) until someone uses it.
     /// </summary>
-    public sealed class CoreFieldException : CoreException
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    sealed class CoreFieldException : CoreException
     {
         /// <summary>The field name.</summary>
         public new string FieldName => base.FieldName!;

@@ -5,7 +5,12 @@ namespace BtfBindings
     /// <c>FIELD_EXISTS</c>, <c>FIELD_BYTE_OFFSET</c>, <c>FIELD_BYTE_SIZE</c>, <c>FIELD_SIGNED</c>,
     /// <c>FIELD_LSHIFT_U64</c>, <c>FIELD_RSHIFT_U64</c>, all relative to the root type.
     /// </summary>
-    public sealed class CoreFieldRelocation
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    sealed class CoreFieldRelocation
     {
         internal CoreFieldRelocation(string path, bool exists, string? problem, ulong bitOffset, uint bitSize, bool bitfield, ulong byteOffset, uint byteSize, bool signed, int lshift, int rshift, bool loadable = true)
         {

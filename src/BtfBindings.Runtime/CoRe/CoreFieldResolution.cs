@@ -3,7 +3,12 @@ using System;
 namespace BtfBindings
 {
     /// <summary>How a generated field compares with the target kernel's field of the same name.</summary>
-    public enum CoreFieldStatus
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    enum CoreFieldStatus
     {
         /// <summary>Same place, same size: reads at the build-time offset would have been right.</summary>
         Unchanged,
@@ -22,7 +27,12 @@ namespace BtfBindings
     /// (<c>FIELD_EXISTS</c>, <c>FIELD_BYTE_OFFSET</c>, <c>FIELD_BYTE_SIZE</c>, <c>FIELD_SIGNED</c>,
     /// <c>FIELD_LSHIFT_U64</c>, <c>FIELD_RSHIFT_U64</c>) plus what the relocatable view needs.
     /// </summary>
-    public sealed class CoreFieldResolution
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    sealed class CoreFieldResolution
     {
         internal CoreFieldResolution(BtfFieldLayout local, int index)
         {

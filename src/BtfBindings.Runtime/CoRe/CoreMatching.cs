@@ -299,7 +299,7 @@ namespace BtfBindings
 
     // The matching rules that need the kernel (its candidates, member maps and name): candidate agreement, as libbpf
     // relocates a field against every candidate and requires the results to agree, and enum matching by enumerator name.
-    public sealed partial class TargetKernel
+    sealed partial class TargetKernel // accessibility: see the main part
     {
         private CoreTypeResolution ResolveCandidates(BtfTypeLayout local, IReadOnlyList<BtfType> cands, string? context)
         {

@@ -7,7 +7,7 @@ using System.Text;
 namespace BtfBindings
 {
     // Reading and writing fields of the target bytes, by index (generated views) and by name.
-    public partial class CoreTypeResolution
+    partial class CoreTypeResolution // accessibility: see the main part
     {
         // ---- reading and writing -----------------------------------------------------------------
 
@@ -80,6 +80,7 @@ namespace BtfBindings
             Store(span, _bigEndian, (old & ~(mask << shift)) | ((value & mask) << shift));
         }
 
+#if !BTFBINDINGS_GENERATOR // no UInt128 on netstandard2.0; the compiler-side copy (verdicts) reads no data
         /// <summary>Reads a 16-byte integer field (<c>__int128</c>); its size may not change between kernels.</summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         public UInt128 Read128(int index, ReadOnlySpan<byte> data)
@@ -103,6 +104,7 @@ namespace BtfBindings
             var s = data.Slice((int)f.ByteOffset, 16);
             if (_bigEndian) BinaryPrimitives.WriteUInt128BigEndian(s, value); else BinaryPrimitives.WriteUInt128LittleEndian(s, value);
         }
+#endif
 
         /// <summary>
         /// The target bytes of a struct, union, array or raw field: from its offset for the target's size, cut short

@@ -3,7 +3,7 @@ using System.Text;
 namespace BtfBindings
 {
     // Errors naming the type, field, kernel and candidates, and the printable report of what moved.
-    public partial class CoreTypeResolution
+    partial class CoreTypeResolution // accessibility: see the main part
     {
         // ---- errors and report --------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ using System.Runtime.CompilerServices;
 namespace BtfBindings
 {
     // The view table generated views read through (see <see cref="CoreView"/>): per-field fast offsets and read slots.
-    public partial class CoreTypeResolution
+    partial class CoreTypeResolution // accessibility: see the main part
     {
         private static bool IsScalar(BtfFieldKind k) => k == BtfFieldKind.Int || k == BtfFieldKind.Enum || k == BtfFieldKind.Float || k == BtfFieldKind.Pointer;
 

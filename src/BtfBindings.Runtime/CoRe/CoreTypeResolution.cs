@@ -18,7 +18,12 @@ namespace BtfBindings
     /// <see cref="TargetKernel.Resolve{T}"/> returns the typed <see cref="CoreTypeResolution{T}"/>, which a generated view
     /// takes without checking at run time that the resolution is its type's.
     /// </remarks>
-    public partial class CoreTypeResolution
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    partial class CoreTypeResolution
     {
         /// <summary>
         /// Per field: the byte offset at which the view may read the field directly as its generated type, or -1
@@ -83,9 +88,13 @@ namespace BtfBindings
             var table = new List<int>();
             var closure = new List<CoreTypeResolution>();
             Place(this, table, closure, -1, 0);
+#if BTFBINDINGS_GENERATOR // the compiler-side copy makes no views, so the table need not be pinned
+            _table = table.ToArray();
+#else
             _table = GC.AllocateUninitializedArray<int>(table.Count, pinned: true);
             table.CopyTo(_table);
             unsafe { _entries = (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_table)) + TableBase; } // past the end for a type without fields: never read there
+#endif
             _closure = closure.ToArray();
         }
 

@@ -11,7 +11,12 @@ namespace BtfBindings
     /// split BTF of its modules, which are searched (and loaded) only when vmlinux has no candidate, as libbpf does.
     /// Resolutions are cached per generated layout. Thread-safe.
     /// </summary>
-    public sealed partial class TargetKernel
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    sealed partial class TargetKernel
     {
         private readonly KernelModuleBtf[] _modules;
         private readonly ConcurrentDictionary<BtfTypeLayout, CoreTypeResolution> _roots = new ConcurrentDictionary<BtfTypeLayout, CoreTypeResolution>(ReferenceComparer<BtfTypeLayout>.Instance);
@@ -139,6 +144,7 @@ namespace BtfBindings
             return _roots.GetOrAdd(local, ResolveUncached(local));
         }
 
+#if !BTFBINDINGS_GENERATOR // generated types (IBtfType) exist only at run time
         /// <summary>
         /// Resolves the generated type <typeparamref name="T"/> (see <see cref="Resolve(BtfTypeLayout)"/>). The typed result
         /// lets <c>new T.View(data, resolution)</c> skip the check that the resolution is <typeparamref name="T"/>'s.
@@ -153,6 +159,7 @@ namespace BtfBindings
             _roots[layout] = typed; // the same resolution, now typed; later untyped lookups get it too
             return typed;
         }
+#endif
 
         /// <summary>Resolves without the cache (benchmarks; the candidate list and member maps stay cached).</summary>
         public CoreTypeResolution ResolveUncached(BtfTypeLayout local)
@@ -224,6 +231,7 @@ namespace BtfBindings
 
         /// <summary>Resolves the generated enum <typeparamref name="T"/> (see <see cref="ResolveEnum(BtfTypeLayout)"/>); cached.</summary>
         /// <exception cref="InvalidOperationException"><typeparamref name="T"/> is not a registered generated enum.</exception>
+#if !BTFBINDINGS_GENERATOR // generated enums exist only at run time
         internal CoreEnumResolution<T> ResolveEnum<T>() where T : unmanaged, Enum => new CoreEnumResolution<T>(ResolveEnum(BtfEnum<T>.Layout));
 
         /// <summary>
@@ -238,6 +246,7 @@ namespace BtfBindings
 
         /// <summary>True when the kernel has the enumerator (libbpf's <c>bpf_core_enum_value_exists</c>).</summary>
         public bool EnumValueExists<T>(T value) where T : unmanaged, Enum => ResolveEnum<T>().Exists(value);
+#endif
 
         /// <summary>The value of enumerator <paramref name="enumerator"/> of enum <paramref name="enumName"/> in this kernel, if both exist.</summary>
         public bool TryGetEnumValue(string enumName, string enumerator, out ulong value)

@@ -5,7 +5,12 @@ using System.ComponentModel;
 namespace BtfBindings
 {
     /// <summary>One field of a generated type: where the build-time kernel had it. Read by the CO-RE matcher.</summary>
-    public sealed class BtfFieldLayout
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    sealed class BtfFieldLayout
     {
         /// <summary>The C member name.</summary>
         public string Name { get; }
@@ -55,7 +60,12 @@ namespace BtfBindings
     }
 
     /// <summary>The build-time layout of one generated type, without reflection (AOT-safe).</summary>
-    public sealed class BtfTypeLayout
+#if BTFBINDINGS_GENERATOR
+    internal
+#else
+    public
+#endif
+    sealed class BtfTypeLayout
     {
         /// <summary>The kernel's name of the type (what CO-RE matching looks up; flavors and <c>___N</c> are ignored there).</summary>
         public string BtfName { get; }
@@ -137,10 +147,12 @@ namespace BtfBindings
         }
     }
 
+#if !BTFBINDINGS_GENERATOR // static abstract members need .NET 7+; the compiler-side copy has no generated types
     /// <summary>Implemented by every generated struct/union: its build-time layout, reachable from generic code without reflection.</summary>
     public interface IBtfType
     {
         /// <summary>The layout the type was generated from.</summary>
         static abstract BtfTypeLayout BtfLayout { get; }
     }
+#endif
 }

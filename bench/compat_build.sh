@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# compat_build.sh - what <BtfTarget> items cost a build: a fresh app reading 50 task_struct fields through generated types
+# (the packed package, a 6.12 x86_64 BtfFile) with BtfTarget items over a BTFHub-shaped tree of N kernels, against the same
+# app without the BtfTarget items, in one run. Kernels beyond the six fixtures are DERIVED (tests/fixtures/make-btfhub-tree.sh
+# --variants N: byte-distinct copies of the six, same types), so each is hashed and parsed on its own.
+#
+# Usage: bench/compat_build.sh [N]        N kernels (default 40)
+#   env RUNS   builds of each kind per app (default 3; the median is printed), alternating between the two apps
+#   env KEEP=1 keep the temporary folder and print its path
+#
+# Prints, each as with/without and the delta (goal: clean <= 2 s, no-op and incremental <= 50 ms):
+#   clean build      bin/ and obj/<config>/ removed, no compiler server or MSBuild node reuse (the analyzer parses every target;
+#                    the raw copies in ~/.cache/btfbindings/btf stay, as they would on a user's machine)
+#   no-op build      nothing changed (MSBuild's up-to-date checks, HashBtfTargets not started), as a user runs dotnet build
+#   incremental      a string in Program.cs edited: as a user runs dotnet build (compiler server: the verdicts are memoised
+#                    there; MSBuild node reuse: the report task stays loaded), and with neither (verdicts from compat.verdicts)
+# The MSBuild nodes and the compiler server the default builds start stop by themselves when idle.
+# then, in process (bench harness), the targets' load time, the verdicts' time and the managed memory the parsed kernels take.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+N="${1:-40}"
+RUNS="${RUNS:-3}"
+die() { echo "compat_build.sh: error: $*" >&2; exit 1; }
+
+work="$(mktemp -d)"
+if [ "${KEEP:-}" = 1 ]; then echo "work folder: $work"; else trap 'rm -rf "$work"' EXIT; fi
+version="0.0.0-compat.$(date -u +%Y%m%d%H%M%S)"
+dotnet pack "$root/src/BtfBindings.Runtime" -c Release --artifacts-path "$work/artifacts" -o "$work/feed" \
+  -p:PackageVersion="$version" -nologo -v q >/dev/null || die "dotnet pack failed"
+printf '<configuration><packageSources><clear /><add key="local" value="%s" /></packageSources></configuration>\n' "$work/feed" > "$work/nuget.config"
+"$root/tests/fixtures/make-btfhub-tree.sh" "$work/btfhub" --variants "$N" >/dev/null || die "make-btfhub-tree.sh failed"
+kernels=$(find "$work/btfhub" -name '*.btf.tar.xz' | wc -l)
+mb=$(du -sm "$work/btfhub" | cut -f1)
+
+# 50 fields of 6.12's task_struct (ints, pointers, enums), read through the View: the uses the analyzer judges.
+fields="__state saved_state stack flags ptrace on_cpu wakee_flips wakee_flip_decay_ts last_wakee recent_used_cpu wake_cpu on_rq
+prio static_prio normal_prio rt_priority dl_server sched_class sched_task_group btrace_seq policy max_allowed_capacity
+nr_cpus_allowed cpus_ptr user_cpus_ptr migration_pending migration_disabled migration_flags rcu_read_lock_nesting
+rcu_blocked_node rcu_tasks_nvcsw rcu_tasks_holdout rcu_tasks_idx rcu_tasks_idle_cpu rcu_tasks_exit_cpu trc_reader_nesting
+trc_ipi_to_cpu trc_blkd_cpu mm active_mm faults_disabled_mapping exit_state exit_code exit_signal pdeath_signal jobctl
+personality atomic_flags pid tgid"
+make_app() {  # make_app DIR with|without
+  local dir="$1" kind="$2" targets=""
+  mkdir -p "$dir"
+  cp "$work/nuget.config" "$dir/"
+  zcat "$root/tests/fixtures/x86_64-6.12.btf.gz" > "$dir/vmlinux.btf"
+  if [ "$kind" = with ]; then targets="<BtfTarget Include=\"$work/btfhub/**/*.btf.tar.xz\" />"; fi
+  cat > "$dir/App.csproj" <<XML
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net10.0</TargetFramework><Nullable>enable</Nullable></PropertyGroup>
+  <ItemGroup><PackageReference Include="BtfBindings" Version="$version" /><BtfFile Include="vmlinux.btf" />$targets</ItemGroup>
+</Project>
+XML
+  { echo '[BtfBindings.BtfTypes("task_struct")]'
+    echo 'public static partial class Kernel { }'
+    echo 'static class Program'
+    echo '{'
+    echo '    static void Use(Kernel.task_struct.View v)'
+    echo '    {'
+    for f in $fields; do echo "        _ = v.$f;"; done
+    echo '    }'
+    echo '    static void Main() => System.Console.WriteLine("edit 0: " + Kernel.task_struct.BtfLayout.Size);'
+    echo '}'; } > "$dir/Program.cs"
+}
+make_app "$work/with" with
+make_app "$work/without" without
+export NUGET_PACKAGES="$work/packages"
+for app in with without; do
+  (cd "$work/$app" && dotnet restore -nologo -v q >/dev/null) || die "restore of the $app app failed"
+done
+
+ms() { local t0 t1; t0=$(date +%s%N); "$@" > "$work/build.log" 2>&1 || { cat "$work/build.log" >&2; die "build failed: $*"; }; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000000 )); }
+build() {  # build APP SHARED: true is `dotnet build` as a user runs it (compiler server, MSBuild node reuse); false starts all afresh
+  if [ "$2" = true ]; then (cd "$work/$1" && env -u UseSharedCompilation dotnet build --no-restore -nologo -v q -p:UseSharedCompilation=true)
+  else (cd "$work/$1" && env -u UseSharedCompilation dotnet build --no-restore -nologo -v q -nodeReuse:false -p:UseSharedCompilation=false); fi
+}
+clean() { rm -rf "$work/$1/bin" "$work/$1/obj/Debug"; build "$1" false; }
+edit() { sed -i -E "s/\"edit [0-9]+: \"/\"edit $RANDOM: \"/" "$work/$1/Program.cs"; build "$1" "$2"; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+measure() {  # measure LABEL GOAL_MS CMD... (CMD gets the app name appended)
+  local label="$1" goal="$2" i; shift 2
+  : > "$work/w.txt"; : > "$work/o.txt"
+  for ((i = 1; i <= RUNS; i++)); do
+    ms "$@" with >> "$work/w.txt"; ms "$@" without >> "$work/o.txt"
+  done
+  local w o
+  w=$(median < "$work/w.txt"); o=$(median < "$work/o.txt")
+  awk -v l="$label" -v w="$w" -v o="$o" -v g="$goal" -v ws="$(paste -sd' ' "$work/w.txt")" -v os="$(paste -sd' ' "$work/o.txt")" \
+    'BEGIN { printf "%-44s with %6.0f ms, without %6.0f ms: delta %+6.0f ms (goal <= %d ms)   [with: %s / without: %s]\n", l, w, o, w - o, g, ws, os }'
+}
+run_clean() { clean "$1"; }
+run_noop() { build "$1" true; }
+run_edit_shared() { edit "$1" true; }
+run_edit_fresh() { edit "$1" false; }
+
+echo "== BtfTarget cost: $kernels kernels ($mb MB of .btf.tar.xz; all but 6 derived), 50 task_struct fields read through the View"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+build with true >/dev/null; build without true >/dev/null     # warm-up: the compiler server, the SDK's own caches
+warnings=$(cd "$work/with" && rm -rf obj/Debug bin && env -u UseSharedCompilation dotnet build --no-restore -nologo -v q -nodeReuse:false -p:UseSharedCompilation=false 2>&1 | grep -c "warning BTFB0" || true)
+echo "use-site warnings (BTFB019-022) on the clean build: $warnings"
+measure "clean build (no compiler server)" 2000 run_clean
+measure "no-op build" 50 run_noop
+measure "incremental, compiler server, node reuse" 50 run_edit_shared
+measure "incremental, no compiler server" 50 run_edit_fresh
+# In process, what the compiler does with the targets (the bench harness links the same rule): load, verdicts, memory kept.
+dotnet build -c Release "$here/BtfBindings.Bench" -nologo -v q >/dev/null || die "bench harness build failed"
+echo "in process, the analyzer's work from the archives (a cold compiler):"
+"$here/BtfBindings.Bench/bin/Release/net10.0/BtfBindings.Bench" compat-targets "$work/btfhub" "$work/with/vmlinux.btf" $fields | sed 's/^/  /'
+"$root/tests/fixtures/make-btfhub-tree.sh" "$work/raw" --variants "$N" --raw >/dev/null || die "make-btfhub-tree.sh --raw failed"
+echo "in process, from raw copies (what BtfBindingsRawBtfCache gives every compile after the first):"
+"$here/BtfBindings.Bench/bin/Release/net10.0/BtfBindings.Bench" compat-targets "$work/raw" "$work/with/vmlinux.btf" $fields | sed 's/^/  /'
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
