@@ -268,73 +268,67 @@ namespace BtfBindings.Tests.Build
         [Fact]
         public void BtfTargets_reach_the_manifest_hashed_and_are_rehashed_only_when_changed()
         {
-            var dir = NewDir("targets");
-            try
+            using var tmp = new TempDir("targets-targets");
+            var dir = tmp.Path;
+            string a = Path.Combine(dir, "btfhub", "debian", "11", "x86_64", "5.10.0-46-amd64.btf.gz");
+            string b = Path.Combine(dir, "btfhub", "debian", "13", "x86_64", "6.12.57+deb13-amd64.btf.gz");
+            foreach (var (p, f) in new[] { (a, "x86_64-5.10.btf.gz"), (b, "x86_64-6.12.btf.gz") })
             {
-                string a = Path.Combine(dir, "btfhub", "debian", "11", "x86_64", "5.10.0-46-amd64.btf.gz");
-                string b = Path.Combine(dir, "btfhub", "debian", "13", "x86_64", "6.12.57+deb13-amd64.btf.gz");
-                foreach (var (p, f) in new[] { (a, "x86_64-5.10.btf.gz"), (b, "x86_64-6.12.btf.gz") })
-                {
-                    Directory.CreateDirectory(Path.GetDirectoryName(p)!);
-                    File.Copy(Path.Combine(Fixtures.RepoRoot, "tests", "fixtures", f), p);
-                }
-                File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfTarget Include=""btfhub/**/*.btf.gz"" />
-    <BtfTarget Update=""btfhub/debian/13/x86_64/6.12.57+deb13-amd64.btf.gz"" Embed=""true"" Release=""6.12.57+deb13-amd64"" Arch=""x86_64"" />"));
-                string raw = Path.Combine(dir, "raw-cache");
-                string[] args = { "App.proj", "-t:BtfBindingsCollectFiles", "-p:BtfBindingsTasksAssembly=" + TasksAssembly(), "-p:BtfBindingsRawBtfCache=" + raw, "-nologo", "-v:d" };
-
-                var (code, output) = Msbuild(dir, args);
-                Assert.True(code == 0, output);
-                Assert.Contains("BtfTarget: hashed 2 of 2 files", output);
-                var manifest = File.ReadAllText(Path.Combine(dir, "BtfBindings.btfrefs"));
-                var targets = BtfBindings.Generator.BtfFileManifest.ParseTargets(new[] { manifest }).ToArray();
-                Assert.Equal(new[] { a, b }, targets.Select(t => t.Path));
-                Assert.All(targets, t => Assert.Equal(Sha256(t.Path), t.Hash, ignoreCase: true));
-                Assert.Equal((false, true), (targets[0].Embed, targets[1].Embed));
-                Assert.Equal(("6.12.57+deb13-amd64", "x86_64", "debian/13"), (targets[1].Release, targets[1].Arch, targets[1].Distro));
-                // No metadata: release, arch and distro/version from the BTFHub path (compat-engine's naming rule).
-                Assert.Equal(("5.10.0-46-amd64", "x86_64", "debian/11"), (targets[0].Release, targets[0].Arch, targets[0].Distro));
-                Assert.Empty(BtfBindings.Generator.BtfFileManifest.Parse(new[] { manifest }).Files);
-                // Each compressed target's raw BTF, once per content hash, is what the analyzer parses: the same BTF.
-                Assert.All(targets, t =>
-                {
-                    Assert.Equal(Path.Combine(raw, t.Hash + ".btf"), t.RawPath);
-                    var (copy, original) = (Btf.Load(t.RawPath), Btf.Load(t.Path));
-                    Assert.Equal(original.TypeCount, copy.TypeCount);
-                    Assert.Equal(original.FindTypes("task_struct").Single().Size, copy.FindTypes("task_struct").Single().Size);
-                });
-
-                (code, output) = Msbuild(dir, args);    // nothing changed: the task does not start
-                Assert.True(code == 0, output);
-                Assert.DoesNotContain("Task \"HashBtfTargets\"", output);
-                Assert.DoesNotContain("BtfTarget: hashed", output);
-                Assert.Equal(manifest, File.ReadAllText(Path.Combine(dir, "BtfBindings.btfrefs")));
-
-                var bytes = File.ReadAllBytes(a);       // one file changes: only it is hashed again
-                File.WriteAllBytes(a, bytes.Concat(new byte[] { 0 }).ToArray());
-                (code, output) = Msbuild(dir, args);
-                Assert.True(code == 0, output);
-                Assert.Contains("BtfTarget: hashed 1 of 2 files", output);
-                var after = BtfBindings.Generator.BtfFileManifest.ParseTargets(new[] { File.ReadAllText(Path.Combine(dir, "BtfBindings.btfrefs")) }).ToArray();
-                Assert.Equal(Sha256(a), after[0].Hash, ignoreCase: true);
-                Assert.NotEqual(targets[0].Hash, after[0].Hash);
-                Assert.Equal(targets[1], after[1]);
+                Directory.CreateDirectory(Path.GetDirectoryName(p)!);
+                File.Copy(Path.Combine(Fixtures.RepoRoot, "tests", "fixtures", f), p);
             }
-            finally { Directory.Delete(dir, true); }
+            File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfTarget Include=""btfhub/**/*.btf.gz"" />
+    <BtfTarget Update=""btfhub/debian/13/x86_64/6.12.57+deb13-amd64.btf.gz"" Embed=""true"" Release=""6.12.57+deb13-amd64"" Arch=""x86_64"" />"));
+            string raw = Path.Combine(dir, "raw-cache");
+            string[] args = { "App.proj", "-t:BtfBindingsCollectFiles", "-p:BtfBindingsTasksAssembly=" + TasksAssembly(), "-p:BtfBindingsRawBtfCache=" + raw, "-nologo", "-v:d" };
+
+            var (code, output) = Msbuild(dir, args);
+            Assert.True(code == 0, output);
+            Assert.Contains("BtfTarget: hashed 2 of 2 files", output);
+            var manifest = File.ReadAllText(Path.Combine(dir, "BtfBindings.btfrefs"));
+            var targets = BtfBindings.Generator.BtfFileManifest.ParseTargets(new[] { manifest }).ToArray();
+            Assert.Equal(new[] { a, b }, targets.Select(t => t.Path));
+            Assert.All(targets, t => Assert.Equal(Sha256(t.Path), t.Hash, ignoreCase: true));
+            Assert.Equal((false, true), (targets[0].Embed, targets[1].Embed));
+            Assert.Equal(("6.12.57+deb13-amd64", "x86_64", "debian/13"), (targets[1].Release, targets[1].Arch, targets[1].Distro));
+            // No metadata: release, arch and distro/version from the BTFHub path (compat-engine's naming rule).
+            Assert.Equal(("5.10.0-46-amd64", "x86_64", "debian/11"), (targets[0].Release, targets[0].Arch, targets[0].Distro));
+            Assert.Empty(BtfBindings.Generator.BtfFileManifest.Parse(new[] { manifest }).Files);
+            // Each compressed target's raw BTF, once per content hash, is what the analyzer parses: the same BTF.
+            Assert.All(targets, t =>
+            {
+                Assert.Equal(Path.Combine(raw, t.Hash + ".btf"), t.RawPath);
+                var (copy, original) = (Btf.Load(t.RawPath), Btf.Load(t.Path));
+                Assert.Equal(original.TypeCount, copy.TypeCount);
+                Assert.Equal(original.FindTypes("task_struct").Single().Size, copy.FindTypes("task_struct").Single().Size);
+            });
+
+            (code, output) = Msbuild(dir, args);    // nothing changed: the task does not start
+            Assert.True(code == 0, output);
+            Assert.DoesNotContain("Task \"HashBtfTargets\"", output);
+            Assert.DoesNotContain("BtfTarget: hashed", output);
+            Assert.Equal(manifest, File.ReadAllText(Path.Combine(dir, "BtfBindings.btfrefs")));
+
+            var bytes = File.ReadAllBytes(a);       // one file changes: only it is hashed again
+            File.WriteAllBytes(a, bytes.Concat(new byte[] { 0 }).ToArray());
+            (code, output) = Msbuild(dir, args);
+            Assert.True(code == 0, output);
+            Assert.Contains("BtfTarget: hashed 1 of 2 files", output);
+            var after = BtfBindings.Generator.BtfFileManifest.ParseTargets(new[] { File.ReadAllText(Path.Combine(dir, "BtfBindings.btfrefs")) }).ToArray();
+            Assert.Equal(Sha256(a), after[0].Hash, ignoreCase: true);
+            Assert.NotEqual(targets[0].Hash, after[0].Hash);
+            Assert.Equal(targets[1], after[1]);
         }
 
         [Fact]
         public void Missing_BtfTarget_is_BTFB012()
         {
-            var dir = NewDir("missingtarget");
-            try
-            {
-                File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfTarget Include=""btfhub/5.4.0-1010-aws.btf.tar.xz"" />"));
-                var (code, output) = Msbuild(dir, "App.proj", "-t:BtfBindingsCollectFiles", "-nologo");
-                Assert.NotEqual(0, code);
-                Assert.Contains("error BTFB012: BtfTarget 'btfhub/5.4.0-1010-aws.btf.tar.xz' does not exist.", output);
-            }
-            finally { Directory.Delete(dir, true); }
+            using var tmp = new TempDir("targets-missingtarget");
+            var dir = tmp.Path;
+            File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfTarget Include=""btfhub/5.4.0-1010-aws.btf.tar.xz"" />"));
+            var (code, output) = Msbuild(dir, "App.proj", "-t:BtfBindingsCollectFiles", "-nologo");
+            Assert.NotEqual(0, code);
+            Assert.Contains("error BTFB012: BtfTarget 'btfhub/5.4.0-1010-aws.btf.tar.xz' does not exist.", output);
         }
 
         /// <summary>Runs the targets' collection alone and returns the manifest's lines.</summary>
