@@ -101,8 +101,8 @@ namespace BtfBindings.Tests.Generator
                 Target(Fixtures.Path("aarch64-6.1"), true, "6.1.0-28-arm64", "arm64"),
                 Target(Fixtures.Path("x86_64-6.12"), false, "6.12.38+deb13-amd64", "x86_64"));
             var (_, output, diags) = Run(manifest);
-            Assert.Empty(diags.Where(d => d.Severity == DiagnosticSeverity.Error));
-            Assert.Empty(output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
+            Assert.DoesNotContain(diags, d => d.Severity == DiagnosticSeverity.Error);
+            Assert.DoesNotContain(output.GetDiagnostics(), d => d.Severity == DiagnosticSeverity.Error);
             var src = Embedded(output);
             var (entries, blobs) = Parse(src);
             Assert.Equal(3, entries.Count);
