@@ -4,8 +4,10 @@
 # Peers: libbpf's btf__parse (bench/peers/libbpf_parse.c), the aya-tool pipeline (bpftool format c + bindgen), and bpftool
 # itself against the installed tool, native and framework-dependent (bench/peers/native_tool.sh); for BtfBindings.Bpf, a C
 # libbpf consumer of the same BPF object (bench/peers/libbpf_ringbuf.c; needs bpf(), i.e. root or CAP_BPF); a fresh app's
-# rebuild with the packed package against the same app without it (bench/rebuild_ratio.sh), the generated code's
-# size (bench/gen_size.sh), and `btfgen compat` over 40 kernels against a bpftool loop (bench/compat.sh); BtfTarget items in a fresh app's build against the same app without them (bench/compat_build.sh).
+# rebuild with the packed package (types generated into the project, and the opt-in BtfTypesAssembly) against the same app
+# without it (bench/rebuild_ratio.sh), the generated code's size (bench/gen_size.sh), `btfgen compat` over 40 kernels
+# against a bpftool loop (bench/compat.sh), and BtfTarget items in a fresh app's build against the same app without them
+# (bench/compat_build.sh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -89,7 +91,8 @@ else
   echo "skipped: bpf() is not usable here: $(head -n1 "$work/bpf.err")"
 fi
 
-echo "== 7. a user's edit-build loop: rebuild after an unrelated edit, app with the package vs the same app without (goal <= 1.25x)"
+echo "== 7. a user's edit-build loop: rebuild after an unrelated edit, app with the package (generated into the project, and"
+echo "      with <BtfTypesAssembly>: the types in their own assembly) vs the same app without (goal <= 1.25x)"
 "$here/rebuild_ratio.sh" "$btf"
 
 echo "== 8. generated C# for [BtfTypes(\"task_struct\", \"iphdr\")], by what it is for"

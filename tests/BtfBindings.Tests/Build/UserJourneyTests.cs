@@ -215,6 +215,48 @@ public static partial class Kernel { }",
         }
 
         /// <summary>
+        /// The opt-in <c>&lt;BtfTypesAssembly Include="Kernel.cs" /&gt;</c>: the request is compiled into App.BtfTypes.dll,
+        /// which the app uses with the same names (internal request class: InternalsVisibleTo) and at bpftool's offsets, views
+        /// included. An unrelated edit of Program.cs leaves that assembly as it was (not compiled again); an edit of the
+        /// request compiles it again, and the new type is there.
+        /// </summary>
+        [FullFact]
+        public void Types_assembly_is_exact_and_compiled_only_when_its_request_changes()
+        {
+            string probeTask = Probe("x86_64-6.12", "Kernel", "task_struct", TaskFields);
+            // The view too (relocated against the same BTF read as the running kernel): pid written at its offset, read back.
+            string where = @"var data = new byte[Kernel.task_struct.BtfLayout.Size];
+        BitConverter.TryWriteBytes(data.AsSpan((int)Kernel.task_struct.BtfLayout.Field(""pid"")!.ByteOffset), 4242);
+        var view = new Kernel.task_struct.View(data, TargetKernel.Load(""x86_64-6.12.btf""));
+        Console.WriteLine($""assembly={typeof(Kernel.task_struct).Assembly.GetName().Name} view={view.Has_pid} {view.pid}"");";
+            var app = _feed.NewApp("types-assembly", "net10.0", Items(("x86_64-6.12.btf", null)) + "\n    <BtfTypesAssembly Include=\"Kernel.cs\" />",
+                Program("", where, probeTask), "\n    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>");
+            File.WriteAllText(Path.Combine(app, "Kernel.cs"), "[BtfBindings.BtfTypes(\"task_struct\")]\ninternal static partial class Kernel { }\n");
+            CopyFixture("x86_64-6.12", app, "x86_64-6.12.btf");
+            var truth = Truth(Fixtures.Path("x86_64-6.12"));
+
+            var output = BuildAndRun(app);
+            AssertLine(output, "assembly=App.BtfTypes view=True 4242");
+            AssertLine(output, Expected(truth, "x86_64-6.12", "task_struct", TaskFields));
+            var dll = Directory.GetFiles(Path.Combine(app, "obj"), "App.BtfTypes.dll", SearchOption.AllDirectories).Single();
+            var built = File.GetLastWriteTimeUtc(dll);
+            var bytes = File.ReadAllBytes(dll);
+
+            // An unrelated edit: the app is compiled again, the types assembly is not.
+            File.AppendAllText(Path.Combine(app, "Program.cs"), "// an edit\n");
+            output = BuildAndRun(app);
+            AssertLine(output, Expected(truth, "x86_64-6.12", "task_struct", TaskFields));
+            Assert.Equal(built, File.GetLastWriteTimeUtc(dll));
+
+            // An edit of the request: compiled again, with the new type.
+            File.WriteAllText(Path.Combine(app, "Kernel.cs"), "[BtfBindings.BtfTypes(\"task_struct\", \"iphdr\")]\ninternal static partial class Kernel { }\n");
+            File.WriteAllText(Path.Combine(app, "Program.cs"), Program("", where, probeTask, Probe("x86_64-6.12", "Kernel", "iphdr", IpFields)));
+            output = BuildAndRun(app);
+            AssertLine(output, Expected(truth, "x86_64-6.12", "iphdr", IpFields));
+            Assert.NotEqual(bytes, File.ReadAllBytes(dll));
+        }
+
+        /// <summary>
         /// README's "Use it", followed literally: its project items, its Kernel.cs and its Program.cs, unchanged, in a fresh
         /// app from the packed package (the BTF file copied to the path the README names); the app prints what bpftool says.
         /// Then the several-files variant: its items and its Kernel.cs (each class naming its file), same Program.cs.
