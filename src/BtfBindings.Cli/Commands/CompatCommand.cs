@@ -44,6 +44,7 @@ namespace BtfBindings.Cli.Commands
             if (jsonPath == "-" && markdownPath == "-") { ctx.Error("--json - and --markdown - both want standard output"); return BtfGenCommand.ExitError; }
 
             List<(CompatUse use, IReadOnlyList<CompatUseSite> sites)> uses;
+            Btf? buildTime = null;
             if (assemblyPath != null)
             {
                 if (!File.Exists(assemblyPath)) throw new CompatInputException($"assembly '{assemblyPath}' does not exist");
@@ -51,11 +52,14 @@ namespace BtfBindings.Cli.Commands
                 if (scan.GeneratedTypes == 0) throw new CompatInputException($"{assemblyPath} holds no generated types (no struct implementing BtfBindings.IBtfType)");
                 if (btfPath == null)
                     throw new CompatInputException($"{assemblyPath}'s generated types come from {string.Join(", ", scan.SourceFiles)}: give that build-time BTF with --btf");
-                string given = Path.GetFileName(btfPath);
-                if (scan.SourceFiles.Count > 0 && !scan.SourceFiles.Contains(given, StringComparer.Ordinal))
-                    ctx.Warning($"{assemblyPath}'s generated types come from {string.Join(", ", scan.SourceFiles)}, not {given}: the verdicts assume {given} is that BTF");
-                uses = scan.Grouped().ToList();
-                if (uses.Count == 0) ctx.Warning($"{assemblyPath}: its code reads or writes no generated member");
+                buildTime = BtfGenCommand.LoadAny(btfPath, null, ctx);
+                string stem = KernelTargetInfo.ReleaseFromFileName(Path.GetFileName(btfPath));
+                if (scan.SourceFiles.Count > 0 && !scan.SourceFiles.Any(s => KernelTargetInfo.ReleaseFromFileName(s) == stem))
+                    ctx.Warning($"{assemblyPath}'s generated types come from {string.Join(", ", scan.SourceFiles)}, not {Path.GetFileName(btfPath)}: the verdicts assume it is the BTF they were generated from");
+                uses = scan.ForBuildBtf(buildTime, btfPath, out var skipped).ToList();
+                foreach (var g in skipped.GroupBy(x => x.reason, StringComparer.Ordinal))
+                    ctx.Warning($"not checked ({g.Key}): {string.Join(", ", g.Select(x => x.use.Text).Distinct(StringComparer.Ordinal))}");
+                if (uses.Count == 0) ctx.Warning($"{assemblyPath}: its code reads or writes no generated member of {Path.GetFileName(btfPath)}'s types");
             }
             else
             {
@@ -68,7 +72,7 @@ namespace BtfBindings.Cli.Commands
                 }
             }
             btfPath ??= BtfGenCommand.DefaultKernelBtf;
-            var buildTime = BtfGenCommand.LoadAny(btfPath, null, ctx);
+            buildTime ??= BtfGenCommand.LoadAny(btfPath, null, ctx);
             var files = CompatCheck.ExpandTargets(targetArgs);
             var report = CompatCheck.Run(buildTime, btfPath, files, uses);
 
@@ -93,7 +97,12 @@ namespace BtfBindings.Cli.Commands
                 + (problems == 0 ? "no problem" : $"{problems} with problems"));
             foreach (var r in report.Rows)
             {
-                string access = r.Use.Access switch { CompatAccess.Plain => " [plain struct read]", CompatAccess.View => " [view]", _ => "" };
+                string access = r.Use.Access switch
+                {
+                    CompatAccess.Plain => " [plain struct read]",
+                    CompatAccess.View => r.IsGuarded ? " [view, guarded by Has_" + CompatReportMarkdown.LastMember(r.Use) + "]" : " [view]",
+                    _ => "",
+                };
                 ctx.Out.WriteLine($"{(r.HasProblem ? "problem" : "ok     ")}  {r.Sentence}{access}");
                 foreach (var s in r.Sites.Take(3)) ctx.Out.WriteLine("         at " + s);
                 if (r.Sites.Count > 3) ctx.Out.WriteLine($"         and {r.Sites.Count - 3} more");

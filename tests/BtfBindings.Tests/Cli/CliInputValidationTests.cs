@@ -51,7 +51,7 @@ namespace BtfBindings.Tests.Cli
     public class CliInputValidationTests : IClassFixture<CraftedInputs>
     {
         private const int TimeoutMs = 60_000;
-        private const string Commands = "generate, dump, list, show, diff, extract, minimize, header";
+        private const string Commands = "generate, dump, list, show, diff, extract, minimize, header, compat";
 
         public sealed record Row(string[] Args, int Exit, string FirstLine);
 

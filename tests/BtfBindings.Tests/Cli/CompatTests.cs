@@ -96,6 +96,9 @@ namespace BtfBindings.Tests.Cli
             Assert.Equal("view", tgid.GetProperty("access").GetString());
             Assert.False(tgid.GetProperty("problem").GetBoolean());
             Assert.Equal(src, tgid.GetProperty("sites")[0].GetProperty("document").GetString());
+            var flags = doc.RootElement.GetProperty("uses").EnumerateArray().Single(u => u.GetProperty("use").GetString() == "task_struct.flags");
+            Assert.True(flags.GetProperty("guarded").GetBoolean());
+            Assert.Contains("[view, guarded by Has_flags]", r.StdOut);
         }
     }
 }

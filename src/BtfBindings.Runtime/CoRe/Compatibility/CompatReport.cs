@@ -35,8 +35,11 @@ namespace BtfBindings.Compatibility
         public IReadOnlyList<CompatResult> Results { get; }
         /// <summary>The grouped sentence (<see cref="TargetGrouping.Sentence"/>).</summary>
         public string Sentence { get; }
+        /// <summary>True when every site checks the member first (<see cref="CompatUseSite.Guarded"/>).</summary>
+        public bool IsGuarded => Sites.Count > 0 && Sites.All(s => s.Guarded);
+
         /// <summary>True when the program breaks on some target (<see cref="CompatResult.IsProblemFor"/>).</summary>
-        public bool HasProblem => Results.Any(r => r.IsProblemFor(Use.Access));
+        public bool HasProblem => Results.Any(r => r.IsProblemFor(Use.Access, IsGuarded));
     }
 
     /// <summary>

@@ -57,6 +57,7 @@ namespace BtfBindings.Compatibility
                 w.Write(",\n      \"type\": "); Str(w, row.Use.TypeName);
                 w.Write(",\n      \"member\": "); Str(w, row.Use.Member);
                 w.Write(",\n      \"access\": "); Str(w, Access(row.Use.Access));
+                w.Write(",\n      \"guarded\": "); w.Write(row.IsGuarded ? "true" : "false");
                 w.Write(",\n      \"problem\": "); w.Write(row.HasProblem ? "true" : "false");
                 w.Write(",\n      \"summary\": "); Str(w, row.Sentence);
                 w.Write(",\n      \"sites\": [");
@@ -68,6 +69,7 @@ namespace BtfBindings.Compatibility
                     w.Write(", \"ilOffset\": "); w.Write(site.ILOffset.ToString(CultureInfo.InvariantCulture));
                     w.Write(", \"document\": "); Str(w, site.Document);
                     w.Write(", \"line\": "); w.Write(site.Line.ToString(CultureInfo.InvariantCulture));
+                    w.Write(", \"guarded\": "); w.Write(site.Guarded ? "true" : "false");
                     w.Write(" }");
                 }
                 w.Write(row.Sites.Count == 0 ? "]" : " ]");

@@ -36,7 +36,7 @@ namespace BtfBindings.Compatibility
             w.WriteLine($"{report.Rows.Count} uses checked against {report.Targets.Count} target kernels{(report.BuildPath != null ? " (generated from `" + Cell(report.BuildPath) + "`)" : "")}: {(problems == 0 ? "no problem" : problems + " with problems")}.");
             w.WriteLine();
             foreach (var r in report.Rows)
-                w.WriteLine($"- {(r.HasProblem ? "**problem**" : "ok")}: {Cell(r.Sentence)}{(r.Use.Access == CompatAccess.Unknown ? "" : " (" + CompatReportJson.Access(r.Use.Access) + " access)")}");
+                w.WriteLine($"- {(r.HasProblem ? "**problem**" : "ok")}: {Cell(r.Sentence)}{(r.Use.Access == CompatAccess.Unknown ? "" : " (" + CompatReportJson.Access(r.Use.Access) + " access" + (r.IsGuarded ? ", guarded by Has_" + LastMember(r.Use) : "") + ")")}");
             w.WriteLine();
             w.WriteLine("Legend: ✓ ok (same place as at build time) · moved (present elsewhere: fine through a View, wrong for a plain struct read) · **missing** (type, field or enumerator absent) · **incompatible** (type changed kind, or unreadable as the generated type) · **ambiguous** (same-named types disagree). Uses are columns, numbered as in the list above.");
             w.WriteLine();
@@ -65,6 +65,13 @@ namespace BtfBindings.Compatibility
                     if (!header) { w.WriteLine(); w.WriteLine("## Details"); w.WriteLine(); header = true; }
                     w.WriteLine($"- `{Cell(r.Use.Text)}` on {Cell(report.Targets[t].Info.Label)}: {TargetGrouping.Name(res.Verdict)}: {Cell(res.Detail)}");
                 }
+        }
+
+        internal static string LastMember(CompatUse use)
+        {
+            string m = use.Member ?? "";
+            int dot = m.LastIndexOf('.');
+            return dot < 0 ? m : m.Substring(dot + 1);
         }
 
         // Table-safe text: pipes escaped, line breaks flattened.

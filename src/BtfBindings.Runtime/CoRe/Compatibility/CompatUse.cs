@@ -134,10 +134,19 @@ namespace BtfBindings.Compatibility
     /// <summary>Where a use is in the program: the method, the IL offset and, with a portable PDB, the source line.</summary>
     internal sealed class CompatUseSite
     {
-        public CompatUseSite(string method, int ilOffset, string? document = null, int line = 0)
+        public CompatUseSite(string method, int ilOffset, string? document = null, int line = 0, bool guarded = false)
         {
-            Method = method; ILOffset = ilOffset; Document = document; Line = line;
+            Method = method; ILOffset = ilOffset; Document = document; Line = line; Guarded = guarded;
         }
+
+        /// <summary>
+        /// True when the same method checks the member first (the View's <c>Has_x</c> or <c>Exists("x")</c> at a lower IL
+        /// offset): then a kernel without it is handled, so missing or incompatible there is not a problem.
+        /// </summary>
+        public bool Guarded { get; }
+
+        /// <summary>The same site, guarded.</summary>
+        public CompatUseSite AsGuarded() => new CompatUseSite(Method, ILOffset, Document, Line, true);
 
         /// <summary><c>Namespace.Type.Method</c>.</summary>
         public string Method { get; }
@@ -149,6 +158,6 @@ namespace BtfBindings.Compatibility
         public int Line { get; }
 
         /// <inheritdoc />
-        public override string ToString() => Document != null && Line > 0 ? $"{Document}({Line}): {Method}" : $"{Method} IL_{ILOffset:x4}";
+        public override string ToString() => (Document != null && Line > 0 ? $"{Document}({Line}): {Method}" : $"{Method} IL_{ILOffset:x4}") + (Guarded ? " (guarded)" : "");
     }
 }

@@ -28,11 +28,12 @@ namespace BtfBindings.Compatibility
         /// Whether the program breaks on this target: missing, incompatible and ambiguous always; moved only for a plain
         /// struct read (a view relocates).
         /// </summary>
-        public bool IsProblemFor(CompatAccess access) => IsProblem(Verdict, access);
+        public bool IsProblemFor(CompatAccess access, bool guarded = false) => IsProblem(Verdict, access, guarded);
 
-        /// <summary>See <see cref="IsProblemFor"/>.</summary>
-        public static bool IsProblem(CompatVerdict verdict, CompatAccess access)
-            => verdict is CompatVerdict.Missing or CompatVerdict.Incompatible or CompatVerdict.Ambiguous
+        /// <summary>See <see cref="IsProblemFor"/>; a guarded use (the code checks <c>Has_x</c> first) is fine where the member is missing or incompatible.</summary>
+        public static bool IsProblem(CompatVerdict verdict, CompatAccess access, bool guarded = false)
+            => verdict == CompatVerdict.Ambiguous
+               || verdict is CompatVerdict.Missing or CompatVerdict.Incompatible && !guarded
                || verdict == CompatVerdict.Moved && access == CompatAccess.Plain;
 
         /// <inheritdoc />
