@@ -6,8 +6,8 @@
 # libbpf consumer of the same BPF object (bench/peers/libbpf_ringbuf.c; needs bpf(), i.e. root or CAP_BPF); a fresh app's
 # rebuild with the packed package (types generated into the project, and the opt-in BtfTypesAssembly) against the same app
 # without it (bench/rebuild_ratio.sh), the generated code's size (bench/gen_size.sh), `btfgen compat` over 40 kernels
-# against a bpftool loop (bench/compat.sh), and BtfTarget items in a fresh app's build against the same app without them
-# (bench/compat_build.sh).
+# against a bpftool loop (bench/compat.sh), BtfTarget items in a fresh app's build against the same app without them
+# (bench/compat_build.sh), and the BTF embedded for 40 Embed="true" targets against their full BTF.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -103,3 +103,9 @@ echo "== 9. build-time compatibility: btfgen compat of 50 fields against 40 targ
 
 echo "== 10. BtfTarget items in a build: 50 used fields against 40 target kernels (6 real + 34 derived), clean/no-op/incremental vs the same app without them (goals: +2 s, +50 ms)"
 "$here/compat_build.sh" 40
+
+echo "== 11. embedded BTF (<BtfTarget Embed=\"true\" />) for 40 kernels: task_struct + networking types, minimized, deduplicated, gzip'd"
+echo "   (goal: <= 1% of the full BTFs). 6 real Debian kernels + 34 DERIVED ones (tests/fixtures/make-btfhub-tree.sh --variants 40:"
+echo "   byte-distinct copies of the six with the same types, so they deduplicate to the six; the 'without' figure counts each)"
+bash "$root/tests/fixtures/make-btfhub-tree.sh" "$work/hub40" --variants 40 >/dev/null
+"$ours" embed "$btf" "$work/hub40" task_struct iphdr sk_buff sock tcp_sock

@@ -16,6 +16,7 @@ using BtfBindings;
 //   core-resolve BTF TARGET    resolving task_struct (generated from BTF) against the loaded TARGET kernel BTF
 //   ringbuf OBJ ROUNDS RECORDS BtfBindings.Bpf ring buffer drain vs libbpf_ringbuf's (bench/peers/bpf_bench.bpf.o)
 //   maps OBJ ROUNDS OPS        typed hash map lookup+update vs libbpf_ringbuf's maps mode
+//   embed BUILD_BTF TREE TYPE...  every kernel under TREE as an Embed="true" BtfTarget: the generators' size report and time
 //   compat-targets DIR BTF FIELD...  BtfTarget files under DIR: load time, verdicts of task_struct.FIELD (types from BTF), memory kept
 // Every type's name length, kind and vlen: what the C peer touches per type.
 static long TouchAll(Btf btf)
@@ -104,11 +105,14 @@ switch (mode)
     case "maps":
         BpfBench.Maps(args[1], int.Parse(args[2]), int.Parse(args[3]));
         break;
+    case "embed":
+        EmbedBench.Run(args[1], args[2], args.Skip(3).ToArray());
+        break;
     case "compat-targets":
         CompatBench.Targets(args[1], args[2], args.Skip(3).ToArray());
         break;
     default:
-        Console.Error.WriteLine("usage: bench parse FILE [ITER] | generate BTF [TYPE] | rerun BTF [TYPE] | core-read BTF [TARGET] | core-resolve BTF TARGET | ringbuf OBJ ROUNDS RECORDS | maps OBJ ROUNDS OPS");
+        Console.Error.WriteLine("usage: bench parse FILE [ITER] | generate BTF [TYPE] | rerun BTF [TYPE] | core-read BTF [TARGET] | core-resolve BTF TARGET | ringbuf OBJ ROUNDS RECORDS | maps OBJ ROUNDS OPS | embed BUILD_BTF TREE TYPE... | compat-targets DIR BTF FIELD...");
         return 2;
 }
 return 0;

@@ -85,7 +85,8 @@ namespace BtfBindings.Generator
             return Verdicts.GetOrAdd(key, r);
         }
 
-        private static TargetKernel Target(BtfTargetRef target)
+        /// <summary>The target kernel, parsed once per content hash (also what embedding minimizes, so a build parses each target once).</summary>
+        internal static TargetKernel Target(BtfTargetRef target)
         {
             string key = target.Path + "|" + target.Hash;
             // One parse per target even when many uses ask at once (concurrent analysis); different targets in parallel.

@@ -72,6 +72,17 @@ namespace BtfBindings.Generator
         private static DiagnosticDescriptor OnTargets(string id, string title, string description)
             => new DiagnosticDescriptor(id, title, "{0}; {1}", Category, DiagnosticSeverity.Warning, true, description: description);
 
+        // BTFB023-025: kernel BTF embedded for <BtfTarget Embed="true" /> (Embed/EmbeddedBtfBuilder.cs).
+
+        public static readonly DiagnosticDescriptor EmbedTargetUnreadable = new DiagnosticDescriptor("BTFB023",
+            "Embedded BtfTarget unreadable", "Cannot read BtfTarget '{0}' to embed its BTF: {1}", Category, DiagnosticSeverity.Error, true);
+
+        public static readonly DiagnosticDescriptor EmbedTargetLacksType = new DiagnosticDescriptor("BTFB024",
+            "Embedded BtfTarget lacks a requested type", "BtfTarget '{0}' ({1}) has no struct, union, enum or typedef named '{2}': its BTF is embedded without it, so on that kernel the type is reported missing at run time", Category, DiagnosticSeverity.Warning, true);
+
+        public static readonly DiagnosticDescriptor EmbedTargetNoArch = new DiagnosticDescriptor("BTFB025",
+            "Embedded BtfTarget without an architecture", "Cannot tell the architecture of BtfTarget '{0}' (release {1}) from its path or release: set Arch=\"x86_64\" (uname -m) on the item; until then it is embedded for that release on any architecture", Category, DiagnosticSeverity.Warning, true);
+
         public static DiagnosticDescriptor ById(string id) => id switch
         {
             "BTFB001" => UnknownType,
@@ -90,6 +101,9 @@ namespace BtfBindings.Generator
             "BTFB020" => IncompatibleOnTargets,
             "BTFB021" => AmbiguousOnTargets,
             "BTFB022" => MovedForPlainRead,
+            "BTFB023" => EmbedTargetUnreadable,
+            "BTFB024" => EmbedTargetLacksType,
+            "BTFB025" => EmbedTargetNoArch,
             _ => Internal,
         };
     }

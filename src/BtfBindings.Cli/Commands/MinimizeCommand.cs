@@ -5,14 +5,15 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using BtfBindings.Cli.Layout;
-using BtfBindings.Cli.Minimize;
+using BtfBindings.Minimize;
 using BtfBindings.Layout;
 
 namespace BtfBindings.Cli.Commands
 {
     /// <summary>
-    /// <c>btfgen minimize --btf FULL -o SMALL.btf TYPES…</c>: a small valid BTF with just what the types need by value
-    /// (see <see cref="BtfMinimizer"/>), checked to give the same layouts as the full BTF before it is written.
+    /// <c>btfgen minimize --btf FULL -o SMALL.btf TYPES…</c>: a small valid BTF with just what CO-RE needs for the types and
+    /// the types generated with them, by the rule the build embeds <c>Embed="true"</c> targets with
+    /// (<see cref="BtfMinimizer.MinimizeForCore"/>), checked to give the same layouts as the full BTF before it is written.
     /// </summary>
     internal static class MinimizeCommand
     {
@@ -37,18 +38,12 @@ namespace BtfBindings.Cli.Commands
                     foreach (var u in unknown) ctx.Error(GenerateCommand.UnknownMessage(u, path));
                     return 1;
                 }
-                var roots = new List<int>();
                 var rootTypes = new List<PlannedType>();
                 foreach (var n in names)
-                {
-                    var t = PlanLookup.Find(plan, btf, n) ?? throw new BtfException($"'{n}' not found in the plan", path);
-                    rootTypes.Add(t);
-                    roots.Add(t.BtfId);
-                    // A typedef name is kept as a typedef too, so the small BTF answers to the same name.
-                    if (t.Name != n && t.BtfName != n)
-                        foreach (var td in btf.FindTypes(n, BtfKind.Typedef)) roots.Add(td.Id);
-                }
-                var result = BtfMinimizer.Minimize(btf, roots);
+                    rootTypes.Add(PlanLookup.Find(plan, btf, n) ?? throw new BtfException($"'{n}' not found in the plan", path));
+                // The build's rule for Embed="true" targets: every type CO-RE may look up for the generated types (all
+                // same-named candidates, by essential name; the names as given, so a typedef answers to its name too).
+                var result = BtfMinimizer.MinimizeForCore(btf, BtfMinimizer.CoreNames(plan).Concat(names));
 
                 // Self-check: the small BTF parses and plans every requested type to the same layout.
                 var small = Btf.Parse((byte[])result.Data.Clone(), pr.GetValue(output)!);

@@ -58,6 +58,9 @@ namespace BtfBindings
         /// <summary>Total string section length including the base's (string offsets of split BTF continue after it).</summary>
         internal int StringsEnd => (Base?.StringsEnd ?? 0) + _strLen;
 
+        /// <summary>This BTF's own raw size: header, type and string sections (the string section ends a kernel's BTF), for size reports.</summary>
+        internal long RawLength => (long)_strStart + _strLen;
+
         /// <summary>
         /// The target's pointer size in bytes, inferred like libbpf's <c>determine_ptr_size</c> from the
         /// size of the <c>long</c> integer type (4 or 8); 8 when the BTF has no <c>long</c> (eBPF programs are 64-bit).

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
 
@@ -77,16 +78,54 @@ namespace BtfBindings
         /// <param name="name">For messages.</param>
         /// <param name="release">The kernel release (<c>uname -r</c>) it describes, or null for "any kernel" (used when no entry names the running release).</param>
         /// <param name="bytes">The BTF in any container <see cref="BtfContainer.Parse(byte[], string, Btf)"/> reads (raw, ELF, gzip, xz, tar.xz).</param>
-        public EmbeddedKernelBtf(string name, string? release, Func<byte[]> bytes) { Name = name; Release = release; _bytes = bytes; }
+        /// <param name="machine">The architecture (<c>uname -m</c>, any spelling <see cref="Compatibility.KernelTargetInfo.NormalizeArch"/> knows), or null when not known.</param>
+        /// <param name="minimized">True when the BTF was minimized to the program's types (the build's <c>Embed="true"</c> targets).</param>
+        public EmbeddedKernelBtf(string name, string? release, Func<byte[]> bytes, string? machine = null, bool minimized = false)
+        {
+            Name = name; Release = release; _bytes = bytes; Minimized = minimized;
+            Machine = string.IsNullOrEmpty(machine) ? null : Compatibility.KernelTargetInfo.NormalizeArch(machine) ?? machine;
+        }
 
         /// <summary>For messages.</summary>
         public string Name { get; }
         /// <summary>The release it is for, or null for any.</summary>
         public string? Release { get; }
+        /// <summary>The architecture it is for in <c>uname -m</c> spelling, or null when not known (then only the release decides).</summary>
+        public string? Machine { get; }
+        /// <summary>True when minimized to the program's types at build time.</summary>
+        public bool Minimized { get; }
+
+        /// <summary>"5.10.0-46-amd64 (x86_64)": how lists of entries name it.</summary>
+        public string Label => (Release ?? "any release") + (Machine != null ? " (" + Machine + ")" : "");
 
         /// <summary>An entry over a byte array.</summary>
-        public static EmbeddedKernelBtf FromBytes(string name, byte[] bytes, string? release = null)
-            => new EmbeddedKernelBtf(name, release, () => (byte[])bytes.Clone());
+        public static EmbeddedKernelBtf FromBytes(string name, byte[] bytes, string? release = null, string? machine = null)
+            => new EmbeddedKernelBtf(name, release, () => (byte[])bytes.Clone(), machine);
+
+        private static readonly List<EmbeddedKernelBtf> RegistryList = new List<EmbeddedKernelBtf>();
+
+        /// <summary>Entries registered by generated code (<see cref="KernelBtfOptions.RegisterEmbedded"/>), in registration order.</summary>
+        internal static IReadOnlyList<EmbeddedKernelBtf> Registered
+        {
+            get { lock (RegistryList) return RegistryList.ToArray(); }
+        }
+
+        /// <summary>Removes an entry (tests: the registry is process-wide).</summary>
+        internal static void Unregister(EmbeddedKernelBtf e)
+        {
+            lock (RegistryList) RegistryList.RemoveAll(x => x.Name == e.Name && x.Release == e.Release && x.Machine == e.Machine);
+        }
+
+        /// <summary>Adds an entry to the process-wide registry (once per name, release and machine).</summary>
+        internal static void Register(EmbeddedKernelBtf e)
+        {
+            lock (RegistryList)
+            {
+                foreach (var x in RegistryList)
+                    if (x.Name == e.Name && x.Release == e.Release && x.Machine == e.Machine) return;
+                RegistryList.Add(e);
+            }
+        }
 
         /// <summary>
         /// Every manifest resource of <paramref name="assembly"/> whose name starts with <paramref name="prefix"/>, e.g.
@@ -189,6 +228,23 @@ namespace BtfBindings
         }
 
         /// <summary>
+        /// Registers kernel BTF that generated code embeds in the application (<c>&lt;BtfTarget Include="…" Embed="true" /&gt;</c>:
+        /// minimized to the program's types, compressed), for every <see cref="TargetKernel.Current"/> in the process: tried
+        /// after <see cref="AddEmbedded"/>'s entries and before the resources of <see cref="ResourceAssembly"/>, chosen only
+        /// for the running kernel's release and architecture. Called by a generated module initializer; not for user code.
+        /// </summary>
+        /// <param name="name">How messages name it (the target's path in its BTFHub tree).</param>
+        /// <param name="release">The kernel release (<c>uname -r</c>).</param>
+        /// <param name="machine">The architecture (<c>uname -m</c>).</param>
+        /// <param name="bytes">Returns the BTF (gzip'd raw BTF); called only if the entry is chosen.</param>
+        [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+        public static void RegisterEmbedded(string name, string release, string machine, Func<byte[]> bytes)
+            => EmbeddedKernelBtf.Register(new EmbeddedKernelBtf(name ?? throw new ArgumentNullException(nameof(name)), release, bytes ?? throw new ArgumentNullException(nameof(bytes)), machine, minimized: true));
+
+        /// <summary>Whether entries registered by generated code (<see cref="RegisterEmbedded"/>) are searched (default true; tests turn it off).</summary>
+        internal bool UseRegistered { get; set; } = true;
+
+        /// <summary>
         /// An assembly whose manifest resources named <see cref="ResourcePrefix"/>… are searched as embedded BTF after
         /// <see cref="Embedded"/>'s entries, with the naming of <see cref="EmbeddedKernelBtf.FromResources"/>
         /// (<c>btf/RELEASE.btf[.gz|.xz|.tar.xz]</c> for one release, <c>btf/vmlinux.btf</c> for any). Default: the
@@ -222,13 +278,18 @@ namespace BtfBindings
         public IReadOnlyList<KernelModuleBtf> Modules { get; }
         /// <summary>Every location looked at, in order, with what happened.</summary>
         public IReadOnlyList<string> Attempts { get; }
+        /// <summary>The embedded entry used (<see cref="KernelBtfOrigin.Embedded"/>), else null.</summary>
+        public EmbeddedKernelBtf? Embedded { get; internal set; }
         /// <summary>True when BTF was found, so layouts can be verified and relocated.</summary>
         public bool IsPortable => Vmlinux != null;
 
         /// <summary>One sentence for logs: where the BTF came from, or that layouts cannot be verified.</summary>
         public string Description => Vmlinux != null
-            ? $"kernel BTF for {Release ?? "an unknown release"} from {Path} ({OriginText(Origin)}{(Modules.Count > 0 ? $", {Modules.Count} modules" : "")})"
+            ? $"kernel BTF for {Release ?? "an unknown release"} from {Path} ({OriginText(Origin)}{EmbeddedText()}{(Modules.Count > 0 ? $", {Modules.Count} modules" : "")})"
             : $"no kernel BTF found for {(Release != null ? "kernel " + Release : "this kernel")}: layouts cannot be verified (non-portable mode; the build-time offsets are used as they are). Tried: {string.Join("; ", Attempts)}";
+
+        private string EmbeddedText() => Embedded == null ? ""
+            : $": the entry for release {Embedded.Release ?? "(any)"} on {Embedded.Machine ?? "any architecture"}{(Embedded.Minimized ? ", minimized to the program's types" : "")}";
 
         private static string OriginText(KernelBtfOrigin o) => o switch
         {
@@ -339,19 +400,33 @@ namespace BtfBindings
             else attempts.Add($"BTFHub cache: none configured ({KernelBtfOptions.DefaultBtfHubVariable})");
 
             var embedded = EmbeddedEntries(o, attempts);
-            var ordered = embedded.Where(e => e.Release != null && e.Release == release).Concat(embedded.Where(e => e.Release == null)).ToList();
+            string machine = Machine(o);
+            bool SameArch(EmbeddedKernelBtf e) => e.Machine == null || e.Machine == machine;
+            // An entry for this release and architecture first, then one for this release whose architecture is not known,
+            // then release-less ones; an entry for this release built for another architecture is never used.
+            var ordered = embedded.Where(e => e.Release != null && e.Release == release && e.Machine != null && SameArch(e))
+                .Concat(embedded.Where(e => e.Release != null && e.Release == release && e.Machine == null))
+                .Concat(embedded.Where(e => e.Release == null && SameArch(e))).ToList();
+            foreach (var e in embedded)
+                if (e.Release == release && !SameArch(e)) attempts.Add($"{e.Name}: for {e.Machine}, not this machine ({machine})");
             foreach (var e in ordered)
             {
                 try
                 {
                     var btf = BtfContainer.Parse(e.Bytes(), "embedded:" + e.Name);
                     attempts.Add(e.Name + ": used");
-                    return new KernelBtfSource(KernelBtfOrigin.Embedded, e.Name, release, btf, none, attempts);
+                    return new KernelBtfSource(KernelBtfOrigin.Embedded, e.Name, release, btf, none, attempts) { Embedded = e };
                 }
                 catch (BtfException ex) { attempts.Add(e.Name + ": " + ex.Message); }
             }
             if (embedded.Count == 0) attempts.Add("embedded BTF: none");
-            else if (ordered.Count == 0) attempts.Add($"embedded BTF: none for release {release ?? "(unknown)"} among {embedded.Count}");
+            else if (ordered.Count == 0)
+            {
+                const int shown = 12;
+                var labels = embedded.Select(e => e.Label).Distinct().ToList();
+                attempts.Add($"embedded BTF: none for release {release ?? "(unknown)"} on {machine} among {embedded.Count}: "
+                    + string.Join(", ", labels.Take(shown)) + (labels.Count > shown ? $" and {labels.Count - shown} more" : ""));
+            }
 
             return new KernelBtfSource(KernelBtfOrigin.None, null, release, null, none, attempts);
         }
@@ -360,6 +435,11 @@ namespace BtfBindings
         private static List<EmbeddedKernelBtf> EmbeddedEntries(KernelBtfOptions o, List<string> attempts)
         {
             var list = new List<EmbeddedKernelBtf>(o.Embedded);
+            if (o.UseRegistered)
+            {
+                RunRegistrations();
+                list.AddRange(EmbeddedKernelBtf.Registered);
+            }
             var asm = o.ResourceAssembly;
             if (asm == null) return list;
             string prefix = o.ResourcePrefix ?? "btf/";
@@ -375,12 +455,40 @@ namespace BtfBindings
             return list;
         }
 
+#if !BTFBINDINGS_GENERATOR
+        /// <summary>
+        /// Embedded BTF registers itself from a generated module initializer, which the runtime runs only once something in
+        /// that module is used: before <c>Main</c> for the application, but for a library holding the types (a
+        /// <c>BtfTypesAssembly</c>, a class library) maybe not yet when discovery runs. So the module initializers of the
+        /// loaded assemblies that reference this one are run here (each runs once in a process anyway; Native AOT has run
+        /// them all at start-up).
+        /// </summary>
+        [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026",
+            Justification = "Only the names of the references are compared; a reference the trimmer removed is one no code uses, so there is nothing to register from it.")]
+        private static void RunRegistrations()
+        {
+            string self = typeof(KernelBtf).Assembly.GetName().Name ?? "BtfBindings";
+            foreach (var asm in AppDomain.CurrentDomain.GetAssemblies())
+            {
+                if (asm.IsDynamic) continue;
+                try
+                {
+                    foreach (var r in asm.GetReferencedAssemblies())
+                        if (r.Name == self) { RuntimeHelpers.RunModuleConstructor(asm.ManifestModule.ModuleHandle); break; }
+                }
+                catch (Exception e) when (e is NotSupportedException || e is TypeInitializationException || e is FileNotFoundException || e is BadImageFormatException) { }
+            }
+        }
+#else
+        private static void RunRegistrations() { }
+#endif
+
         /// <summary>The files looked for in a BTFHub-style cache: <c>ID/VERSION_ID/ARCH/RELEASE.btf[.tar.xz]</c>, then <c>RELEASE.btf[.tar.xz]</c> at the top.</summary>
         public static IReadOnlyList<string> BtfHubPaths(KernelBtfOptions o, string dir, string release)
         {
             var (id, ver) = OsRelease(o);
             var arches = new List<string>();
-            string machine = o.Machine ?? ReadLine(Under(o, "/proc/sys/kernel/arch")) ?? ProcessMachine();
+            string machine = Machine(o);
             arches.Add(machine);
             string alias = machine switch { "aarch64" => "arm64", "x86_64" => "x86_64", "arm64" => "aarch64", "amd64" => "x86_64", _ => machine };
             if (!arches.Contains(alias)) arches.Add(alias);
@@ -416,6 +524,16 @@ namespace BtfBindings
                 break;
             }
             return (id, ver);
+        }
+
+        /// <summary>
+        /// The running machine in <c>uname -m</c> spelling: <see cref="KernelBtfOptions.Machine"/>, else
+        /// <c>/proc/sys/kernel/arch</c>, else the process architecture; normalised by the target naming rule (arm64 is aarch64).
+        /// </summary>
+        internal static string Machine(KernelBtfOptions o)
+        {
+            string m = o.Machine ?? ReadLine(Under(o, "/proc/sys/kernel/arch")) ?? ProcessMachine();
+            return Compatibility.KernelTargetInfo.NormalizeArch(m) ?? m;
         }
 
         private static string ProcessMachine() => RuntimeInformation.OSArchitecture switch

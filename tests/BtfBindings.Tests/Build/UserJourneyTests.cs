@@ -30,7 +30,7 @@ namespace BtfBindings.Tests.Build
     /// </summary>
     [Trait("Tier", "Package")]
     [Collection(PackageTier.Name)]
-    public class UserJourneyTests : IClassFixture<JourneyFeed>
+    public partial class UserJourneyTests : IClassFixture<JourneyFeed>
     {
         private readonly JourneyFeed _feed;
         private readonly ITestOutputHelper _log;

@@ -12,6 +12,7 @@ using Xunit;
 namespace BtfBindings.Tests.CoRe
 {
     /// <summary>Kernel BTF discovery over a fake file system root: order, formats, modules, BTFHub layout, embedded BTF, non-portable mode.</summary>
+    [Collection(DiscoveryCollection.Name)]
     public sealed class DiscoveryTests : IDisposable
     {
         private const string Release = "6.1.0-99-test";

@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 
-namespace BtfBindings.Cli.Minimize
+namespace BtfBindings.Minimize
 {
     /// <summary>
     /// Builds a small, self-contained BTF holding what some root types need by value — the model is libbpf's
@@ -10,7 +10,19 @@ namespace BtfBindings.Cli.Minimize
     /// have by value (arrays, typedefs, qualifiers, enums, ints) is kept in full. Types reached only through a pointer
     /// are not expanded: a named struct/union pointee becomes a forward declaration (FWD), an anonymous one an empty
     /// struct/union of the same size; typedefs, qualifiers and function prototypes on the way to a pointee are kept so
-    /// member types still read as in the kernel. FUNC, VAR, DATASEC and DECL_TAG records are dropped.
+    /// member types still read as in the kernel. FUNC, VAR, DATASEC and DECL_TAG records are dropped. The target's
+    /// <c>long</c> is always kept: the pointer size is inferred from it (libbpf's rule), so a 32-bit kernel's minimized
+    /// BTF still has 4-byte pointers.
+    /// <para>
+    /// For CO-RE (<see cref="MinimizeForCore"/>) the roots are every candidate a name can match in the target, so every
+    /// answer the runtime gives against the full BTF is unchanged: all structs, unions, enums and typedefs whose
+    /// essential name (libbpf's <c>___flavor</c> rule) equals a requested one, so an ambiguity stays an ambiguity. Pointee
+    /// bodies are safe to drop because libbpf's field rule (<c>bpf_core_fields_are_compat</c>) accepts any pointer for a
+    /// pointer and never looks behind it; the roots themselves are kept whole, so type-based answers (existence, size)
+    /// are unchanged too. bpftool keeps less — only the members a BPF object's relocations access, with unmarked pointees
+    /// turned into void — because its input is a list of relocations; here every member of a generated type is resolved
+    /// at once, so every member stays.
+    /// </para>
     /// </summary>
     internal sealed class BtfMinimizer
     {
@@ -21,21 +33,81 @@ namespace BtfBindings.Cli.Minimize
 
         private BtfMinimizer(Btf btf) { _btf = btf; }
 
-        /// <summary>Counts for the report.</summary>
+        /// <summary>The minimized BTF and counts for reports.</summary>
         public sealed class Result
         {
+            /// <summary>Raw BTF, in the input's byte order.</summary>
             public byte[] Data = Array.Empty<byte>();
+            /// <summary>Types kept in full (roots and their by-value closure).</summary>
             public int KeptFull;
+            /// <summary>Types kept only to spell pointers (typedefs, qualifiers, prototypes, scalars).</summary>
             public int KeptForPointers;
+            /// <summary>Pointee structs/unions written as FWD (or empty, when anonymous).</summary>
             public int Forwards;
+            /// <summary>The root ids the closure started from.</summary>
+            public int Roots;
         }
 
+        /// <summary>Minimizes <paramref name="btf"/> to <paramref name="roots"/> (type ids) and what they hold by value.</summary>
         public static Result Minimize(Btf btf, IEnumerable<int> roots)
         {
             var m = new BtfMinimizer(btf);
             var rootList = roots.Where(r => r != 0).Distinct().ToList();
+            int? longId = LongType(btf);
+            if (longId.HasValue && !rootList.Contains(longId.Value)) rootList.Add(longId.Value);
             m.CloseByValue(rootList);
-            return m.Write();
+            var r = m.Write();
+            r.Roots = rootList.Count;
+            return r;
+        }
+
+        /// <summary>
+        /// Minimizes a target kernel's BTF to what CO-RE needs to resolve types named <paramref name="names"/> (the
+        /// generated types: struct, union, enum or typedef names, <c>___flavor</c> suffixes allowed) exactly as against
+        /// the full BTF (see the class remarks). Names the target lacks are simply absent, as they are in the full BTF.
+        /// </summary>
+        public static Result MinimizeForCore(Btf target, IEnumerable<string> names) => Minimize(target, CoreRoots(target, names));
+
+        /// <summary>Every type of <paramref name="target"/> a CO-RE look-up of one of <paramref name="names"/> can return, by id.</summary>
+        public static List<int> CoreRoots(Btf target, IEnumerable<string> names)
+        {
+            var roots = new SortedSet<int>();
+            foreach (var n in names.Distinct(StringComparer.Ordinal))
+            {
+                if (string.IsNullOrEmpty(n)) continue;
+                // Struct and union both: a local struct's candidates are structs, a union's unions; keeping both is cheap
+                // and also covers the local side changing kind between kernels. ENUM finds ENUM64 too (one CO-RE kind).
+                foreach (var kind in new[] { BtfKind.Struct, BtfKind.Union, BtfKind.Enum, BtfKind.Typedef })
+                    foreach (var t in target.FindCoreCandidates(n, kind)) roots.Add(t.Id);
+            }
+            return roots.ToList();
+        }
+
+        /// <summary>
+        /// The names a plan's generated types are looked up by in a target (<see cref="MinimizeForCore"/>'s input): every
+        /// struct, union and enum it emits with members or values, by BTF name (a typedef's name for a type the kernel leaves
+        /// anonymous). Opaque pointee stubs have no layout to resolve and nested anonymous types are resolved through their
+        /// parent's field, so neither is looked up by name.
+        /// </summary>
+        public static List<string> CoreNames(Layout.LayoutPlan plan)
+        {
+            var names = new SortedSet<string>(StringComparer.Ordinal);
+            foreach (var t in plan.Types)
+                if (t.Kind != Layout.PlannedKind.Opaque && !t.IsNested && t.BtfName.Length > 0) names.Add(t.BtfName);
+            return names.ToList();
+        }
+
+        private static readonly string[] LongNames = { "long int", "long", "long unsigned int", "unsigned long" };
+
+        /// <summary>The INT pointer size is inferred from (see <c>BtfParser.IsLongName</c>), if there is one.</summary>
+        private static int? LongType(Btf btf)
+        {
+            foreach (var n in LongNames)
+            {
+                var t = btf.FindType(n, BtfKind.Int);
+                if (t.HasValue) return t.Value.Id;
+            }
+            return null;
         }
 
         private void CloseByValue(List<int> roots)
