@@ -90,7 +90,8 @@ namespace BtfBindings.Build
             });
             if (failure != null)
             {
-                Log.LogMessage(MessageImportance.High, "BtfTarget: no compatibility report: {0}", failure);
+                // A target that cannot be read must not pass silently: its kernels are simply not checked.
+                Log.LogWarning(null, "BTFB026", null, null, 0, 0, 0, 0, "BtfTarget: no compatibility check or report: {0}", failure);
                 return true;
             }
             foreach (var d in found) foreach (var kv in d) cache[kv.Key] = kv.Value;

@@ -98,6 +98,16 @@ public static class Program
             Assert.DoesNotContain("BtfTarget: hashed", output);
             Assert.Contains("Skipping target \"BtfBindingsCompatReport\" because all output files are up-to-date", output);
             Assert.Equal(stamp, File.GetLastWriteTimeUtc(Path.Combine(dir, "compat.json")));
+
+            // A damaged target (xz magic, then garbage) is a warning naming it, not a crash and not silence.
+            var bad = Path.Combine(app, "btfhub", "debian", "99", "x86_64", "9.9.9-bad.btf.tar.xz");
+            Directory.CreateDirectory(Path.GetDirectoryName(bad)!);
+            File.WriteAllBytes(bad, new byte[] { 0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 });
+            (code, output, _) = _feed.Dotnet(app, JourneyFeed.BuildArgs);
+            Assert.True(code == 0, output);
+            Assert.Contains(output.Split('\n'), l => l.Contains("warning BTFB026") && l.Contains("9.9.9-bad.btf.tar.xz"));
+            Assert.DoesNotContain("AD0001", output);       // no analyzer crash
+            Assert.DoesNotContain("MSB4018", output);      // no task crash
         }
 
         private static void CopyTree(string from, string to)
