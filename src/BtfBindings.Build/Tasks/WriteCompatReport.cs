@@ -50,7 +50,10 @@ namespace BtfBindings.Build
             Directory.CreateDirectory(OutputDirectory);
             string cacheFile = Path.Combine(OutputDirectory, VerdictFile.FileName);
             var cache = VerdictFile.Load(cacheFile);
-            string buildHash = Sha256(build);
+            // The manifest already holds the BtfFile's SHA-256 (GetFileHash): hashing its ~5 MB again was most of an
+            // incremental build's report time.
+            string buildHash = TargetLines.Select(l => l.Split('\t')).FirstOrDefault(p => p.Length > 2 && p[0] == "file"
+                && string.Equals(Path.GetFullPath(p[1]), Path.GetFullPath(build), StringComparison.Ordinal))?[2] ?? Sha256(build);
             var uses = scan.Grouped();
             int parsed = 0;
             var buildBtf = new Lazy<Btf>(() => Btf.Load(build));
