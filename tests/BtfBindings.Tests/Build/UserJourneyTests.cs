@@ -267,6 +267,8 @@ public static partial class Kernel { }",
             var readme = File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "README.md"));
             int from = readme.IndexOf("\n## Use it\n", StringComparison.Ordinal);
             int to = readme.IndexOf("\n## ", from + 5, StringComparison.Ordinal);
+            int sub = readme.IndexOf("\n### ", from + 5, StringComparison.Ordinal);    // its subsections are other stories
+            if (sub > from && sub < to) to = sub;
             Assert.True(from >= 0 && to > from, "README has no '## Use it' section");
             var section = readme.Substring(from, to - from);
             var blocks = System.Text.RegularExpressions.Regex.Matches(section, "```(xml|csharp)\n(.*?)```", System.Text.RegularExpressions.RegexOptions.Singleline)
