@@ -1,10 +1,8 @@
 using System;
-using System.Collections.Generic;
-using System.Globalization;
 using System.IO;
-using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Build.Framework;
+using BtfBindings.Build.Hashing;
 using BtfBindings.Compatibility;
 using Microsoft.Build.Utilities;
 
@@ -36,33 +34,18 @@ namespace BtfBindings.Build
 
         public override bool Execute()
         {
-            var cache = ReadCache(CacheFile);
-            var newCache = new StringBuilder();
+            var cache = new FileHashCache(CacheFile);
             var lines = new StringBuilder();
             foreach (var item in Targets)
             {
                 string path = item.GetMetadata("FullPath");
                 string hash;
-                long size, ticks;
-                try
-                {
-                    var info = new FileInfo(path);
-                    size = info.Length;
-                    ticks = info.LastWriteTimeUtc.Ticks;
-                    if (!cache.TryGetValue(path, out var c) || c.size != size || c.ticks != ticks)
-                    {
-                        hash = Sha256(path);
-                        Hashed++;
-                    }
-                    else hash = c.hash;
-                }
+                try { hash = cache.Hash(path); }
                 catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
                 {
                     Log.LogError(null, "BTFB012", null, item.ItemSpec, 0, 0, 0, 0, "BtfTarget '{0}' cannot be read: {1}", item.ItemSpec, e.Message);
                     continue;
                 }
-                newCache.Append(path).Append('\t').Append(size.ToString(CultureInfo.InvariantCulture)).Append('\t')
-                    .Append(ticks.ToString(CultureInfo.InvariantCulture)).Append('\t').Append(hash).Append('\n');
                 string embed = string.Equals(item.GetMetadata("Embed"), "true", StringComparison.OrdinalIgnoreCase) ? "true" : "false";
                 // Release and arch as the item says, else by the one naming rule (a BTFHub tree's <distro>/<version>/<arch>/<release>.btf…).
                 var kernel = KernelTargetInfo.FromPath(path, NullIfEmpty(item.GetMetadata("Release")), NullIfEmpty(item.GetMetadata("Arch")));
@@ -72,10 +55,11 @@ namespace BtfBindings.Build
                     .Append(release).Append('\t').Append(arch).Append('\t').Append(distro).Append('\t').Append(raw).Append('\n');
             }
             if (Log.HasLoggedErrors) return false;
+            Hashed = cache.Hashed;
             Log.LogMessage(MessageImportance.Normal, "BtfTarget: hashed {0} of {1} files (the rest unchanged since {2})", Hashed, Targets.Length, CacheFile);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(OutputFile))!);
-            WriteIfChanged(CacheFile, newCache.ToString());
-            WriteIfChanged(OutputFile, lines.ToString());
+            cache.Save();
+            FileHashCache.WriteIfChanged(OutputFile, lines.ToString());
             return true;
         }
 
@@ -110,35 +94,5 @@ namespace BtfBindings.Build
         }
 
         private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
-
-        private static Dictionary<string, (long size, long ticks, string hash)> ReadCache(string file)
-        {
-            var d = new Dictionary<string, (long, long, string)>(StringComparer.Ordinal);
-            if (!File.Exists(file)) return d;
-            foreach (var line in File.ReadAllLines(file))
-            {
-                var p = line.Split('\t');
-                if (p.Length == 4 && long.TryParse(p[1], NumberStyles.None, CultureInfo.InvariantCulture, out long size)
-                    && long.TryParse(p[2], NumberStyles.None, CultureInfo.InvariantCulture, out long ticks) && p[3].Length == 64)
-                    d[p[0]] = (size, ticks, p[3]);
-            }
-            return d;
-        }
-
-        private static string Sha256(string path)
-        {
-            using var sha = SHA256.Create();
-            using var s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-            var h = sha.ComputeHash(s);
-            var sb = new StringBuilder(64);
-            foreach (var b in h) sb.Append(b.ToString("X2", CultureInfo.InvariantCulture));
-            return sb.ToString();
-        }
-
-        private static void WriteIfChanged(string file, string text)
-        {
-            if (File.Exists(file) && File.ReadAllText(file) == text) return;
-            File.WriteAllText(file, text, new UTF8Encoding(false));
-        }
     }
 }

@@ -41,7 +41,8 @@ namespace BtfBindings.Tests.Build
             File.Copy(Fixtures.Path("x86_64-5.10"), Path.Combine(dir, "kernel.btf"));
             File.WriteAllText(Path.Combine(dir, "App.csproj"), $@"<Project Sdk=""Microsoft.NET.Sdk"">
   <Import Project=""{root}/src/BtfBindings.Generator/build/BtfBindings.props"" />
-  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net8.0</TargetFramework><RollForward>Major</RollForward></PropertyGroup>
+  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net8.0</TargetFramework><RollForward>Major</RollForward>
+    <BtfBindingsTasksAssembly>{root}/src/BtfBindings.Build/bin/$(Configuration)/netstandard2.0/BtfBindings.Build.dll</BtfBindingsTasksAssembly></PropertyGroup>
   <ItemGroup>
     <AdditionalFiles Include=""kernel.btf"" />
     <ProjectReference Include=""{root}/src/BtfBindings.Runtime/BtfBindings.Runtime.csproj"" />

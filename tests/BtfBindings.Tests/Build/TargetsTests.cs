@@ -17,6 +17,9 @@ namespace BtfBindings.Tests.Build
     {
         private static (int code, string output) Msbuild(string workDir, params string[] args)
         {
+            // The package's tasks (the manifest's hashes, the types assembly's files) from the Build project's output.
+            if (!args.Any(a => a.StartsWith("-p:BtfBindingsTasksAssembly=", StringComparison.Ordinal)))
+                args = [.. args, "-p:BtfBindingsTasksAssembly=" + TasksAssembly()];
             var r = ProcessRunner.Run("dotnet", ["msbuild", .. args], workDir);
             return (r.ExitCode, r.Output);
         }
@@ -318,6 +321,54 @@ namespace BtfBindings.Tests.Build
             Assert.Equal(Sha256(a), after[0].Hash, ignoreCase: true);
             Assert.NotEqual(targets[0].Hash, after[0].Hash);
             Assert.Equal(targets[1], after[1]);
+        }
+
+        /// <summary>
+        /// A BtfFile (and its Base) is hashed again only when its path, size or last-write time changed: a touched file with
+        /// the same bytes is hashed again and keeps its manifest line (the manifest is not rewritten); a changed file gets
+        /// its new hash; an unchanged one is not hashed at all.
+        /// </summary>
+        [Fact]
+        public void BtfFile_is_rehashed_only_when_its_size_or_time_changed()
+        {
+            using var tmp = new TempDir("targets-hashcache");
+            var dir = tmp.Path;
+            string mod = Path.Combine(dir, "ip_vs.ko"), vmlinux = Path.Combine(dir, "vmlinux.btf"), manifestPath = Path.Combine(dir, "BtfBindings.btfrefs");
+            File.Copy(Fixtures.Path("x86_64-6.12-ip_vs.ko"), mod);
+            File.Copy(Fixtures.Path("x86_64-6.12"), vmlinux);
+            File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <BtfFile Include=""ip_vs.ko"" Base=""vmlinux.btf"" />"));
+            string[] args = { "App.proj", "-t:BtfBindingsCollectFiles", "-nologo", "-v:d" };
+            string[] Lines() => File.ReadAllLines(manifestPath);
+            string[] Expected() => new[] { $"file\t{mod}\t{Sha256(mod)}\tvmlinux.btf", $"base\tvmlinux.btf\t{vmlinux}\t{Sha256(vmlinux)}" };
+
+            var (code, output) = Msbuild(dir, args);
+            Assert.True(code == 0, output);
+            Assert.Contains("BtfFile: hashed 2 of 2 files", output);
+            Assert.Equal(Expected(), Lines(), StringComparer.OrdinalIgnoreCase);
+
+            (code, output) = Msbuild(dir, args);                 // nothing changed: nothing hashed
+            Assert.True(code == 0, output);
+            Assert.Contains("BtfFile: hashed 0 of 2 files", output);
+            var written = File.GetLastWriteTimeUtc(manifestPath);
+
+            File.SetLastWriteTimeUtc(vmlinux, DateTime.UtcNow.AddMinutes(1));   // touched, the same bytes
+            (code, output) = Msbuild(dir, args);
+            Assert.True(code == 0, output);
+            Assert.Contains("BtfFile: hashed 1 of 2 files", output);
+            Assert.Equal(Expected(), Lines(), StringComparer.OrdinalIgnoreCase);
+            Assert.Equal(written, File.GetLastWriteTimeUtc(manifestPath));
+
+            var before = Lines();
+            var bytes = File.ReadAllBytes(mod);                      // changed: the new hash
+            bytes[bytes.Length - 1] ^= 0x01;
+            File.WriteAllBytes(mod, bytes);
+            File.SetLastWriteTimeUtc(mod, DateTime.UtcNow.AddMinutes(2));
+            (code, output) = Msbuild(dir, args);
+            Assert.True(code == 0, output);
+            Assert.Contains("BtfFile: hashed 1 of 2 files", output);
+            Assert.Equal(Expected(), Lines(), StringComparer.OrdinalIgnoreCase);
+            Assert.NotEqual(before[0], Lines()[0]);
+            Assert.Equal(before[1], Lines()[1]);
         }
 
         [Fact]
