@@ -25,7 +25,9 @@ namespace BtfBindings.Build.TypesAssembly
     internal static class StandaloneRequests
     {
         private static readonly byte[] Marker = Encoding.ASCII.GetBytes("BtfTypes");
-        private static readonly string[] TypeKeywords = { "class", "struct", "interface", "enum", "record", "namespace" };
+        private static readonly byte[] Delegate = Encoding.ASCII.GetBytes("delegate");
+        private static readonly byte[][] TypeKeywords = { Encoding.ASCII.GetBytes("class"), Encoding.ASCII.GetBytes("struct"),
+            Encoding.ASCII.GetBytes("interface"), Encoding.ASCII.GetBytes("enum"), Encoding.ASCII.GetBytes("record"), Encoding.ASCII.GetBytes("namespace") };
 
         /// <summary>The verdict for every file (UTF-8 or BOM-marked UTF-16 contents) that mentions BtfTypes, in input order.</summary>
         public static List<RequestVerdict> Decide(IReadOnlyList<(string path, byte[] bytes)> files)
@@ -83,18 +85,19 @@ namespace BtfBindings.Build.TypesAssembly
         /// <summary>Why <paramref name="request"/> cannot leave the project because of a file staying in it, or null.</summary>
         private static string? Clash(RequestFile request, IReadOnlyList<(string path, byte[] bytes)> files, byte[][] texts, Func<int, bool> leaving)
         {
+            var names = new List<(byte[] bytes, string why)>();
+            foreach (var c in request.Classes)
+                names.Add((Encoding.UTF8.GetBytes(c.name), $"declares a type or namespace named {c.name} too (a second part of the class would be split from the generated types)"));
+            foreach (var ns in request.Usings)
+            {
+                string last = ns.Substring(ns.LastIndexOf('.') + 1);
+                names.Add((Encoding.UTF8.GetBytes(last), $"may declare the namespace of 'using {ns};' (it declares '{last}')"));
+            }
             for (int i = 0; i < files.Count; i++)
             {
                 if (leaving(i)) continue;
-                foreach (var c in request.Classes)
-                    if (DeclaresName(texts[i], Encoding.UTF8.GetBytes(c.name)))
-                        return $"{files[i].path} declares a type or namespace named {c.name} too (a second part of the class would be split from the generated types)";
-                foreach (var ns in request.Usings)
-                {
-                    string last = ns.Substring(ns.LastIndexOf('.') + 1);
-                    if (DeclaresName(texts[i], Encoding.UTF8.GetBytes(last)))
-                        return $"'using {ns};' may name a namespace of the project ({files[i].path} declares '{last}')";
-                }
+                foreach (var (bytes, why) in names)
+                    if (DeclaresName(texts[i], bytes)) return files[i].path + " " + why;
             }
             return null;
         }
@@ -106,7 +109,7 @@ namespace BtfBindings.Build.TypesAssembly
         /// </summary>
         internal static bool DeclaresName(byte[] text, byte[] name)
         {
-            bool delegates = ContainsWord(text, Encoding.ASCII.GetBytes("delegate"));
+            bool? delegates = null;
             for (int from = 0; ;)
             {
                 int at = text.AsSpan(from).IndexOf(name);
@@ -115,13 +118,13 @@ namespace BtfBindings.Build.TypesAssembly
                 from = at + 1;
                 int end = at + name.Length;
                 if ((at > 0 && IsWordByte(text[at - 1])) || (end < text.Length && IsWordByte(text[end]))) continue;
-                if (delegates) return true;
+                if (delegates ??= ContainsWord(text, Delegate)) return true;
                 int p = at - 1;
                 if (p >= 0 && text[p] == '@') p--;
                 bool newline = false;
                 while (p >= 0 && IsSpace(text[p])) { newline |= text[p] == '\n'; p--; }
                 if (p < 0) continue;
-                if (text[p] == '/') return true;                        // the end of a comment
+                if (text[p] == '/' && p > 0 && text[p - 1] == '*') return true;   // the end of a /* comment */
                 if (newline && UnsureLine(text, p)) return true;
                 while (p >= 0 && text[p] == '.')                        // namespace A.B.Name
                 {
@@ -132,8 +135,8 @@ namespace BtfBindings.Build.TypesAssembly
                 }
                 int wordEnd = p + 1;
                 while (p >= 0 && IsWordByte(text[p])) p--;
-                string word = Encoding.ASCII.GetString(text, p + 1, wordEnd - p - 1);
-                if (Array.IndexOf(TypeKeywords, word) >= 0) return true;
+                var word = text.AsSpan(p + 1, wordEnd - p - 1);
+                foreach (var k in TypeKeywords) if (word.SequenceEqual(k)) return true;
             }
         }
 
