@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # rebuild_ratio.sh - what the package costs a user's edit-build loop: a rebuild after an unrelated edit of Program.cs in a
-# fresh app that uses the packed package ([BtfTypes("task_struct","iphdr")] from a 6.12 x86_64 BtfFile), against the
-# same app without the package, in one run; and the same app with the request compiled into its own assembly (the opt-in
-# <BtfTypesAssembly Include="Kernel.cs" />, build/BtfBindings.TypesAssembly.targets).
+# fresh app that uses the packed package ([BtfTypes("task_struct","iphdr")] in Kernel.cs, from a 6.12 x86_64 BtfFile), as
+# a user gets it by default (the request file stands alone, so it is compiled into its own assembly:
+# build/BtfBindings.TypesAssembly.targets), against the same app without the package, in one run; and the same app with
+# the generated types compiled in the project (-p:BtfBindingsTypesAssembly=false in its project file).
 #
 # Usage: bench/rebuild_ratio.sh [BTF]
 #   BTF    raw BTF (default: tests/fixtures/x86_64-6.12.btf.gz uncompressed to a temporary folder)
@@ -10,11 +11,11 @@
 #   env KEEP=1 keep the temporary folder (the apps, their generated files in gen/) and print its path
 #
 # Packs src/BtfBindings.Runtime (the one package: runtime, generator, targets) into a temporary feed in its own artifacts
-# folder and makes three apps outside the repository (with, without, assembly). A clean build of the app with the package prints the generator's and
+# folder and makes three apps outside the repository (default, inproject, without). A clean build of the in-project app prints the generator's and
 # analyzers' times (csc's -p:ReportAnalyzer=true figures) and writes the generated files out (their size is printed).
 # Then, twice (with the compiler server, and without it), a warm-up edit-build of each app and RUNS alternating edits of
 # a string in each app's Program.cs, each followed by `dotnet build --no-restore`, timed as a whole process. The apps
-# with the package print the same line (checked), so the assembly app really uses the generated types.
+# with the package print the same line (checked), and the default app's types come from obj/…/btftypes (checked).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -31,8 +32,8 @@ dotnet pack "$root/src/BtfBindings.Runtime" -c Release --artifacts-path "$work/a
   -p:PackageVersion="$version" -nologo -v q >/dev/null || die "dotnet pack failed"
 printf '<configuration><packageSources><clear /><add key="local" value="%s" /></packageSources></configuration>\n' "$work/feed" > "$work/nuget.config"
 
-# Both apps: the same SDK project and Program.cs; "with" adds the package, the BtfFile, the request and a use of it.
-make_app() {  # make_app DIR with|without|assembly
+# All apps: the same SDK project and Program.cs; default and inproject add the package, the BtfFile, the request and a use of it.
+make_app() {  # make_app DIR default|inproject|without
   local dir="$1" kind="$2"
   mkdir -p "$dir"
   cp "$work/nuget.config" "$dir/"
@@ -40,7 +41,7 @@ make_app() {  # make_app DIR with|without|assembly
   if [ "$kind" != without ]; then
     cp "$btf" "$dir/vmlinux.btf"
     refs="<PackageReference Include=\"BtfBindings\" Version=\"$version\" /><BtfFile Include=\"vmlinux.btf\" />"
-    [ "$kind" = assembly ] && refs="$refs<BtfTypesAssembly Include=\"Kernel.cs\" />"
+    [ "$kind" = inproject ] && refs="$refs</ItemGroup><PropertyGroup><BtfBindingsTypesAssembly>false</BtfBindingsTypesAssembly></PropertyGroup><ItemGroup>"
     printf '[BtfBindings.BtfTypes("task_struct", "iphdr")]\npublic static partial class Kernel { }\n' > "$dir/Kernel.cs"
     use="Kernel.task_struct.BtfLayout.Size + System.Runtime.CompilerServices.Unsafe.SizeOf<Kernel.iphdr>()"
   fi
@@ -57,28 +58,30 @@ static class Program
 }
 EOF
 }
-make_app "$work/with" with
+make_app "$work/default" default
+make_app "$work/inproject" inproject
 make_app "$work/without" without
-make_app "$work/assembly" assembly
 
 export NUGET_PACKAGES="$work/packages"
-for app in with without assembly; do
+for app in default inproject without; do
   (cd "$work/$app" && dotnet restore -nologo -v q >/dev/null) || die "restore of the $app app failed"
 done
 
 # Clean build with the compiler's analyzer/generator timing (csc prints it with ReportAnalyzer at detailed verbosity), writing
 # the generated files out (timed builds do not write them).
-(cd "$work/with" && dotnet build --no-restore -nologo -v d -p:ReportAnalyzer=true -p:EmitCompilerGeneratedFiles=true \
+(cd "$work/inproject" && dotnet build --no-restore -nologo -v d -p:ReportAnalyzer=true -p:EmitCompilerGeneratedFiles=true \
   -p:CompilerGeneratedFilesOutputPath="$work/gen" > "$work/clean.log") || die "clean build failed: see $work/clean.log"
-echo "clean build of the app with the package: generator and analyzer times (csc -p:ReportAnalyzer=true)"
+echo "clean build of the app with the types in the project: generator and analyzer times (csc -p:ReportAnalyzer=true)"
 grep -E "Total (analyzer|generator) execution time|BtfBindings\.(Generator\.)?(BtfSourceGenerator|BtfTypesAnalyzer)" "$work/clean.log" \
   | sed -E 's/^ +//' | sort -u | sed 's/^/  /'
 (cd "$work/without" && dotnet build --no-restore -nologo -v q >/dev/null) || die "build of the app without the package failed"
 t0=$(date +%s%N)
-(cd "$work/assembly" && dotnet build --no-restore -nologo -v q > "$work/assembly.log") || die "clean build of the assembly app failed: see $work/assembly.log"
-echo "clean build of the app with its types in their own assembly: $(( ($(date +%s%N) - t0) / 1000000 )) ms (whole process)"
-out_with=$(cd "$work/with" && dotnet bin/Debug/net10.0/App.dll); out_asm=$(cd "$work/assembly" && dotnet bin/Debug/net10.0/App.dll)
-[ "$out_with" = "$out_asm" ] || die "the two apps with the package print different lines: '$out_with' / '$out_asm'"
+(cd "$work/default" && dotnet build --no-restore -nologo -v q > "$work/default.log") || die "clean build of the default app failed: see $work/default.log"
+echo "clean build of the default app (types in their own assembly): $(( ($(date +%s%N) - t0) / 1000000 )) ms (whole process)"
+[ -f "$work/default/obj/Debug/net10.0/btftypes/App.BtfTypes.dll" ] || die "the default app did not compile its types into obj/Debug/net10.0/btftypes/App.BtfTypes.dll"
+[ ! -e "$work/inproject/obj/Debug/net10.0/btftypes" ] || die "the in-project app compiled a types assembly"
+out_in=$(cd "$work/inproject" && dotnet bin/Debug/net10.0/App.dll); out_def=$(cd "$work/default" && dotnet bin/Debug/net10.0/App.dll)
+[ "$out_in" = "$out_def" ] || die "the two apps with the package print different lines: '$out_in' / '$out_def'"
 files=$(find "$work/gen" -name '*.g.cs' -path '*BtfSourceGenerator*' | wc -l)
 bytes=$(find "$work/gen" -name '*.g.cs' -path '*BtfSourceGenerator*' -exec cat {} + | wc -c)
 echo "generated: $files files, $bytes bytes of C# for task_struct+iphdr (by category: bench/gen_size.sh DIR)"
@@ -101,15 +104,15 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 
 loop() {  # loop SHARED LABEL
   local shared="$1" label="$2" i app
-  for app in with without assembly; do edit_build "$app" 1000 "$shared" >/dev/null; done   # warm-up (starts the server)
-  for app in with without assembly; do : > "$work/$app.txt"; done
+  for app in default inproject without; do edit_build "$app" 1000 "$shared" >/dev/null; done   # warm-up (starts the server)
+  for app in default inproject without; do : > "$work/$app.txt"; done
   for ((i = 1; i <= RUNS; i++)); do
-    for app in with without assembly; do edit_build "$app" "$i" "$shared" >> "$work/$app.txt"; done
+    for app in default inproject without; do edit_build "$app" "$i" "$shared" >> "$work/$app.txt"; done
   done
-  local w o a
-  w=$(median < "$work/with.txt"); o=$(median < "$work/without.txt"); a=$(median < "$work/assembly.txt")
-  echo "rebuild after editing Program.cs, $label (median of $RUNS alternating runs; with $(paste -sd' ' "$work/with.txt") / without $(paste -sd' ' "$work/without.txt") / assembly $(paste -sd' ' "$work/assembly.txt") ms)"
-  awk -v w="$w" -v o="$o" -v a="$a" 'BEGIN { printf "  with the package %.0f ms, without %.0f ms: ratio %.2fx; types in their own assembly (BtfTypesAssembly) %.0f ms: ratio %.2fx (goal <= 1.25x)\n", w, o, w / o, a, a / o }'
+  local d p o
+  d=$(median < "$work/default.txt"); p=$(median < "$work/inproject.txt"); o=$(median < "$work/without.txt")
+  echo "rebuild after editing Program.cs, $label (median of $RUNS alternating runs; default $(paste -sd' ' "$work/default.txt") / in-project $(paste -sd' ' "$work/inproject.txt") / without $(paste -sd' ' "$work/without.txt") ms)"
+  awk -v d="$d" -v p="$p" -v o="$o" 'BEGIN { printf "  with the package %.0f ms (default: types in their own assembly), without %.0f ms: ratio %.2fx (goal <= 1.25x); types in the project (BtfBindingsTypesAssembly=false) %.0f ms: ratio %.2fx\n", d, o, d / o, p, p / o }'
 }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -4,7 +4,7 @@
 # Peers: libbpf's btf__parse (bench/peers/libbpf_parse.c), the aya-tool pipeline (bpftool format c + bindgen), and bpftool
 # itself against the installed tool, native and framework-dependent (bench/peers/native_tool.sh); for BtfBindings.Bpf, a C
 # libbpf consumer of the same BPF object (bench/peers/libbpf_ringbuf.c; needs bpf(), i.e. root or CAP_BPF); a fresh app's
-# rebuild with the packed package (types generated into the project, and the opt-in BtfTypesAssembly) against the same app
+# rebuild with the packed package (by default the types in their own assembly; and generated into the project) against the same app
 # without it (bench/rebuild_ratio.sh), the generated code's size (bench/gen_size.sh), `btfgen compat` over 40 kernels
 # against a bpftool loop (bench/compat.sh), BtfTarget items in a fresh app's build against the same app without them
 # (bench/compat_build.sh), and the BTF embedded for 40 Embed="true" targets against their full BTF.
@@ -91,8 +91,8 @@ else
   echo "skipped: bpf() is not usable here: $(head -n1 "$work/bpf.err")"
 fi
 
-echo "== 7. a user's edit-build loop: rebuild after an unrelated edit, app with the package (generated into the project, and"
-echo "      with <BtfTypesAssembly>: the types in their own assembly) vs the same app without (goal <= 1.25x)"
+echo "== 7. a user's edit-build loop: rebuild after an unrelated edit, app with the package (by default the types in their own"
+echo "      assembly; and, BtfBindingsTypesAssembly=false, generated into the project) vs the same app without (goal <= 1.25x)"
 "$here/rebuild_ratio.sh" "$btf"
 
 echo "== 8. generated C# for [BtfTypes(\"task_struct\", \"iphdr\")], by what it is for"

@@ -38,6 +38,7 @@ namespace BtfBindings.Tests.Build
             { "another request class without the attribute", true, new[] { Plain + "public static partial class Empty { }\n", Use } },
             { "a use of Kernel elsewhere, an interpolated string there", true, new[] { Plain, "internal static class P { internal static string S() => $\"{Kernel.iphdr.BtfLayout.Size} {{0}}\"; }\n" + Use } },
             { "the words 'class Kernel' in a string elsewhere (unsure: counted as a declaration)", false, new[] { Plain, "internal static class P { internal const string S = \"partial class Kernel\"; }\n" + Use } },
+            { "a // comment mentioning Kernel elsewhere", true, new[] { Plain, "// Kernel holds the generated types\n" + Use } },
             { "the name in another namespace's dotted use", true, new[] { Plain, "namespace Other { internal static class K { internal static int S => System.Runtime.CompilerServices.Unsafe.SizeOf<global::Kernel.iphdr>(); } }\n" + Use } },
 
             { "a method in the class", false, new[] { "using BtfBindings;\n[BtfTypes(\"iphdr\")]\npublic static partial class Kernel { public static int Answer() => 42; }\n", Use } },
