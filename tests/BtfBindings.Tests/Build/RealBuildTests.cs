@@ -42,7 +42,8 @@ namespace BtfBindings.Tests.Build
             File.WriteAllText(Path.Combine(dir, "App.csproj"), $@"<Project Sdk=""Microsoft.NET.Sdk"">
   <Import Project=""{root}/src/BtfBindings.Generator/build/BtfBindings.props"" />
   <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net8.0</TargetFramework><RollForward>Major</RollForward>
-    <BtfBindingsTasksAssembly>{root}/src/BtfBindings.Build/bin/$(Configuration)/netstandard2.0/BtfBindings.Build.dll</BtfBindingsTasksAssembly></PropertyGroup>
+    <!-- The package's tasks: the Build project's output, which -o out puts beside the app's. -->
+    <BtfBindingsTasksAssembly>$(MSBuildProjectDirectory)/out/BtfBindings.Build.dll</BtfBindingsTasksAssembly></PropertyGroup>
   <ItemGroup>
     <AdditionalFiles Include=""kernel.btf"" />
     <ProjectReference Include=""{root}/src/BtfBindings.Runtime/BtfBindings.Runtime.csproj"" />

@@ -324,6 +324,45 @@ namespace BtfBindings.Tests.Build
         }
 
         /// <summary>
+        /// The automatic types assembly at the targets' level: in a real build (BuildingProject) the request file that stands
+        /// alone becomes a BtfTypesAssembly item and leaves Compile, the one that does not stays (with its reason); a design-time
+        /// build and BtfBindingsTypesAssembly=false leave both in Compile; explicit items replace the automatic choice.
+        /// </summary>
+        [Fact]
+        public void Standalone_request_files_leave_Compile_in_real_builds_only()
+        {
+            using var tmp = new TempDir("targets-automatic");
+            var dir = tmp.Path;
+            File.WriteAllText(Path.Combine(dir, "Kernel.cs"), "using BtfBindings;\n[BtfTypes(\"task_struct\")]\npublic static partial class Kernel { }\n");
+            File.WriteAllText(Path.Combine(dir, "Other.cs"), "using BtfBindings;\n[BtfTypes(\"iphdr\")]\npublic static partial class Net { static int x; }\n");
+            File.WriteAllText(Path.Combine(dir, "Program.cs"), "static class P { static void Main() { } }\n");
+            File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <Compile Include=""Kernel.cs;Other.cs;Program.cs"" />"));
+            (string[] types, string[] compile, string output) Run(params string[] extra)
+            {
+                var (code, output) = Msbuild(dir, ["App.proj", "-t:BtfBindingsFindTypesAssemblyFiles", "-getItem:BtfTypesAssembly", "-getItem:Compile", "-nologo", .. extra]);
+                Assert.True(code == 0, output);
+                using var doc = JsonDocument.Parse(output.Substring(output.IndexOf('{')));
+                string[] Items(string name) => doc.RootElement.GetProperty("Items").TryGetProperty(name, out var a) ? a.EnumerateArray().Select(i => i.GetProperty("Identity").GetString()!).ToArray() : Array.Empty<string>();
+                return (Items("BtfTypesAssembly"), Items("Compile"), output);
+            }
+
+            var real = Run("-p:BuildingProject=true");
+            Assert.Equal(new[] { "Kernel.cs" }, real.types);
+            Assert.Equal(new[] { "Other.cs", "Program.cs" }, real.compile);
+            foreach (var extra in new[] { new[] { "-p:BuildingProject=true", "-p:DesignTimeBuild=true" }, new[] { "-p:BuildingProject=false" }, new[] { "-p:BuildingProject=true", "-p:BtfBindingsTypesAssembly=false" } })
+            {
+                var r = Run(extra);
+                Assert.Empty(r.types);
+                Assert.Equal(new[] { "Kernel.cs", "Other.cs", "Program.cs" }, r.compile);
+            }
+            File.WriteAllText(Path.Combine(dir, "App.proj"), Project(@"    <Compile Include=""Kernel.cs;Other.cs;Program.cs"" />
+    <BtfTypesAssembly Include=""Other.cs"" />"));
+            var explicitItems = Run("-p:BuildingProject=true");
+            Assert.Equal(new[] { "Other.cs" }, explicitItems.types);
+            Assert.Equal(new[] { "Kernel.cs", "Program.cs" }, explicitItems.compile);
+        }
+
+        /// <summary>
         /// A BtfFile (and its Base) is hashed again only when its path, size or last-write time changed: a touched file with
         /// the same bytes is hashed again and keeps its manifest line (the manifest is not rewritten); a changed file gets
         /// its new hash; an unchanged one is not hashed at all.
