@@ -108,6 +108,8 @@ namespace BtfBindings.Tests.Build
                 var ds = await LanguageServerTests.DiagnosticsUntil(c, uri, pull, d => d.Any(IsMissing), LanguageServerTests.FirstAnswer);
                 _s.Time("BTFB019 as opened", sw.Elapsed);
                 _out.WriteLine("as opened: " + Show(ds));
+                _out.WriteLine($"server diagnosticProvider: {_s.ServerCapabilities?["diagnosticProvider"]?.ToJsonString() ?? "(none: push only)"}; "
+                    + $"publishDiagnostics received: {c.Notifications.Count(n => n.method == "textDocument/publishDiagnostics")}");
                 var missing = ds.Where(IsMissing).ToList();
                 Assert.True(missing.Count == 1, "expected one BTFB019 on Program.cs. " + Context(ds));
                 Assert.Equal(line, (int?)missing[0]?["range"]?["start"]?["line"]);
