@@ -72,6 +72,7 @@ namespace BtfBindings.Tests.Build
     /// the use is guarded, and kept without any BTF work (no target file opened or read by anyone) after an edit that adds no use.
     /// The fixtures' fact (bpftool, pinned in Compatibility/ClassificationTests): 6.12's task_struct.__state is absent on 5.10.
     /// </summary>
+    [Collection(PackageTier.Name)]
     public class LanguageServerCompatTests : IClassFixture<CompatLanguageServerSession>
     {
         private readonly CompatLanguageServerSession _s;

@@ -264,6 +264,7 @@ namespace BtfBindings.Tests.Build
     /// csharp-ls publishes (push) only to clients that do not pull; this client pulls (<c>textDocument/diagnostic</c>) and
     /// would take pushed ones too.
     /// </summary>
+    [Collection(PackageTier.Name)] // its session packs the package (JourneyFeed), as the journeys do: one at a time
     public class LanguageServerTests : IClassFixture<LanguageServerSession>
     {
         // Generous: on a loaded 2-core machine the MSBuild workspace load takes 10-30 s, and with analyzers enabled the first
