@@ -48,18 +48,28 @@ public static class Program
         /// a release that is not embedded, or embedded only for another arch, is non-portable and lists what is embedded.
         /// </summary>
         [FullFact]
-        public void Embedded_btf_targets_are_picked_by_release_and_arch_on_a_kernel_without_btf() => EmbedJourney("embed", typesAssembly: false);
+        public void Embedded_btf_targets_are_picked_by_release_and_arch_on_a_kernel_without_btf() => EmbedJourney("embed", TypesIn.Project);
 
         /// <summary>6b. The same with the opt-in <c>&lt;BtfTypesAssembly Include="Kernel.cs" /&gt;</c>: the BTF is embedded in the
         /// types assembly, a library, and still found by <c>TargetKernel.Current()</c> before any of its types is used.</summary>
         [FullFact]
-        public void Embedded_btf_in_a_types_assembly_is_found_too() => EmbedJourney("embed-types-assembly", typesAssembly: true);
+        public void Embedded_btf_in_a_types_assembly_is_found_too() => EmbedJourney("embed-types-assembly", TypesIn.ExplicitAssembly);
 
-        private void EmbedJourney(string name, bool typesAssembly)
+        /// <summary>6c. The same by default: Kernel.cs stands alone, so its types (and the embedded BTF) go into the types
+        /// assembly without any opt-in.</summary>
+        [FullFact]
+        public void Embedded_btf_in_the_default_types_assembly_is_found_too() => EmbedJourney("embed-default", TypesIn.Default);
+
+        private enum TypesIn { Project, ExplicitAssembly, Default }
+
+        private void EmbedJourney(string name, TypesIn types)
         {
+            bool typesAssembly = types != TypesIn.Project;
             var app = _feed.NewApp(name, "net10.0",
                 "    <BtfFile Include=\"x86_64-6.12.btf\" />\n    <BtfTarget Include=\"btfhub/**/*.btf.tar.xz\" Embed=\"true\" />"
-                + (typesAssembly ? "\n    <BtfTypesAssembly Include=\"Kernel.cs\" />" : ""), EmbedProgram);
+                + (types == TypesIn.ExplicitAssembly ? "\n    <BtfTypesAssembly Include=\"Kernel.cs\" />" : ""), EmbedProgram,
+                // Embedded in the application itself: Kernel.cs stands alone, so the default would compile it into its own assembly.
+                types == TypesIn.Project ? "\n    <BtfBindingsTypesAssembly>false</BtfBindingsTypesAssembly>" : "");
             File.WriteAllText(Path.Combine(app, "Kernel.cs"), EmbedKernel);
             CopyFixture("x86_64-6.12", app, "x86_64-6.12.btf");
             var tree = BtfHubTree.Make();
@@ -77,6 +87,7 @@ public static class Program
             _log.WriteLine(summary!.Trim());
             var report = Directory.GetFiles(Path.Combine(app, "obj"), "embedded.md", SearchOption.AllDirectories).Single();
             if (typesAssembly) Assert.Contains("btftypes", report);
+            else Assert.DoesNotContain("btftypes", report);
             _log.WriteLine(File.ReadAllText(report));
 
             var roots = Path.Combine(app, "roots");
