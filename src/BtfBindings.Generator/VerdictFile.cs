@@ -24,8 +24,8 @@ namespace BtfBindings
         public static string Key(string targetHash, string buildHash, CompatUse use)
             => targetHash.ToUpperInvariant() + "\t" + buildHash.ToUpperInvariant() + "\t" + use.Text;
 
-        // The package build that wrote the file (the generator and the task assembly are built together).
-        private static readonly string Header = "# BtfBindings " + (typeof(VerdictFile).Assembly
+        /// <summary>The file's first line: the package build that wrote it (the generator and the task assembly are built together).</summary>
+        public static readonly string Header = "# BtfBindings " + (typeof(VerdictFile).Assembly
             .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
             .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "?");
 
@@ -37,6 +37,42 @@ namespace BtfBindings
         {
             try { return System.IO.File.Exists(path) ? Read(System.IO.File.ReadAllText(path)) : new Dictionary<string, CompatResult>(StringComparer.Ordinal); }
             catch (Exception e) when (e is System.IO.IOException || e is UnauthorizedAccessException) { return new Dictionary<string, CompatResult>(StringComparer.Ordinal); }
+        }
+
+        // Per path: the file's size and time when read, and its verdicts. A compiler server or IDE compiles the same
+        // project again and again; parsing ~400 KB (50 uses x 40 targets) at every compilation start was most of the
+        // analyzer's time in an incremental build.
+        private static readonly Dictionary<string, (long size, DateTime time, IReadOnlyDictionary<string, CompatResult> verdicts)> Shared
+            = new Dictionary<string, (long, DateTime, IReadOnlyDictionary<string, CompatResult>)>(StringComparer.Ordinal);
+        private const int SharedCapacity = 16;
+
+        /// <summary>Number of times <see cref="LoadShared"/> actually read a file (tests use it to prove the cache).</summary>
+        public static int SharedReadCount;
+
+        /// <summary>
+        /// <see cref="Load"/> for readers that do not change the result: read again only when the file's size or
+        /// modification time changed since this process last read it (every writer replaces the whole file).
+        /// </summary>
+        public static IReadOnlyDictionary<string, CompatResult> LoadShared(string path)
+        {
+            long size; DateTime time;
+            try
+            {
+                var info = new System.IO.FileInfo(path);
+                if (!info.Exists) return new Dictionary<string, CompatResult>(StringComparer.Ordinal);
+                size = info.Length; time = info.LastWriteTimeUtc;
+            }
+            catch (Exception e) when (e is System.IO.IOException || e is UnauthorizedAccessException) { return new Dictionary<string, CompatResult>(StringComparer.Ordinal); }
+            lock (Shared)
+                if (Shared.TryGetValue(path, out var hit) && hit.size == size && hit.time == time) return hit.verdicts;
+            var verdicts = Load(path);
+            System.Threading.Interlocked.Increment(ref SharedReadCount);
+            lock (Shared)
+            {
+                if (Shared.Count >= SharedCapacity && !Shared.ContainsKey(path)) Shared.Clear(); // projects of one server: rarely more
+                Shared[path] = (size, time, verdicts);
+            }
+            return verdicts;
         }
 
         /// <summary>The verdicts in <paramref name="text"/> (malformed lines skipped; none when another build wrote it).</summary>
