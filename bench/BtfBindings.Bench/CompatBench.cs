@@ -51,4 +51,23 @@ static class CompatBench
         Console.WriteLine($"scan of {Path.GetFileName(assembly)} ({scan.GeneratedTypes} generated types, {scan.Uses.Count} use sites): first {cold.Elapsed.TotalMilliseconds:F1} ms, " +
             $"then median {warm[warm.Length / 2]:F1} ms (min {warm[0]:F1}, max {warm[^1]:F1})");
     }
+
+    /// <summary>
+    /// What a compiler process without the server does at the analyzer's start: read compat.verdicts. The first read in a
+    /// fresh process and the median of 20 more. (The file's header names the package build: another build's reads as empty.)
+    /// </summary>
+    public static void Verdicts(string file)
+    {
+        var cold = Stopwatch.StartNew();
+        int n = VerdictFile.Read(File.ReadAllText(file)).Count;
+        cold.Stop();
+        string text = File.ReadAllText(file);
+        string own = VerdictFile.Header + text.Substring(text.IndexOf('\n')); // read as this build's, whatever wrote it
+        var first = Stopwatch.StartNew();
+        n = VerdictFile.Read(own).Count;
+        first.Stop();
+        var warm = Enumerable.Range(0, 20).Select(_ => { var sw = Stopwatch.StartNew(); VerdictFile.Read(own); return sw.Elapsed.TotalMilliseconds; }).OrderBy(x => x).ToArray();
+        Console.WriteLine($"compat.verdicts ({new FileInfo(file).Length / 1024} KB, {n} verdicts): first read {cold.Elapsed.TotalMilliseconds + first.Elapsed.TotalMilliseconds:F1} ms, " +
+            $"then median {warm[warm.Length / 2]:F1} ms (min {warm[0]:F1}, max {warm[^1]:F1})");
+    }
 }

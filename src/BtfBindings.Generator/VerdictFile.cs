@@ -75,17 +75,28 @@ namespace BtfBindings
             return verdicts;
         }
 
+        private static readonly int MaxVerdict = Enum.GetValues(typeof(CompatVerdict)).Cast<int>().Max();
+
         /// <summary>The verdicts in <paramref name="text"/> (malformed lines skipped; none when another build wrote it).</summary>
         public static Dictionary<string, CompatResult> Read(string text)
         {
             var d = new Dictionary<string, CompatResult>(StringComparer.Ordinal);
-            var lines = text.Split('\n');
-            if (lines[0].TrimEnd('\r') != Header) return d;
-            foreach (var line in lines)
+            int eol = text.IndexOf('\n');
+            if ((eol < 0 ? text : text.Substring(0, eol)).TrimEnd('\r') != Header) return d;
+            // By offsets, not Split: a fresh compiler process reads ~2,000 lines at the analyzer's start.
+            for (int at = eol + 1; at > 0 && at < text.Length; at = eol + 1)
             {
-                var p = line.TrimEnd('\r').Split('\t');
-                if (p.Length == 5 && int.TryParse(p[3], NumberStyles.None, CultureInfo.InvariantCulture, out int v) && Enum.IsDefined(typeof(CompatVerdict), v))
-                    d[p[0] + "\t" + p[1] + "\t" + p[2]] = new CompatResult((CompatVerdict)v, p[4]);
+                eol = text.IndexOf('\n', at);
+                int end = eol < 0 ? text.Length : eol;
+                if (end > at && text[end - 1] == '\r') end--;
+                int t1 = text.IndexOf('\t', at, end - at);
+                int t2 = t1 < 0 ? -1 : text.IndexOf('\t', t1 + 1, end - t1 - 1);
+                int t3 = t2 < 0 ? -1 : text.IndexOf('\t', t2 + 1, end - t2 - 1);
+                int t4 = t3 < 0 ? -1 : text.IndexOf('\t', t3 + 1, end - t3 - 1);
+                if (t4 < 0 || text.IndexOf('\t', t4 + 1, end - t4 - 1) >= 0) continue; // not 5 fields
+                if (!int.TryParse(text.Substring(t3 + 1, t4 - t3 - 1), NumberStyles.None, CultureInfo.InvariantCulture, out int v)
+                    || v < 0 || v > MaxVerdict) continue;
+                d[text.Substring(at, t3 - at)] = new CompatResult((CompatVerdict)v, text.Substring(t4 + 1, end - t4 - 1));
             }
             return d;
         }

@@ -108,6 +108,31 @@ namespace BtfBindings.Tests.Compatibility
         }
 
         [Fact]
+        public void The_verdict_file_round_trips_and_skips_what_it_cannot_trust()
+        {
+            var pid = VerdictFile.Key("aa", "bb", Use("task_struct.pid"));
+            var state = VerdictFile.Key("AA", "BB", Use("task_struct.__state"));
+            string text = VerdictFile.Write(new[]
+            {
+                new KeyValuePair<string, CompatResult>(pid, new CompatResult(CompatVerdict.Moved, "offset 1\tsize\n2")),
+                new KeyValuePair<string, CompatResult>(state, new CompatResult(CompatVerdict.Ambiguous, "")),
+            });
+            var back = VerdictFile.Read(text);
+            Assert.Equal(2, back.Count);
+            Assert.Equal(CompatVerdict.Moved, back["AA\tBB\ttask_struct.pid"].Verdict);
+            Assert.Equal("offset 1 size 2", back[pid].Detail);
+            Assert.Equal(CompatVerdict.Ambiguous, back[state].Verdict);
+            Assert.Equal("", back[state].Detail);
+            Assert.Equal(2, VerdictFile.Read(text.Replace("\n", "\r\n")).Count);
+            // Malformed lines are skipped, the rest kept: too few or too many fields, a verdict no build writes, a bad number.
+            string lines = text + "A\tB\tx.y\t1\n" + "A\tB\tx.y\t1\td\te\n" + "A\tB\tx.z\t99\td\n" + "A\tB\tx.w\t-1\td\n" + "A\tB\tx.v\t\td";
+            Assert.Equal(2, VerdictFile.Read(lines).Count);
+            // Another package build's file: nothing trusted.
+            Assert.Empty(VerdictFile.Read("# BtfBindings 0.0.0-other\n" + text.Substring(text.IndexOf('\n') + 1)));
+            Assert.Empty(VerdictFile.Read(""));
+        }
+
+        [Fact]
         public void The_report_stamp_changes_with_everything_the_report_says()
         {
             CompatTargetFile T(string path, string hash) => new CompatTargetFile(path, KernelTargetInfo.FromPath(path), hash);
