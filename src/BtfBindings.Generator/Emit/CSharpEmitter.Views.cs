@@ -179,7 +179,7 @@ namespace BtfBindings.Emit
             {
                 // The general read shifts the bitfield out of libbpf's load window; ReadAs narrows it as a C cast would.
                 w.Line($"/// <summary><c>{doc}</c>, build-time bit {f.BitOffset}: read with the running kernel's load window and shifts.</summary>");
-                w.Line($"public {PropertyType(s)} {name} {{ get => {v}.ReadAs<{PropertyType(s)}>({i}); set => {v}.WriteAs({i}, value); }}");
+                w.Line($"public {CSharpNames.New(name)}{PropertyType(s)} {name} {{ get => {v}.ReadAs<{PropertyType(s)}>({i}); set => {v}.WriteAs({i}, value); }}");
                 return;
             }
 
@@ -207,7 +207,7 @@ namespace BtfBindings.Emit
                     {
                         string vt = ViewOf(owner, s, out _);
                         w.Line($"/// <summary><c>{doc}</c>: a view of the member, relocated against the type the running kernel's member has.</summary>");
-                        w.Line($"public {vt} {name} {{ {Inline} get => new {vt}({v}.Nested({i}, {owner.Fields.Count})); }}");
+                        w.Line($"public {CSharpNames.New(name)}{vt} {name} {{ {Inline} get => new {vt}({v}.Nested({i}, {owner.Fields.Count})); }}");
                         return;
                     }
                 case TypeShapeKind.Array:
@@ -222,12 +222,12 @@ namespace BtfBindings.Emit
                         }
                         string et = e.Kind == TypeShapeKind.Bytes ? "byte" : ElementType(e);
                         w.Line($"/// <summary><c>{doc}</c>: the array at the running kernel's offset, with the running kernel's length.</summary>");
-                        w.Line($"public {G}System.Span<{et}> {name} => {v}.ArraySpan<{et}>({i});");
+                        w.Line($"public {CSharpNames.New(name)}{G}System.Span<{et}> {name} => {v}.ArraySpan<{et}>({i});");
                         return;
                     }
                 case TypeShapeKind.Bytes:
                     w.Line($"/// <summary><c>{doc}</c>: the raw target bytes of the member.</summary>");
-                    w.Line($"public {G}System.Span<byte> {name} => {v}.FieldBytes({i});");
+                    w.Line($"public {CSharpNames.New(name)}{G}System.Span<byte> {name} => {v}.FieldBytes({i});");
                     return;
             }
 
@@ -240,7 +240,7 @@ namespace BtfBindings.Emit
             else if (ClrSize(s) == s.ByteSize && s.ByteSize > 0) { get = $"{v}.Get<{type}>({i})"; set = $"{v}.Set({i}, value)"; }
             else { get = $"{v}.ReadAs<{type}>({i})"; set = $"{v}.WriteAs({i}, value)"; }
             w.Line($"/// <summary><c>{doc}</c>, build-time offset {f.BitOffset / 8}: read at the running kernel's offset.</summary>");
-            w.Line($"public {type} {name} {{ get => {get}; set => {set}; }}");
+            w.Line($"public {CSharpNames.New(name)}{type} {name} {{ get => {get}; set => {set}; }}");
         }
 
         private static TypeShape Innermost(TypeShape s)

@@ -270,7 +270,7 @@ namespace BtfBindings.Emit
                 else if (c.EnumSize <= 4) { type = "uint"; lit = ((uint)c.RawValue).ToString(CultureInfo.InvariantCulture) + "U"; }
                 else { type = "ulong"; lit = c.RawValue.ToString(CultureInfo.InvariantCulture) + "UL"; }
                 w.Line($"/// <summary>Anonymous enum value <c>{CSharpNames.Xml(c.Name)} = {lit.TrimEnd('U', 'L')}</c>.</summary>");
-                w.Line($"public const {type} {CSharpNames.Member(c.Name)} = {lit};");
+                w.Line($"public {CSharpNames.New(CSharpNames.Member(c.Name))}const {type} {CSharpNames.Member(c.Name)} = {lit};");
                 Between();
             }
             if (!container) w.Close();
@@ -286,11 +286,14 @@ namespace BtfBindings.Emit
             }
         }
 
+        /// <summary>"new " for a type declared inside another (a container class or its struct) under a name an inherited member has.</summary>
+        private string NewType(PlannedType t) => t.IsNested || _o.Containers.Count > 0 ? CSharpNames.New(TypeId(t.Name)) : "";
+
         private void WriteOpaque(CodeWriter w, PlannedType t)
         {
             w.Line($"/// <summary>Opaque <c>{CSharpNames.Xml(t.CName)}</c>{(t.Size > 0 ? $" ({t.Size} bytes)" : "")}: {CSharpNames.Xml(t.OpaqueReason ?? "no members emitted")}.</summary>");
             w.Line($"/// <remarks>From <c>{CSharpNames.Xml(_o.SourceLabel)}</c>. Usable as the target of a kernel pointer only.</remarks>");
-            w.Line($"{_o.Accessibility} partial struct {TypeId(t.Name)}");
+            w.Line($"{_o.Accessibility} {NewType(t)}partial struct {TypeId(t.Name)}");
             w.Open();
             WritePointerType(w, t);
             w.Close();
@@ -327,7 +330,7 @@ namespace BtfBindings.Emit
             string u = Scalar(t.Underlying);
             w.Line($"/// <summary><c>{CSharpNames.Xml(t.CName)}</c>: {t.Size} bytes, {(t.IsSigned ? "signed" : "unsigned")}, {t.Values.Count} values.</summary>");
             w.Line($"/// <remarks>From <c>{CSharpNames.Xml(_o.SourceLabel)}</c>.</remarks>");
-            w.Line($"{_o.Accessibility} enum {TypeId(t.Name)} : {u}");
+            w.Line($"{_o.Accessibility} {NewType(t)}enum {TypeId(t.Name)} : {u}");
             w.Open();
             var usedValues = new HashSet<string>(StringComparer.Ordinal);
             foreach (var v in t.Values)
@@ -393,7 +396,7 @@ namespace BtfBindings.Emit
             w.Line($"/// <summary><c>{CSharpNames.Xml(t.CName)}</c>: {t.Size} bytes, alignment {t.Alignment}{(t.IsPacked ? ", packed" : "")}.</summary>");
             w.Line($"/// <remarks>From <c>{CSharpNames.Xml(_o.SourceLabel)}</c>. Offsets and size are the kernel's (explicit layout, no host padding){(t.Size == 0 ? "; the kernel type is empty (size 0), C# gives it 1 byte" : "")}.</remarks>");
             w.Line($"[{G}System.Runtime.InteropServices.StructLayout({G}System.Runtime.InteropServices.LayoutKind.Explicit, Size = {Math.Max(1u, t.Size)}, Pack = 1)]");
-            w.Line($"{(t.IsNested ? "public" : _o.Accessibility)} partial struct {self} : {G}BtfBindings.IBtfType");
+            w.Line($"{(t.IsNested ? "public" : _o.Accessibility)} {NewType(t)}partial struct {self} : {G}BtfBindings.IBtfType");
             w.Open();
             var fieldNames = FieldNames(t);
             for (int i = 0; i < t.Fields.Count; i++) WriteField(w, t, self, t.Fields[i], fieldNames[i]);
@@ -456,7 +459,7 @@ namespace BtfBindings.Emit
                     : isEnum ? $"unchecked((ulong)({(f.IsSigned ? "long" : "ulong")})({under})value)"
                     : f.IsSigned ? "unchecked((ulong)(long)value)" : "(ulong)value";
                 w.Line($"/// <summary><c>{CSharpNames.Xml(f.CDeclaration)}</c>: bit offset {f.BitOffset} (byte {off}, bit {f.BitOffset % 8}), {f.BitSize} bits{via}{SourceNote}.</summary>");
-                w.Line($"public {pt} {name}");
+                w.Line($"public {CSharpNames.New(name)}{pt} {name}");
                 w.Open();
                 w.Line($"get => {get};");
                 if (wide) setv = f.IsSigned ? $"unchecked((global::System.UInt128)(global::System.Int128)value)" : "(global::System.UInt128)value";
@@ -478,7 +481,7 @@ namespace BtfBindings.Emit
                 return;
             }
             w.Line($"/// <summary><c>{CSharpNames.Xml(f.CDeclaration)}</c>: offset {off}, size {f.Type.ByteSize}{via}{SourceNote}.</summary>");
-            w.Line($"[{G}System.Runtime.InteropServices.FieldOffset({off})] public {FieldType(f.Type)} {name};");
+            w.Line($"[{G}System.Runtime.InteropServices.FieldOffset({off})] public {CSharpNames.New(name)}{FieldType(f.Type)} {name};");
         }
 
         /// <summary>
@@ -493,12 +496,12 @@ namespace BtfBindings.Emit
             {
                 string et = f.Type.Kind == TypeShapeKind.Bytes ? "byte" : ElementType(Innermost(f.Type));
                 w.Line($"[{G}System.Diagnostics.CodeAnalysis.UnscopedRef]");
-                w.Line($"public {G}System.Span<{et}> {name} => {G}System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref {Unsafe}.As<byte, {et}>(ref {Unsafe}.AddByteOffset(ref {Unsafe}.As<{self}, byte>(ref this), ({G}System.IntPtr){off})), 0);");
+                w.Line($"public {CSharpNames.New(name)}{G}System.Span<{et}> {name} => {G}System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref {Unsafe}.As<byte, {et}>(ref {Unsafe}.AddByteOffset(ref {Unsafe}.As<{self}, byte>(ref this), ({G}System.IntPtr){off})), 0);");
                 return;
             }
             string type = ElementType(f.Type);
             w.Line($"[{G}System.Diagnostics.CodeAnalysis.UnscopedRef]");
-            w.Line($"public ref {type} {name} => ref {Unsafe}.As<byte, {type}>(ref {Unsafe}.AddByteOffset(ref {Unsafe}.As<{self}, byte>(ref this), ({G}System.IntPtr){off}));");
+            w.Line($"public {CSharpNames.New(name)}ref {type} {name} => ref {Unsafe}.As<byte, {type}>(ref {Unsafe}.AddByteOffset(ref {Unsafe}.As<{self}, byte>(ref this), ({G}System.IntPtr){off}));");
         }
 
         private string FieldType(TypeShape s)

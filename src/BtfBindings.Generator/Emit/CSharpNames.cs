@@ -36,6 +36,20 @@ namespace BtfBindings.Emit
             "value", "var", "when", "where", "with", "yield",
         };
 
+        // What every class and struct inherits from object (ValueType overrides three of them under the same names). Not
+        // Finalize: C# treats it as the destructor, which nothing hides ('new' on it is CS0109).
+        private static readonly HashSet<string> ObjectMembers = new HashSet<string>(System.StringComparer.Ordinal)
+        {
+            "Equals", "GetHashCode", "GetType", "MemberwiseClone", "ReferenceEquals", "ToString",
+        };
+
+        /// <summary>
+        /// "new " before a field, property or nested type named like an inherited <see cref="object"/> member (a C name such
+        /// as a struct <c>ToString</c> or a field <c>Equals</c>), which would otherwise warn CS0108; else "". Not for a method
+        /// with parameters: it overloads rather than hides, and 'new' would warn CS0109.
+        /// </summary>
+        public static string New(string identifier) => ObjectMembers.Contains(identifier.TrimStart('@')) ? "new " : "";
+
         /// <summary>A member or enumerator identifier.</summary>
         public static string Member(string name) => Escape(Identifier(name));
 

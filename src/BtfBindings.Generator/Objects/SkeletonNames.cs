@@ -10,15 +10,10 @@ namespace BtfBindings.Objects
     /// keyword); a name BtfBindings adds (the class, <c>Open</c>, <c>Load</c>, <c>Maps</c>, <c>Rodata</c>, the set classes,
     /// private fields...) gets '_' appended while the scope already holds it, since C# takes neither two members of one name
     /// (CS0102) nor a member named like its type (CS0542). Each rename is reported (BTFB015) so the user knows where it went.
-    /// A name from the object that an inherited <see cref="object"/> member has is declared <c>new</c> (see <see cref="Hides"/>).
+    /// A name from the object that an inherited <see cref="object"/> member has is declared <c>new</c> (<see cref="CSharpNames.New"/>).
     /// </summary>
     internal sealed class SkeletonNames
     {
-        private static readonly HashSet<string> ObjectMembers = new HashSet<string>(StringComparer.Ordinal)
-        {
-            "Equals", "Finalize", "GetHashCode", "GetType", "MemberwiseClone", "ReferenceEquals", "ToString",
-        };
-
         private readonly HashSet<string> _taken = new HashSet<string>(StringComparer.Ordinal);
         private readonly List<string> _warnings;
         private readonly string _scope;
@@ -53,8 +48,5 @@ namespace BtfBindings.Objects
             foreach (var n in cNames) set.Add(CSharpNames.Member(n).TrimStart('@'));
             return set;
         }
-
-        /// <summary>"new " when a member of the object's is named like an inherited <see cref="object"/> member (CS0108), else "".</summary>
-        public static string Hides(string identifier) => ObjectMembers.Contains(identifier.TrimStart('@')) ? "new " : "";
     }
 }

@@ -131,7 +131,7 @@ namespace BtfBindings.Objects
             {
                 string name = CSharpNames.Member(p.Name);
                 L($"        /// <summary>Program <c>{CSharpNames.Xml(p.Name)}</c>, SEC(\"{CSharpNames.Xml(p.Section)}\").</summary>");
-                L($"        public {SkeletonNames.Hides(name)}{B}BpfProgram {name} {{ get; }}");
+                L($"        public {CSharpNames.New(name)}{B}BpfProgram {name} {{ get; }}");
             }
             L("    }");
 
@@ -187,7 +187,7 @@ namespace BtfBindings.Objects
             foreach (var d in decls)
             {
                 L($"        /// <summary>{d.doc}.</summary>");
-                L($"        public {SkeletonNames.Hides(d.name)}{d.type} {d.name} {{ get; }}");
+                L($"        public {CSharpNames.New(d.name)}{d.type} {d.name} {{ get; }}");
             }
             L($"        internal void {disposeBuffers}()");
             L("        {");

@@ -26,7 +26,7 @@ namespace BtfBindings
 
         /// <summary>
         /// The field concerned: for an ambiguity the first one whose relocation differs between candidates (null when
-        /// the type sizes differ); for a <see cref="CoreFieldException"/> the field used.
+        /// the type sizes differ); for a <see cref="CoreFieldException"/> the field used (never null there).
         /// </summary>
         public string? FieldName { get; }
 
@@ -53,9 +53,6 @@ namespace BtfBindings
 #endif
     sealed class CoreFieldException : CoreException
     {
-        /// <summary>The field name.</summary>
-        public new string FieldName => base.FieldName!;
-
         /// <summary>Why the field cannot be used.</summary>
         public string Reason { get; }
 

@@ -14,12 +14,13 @@ using Xunit.Abstractions;
 namespace BtfBindings.Tests.Build
 {
     /// <summary>
-    /// One real editor session over the real package: <c>dotnet pack</c> into a temporary feed, a fresh console app under the
-    /// temp folder (outside the repository) that references the package and names a BtfFile, <c>dotnet restore</c>, and the
-    /// <c>csharp-ls</c> language server (a dotnet tool) driven over stdio by <see cref="LspClient"/>. Shared by the tests of
-    /// <see cref="LanguageServerTests"/>; each test leaves the open documents as it found them.
+    /// One real editor session over the real package: the package packed into a temporary feed and a fresh console app
+    /// outside the repository (<see cref="JourneyFeed"/>, the user journeys' one way to make such an app) that references it
+    /// and names a BtfFile, <c>dotnet restore</c>, and the <c>csharp-ls</c> language server (a dotnet tool) driven over stdio
+    /// by <see cref="LspClient"/>, with Program.cs and Kernel.cs open. Shared by the tests of <see cref="LanguageServerTests"/>;
+    /// each test leaves the open documents as it found them. A derived session gives its own app (items, texts, files).
     /// </summary>
-    public sealed class LanguageServerSession : IAsyncLifetime
+    public class LanguageServerSession : IAsyncLifetime
     {
         public const string ToolVersion = "0.28.*";
         public const string BtfName = "x86_64-6.12.btf";
@@ -44,10 +45,27 @@ namespace BtfBindings.Tests.Build
 
         private readonly List<string> _timings = new List<string>();
         private readonly Stopwatch _total = Stopwatch.StartNew();
+        private readonly string _items, _kernelText, _programText, _properties;
         private Exception? _initError;
         private int _programVersion = 1, _kernelVersion = 1;
 
-        public string Root { get; } = Path.Combine(Path.GetTempPath(), "btfb-lsp-" + Guid.NewGuid().ToString("N").Substring(0, 12));
+        public LanguageServerSession() : this($"    <BtfFile Include=\"{BtfName}\" />", KernelText, ProgramText) { }
+
+        /// <param name="items">The app's items besides the package reference (e.g. BtfFile, BtfTarget).</param>
+        /// <param name="kernelText">Kernel.cs as on disk and as first opened.</param>
+        /// <param name="programText">Program.cs as on disk and as first opened.</param>
+        /// <param name="properties">Extra MSBuild property lines for the app.</param>
+        protected LanguageServerSession(string items, string kernelText, string programText, string properties = "")
+        {
+            _items = items;
+            _kernelText = kernelText;
+            _programText = programText;
+            _properties = properties;
+        }
+
+        /// <summary>The feed and the folder the app is in (made in <see cref="InitializeAsync"/>); null before, or if packing failed.</summary>
+        public JourneyFeed? Feed { get; private set; }
+        public string Root => Feed?.Root ?? "(not made)";
         public string App => Path.Combine(Root, "app");
         public string? SkipReason { get; private set; }
         public LspClient? Client { get; private set; }
@@ -80,6 +98,9 @@ namespace BtfBindings.Tests.Build
             catch (Exception e) { _initError = e; Failed = true; }
         }
 
+        /// <summary>Called with the app folder after it is written and before it is restored and the server starts (copy files the items name).</summary>
+        protected virtual void PrepareApp(string app) => File.Copy(Fixtures.Path("x86_64-6.12"), Path.Combine(app, BtfName));
+
         /// <summary>Throws the skip (csharp-ls could not be installed) or the setup failure, if any.</summary>
         public LspClient Ready()
         {
@@ -90,45 +111,18 @@ namespace BtfBindings.Tests.Build
 
         private async Task Start()
         {
-            Directory.CreateDirectory(App);
-            var feed = Path.Combine(Root, "feed");
-            var packages = Path.Combine(Root, "packages");
-
             // csharp-ls, cached per machine across runs. Failing to install it is the one reason to skip.
             string? server = Step("install csharp-ls " + ToolVersion, InstallServer);
             if (server == null) return;
 
-            // The package, packed from what this test run already built (no second build racing other tests).
-            string config = AppContext.BaseDirectory.Replace('\\', '/').Contains("/bin/Release/") ? "Release" : "Debug";
-            string version = "0.1.0-lsp" + DateTime.UtcNow.ToString("yyyyMMddHHmmss") + Guid.NewGuid().ToString("N").Substring(0, 6);
-            var pack = Step("dotnet pack", () => Run("dotnet", ["pack", Path.Combine(Fixtures.RepoRoot, "src", "BtfBindings.Runtime"), "-c", config, "--no-build", "-o", feed, $"-p:PackageVersion={version}", "-nologo"], Fixtures.RepoRoot, null, 600));
-            if (pack.code != 0) throw new InvalidOperationException("dotnet pack failed:\n" + pack.output);
-
-            File.Copy(Fixtures.Path("x86_64-6.12"), BtfPath);
-            // The local feed first; the machine's own sources (user-level NuGet.Config) still apply for anything else.
-            File.WriteAllText(Path.Combine(App, "nuget.config"), $@"<?xml version=""1.0"" encoding=""utf-8""?>
-<configuration>
-  <packageSources>
-    <add key=""btfbindings-local"" value=""{feed}"" />
-  </packageSources>
-</configuration>
-");
-            File.WriteAllText(Path.Combine(App, "App.csproj"), $@"<Project Sdk=""Microsoft.NET.Sdk"">
-  <PropertyGroup>
-    <OutputType>Exe</OutputType>
-    <TargetFramework>net{Environment.Version.Major}.0</TargetFramework>
-    <Nullable>enable</Nullable>
-  </PropertyGroup>
-  <ItemGroup>
-    <PackageReference Include=""BtfBindings"" Version=""{version}"" />
-    <BtfFile Include=""{BtfName}"" />
-  </ItemGroup>
-</Project>
-");
-            File.WriteAllText(Path.Combine(App, "Kernel.cs"), KernelText);
-            File.WriteAllText(Path.Combine(App, "Program.cs"), ProgramText);
-            var restore = Step("dotnet restore", () => Run("dotnet", ["restore", "-nologo"], App, packages, 300));
+            // The package, packed from what this test run already built, and the app beside its feed.
+            var feed = Feed = Step("dotnet pack", () => new JourneyFeed());
+            var app = feed.NewApp("app", $"net{Environment.Version.Major}.0", _items, _programText, _properties);
+            File.WriteAllText(Path.Combine(app, "Kernel.cs"), _kernelText);
+            PrepareApp(app);
+            var restore = Step("dotnet restore", () => feed.Dotnet(app, "restore", "-nologo"));
             if (restore.code != 0) throw new InvalidOperationException("dotnet restore failed:\n" + restore.output);
+            string packages = feed.Packages;
 
             var env = ChildEnvironment(packages);
             var client = LspClient.Start(server, ["--loglevel", "info"], App, env, Path.Combine(Root, "lsp-traffic.log"), Path.Combine(Root, "csharp-ls.stderr.log"));
@@ -162,8 +156,8 @@ namespace BtfBindings.Tests.Build
             ServerCapabilities = init?["capabilities"];
             client.Notify("initialized", new JsonObject());
             Time("initialize", sw.Elapsed);
-            client.Notify("textDocument/didOpen", new JsonObject { ["textDocument"] = new JsonObject { ["uri"] = ProgramUri, ["languageId"] = "csharp", ["version"] = _programVersion, ["text"] = ProgramText } });
-            client.Notify("textDocument/didOpen", new JsonObject { ["textDocument"] = new JsonObject { ["uri"] = KernelUri, ["languageId"] = "csharp", ["version"] = _kernelVersion, ["text"] = KernelText } });
+            client.Notify("textDocument/didOpen", new JsonObject { ["textDocument"] = new JsonObject { ["uri"] = ProgramUri, ["languageId"] = "csharp", ["version"] = _programVersion, ["text"] = _programText } });
+            client.Notify("textDocument/didOpen", new JsonObject { ["textDocument"] = new JsonObject { ["uri"] = KernelUri, ["languageId"] = "csharp", ["version"] = _kernelVersion, ["text"] = _kernelText } });
         }
 
         /// <summary>Replaces the whole text of Program.cs (full-text didChange).</summary>
@@ -189,7 +183,27 @@ namespace BtfBindings.Tests.Build
             return end?.method != null ? $"workspace loaded {end.Value.at:0.0} s after server start" : "workspace load end not reported yet";
         }
 
-        public async Task DisposeAsync()
+        /// <summary>Runs one test's <paramref name="body"/> alone on the session; a failure keeps the temp folder; the timings go to the test's output.</summary>
+        public async Task Run(Func<LspClient, Task> body, ITestOutputHelper output)
+        {
+            var client = Ready();
+            await Gate.WaitAsync();
+            try { await body(client); }
+            catch (Exception e) when (e is not SkipTestException)
+            {
+                Failed = true;
+                throw;
+            }
+            finally
+            {
+                Gate.Release();
+                foreach (var t in Timings) output.WriteLine(t);
+                output.WriteLine(WorkspaceLoaded());
+                output.WriteLine("temp folder (kept if a test fails): " + Root);
+            }
+        }
+
+        public virtual async Task DisposeAsync()
         {
             if (Client != null)
             {
@@ -197,8 +211,7 @@ namespace BtfBindings.Tests.Build
                 await Client.ShutdownAsync();
                 Time("shutdown", sw.Elapsed);
             }
-            if (!Failed)
-                try { Directory.Delete(Root, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            if (!Failed) Feed?.Dispose();
         }
 
         /// <summary>The server's environment: the app's package folder, and no MSBuild location inherited from the test host.</summary>
@@ -251,13 +264,14 @@ namespace BtfBindings.Tests.Build
     /// csharp-ls publishes (push) only to clients that do not pull; this client pulls (<c>textDocument/diagnostic</c>) and
     /// would take pushed ones too.
     /// </summary>
+    [Collection(PackageTier.Name)] // its session packs the package (JourneyFeed), as the journeys do: one at a time
     public class LanguageServerTests : IClassFixture<LanguageServerSession>
     {
         // Generous: on a loaded 2-core machine the MSBuild workspace load takes 10-30 s, and with analyzers enabled the first
         // diagnostics pull after an edit that changes the generated code runs every analyzer over the whole compilation
         // (50-75 s seen here, with task_struct's ~130 generated types).
-        private static readonly TimeSpan FirstAnswer = TimeSpan.FromSeconds(300); // includes the MSBuild workspace load
-        private static readonly TimeSpan Settle = TimeSpan.FromSeconds(180);
+        internal static readonly TimeSpan FirstAnswer = TimeSpan.FromSeconds(300); // includes the MSBuild workspace load
+        internal static readonly TimeSpan Settle = TimeSpan.FromSeconds(180);
         private static readonly TimeSpan Btfb001Wait = TimeSpan.FromSeconds(90); // after the server has taken the edit
         private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(500);
 
@@ -270,24 +284,7 @@ namespace BtfBindings.Tests.Build
             _out = output;
         }
 
-        private async Task Run(Func<LspClient, Task> body)
-        {
-            var client = _s.Ready();
-            await _s.Gate.WaitAsync();
-            try { await body(client); }
-            catch (Exception e) when (e is not SkipTestException)
-            {
-                _s.Failed = true;
-                throw;
-            }
-            finally
-            {
-                _s.Gate.Release();
-                foreach (var t in _s.Timings) _out.WriteLine(t);
-                _out.WriteLine(_s.WorkspaceLoaded());
-                _out.WriteLine("temp folder (kept if a test fails): " + _s.Root);
-            }
-        }
+        private Task Run(Func<LspClient, Task> body) => _s.Run(body, _out);
 
         private static JsonObject At(string uri, (int line, int character) pos) => new JsonObject
         {
@@ -453,9 +450,9 @@ namespace BtfBindings.Tests.Build
 
         private static bool IsBtfb001(JsonNode? d) => Code(d) == "BTFB001" && (d?["message"]?.ToString() ?? "").Contains("task_struct", StringComparison.Ordinal);
 
-        private static string Code(JsonNode? d) => d?["code"]?.ToString() ?? "";
+        internal static string Code(JsonNode? d) => d?["code"]?.ToString() ?? "";
 
-        private static string Show(IReadOnlyList<JsonNode?> ds)
+        internal static string Show(IReadOnlyList<JsonNode?> ds)
             => ds.Count == 0 ? "(none)" : string.Join(" | ", ds.Select(d =>
                 $"{Code(d)} sev{d?["severity"]} {d?["range"]?["start"]?["line"]}:{d?["range"]?["start"]?["character"]} {d?["message"]}"));
 
@@ -463,7 +460,7 @@ namespace BtfBindings.Tests.Build
         /// The document's diagnostics, polled until <paramref name="done"/> holds or the timeout passes: pulled with
         /// <c>textDocument/diagnostic</c> when the server offers it, together with the latest <c>publishDiagnostics</c>.
         /// </summary>
-        private static async Task<IReadOnlyList<JsonNode?>> DiagnosticsUntil(LspClient c, string uri, bool pull, Func<IReadOnlyList<JsonNode?>, bool> done, TimeSpan timeout)
+        internal static async Task<IReadOnlyList<JsonNode?>> DiagnosticsUntil(LspClient c, string uri, bool pull, Func<IReadOnlyList<JsonNode?>, bool> done, TimeSpan timeout)
         {
             var sw = Stopwatch.StartNew();
             while (true)

@@ -41,9 +41,12 @@ namespace BtfBindings.Tests.Generator
             "value", "var", "when", "where", "with", "yield",
         };
 
+        /// <summary>Names of members every class and struct inherits from object: a C name may be one (declared 'new', not renamed).</summary>
+        private static readonly string[] ObjectMemberNames = { "Equals", "Finalize", "GetHashCode", "GetType", "MemberwiseClone", "ReferenceEquals", "ToString" };
+
         /// <summary>
         /// A struct <c>holder</c> whose members are named after every keyword (plain int, bitfield, array, zero-size member and
-        /// nested struct variants), plus one struct type named after each keyword, all held by value.
+        /// nested struct variants) and every object member, plus one struct type named after each, all held by value.
         /// </summary>
         private static byte[] KeywordBtf()
         {
@@ -55,7 +58,7 @@ namespace BtfBindings.Tests.Generator
             int empty = b.AddComposite(BtfKind.Struct, "empty", 0);
             var members = new List<(string, int, uint, int)>();
             uint bit = 0;
-            var all = Keywords.Concat(ContextualKeywords).ToList();
+            var all = Keywords.Concat(ContextualKeywords).Concat(ObjectMemberNames).ToList();
             foreach (var k in all) { members.Add((k, i32, bit, 0)); bit += 32; }
             // Variants whose accessors have bodies: bitfields ('value' in a setter), arrays, zero-size members.
             foreach (var k in new[] { "value", "field", "get", "set", "this" })
@@ -114,7 +117,7 @@ namespace BtfBindings.Tests.Generator
             var bad = output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
             Assert.True(bad.Count == 0, string.Join("\n", bad.Take(20)));
             var holder = output.GetTypeByMetadataName("K+holder")!;
-            foreach (var k in Keywords.Concat(ContextualKeywords))
+            foreach (var k in Keywords.Concat(ContextualKeywords).Concat(ObjectMemberNames))
             {
                 Assert.NotNull(output.GetTypeByMetadataName("K+" + k));
                 Assert.NotEmpty(holder.GetMembers(k));
