@@ -159,6 +159,8 @@ namespace BtfBindings.Tests.Compatibility
                 Of(uses: Uses(("task_struct.pid", new CompatUseSite("App.Program.Other", 0x12, "/app/Program.cs", 7)))),
                 Of(uses: Uses(("task_struct.pid", site.AsGuarded()))),
                 Of(uses: new[] { (Use("task_struct.pid").WithAccess(CompatAccess.Plain), (IReadOnlyList<CompatUseSite>)new[] { site }) }),
+                Of(uses: Uses(("task_struct.pid", new CompatUseSite("App.Program.Use", 0x12, null, 7)))),
+                Of(uses: Uses(("task_struct.pid", new CompatUseSite("App.Program.Use", 0x12, "", 7)))),
             };
             Assert.DoesNotContain(stamp, different);
             Assert.Equal(different.Length, different.Distinct().Count());
