@@ -37,4 +37,37 @@ static class CompatBench
             $"({load.ElapsedMilliseconds / Math.Max(1, files.Length)} ms each, one thread); {uses.Length} uses x {files.Length} targets = {uses.Length * files.Length} verdicts " +
             $"in {verdict.ElapsedMilliseconds} ms ({problems} problems); managed memory kept: {Mb(loaded - before)} MB loaded, {Mb(after - before)} MB with the resolutions");
     }
+
+    /// <summary>
+    /// What the report task does first on every build whose assembly changed: scan it for uses. The first scan in a fresh
+    /// process (as in a build: the task's code is compiled then) and the median of 20 more.
+    /// </summary>
+    public static void Scan(string assembly)
+    {
+        var cold = Stopwatch.StartNew();
+        var scan = AssemblyUseScanner.Scan(assembly);
+        cold.Stop();
+        var warm = Enumerable.Range(0, 20).Select(_ => { var sw = Stopwatch.StartNew(); AssemblyUseScanner.Scan(assembly); return sw.Elapsed.TotalMilliseconds; }).OrderBy(x => x).ToArray();
+        Console.WriteLine($"scan of {Path.GetFileName(assembly)} ({scan.GeneratedTypes} generated types, {scan.Uses.Count} use sites): first {cold.Elapsed.TotalMilliseconds:F1} ms, " +
+            $"then median {warm[warm.Length / 2]:F1} ms (min {warm[0]:F1}, max {warm[^1]:F1})");
+    }
+
+    /// <summary>
+    /// What a compiler process without the server does at the analyzer's start: read compat.verdicts. The first read in a
+    /// fresh process and the median of 20 more. (The file's header names the package build: another build's reads as empty.)
+    /// </summary>
+    public static void Verdicts(string file)
+    {
+        var cold = Stopwatch.StartNew();
+        int n = VerdictFile.Read(File.ReadAllText(file)).Count;
+        cold.Stop();
+        string text = File.ReadAllText(file);
+        string own = VerdictFile.Header + text.Substring(text.IndexOf('\n')); // read as this build's, whatever wrote it
+        var first = Stopwatch.StartNew();
+        n = VerdictFile.Read(own).Count;
+        first.Stop();
+        var warm = Enumerable.Range(0, 20).Select(_ => { var sw = Stopwatch.StartNew(); VerdictFile.Read(own); return sw.Elapsed.TotalMilliseconds; }).OrderBy(x => x).ToArray();
+        Console.WriteLine($"compat.verdicts ({new FileInfo(file).Length / 1024} KB, {n} verdicts): first read {cold.Elapsed.TotalMilliseconds + first.Elapsed.TotalMilliseconds:F1} ms, " +
+            $"then median {warm[warm.Length / 2]:F1} ms (min {warm[0]:F1}, max {warm[^1]:F1})");
+    }
 }

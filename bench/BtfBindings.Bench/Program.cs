@@ -108,11 +108,17 @@ switch (mode)
     case "embed":
         EmbedBench.Run(args[1], args[2], args.Skip(3).ToArray());
         break;
+    case "compat-scan":
+        CompatBench.Scan(args[1]);
+        break;
+    case "compat-verdicts":
+        CompatBench.Verdicts(args[1]);
+        break;
     case "compat-targets":
         CompatBench.Targets(args[1], args[2], args.Skip(3).ToArray());
         break;
     default:
-        Console.Error.WriteLine("usage: bench parse FILE [ITER] | generate BTF [TYPE] | rerun BTF [TYPE] | core-read BTF [TARGET] | core-resolve BTF TARGET | ringbuf OBJ ROUNDS RECORDS | maps OBJ ROUNDS OPS | embed BUILD_BTF TREE TYPE... | compat-targets DIR BTF FIELD...");
+        Console.Error.WriteLine("usage: bench parse FILE [ITER] | generate BTF [TYPE] | rerun BTF [TYPE] | core-read BTF [TARGET] | core-resolve BTF TARGET | ringbuf OBJ ROUNDS RECORDS | maps OBJ ROUNDS OPS | embed BUILD_BTF TREE TYPE... | compat-targets DIR BTF FIELD... | compat-scan ASSEMBLY | compat-verdicts FILE");
         return 2;
 }
 return 0;

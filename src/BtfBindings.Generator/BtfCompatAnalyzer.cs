@@ -62,7 +62,7 @@ namespace BtfBindings.Generator
             if (targets.Count == 0) return;
             var manifest = start.Options.AdditionalFiles.First(a => BtfFileManifest.IsManifest(a.Path)).Path;
             string verdictFile = VerdictFile.PathFor(manifest);
-            var ctx = new Context(attribute, btfType, BtfFileManifest.Parse(texts), targets, VerdictFile.Load(verdictFile));
+            var ctx = new Context(attribute, btfType, BtfFileManifest.Parse(texts), targets, VerdictFile.LoadShared(verdictFile));
             start.RegisterOperationAction(oc => Analyze(oc, ctx), OperationKind.FieldReference, OperationKind.PropertyReference);
             // A build's compile hands its new verdicts to the report task that follows and to the next compiler process
             // (an IDE runs this only in full-solution analysis; its own process keeps the verdicts anyway).
@@ -72,7 +72,7 @@ namespace BtfBindings.Generator
         /// <summary>What one compilation's checks share: the symbols, the manifest, and the targets as messages name them.</summary>
         private sealed class Context
         {
-            public Context(INamedTypeSymbol attribute, INamedTypeSymbol btfType, BtfFileSet files, EquatableArray<BtfTargetRef> targets, Dictionary<string, CompatResult> known)
+            public Context(INamedTypeSymbol attribute, INamedTypeSymbol btfType, BtfFileSet files, EquatableArray<BtfTargetRef> targets, IReadOnlyDictionary<string, CompatResult> known)
             {
                 Attribute = attribute; BtfType = btfType; Files = files; Targets = targets; Known = known;
                 Infos = targets.Select(t => KernelTargetInfo.FromPath(t.Path, t.Release.Length == 0 ? null : t.Release, t.Arch.Length == 0 ? null : t.Arch)).ToArray();
@@ -83,7 +83,7 @@ namespace BtfBindings.Generator
             public EquatableArray<BtfTargetRef> Targets { get; }
             public KernelTargetInfo[] Infos { get; }
             /// <summary>The last build's verdicts (<see cref="VerdictFile"/>): a fresh compiler process parses no target for them.</summary>
-            public Dictionary<string, CompatResult> Known { get; }
+            public IReadOnlyDictionary<string, CompatResult> Known { get; }
             /// <summary>Verdicts this compilation's analysis added to <see cref="Known"/>.</summary>
             public System.Collections.Concurrent.ConcurrentDictionary<string, CompatResult> Added { get; } = new System.Collections.Concurrent.ConcurrentDictionary<string, CompatResult>(StringComparer.Ordinal);
 

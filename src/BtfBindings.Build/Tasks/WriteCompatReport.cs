@@ -47,65 +47,74 @@ namespace BtfBindings.Build
             }
             var lines = TargetLines.Select(l => l.Split('\t')).Where(p => p.Length > 2 && p[0] == "target").ToDictionary(p => p[1], p => p, StringComparer.Ordinal);
             string At(string[] p, int i) => p.Length > i ? p[i] : "";
-            Directory.CreateDirectory(OutputDirectory);
-            string cacheFile = Path.Combine(OutputDirectory, VerdictFile.FileName);
-            var cache = VerdictFile.Load(cacheFile);
+            var targets = Targets.Select(item =>
+            {
+                string path = item.GetMetadata("FullPath");
+                lines.TryGetValue(path, out var line);
+                var info = KernelTargetInfo.FromPath(path, NullIfEmpty(item.GetMetadata("Release")), NullIfEmpty(item.GetMetadata("Arch")));
+                // The hash and raw copy HashBtfTargets wrote; without its line, hashed here.
+                return new CompatTargetFile(path, info, line != null ? At(line, 2) : CompatCheck.Sha256(path), line != null ? At(line, 7) : null);
+            }).ToArray();
             // The manifest already holds the BtfFile's SHA-256 (GetFileHash): hashing its ~5 MB again was most of an
             // incremental build's report time.
             string buildHash = TargetLines.Select(l => l.Split('\t')).FirstOrDefault(p => p.Length > 2 && p[0] == "file"
-                && string.Equals(Path.GetFullPath(p[1]), Path.GetFullPath(build), StringComparison.Ordinal))?[2] ?? Sha256(build);
+                && string.Equals(Path.GetFullPath(p[1]), Path.GetFullPath(build), StringComparison.Ordinal))?[2] ?? CompatCheck.Sha256(build);
             var uses = scan.Grouped();
-            int parsed = 0;
-            var buildBtf = new Lazy<Btf>(() => Btf.Load(build));
-            var targets = new CompatTarget[Targets.Length];
-            var results = uses.Select(_ => new CompatResult[Targets.Length]).ToArray();
-            var found = new Dictionary<string, CompatResult>[Targets.Length];
-            string? failure = null;
-            // One target per worker (a clean build parses them all: two cores halve it); verdicts merged afterwards.
-            System.Threading.Tasks.Parallel.For(0, Targets.Length, t =>
+
+            // Same uses at the same sites, same targets, same BtfFile, same package: the report would come out the same, so
+            // an edit that adds no use (most incremental builds) reads no verdict and writes nothing.
+            Directory.CreateDirectory(OutputDirectory);
+            string json = Path.Combine(OutputDirectory, "compat.json"), md = Path.Combine(OutputDirectory, "compat.md");
+            string stampFile = Path.Combine(OutputDirectory, CompatReportStamp.FileName);
+            string stamp = CompatReportStamp.Of(VerdictFile.Header, build, buildHash, targets, uses);
+            if (File.Exists(json) && File.Exists(md) && File.Exists(stampFile) && File.ReadAllText(stampFile) == stamp)
             {
-                string path = Targets[t].GetMetadata("FullPath");
-                lines.TryGetValue(path, out var line);
-                string hash = line != null ? At(line, 2) : Sha256(path);
-                var info = KernelTargetInfo.FromPath(path, NullIfEmpty(Targets[t].GetMetadata("Release")), NullIfEmpty(Targets[t].GetMetadata("Arch")));
-                targets[t] = new CompatTarget(info, hash.ToLowerInvariant());
-                found[t] = new Dictionary<string, CompatResult>(StringComparer.Ordinal);
-                TargetKernel? kernel = null;
-                try
-                {
-                    for (int u = 0; u < uses.Count; u++)
-                    {
-                        string key = VerdictFile.Key(hash, buildHash, uses[u].use);
-                        if (cache.TryGetValue(key, out var known)) { results[u][t] = known; continue; }
-                        if (kernel == null)
-                        {
-                            string raw = line != null ? At(line, 7) : "";
-                            kernel = new TargetKernel(Btf.Load(raw.Length > 0 && File.Exists(raw) ? raw : path), info.Label, info.Release);
-                            System.Threading.Interlocked.Increment(ref parsed);
-                        }
-                        found[t][key] = results[u][t] = CompatibilityRule.Classify(kernel, uses[u].use, buildBtf.Value);
-                    }
-                }
-                catch (Exception e) when (e is BtfException || e is IOException || e is UnauthorizedAccessException || e is ArgumentException)
-                {
-                    failure = path + ": " + e.Message;
-                }
-            });
-            if (failure != null)
-            {
-                // A target that cannot be read must not pass silently: its kernels are simply not checked.
-                Log.LogWarning(null, "BTFB026", null, null, 0, 0, 0, 0, "BtfTarget: no compatibility check or report: {0}", failure);
+                Log.LogMessage(MessageImportance.Normal, "BtfTarget: compatibility report in {0} unchanged (same uses, sites, targets and BtfFile)", OutputDirectory);
                 return true;
             }
-            foreach (var d in found) foreach (var kv in d) cache[kv.Key] = kv.Value;
-            var report = CompatReport.Create(build, buildHash.ToLowerInvariant(), targets,
+            File.Delete(stampFile); // written again only after both reports are
+
+            string cacheFile = Path.Combine(OutputDirectory, VerdictFile.FileName);
+            var cache = VerdictFile.Load(cacheFile);
+            string Key(int t, int u) => VerdictFile.Key(targets[t].Sha256!, buildHash, uses[u].use);
+            CompatResult[][] results;
+            int parsed;
+            try
+            {
+                results = CompatCheck.Classify(targets, uses.Select(x => x.use).ToArray(), LazyBuild(build), (t, u) => cache.TryGetValue(Key(t, u), out var r) ? r : null,
+                    0, out parsed);
+            }
+            catch (Exception e) when (e is CompatInputException || e is ArgumentException)
+            {
+                // A target that cannot be read must not pass silently: its kernels are simply not checked.
+                Log.LogWarning(null, "BTFB026", null, null, 0, 0, 0, 0, "BtfTarget: no compatibility check or report: {0}", e.Message);
+                return true;
+            }
+            for (int u = 0; u < uses.Count; u++)
+                for (int t = 0; t < targets.Length; t++) cache[Key(t, u)] = results[u][t];
+            var report = CompatReport.Create(build, buildHash.ToLowerInvariant(), targets.Select(t => new CompatTarget(t.Info, t.Sha256!.ToLowerInvariant())).ToArray(),
                 uses.Select((x, u) => (x.use, x.sites, (IReadOnlyList<CompatResult>)results[u])).ToArray());
-            WriteIfChanged(Path.Combine(OutputDirectory, "compat.json"), CompatReportJson.Write(report));
-            WriteIfChanged(Path.Combine(OutputDirectory, "compat.md"), CompatReportMarkdown.Write(report));
+            WriteIfChanged(json, CompatReportJson.Write(report));
+            WriteIfChanged(md, CompatReportMarkdown.Write(report));
             WriteIfChanged(cacheFile, VerdictFile.Write(cache));
+            File.WriteAllText(stampFile, stamp);
             Log.LogMessage(MessageImportance.Normal, "BtfTarget: compatibility report of {0} uses x {1} targets in {2} ({3} targets parsed, the rest from compat.verdicts)",
                 uses.Count, Targets.Length, OutputDirectory, parsed);
             return true;
+        }
+
+        // The BtfFile parsed once, and only when a verdict is not in compat.verdicts; an error names it, not a target.
+        private static Func<Btf> LazyBuild(string path)
+        {
+            var lazy = new Lazy<Btf>(() =>
+            {
+                try { return Btf.Load(path); }
+                catch (Exception e) when (e is BtfException || e is IOException || e is UnauthorizedAccessException)
+                {
+                    throw new CompatInputException($"BtfFile '{path}' cannot be read as BTF: {e.Message}", e);
+                }
+            });
+            return () => lazy.Value;
         }
 
         /// <summary>The BtfFile the generated types name (by file name), or the only one.</summary>
@@ -121,12 +130,6 @@ namespace BtfBindings.Build
         }
 
         private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
-
-        private static string Sha256(string path)
-        {
-            using var s = File.OpenRead(path);
-            return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(s));
-        }
 
         private static void WriteIfChanged(string file, string text)
         {

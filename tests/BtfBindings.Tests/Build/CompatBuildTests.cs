@@ -35,7 +35,9 @@ public static class Program
     static int PlainMoved(Kernel.task_struct t) => t.pid;                                      // #plain-moved
     static int ViewMoved(Kernel.task_struct.View v) => v.pid;                                  // #view-moved
 
-    public static void Main() => System.Console.WriteLine(Plain(default) + PlainMoved(default));
+    static string Edited() => ""edit 0"";                                                      // #literal
+
+    public static void Main() => System.Console.WriteLine(Plain(default) + PlainMoved(default) + Edited());
 }
 ";
 
@@ -98,6 +100,31 @@ public static class Program
             Assert.DoesNotContain("BtfTarget: hashed", output);
             Assert.Contains("Skipping target \"BtfBindingsCompatReport\" because all output files are up-to-date", output);
             Assert.Equal(stamp, File.GetLastWriteTimeUtc(Path.Combine(dir, "compat.json")));
+
+            // An edit that adds no use (a string literal): the assembly changed, so the report task runs, finds the same
+            // uses at the same sites, and writes nothing.
+            string program = Path.Combine(app, "Program.cs");
+            File.WriteAllText(program, File.ReadAllText(program).Replace("\"edit 0\"", "\"edit 1\""));
+            (code, output, time) = _feed.Dotnet(app, "build", "-nologo", "-o", "out", "-nodeReuse:false", "-v:n");
+            _log.WriteLine($"incremental build, literal edited: {time.TotalSeconds:F1} s");
+            Assert.True(code == 0, output);
+            Assert.Contains("unchanged (same uses, sites, targets and BtfFile)", output);
+            Assert.Equal(stamp, File.GetLastWriteTimeUtc(Path.Combine(dir, "compat.json")));
+
+            // A new use: the report is made again, with it at its line.
+            File.WriteAllText(program, File.ReadAllText(program).Replace("    public static void Main()",
+                "    static int NewUse(Kernel.task_struct.View v) => v.tgid;                                  // #new-use\n\n    public static void Main()"));
+            int newLine = File.ReadAllText(program).Split('\n').Select((l, i) => (l, i)).Single(x => x.l.Contains("#new-use")).i + 1;
+            (code, output, _) = _feed.Dotnet(app, "build", "-nologo", "-o", "out", "-nodeReuse:false", "-v:n");
+            Assert.True(code == 0, output);
+            Assert.DoesNotContain("unchanged (same uses", output);
+            using (var again = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "compat.json"))))
+            {
+                var tgid = Assert.Single(again.RootElement.GetProperty("uses").EnumerateArray(), r => r.GetProperty("use").GetString() == "task_struct.tgid");
+                Assert.Equal(newLine, Assert.Single(tgid.GetProperty("sites").EnumerateArray()).GetProperty("line").GetInt32());
+                Assert.Equal(rows.Count + 1, again.RootElement.GetProperty("uses").GetArrayLength());
+            }
+            Assert.Contains("task_struct.tgid", File.ReadAllText(Path.Combine(dir, "compat.md")));
 
             // A damaged target (xz magic, then garbage) is a warning naming it, not a crash and not silence.
             var bad = Path.Combine(app, "btfhub", "debian", "99", "x86_64", "9.9.9-bad.btf.tar.xz");

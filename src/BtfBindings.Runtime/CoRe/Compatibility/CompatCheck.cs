@@ -62,29 +62,83 @@ namespace BtfBindings.Compatibility
             IReadOnlyList<(CompatUse use, IReadOnlyList<CompatUseSite> sites)> uses, int parallelism = 0)
         {
             foreach (var (use, _) in uses) CompatibilityRule.Validate(use, buildTime);
-            var targets = new CompatTarget[targetPaths.Count];
-            var results = new CompatResult[uses.Count][];
-            for (int u = 0; u < results.Length; u++) results[u] = new CompatResult[targetPaths.Count];
-            var options = new ParallelOptions { MaxDegreeOfParallelism = parallelism > 0 ? parallelism : Environment.ProcessorCount };
-            var failures = new Exception?[targetPaths.Count];
-            Parallel.For(0, targetPaths.Count, options, t =>
-            {
-                string path = targetPaths[t];
-                var info = KernelTargetInfo.FromPath(path);
-                Btf btf;
-                try { btf = Btf.Load(path); }
-                catch (Exception e) when (e is BtfException or IOException or UnauthorizedAccessException)
-                {
-                    failures[t] = new CompatInputException($"target '{path}' cannot be read as BTF: {e.Message}", e);
-                    return;
-                }
-                targets[t] = new CompatTarget(info, Sha256(path));
-                var kernel = new TargetKernel(btf, info.Label, info.Release);
-                for (int u = 0; u < uses.Count; u++) results[u][t] = CompatibilityRule.Classify(kernel, uses[u].use, buildTime);
-            });
-            foreach (var f in failures) if (f != null) throw f; // the first bad target in the order given
-            return CompatReport.Create(buildPath, buildPath != null && File.Exists(buildPath) ? Sha256(buildPath) : null, targets,
+            var targets = targetPaths.Select(p => new CompatTargetFile(p, KernelTargetInfo.FromPath(p))).ToArray();
+            var results = Classify(targets, uses.Select(u => u.use).ToArray(), () => buildTime, null, parallelism, out _);
+            return CompatReport.Create(buildPath, buildPath != null && File.Exists(buildPath) ? Sha256(buildPath) : null,
+                targets.Select(t => new CompatTarget(t.Info, t.Sha256!)).ToArray(),
                 uses.Select((x, u) => (x.use, x.sites, (IReadOnlyList<CompatResult>)results[u])).ToArray());
         }
+
+        /// <summary>
+        /// The verdict of every use on every target, <c>[use][target]</c>: one target read at a time per worker, and only
+        /// when <paramref name="known"/> (target index, use index; null: none known) lacks one of its verdicts;
+        /// <paramref name="buildTime"/> is asked for only when a verdict is computed. A target's <see cref="CompatTargetFile.Sha256"/>
+        /// is filled in when it was not given; <paramref name="parsed"/> says how many targets were read.
+        /// </summary>
+        /// <exception cref="ArgumentException">A use names something the build-time BTF lacks.</exception>
+        /// <exception cref="CompatInputException">A target cannot be read (the first in the order given; the message names the file),
+        /// or <paramref name="buildTime"/> threw it.</exception>
+        public static CompatResult[][] Classify(IReadOnlyList<CompatTargetFile> targets, IReadOnlyList<CompatUse> uses, Func<Btf> buildTime,
+            Func<int, int, CompatResult?>? known, int parallelism, out int parsed)
+        {
+            var results = new CompatResult[uses.Count][];
+            for (int u = 0; u < results.Length; u++) results[u] = new CompatResult[targets.Count];
+            var options = new ParallelOptions { MaxDegreeOfParallelism = parallelism > 0 ? parallelism : Environment.ProcessorCount };
+            var failures = new Exception?[targets.Count];
+            int count = 0;
+            Parallel.For(0, targets.Count, options, t =>
+            {
+                var target = targets[t];
+                TargetKernel? kernel = null;
+                try
+                {
+                    target.Sha256 ??= Sha256(target.Path);
+                    for (int u = 0; u < uses.Count; u++)
+                    {
+                        if (known?.Invoke(t, u) is CompatResult r) { results[u][t] = r; continue; }
+                        if (kernel == null)
+                        {
+                            kernel = new TargetKernel(Load(target), target.Info.Label, target.Info.Release);
+                            System.Threading.Interlocked.Increment(ref count);
+                        }
+                        results[u][t] = CompatibilityRule.Classify(kernel, uses[u], buildTime());
+                    }
+                }
+                catch (Exception e) when (e is BtfException or IOException or UnauthorizedAccessException)
+                {
+                    failures[t] = new CompatInputException($"target '{target.Path}' cannot be read as BTF: {e.Message}", e);
+                }
+                catch (Exception e) when (e is ArgumentException or CompatInputException) { failures[t] = e; }
+            });
+            foreach (var f in failures) if (f != null) throw f; // the first bad target in the order given
+            parsed = count;
+            return results;
+        }
+
+        // The raw copy when there is one (decompressing a .btf.tar.xz costs ~10x its parse); a damaged copy: the original.
+        private static Btf Load(CompatTargetFile target)
+        {
+            if (target.ReadFrom == target.Path || !File.Exists(target.ReadFrom)) return Btf.Load(target.Path);
+            try { return Btf.Load(target.ReadFrom); }
+            catch (BtfException) { return Btf.Load(target.Path); }
+        }
+    }
+
+    /// <summary>A target kernel's BTF file to check: how reports name it, its SHA-256, and where its BTF is read from.</summary>
+    internal sealed class CompatTargetFile
+    {
+        public CompatTargetFile(string path, KernelTargetInfo info, string? sha256 = null, string? readFrom = null)
+        {
+            Path = path; Info = info; Sha256 = sha256; ReadFrom = string.IsNullOrEmpty(readFrom) ? path : readFrom!;
+        }
+
+        /// <summary>The target as the project or command line names it.</summary>
+        public string Path { get; }
+        /// <summary>Release and architecture, as reports and messages name the target.</summary>
+        public KernelTargetInfo Info { get; }
+        /// <summary>The file's SHA-256 (hex); null until <see cref="CompatCheck.Classify"/> computes it.</summary>
+        public string? Sha256 { get; set; }
+        /// <summary>The same BTF uncompressed (a raw copy), else <see cref="Path"/>.</summary>
+        public string ReadFrom { get; }
     }
 }
