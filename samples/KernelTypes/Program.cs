@@ -5,10 +5,6 @@ using BtfBindings;
 
 namespace KernelTypes;
 
-/// <summary>The kernel types this program uses, generated at build time from the BtfFile.</summary>
-[BtfTypes("task_struct", "iphdr")]
-public static partial class Kernel { }
-
 public static class Program
 {
     public static int Main()
