@@ -12,13 +12,6 @@ using BtfBindings;
 namespace Ps;
 
 /// <summary>
-/// The kernel type this program reads, generated at build time from x86_64-6.12's BTF. At run time its fields are
-/// found in the running kernel's BTF (CO-RE), so the same binary reads task_struct on any kernel.
-/// </summary>
-[BtfTypes("task_struct")]
-public static partial class Kernel { }
-
-/// <summary>
 /// <c>ps</c> from kernel memory: a BPF task iterator (task_dump.bpf.c, compiled by the build, loaded through its generated
 /// skeleton <see cref="TaskDump"/>) copies every task's raw task_struct out of the kernel, and the generated relocatable
 /// view reads it at the offsets of the running kernel.
