@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using BtfBindings.Emit;
 
 namespace BtfBindings.Build.TypesAssembly
 {

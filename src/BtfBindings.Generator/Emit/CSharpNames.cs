@@ -11,17 +11,6 @@ namespace BtfBindings.Emit
     /// </summary>
     internal static class CSharpNames
     {
-        private static readonly HashSet<string> Reserved = new HashSet<string>(System.StringComparer.Ordinal)
-        {
-            "abstract", "as", "base", "bool", "break", "byte", "case", "catch", "char", "checked", "class", "const",
-            "continue", "decimal", "default", "delegate", "do", "double", "else", "enum", "event", "explicit", "extern",
-            "false", "finally", "fixed", "float", "for", "foreach", "goto", "if", "implicit", "in", "int", "interface",
-            "internal", "is", "lock", "long", "namespace", "new", "null", "object", "operator", "out", "override",
-            "params", "private", "protected", "public", "readonly", "ref", "return", "sbyte", "sealed", "short",
-            "sizeof", "stackalloc", "static", "string", "struct", "switch", "this", "throw", "true", "try", "typeof",
-            "uint", "ulong", "unchecked", "unsafe", "ushort", "using", "virtual", "void", "volatile", "while",
-        };
-
         /// <summary>
         /// Contextual keywords. As type names C# refuses or warns about several (CS9056 for 'file', 'record', …); as member names
         /// some change meaning inside generated accessors ('field' is the backing field in C# 14, 'value' the setter's
@@ -56,7 +45,7 @@ namespace BtfBindings.Emit
         /// <summary>A type identifier.</summary>
         public static string Type(string name) => Escape(Identifier(name));
 
-        private static string Escape(string id) => Reserved.Contains(id) || Contextual.Contains(id) ? "@" + id : id;
+        private static string Escape(string id) => CSharpKeywords.IsReserved(id) || Contextual.Contains(id) ? "@" + id : id;
 
         /// <summary>True when <paramref name="name"/> is a C identifier (libbpf's <c>btf_name_valid_identifier</c>: [A-Za-z_][A-Za-z0-9_]*).</summary>
         public static bool IsCIdentifier(string name)
