@@ -67,7 +67,20 @@ namespace BtfBindings.Compatibility
 
         /// <summary>The uses with their sites, one entry per distinct use (what a check takes).</summary>
         public IReadOnlyList<(CompatUse use, IReadOnlyList<CompatUseSite> sites)> Grouped()
-            => Uses.GroupBy(u => u.use).Select(g => (g.Key, (IReadOnlyList<CompatUseSite>)g.Select(x => x.site).ToArray())).ToArray();
+        {
+            // In first-use order. (Not LINQ's GroupBy: over tuples its generic code is compiled afresh in each build process.)
+            var sites = new Dictionary<CompatUse, List<CompatUseSite>>();
+            var order = new List<CompatUse>();
+            for (int i = 0; i < Uses.Count; i++)
+            {
+                var (use, site) = Uses[i];
+                if (!sites.TryGetValue(use, out var list)) { sites[use] = list = new List<CompatUseSite>(); order.Add(use); }
+                list.Add(site);
+            }
+            var grouped = new (CompatUse, IReadOnlyList<CompatUseSite>)[order.Count];
+            for (int i = 0; i < grouped.Length; i++) grouped[i] = (order[i], sites[order[i]].ToArray());
+            return grouped;
+        }
     }
 
     /// <summary>
@@ -102,12 +115,13 @@ namespace BtfBindings.Compatibility
         }
 
         /// <summary>
-        /// Scans the assembly at <paramref name="path"/>. Generated types may be in it or in an assembly it references that
-        /// sits beside it (the types assembly, <c>App.BtfTypes.dll</c>): such references are read too when they reference
-        /// BtfBindings.Runtime (only those can hold generated types).
+        /// Scans the assembly at <paramref name="path"/>. Generated types may be in it or in an assembly it references (the
+        /// types assembly <c>App.BtfTypes.dll</c>, a library's): each reference is looked for among
+        /// <paramref name="references"/> (the compile's reference paths: a build scans obj/, where references are not
+        /// copied), else beside the assembly, and read when it references BtfBindings.Runtime (only those hold generated types).
         /// </summary>
         /// <exception cref="BadImageFormatException">It is not a .NET assembly (the message names the file).</exception>
-        public static AssemblyUseScan Scan(string path)
+        public static AssemblyUseScan Scan(string path, IEnumerable<string>? references = null)
         {
             using var main = Module.Open(path, required: true)!;
             var catalog = new Catalog();
@@ -115,12 +129,16 @@ namespace BtfBindings.Compatibility
             var extra = new List<Module>();
             try
             {
+                var given = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase); // assembly names are case-insensitive
+                foreach (var r in references ?? Array.Empty<string>())
+                    if (r.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)) given[System.IO.Path.GetFileNameWithoutExtension(r)] = r;
                 string dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path)) ?? ".";
                 foreach (var ah in main.Md.AssemblyReferences)
                 {
-                    var name = main.Md.GetAssemblyReference(ah).Name;
-                    if (main.Md.StringComparer.Equals(name, RuntimeAssembly)) continue;
-                    var m = Module.Open(System.IO.Path.Combine(dir, main.Md.GetString(name) + ".dll"), required: false);
+                    var handle = main.Md.GetAssemblyReference(ah).Name;
+                    if (main.Md.StringComparer.Equals(handle, RuntimeAssembly)) continue;
+                    string name = main.Md.GetString(handle);
+                    var m = Module.Open(given.TryGetValue(name, out var file) ? file : System.IO.Path.Combine(dir, name + ".dll"), required: false);
                     if (m == null) continue;
                     extra.Add(m);
                     if (m.ReferencesRuntime()) catalog.Add(m);
@@ -328,11 +346,10 @@ namespace BtfBindings.Compatibility
             {
                 if (_generated.TryGetValue(key, out var g)) return g;
                 g = null;
-                if (Find(key) is { } found && found.m.IsGenerated(found.th))
+                if (Find(key, out var m, out var th) && m.IsGenerated(th))
                 {
-                    var td = found.m.Md.GetTypeDefinition(found.th);
-                    g = new Gen { KernelName = found.m.Md.GetString(td.Name) };
-                    if (LayoutText.TryFind(found.m, found.th, out var text)) text.ReadInto(g);
+                    g = new Gen { KernelName = m.Md.GetString(m.Md.GetTypeDefinition(th).Name) };
+                    if (LayoutText.TryFind(m, th, out var text)) text.ReadInto(g);
                 }
                 _generated[key] = g;
                 return g;
@@ -344,7 +361,7 @@ namespace BtfBindings.Compatibility
                 if (_views.TryGetValue(key, out var owner)) return owner;
                 owner = null;
                 const string suffix = "/View";
-                if (key.EndsWith(suffix, StringComparison.Ordinal) && Generated(key.Substring(0, key.Length - suffix.Length)) != null && Find(key) != null)
+                if (key.EndsWith(suffix, StringComparison.Ordinal) && Generated(key.Substring(0, key.Length - suffix.Length)) != null && Find(key, out _, out _))
                     owner = key.Substring(0, key.Length - suffix.Length);
                 _views[key] = owner;
                 return owner;
@@ -358,14 +375,14 @@ namespace BtfBindings.Compatibility
             {
                 if (_enums.TryGetValue(key, out var e)) return e;
                 e = null;
-                if (Find(key) is { } found)
+                if (Find(key, out var m, out var th))
                 {
-                    var md = found.m.Md;
-                    var td = md.GetTypeDefinition(found.th);
+                    var md = m.Md;
+                    var td = md.GetTypeDefinition(th);
                     var outer = td.GetDeclaringType();
                     string name = md.GetString(td.Name);
-                    if (!outer.IsNil && IsEnum(md, td) && found.m.TryFind(found.m.KeyOf(outer) + "/BtfEnumLayouts", out var layouts)
-                        && found.m.TryMethod(md.GetTypeDefinition(layouts), "Create_" + name, out _))
+                    if (!outer.IsNil && IsEnum(md, td) && m.TryFind(m.KeyOf(outer) + "/BtfEnumLayouts", out var layouts)
+                        && m.TryMethod(md.GetTypeDefinition(layouts), "Create_" + name, out _))
                         e = ReadEnum(md, td, name);
                 }
                 _enums[key] = e;
@@ -375,8 +392,7 @@ namespace BtfBindings.Compatibility
             /// <summary>Where the anonymous type <paramref name="key"/> is held: the (first) generated field of that type.</summary>
             public (string parent, string field)? AnonymousIn(string key, Gen g)
             {
-                if (g.AnonymousIn != null || !(Find(key) is { } found) || !_anonymousNamed.Add(found.m)) return g.AnonymousIn;
-                var m = found.m;
+                if (g.AnonymousIn != null || !Find(key, out var m, out _) || !_anonymousNamed.Add(m)) return g.AnonymousIn;
                 var types = new SignatureTypes(m);
                 foreach (var th in m.Md.TypeDefinitions)
                 {
@@ -393,14 +409,17 @@ namespace BtfBindings.Compatibility
                 return g.AnonymousIn;
             }
 
-            private (Module m, TypeDefinitionHandle th)? Find(string key)
+            private bool Find(string key, out Module module, out TypeDefinitionHandle th)
             {
                 int bang = key.IndexOf('!');
-                if (bang <= 0) return null;
                 foreach (var m in _modules)
-                    if (string.CompareOrdinal(m.Name, 0, key, 0, bang) == 0 && m.Name.Length == bang)
-                        return m.TryFind(key, out var th) ? (m, th) : null;
-                return null;
+                    if (bang > 0 && m.Name.Length == bang && string.CompareOrdinal(m.Name, 0, key, 0, bang) == 0)
+                    {
+                        module = m;
+                        return m.TryFind(key, out th);
+                    }
+                module = null!; th = default;
+                return false;
             }
 
             private static bool IsEnum(MetadataReader md, TypeDefinition t)
@@ -517,9 +536,17 @@ namespace BtfBindings.Compatibility
 
             private string Text(int start, int end)
             {
-                var chars = new char[end - start];
-                for (int i = start; i < end; i++) chars[i - start] = At(i);
-                return new string(chars);
+                int n = end - start;
+                if (n == 0) return "";
+                if (n > 256) // names are short; a long value is rare
+                {
+                    var heap = new char[n];
+                    for (int i = 0; i < n; i++) heap[i] = At(start + i);
+                    return new string(heap);
+                }
+                char* chars = stackalloc char[n];
+                for (int i = 0; i < n; i++) chars[i] = At(start + i);
+                return new string(chars, 0, n);
             }
 
             /// <summary>Value <paramref name="index"/>, or null when there are fewer.</summary>
