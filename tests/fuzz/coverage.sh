@@ -11,7 +11,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${FUZZ_OUT:-$here/out}
 project=$here/BtfBindings.Fuzz.Coverage/BtfBindings.Fuzz.Coverage.csproj   # assembly BtfBindings.Fuzz
-all_harnesses=(btf split elf gzip xz lzma tar lz4 kernel core)
+all_harnesses=(btf split elf gzip xz lzma tar lz4 kernel core scan)
 harnesses=("$@"); [ ${#harnesses[@]} -gt 0 ] || harnesses=("${all_harnesses[@]}")
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 mkdir -p "$out/coverage"
@@ -57,6 +57,7 @@ decoders = {
     'lz4':    ['Containers/Lz4LegacyDecoder.cs'],
     'kernel': ['Containers/KernelImage.cs'],
     'core':   ['CoRe/CoreMatching.cs', 'CoRe/TargetKernel.cs', 'CoRe/CoreFieldResolution.cs', 'CoRe/CoreTypeResolution*.cs'],
+    'scan':   ['CoRe/Compatibility/AssemblyUseScanner.cs'],
 }
 print('| harness | inputs replayed | decoder files: lines covered / coverable (%) | all of them |')
 print('|---|---|---|---|')

@@ -42,7 +42,7 @@ touch -d @0 ./*
 
 # The made seeds are replaced; the AFL queue entries grow-corpus.sh added (q-*) stay.
 find "$corpus" -type f ! -name 'q-*' -delete 2>/dev/null
-mkdir -p "$corpus"/{btf,split,elf,gzip,xz,lzma,tar,lz4,kernel,core}
+mkdir -p "$corpus"/{btf,split,elf,gzip,xz,lzma,tar,lz4,kernel,core,scan}
 
 # Raw BTF: little/big-endian, 32/64-bit, vmlinux-like and clang-made (DATASEC, VAR, DECL_TAG, TYPE_TAG, FLOAT, FUNC).
 cp small.btf "$corpus/btf/iphdr-tcphdr-pageflags.btf"
@@ -161,6 +161,9 @@ EOF
 for k in x86_64-6.12 x86_64-5.10 s390x-6.12 i686-6.1; do cp "core-$k.btf" "$corpus/core/$k.btf"; done
 mkdir -p "$here/fixed"
 cp core-x86_64-6.12.btf "$here/fixed/core-local.btf"
+
+# Compiled assemblies for the scanner (a probe built with the generator; its own script, runnable alone).
+bash "$here/make-scan-corpus.sh" >/dev/null
 
 big=$(find "$corpus" -type f -size +64k)
 [ -z "$big" ] || { echo "make-corpus.sh: seeds over 64 KiB: $big" >&2; exit 1; }

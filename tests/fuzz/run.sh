@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 out=${FUZZ_OUT:-$here/out}
 project=$here/BtfBindings.Fuzz/BtfBindings.Fuzz.csproj
-all_harnesses=(btf split elf gzip xz lzma tar lz4 kernel core)
+all_harnesses=(btf split elf gzip xz lzma tar lz4 kernel core scan)
 mkdir -p "$out"
 
 # An absurd allocation from a small input must fail fast (OutOfMemoryException is a crash) rather than swap the machine.
@@ -118,11 +118,11 @@ for h in "${harnesses[@]}"; do
   fi
 done
 
-# The btf harness's scratch files (one per process, in /dev/shm): remove those whose process is gone.
-for f in /dev/shm/btfbindings-fuzz-*.btf; do
+# The btf and scan harnesses' scratch files (one file or folder per process, in /dev/shm): remove those whose process is gone.
+for f in /dev/shm/btfbindings-fuzz-*.btf /dev/shm/btfbindings-fuzz-scan-*; do
   [ -e "$f" ] || continue
   pid=${f##*-}; pid=${pid%.btf}
-  kill -0 "$pid" 2>/dev/null || rm -f "$f"
+  kill -0 "$pid" 2>/dev/null || rm -rf "$f"
 done
 
 echo

@@ -19,7 +19,7 @@ namespace BtfFuzz
     /// (<see cref="Contract.Call(Action, Type[])"/> with the exceptions each documents) and touches what comes out, so
     /// lazily read data (names, members, sizes) is really read.
     /// </summary>
-    public static class Harnesses
+    public static partial class Harnesses
     {
         private static readonly Dictionary<string, Action<byte[]>> All = new Dictionary<string, Action<byte[]>>(StringComparer.Ordinal)
         {
@@ -33,6 +33,7 @@ namespace BtfFuzz
             ["lz4"] = Lz4,
             ["kernel"] = Kernel,
             ["core"] = Core,
+            ["scan"] = ScanAssembly,
         };
 
         public static IEnumerable<string> Names => All.Keys;
@@ -44,6 +45,7 @@ namespace BtfFuzz
         {
             if (name == "split") _ = SplitBase;
             if (name == "core") _ = CoreLocal;
+            if (name == "scan") _ = ScanBuildBtf;
         }
 
         private static string FixedPath(string file) => Path.Combine(AppContext.BaseDirectory, "fixed", file);

@@ -13,6 +13,7 @@ namespace BtfFuzz
     /// Outside afl-fuzz it runs the harness once on stdin.</item>
     /// <item><c>BtfBindings.Fuzz run HARNESS FILE|DIR…</c> — runs every file through the harness without AFL and
     /// prints one line per file (ok / the accepted exception / CRASH with the stack / HANG); exit 1 on any crash or hang.</item>
+    /// <item><c>BtfBindings.Fuzz mutate HARNESS SECONDS FILE|DIR…</c> — in-process random mutations of the files (see <see cref="Mutate"/>).</item>
     /// <item><c>BtfBindings.Fuzz list</c> — the harness names.</item>
     /// </list>
     /// </summary>
@@ -24,6 +25,7 @@ namespace BtfFuzz
             {
                 Console.Error.WriteLine("usage: BtfBindings.Fuzz HARNESS            (under afl-fuzz; input on stdin)");
                 Console.Error.WriteLine("       BtfBindings.Fuzz run HARNESS FILE|DIR...   (replay without AFL; exit 1 on a crash or hang)");
+                Console.Error.WriteLine("       BtfBindings.Fuzz mutate HARNESS SECONDS FILE|DIR...   (in-process random mutations, no AFL)");
                 Console.Error.WriteLine("       BtfBindings.Fuzz list");
                 Console.Error.WriteLine("harnesses: " + string.Join(" ", Harnesses.Names));
                 return 2;
@@ -32,6 +34,11 @@ namespace BtfFuzz
             {
                 foreach (var n in Harnesses.Names) Console.WriteLine(n);
                 return 0;
+            }
+            if (args[0] == "mutate")
+            {
+                if (args.Length < 4 || !int.TryParse(args[2], out int seconds)) { Console.Error.WriteLine("usage: BtfBindings.Fuzz mutate HARNESS SECONDS FILE|DIR..."); return 2; }
+                return Mutate.Run(args[1], seconds, args.Skip(3).ToArray());
             }
             if (args[0] == "run")
             {

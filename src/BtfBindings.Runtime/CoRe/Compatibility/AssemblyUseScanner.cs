@@ -151,7 +151,7 @@ namespace BtfBindings.Compatibility
                 try
                 {
                     try { main.Pe.TryOpenAssociatedPortablePdb(System.IO.Path.GetFullPath(path), p => File.Exists(p) ? File.OpenRead(p) : null, out pdbProvider, out _); }
-                    catch (Exception e) when (e is BadImageFormatException or IOException or InvalidOperationException) { pdbProvider = null; } // a bad PDB only costs the lines
+                    catch (Exception e) when (e is BadImageFormatException or IOException or InvalidOperationException or ArgumentException or OverflowException) { pdbProvider = null; } // a bad PDB only costs the lines
                     var pdb = pdbProvider?.GetMetadataReader();
                     var scanner = new Scanner(main, catalog, pdb);
                     var uses = scanner.Run();
@@ -168,6 +168,7 @@ namespace BtfBindings.Compatibility
             public PEReader Pe = null!;
             public MetadataReader Md = null!;
             public string Name = "";
+            public string Path = "";
             private Stream? _stream;
             private readonly Dictionary<string, int> _rows = new Dictionary<string, int>(StringComparer.Ordinal); // type key -> TypeDef row, as met
             private readonly Dictionary<int, string?> _keys = new Dictionary<int, string?>(); // TypeDef/TypeRef token -> key
@@ -182,13 +183,14 @@ namespace BtfBindings.Compatibility
                     if (!pe.HasMetadata) throw new BadImageFormatException($"{path} is not a .NET assembly (no metadata)", path);
                     var md = pe.GetMetadataReader();
                     string name = md.IsAssembly ? md.GetString(md.GetAssemblyDefinition().Name) : System.IO.Path.GetFileNameWithoutExtension(path);
-                    return new Module { Pe = pe, Md = md, Name = name, _stream = stream };
+                    return new Module { Pe = pe, Md = md, Name = name, Path = path, _stream = stream };
                 }
-                catch (BadImageFormatException e)
+                catch (Exception e) when (e is BadImageFormatException or OverflowException or ArgumentException or InvalidOperationException)
                 {
+                    // (System.Reflection.Metadata throws OverflowException or ArgumentException on some malformed headers)
                     pe.Dispose(); stream.Dispose();
                     if (!required) return null; // a native library or junk beside the app is not ours to judge
-                    if (e.FileName == path) throw;
+                    if (e is BadImageFormatException b && b.FileName == path) throw;
                     throw new BadImageFormatException($"{path} is not a .NET assembly: {e.Message}", path, e);
                 }
             }
@@ -202,14 +204,22 @@ namespace BtfBindings.Compatibility
                 return false;
             }
 
+            /// <summary>How deep types may nest (declaring types, resolution scopes): deeper is a cycle in hostile metadata.</summary>
+            public const int MaxNesting = 64;
+
+            public BadImageFormatException Bad(string what) => new BadImageFormatException($"{Path}: {what}", Path);
+
             /// <summary>"Assembly!Namespace.Outer/Inner": a type's identity across assemblies.</summary>
-            public string KeyOf(TypeDefinitionHandle h)
+            public string KeyOf(TypeDefinitionHandle h) => KeyOf(h, 0);
+
+            private string KeyOf(TypeDefinitionHandle h, int depth)
             {
                 int token = MetadataTokens.GetToken(h);
                 if (_keys.TryGetValue(token, out var key)) return key!;
+                if (depth > MaxNesting) throw Bad($"type 0x{token:x8} is nested more than {MaxNesting} deep (a cycle)");
                 var td = Md.GetTypeDefinition(h);
                 var outer = td.GetDeclaringType();
-                if (!outer.IsNil) key = KeyOf(outer) + "/" + Md.GetString(td.Name);
+                if (!outer.IsNil) key = KeyOf(outer, depth + 1) + "/" + Md.GetString(td.Name);
                 else
                 {
                     string ns = Md.GetString(td.Namespace);
@@ -220,17 +230,20 @@ namespace BtfBindings.Compatibility
                 return key;
             }
 
-            public string? KeyOf(TypeReferenceHandle h)
+            public string? KeyOf(TypeReferenceHandle h) => KeyOf(h, 0);
+
+            private string? KeyOf(TypeReferenceHandle h, int depth)
             {
                 int token = MetadataTokens.GetToken(h);
                 if (_keys.TryGetValue(token, out var key)) return key;
+                if (depth > MaxNesting) throw Bad($"type reference 0x{token:x8} is nested more than {MaxNesting} deep (a cycle)");
                 var tr = Md.GetTypeReference(h);
                 var scope = tr.ResolutionScope;
                 string name = Md.GetString(tr.Name);
                 switch (scope.Kind)
                 {
                     case HandleKind.TypeReference:
-                        var outer = KeyOf((TypeReferenceHandle)scope);
+                        var outer = KeyOf((TypeReferenceHandle)scope, depth + 1);
                         key = outer == null ? null : outer + "/" + name;
                         break;
                     case HandleKind.AssemblyReference:
@@ -298,6 +311,7 @@ namespace BtfBindings.Compatibility
             /// <exception cref="BadImageFormatException">The body is not where the RVA says or runs past its section.</exception>
             public unsafe ReadOnlySpan<byte> IL(int rva)
             {
+                if (rva < 0) throw Bad($"a method body's RVA 0x{rva:x} is negative");
                 var block = Pe.GetSectionData(rva);
                 byte* p = block.Pointer;
                 int length = block.Length;
@@ -307,7 +321,21 @@ namespace BtfBindings.Compatibility
                     int header = (p[1] >> 4) * 4, size = BinaryPrimitives.ReadInt32LittleEndian(new ReadOnlySpan<byte>(p + 4, 4));
                     if (header >= 12 && size >= 0 && size <= length - header) return new ReadOnlySpan<byte>(p + header, size);
                 }
-                throw new BadImageFormatException($"{Name}: the method body at RVA 0x{rva:x} is not a valid IL method body");
+                throw Bad($"the method body at RVA 0x{rva:x} is not a valid IL method body");
+            }
+
+            /// <summary>The handle of an IL operand token when it names an existing row of <paramref name="table"/>s.</summary>
+            public bool TryToken(int token, out EntityHandle handle, params TableIndex[] tables)
+            {
+                handle = default;
+                int row = token & 0xFFFFFF;
+                foreach (var t in tables)
+                    if ((token >>> 24) == (int)t && row >= 1 && row <= Md.GetTableRowCount(t))
+                    {
+                        handle = MetadataTokens.EntityHandle(token);
+                        return true;
+                    }
+                return false;
             }
 
             public bool IsRuntimeType(EntityHandle h, string name)
@@ -703,17 +731,22 @@ namespace BtfBindings.Compatibility
 
             private bool IsGeneratedCode(TypeDefinitionHandle th)
             {
+                int depth = 0;
                 for (var t = th; !t.IsNil; t = _md.GetTypeDefinition(t).GetDeclaringType())
+                {
                     if (_m.IsGenerated(t) || _md.StringComparer.Equals(_md.GetTypeDefinition(t).Name, "BtfEnumLayouts")) return true;
+                    if (++depth > Module.MaxNesting) throw _m.Bad($"type 0x{MetadataTokens.GetToken(th):x8} is nested more than {Module.MaxNesting} deep (a cycle)");
+                }
                 return false;
             }
 
-            private string FullName(TypeDefinitionHandle th)
+            private string FullName(TypeDefinitionHandle th, int depth = 0)
             {
                 var td = _md.GetTypeDefinition(th);
                 var outer = td.GetDeclaringType();
                 string name = _md.GetString(td.Name);
-                if (!outer.IsNil) return FullName(outer) + "." + name;
+                if (depth > Module.MaxNesting) throw _m.Bad($"type 0x{MetadataTokens.GetToken(th):x8} is nested more than {Module.MaxNesting} deep (a cycle)");
+                if (!outer.IsNil) return FullName(outer, depth + 1) + "." + name;
                 string ns = _md.GetString(td.Namespace);
                 return ns.Length == 0 ? name : ns + "." + name;
             }
@@ -796,8 +829,8 @@ namespace BtfBindings.Compatibility
             // A method or field token: its declaring type's key (cached per token) and name.
             private bool Member(int token, out string? owner, out StringHandle name, out EntityHandle handle)
             {
-                handle = MetadataTokens.EntityHandle(token);
                 owner = null; name = default;
+                if (!_m.TryToken(token, out handle, TableIndex.Field, TableIndex.MethodDef, TableIndex.MemberRef)) return false;
                 switch (handle.Kind)
                 {
                     case HandleKind.FieldDefinition:
@@ -869,7 +902,7 @@ namespace BtfBindings.Compatibility
                         {
                             if (!Member(ins.Operand, out var owner, out var fname, out var h) || owner == null || !(_c.Generated(owner) is { } g)) return false;
                             string name = _md.GetString(fname);
-                            if (!g.MayHave(name)) return false;
+                            if (name.Length == 0 || !g.MayHave(name)) return false;
                             a.Owner = owner; a.Member = name; a.Kind = CompatAccess.Plain;
                             if (ins.Op != 0x7D && FieldType(h) is string t && _c.Generated(t) != null) a.Result = t;
                             return true;
@@ -889,6 +922,7 @@ namespace BtfBindings.Compatibility
                             bool getter = mname.StartsWith("get_", StringComparison.Ordinal);
                             if (!getter && !mname.StartsWith("set_", StringComparison.Ordinal)) return false;
                             string name = mname.Substring(4);
+                            if (name.Length == 0) return false;
                             string owner;
                             if (viewOf != null) { owner = viewOf; a.Kind = CompatAccess.View; }
                             else { owner = declaring; a.Kind = CompatAccess.Plain; }
@@ -914,8 +948,7 @@ namespace BtfBindings.Compatibility
                 use = null;
                 var ins = _code[k];
                 if (ins.Op != 0x28 && ins.Op != 0x6F) return false;
-                var h = MetadataTokens.EntityHandle(ins.Operand);
-                if (h.Kind != HandleKind.MethodSpecification) return false;
+                if (!_m.TryToken(ins.Operand, out var h, TableIndex.MethodSpec)) return false;
                 var spec = _md.GetMethodSpecification((MethodSpecificationHandle)h);
                 if (spec.Method.Kind != HandleKind.MemberReference) return false;
                 var mr = _md.GetMemberReference((MemberReferenceHandle)spec.Method);
@@ -927,7 +960,7 @@ namespace BtfBindings.Compatibility
                 if (args.Length != 1 || args[0] is not string key || !(_c.Enum(key) is { } e)) return false;
                 if (!Il.TryConstant(_code[k - back], out long value)) return false;
                 foreach (var v in e.Values)
-                    if (v.Value == value) { use = new CompatUse(CompatUseKind.EnumValue, e.Name, v.Name, CompatAccess.View); return true; } // the first with the value (aliases share it)
+                    if (v.Value == value && v.Name.Length > 0 && e.Name.Length > 0) { use = new CompatUse(CompatUseKind.EnumValue, e.Name, v.Name, CompatAccess.View); return true; } // the first with the value (aliases share it)
                 return false;
             }
 

@@ -1,0 +1,6 @@
+using BtfBindings;
+
+namespace P;
+
+[BtfTypes("iphdr", "pid_type")]
+public static partial class K { }
