@@ -15,6 +15,12 @@ namespace BtfFuzz
     /// only beside it (found by the reference's name); <c>bytes 1-4</c> the assembly's length (little-endian, clamped),
     /// then the assembly, then the second file.
     /// </summary>
+    /// <summary>An error about a bad input that does not say which file (the project's rule: it names it).</summary>
+    public sealed class UnnamedFileException : Exception
+    {
+        public UnnamedFileException(string message, Exception inner) : base(message, inner) { }
+    }
+
     public static partial class Harnesses
     {
         /// <summary>What the scanner documents: BadImageFormatException naming the file; nothing else.</summary>
@@ -55,7 +61,12 @@ namespace BtfFuzz
             var buildBtf = ScanBuildBtf;
             Call(() =>
             {
-                var scan = AssemblyUseScanner.Scan(app, references);
+                AssemblyUseScan scan;
+                try { scan = AssemblyUseScanner.Scan(app, references); }
+                catch (BadImageFormatException e) when (!e.Message.Contains(ScanDir, StringComparison.Ordinal))
+                {
+                    throw new UnnamedFileException("the scanner's BadImageFormatException names no file: " + e.Message, e);
+                }
                 long sum = scan.GeneratedTypes + (scan.HasPdb ? 1 : 0) + scan.Path.Length;
                 foreach (var (use, site) in scan.Uses)
                     sum += use.ToString().Length + site.Method.Length + site.ILOffset + (site.Document?.Length ?? 0) + site.Line;

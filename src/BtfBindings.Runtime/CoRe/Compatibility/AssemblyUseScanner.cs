@@ -127,6 +127,16 @@ namespace BtfBindings.Compatibility
         /// <exception cref="BadImageFormatException">It is not a .NET assembly (the message names the file).</exception>
         public static AssemblyUseScan Scan(string path, IEnumerable<string>? references = null)
         {
+            // System.Reflection.Metadata's own errors on malformed tables and heaps, met while reading, name no file.
+            try { return ScanFile(path, references); }
+            catch (BadImageFormatException e) when (e.FileName == null)
+            {
+                throw new BadImageFormatException($"{path} (or its PDB, or an assembly it references) has malformed metadata: {e.Message}", path, e);
+            }
+        }
+
+        private static AssemblyUseScan ScanFile(string path, IEnumerable<string>? references)
+        {
             using var main = Module.Open(path, required: true)!;
             var catalog = new Catalog();
             catalog.Add(main);
@@ -324,7 +334,7 @@ namespace BtfBindings.Compatibility
                 throw Bad($"the method body at RVA 0x{rva:x} is not a valid IL method body");
             }
 
-            /// <summary>The handle of an IL operand token when it names an existing row of <paramref name="table"/>s.</summary>
+            /// <summary>The handle of an IL operand token when it names an existing row of one of <paramref name="tables"/>.</summary>
             public bool TryToken(int token, out EntityHandle handle, params TableIndex[] tables)
             {
                 handle = default;

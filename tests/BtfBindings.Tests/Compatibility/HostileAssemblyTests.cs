@@ -1,0 +1,157 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Reflection.Metadata;
+using System.Reflection.Metadata.Ecma335;
+using System.Reflection.PortableExecutable;
+using BtfBindings.Compatibility;
+using BtfBindings.Tests.Support;
+using Xunit;
+
+namespace BtfBindings.Tests.Compatibility
+{
+    /// <summary>
+    /// The assembly scanner on hostile assemblies (what the fuzz harness <c>scan</c> found): it runs in MSBuild's process after
+    /// every compile and on any file <c>btfgen compat --assembly</c> is given, so bad metadata must be a
+    /// BadImageFormatException naming the file (what its callers catch), never a stack overflow, an endless loop or another
+    /// exception. The assemblies are written here with System.Reflection.Metadata's builder, each with one defect.
+    /// </summary>
+    public class HostileAssemblyTests
+    {
+        [Fact]
+        public void A_type_reference_scoped_to_itself_is_a_bad_image_not_a_stack_overflow()
+        {
+            // TypeRef 1's resolution scope is TypeRef 1; the IL reads a field of it (the scanner asks for the field's owner).
+            string path = Write((md, il) =>
+            {
+                var self = md.AddTypeReference(MetadataTokens.TypeReferenceHandle(1), md.GetOrAddString("N"), md.GetOrAddString("T"));
+                var field = md.AddMemberReference(self, md.GetOrAddString("f"), FieldSignature(md));
+                il.Add(0x14); // ldnull
+                Ldfld(il, MetadataTokens.GetToken(field));
+            });
+            var e = Assert.Throws<BadImageFormatException>(() => AssemblyUseScanner.Scan(path));
+            Assert.Contains(path, e.Message);
+            Assert.Contains("cycle", e.Message);
+        }
+
+        [Fact]
+        public void Types_nested_in_each_other_are_a_bad_image_not_an_endless_loop()
+        {
+            string path = Write((md, il) =>
+            {
+                var a = AddType(md, "A");
+                var b = AddType(md, "B");
+                md.AddNestedType(a, b);
+                md.AddNestedType(b, a);
+            });
+            var e = Assert.Throws<BadImageFormatException>(() => AssemblyUseScanner.Scan(path));
+            Assert.Contains(path, e.Message);
+        }
+
+        [Fact]
+        public void Operand_tokens_of_other_tables_or_past_their_table_are_no_use()
+        {
+            // ldfld of a user string token, call of method 0xFFFFFF, callvirt of MethodSpec 0 and of a TypeSpec token:
+            // MetadataTokens.EntityHandle throws ArgumentException for some, a handle cast InvalidCastException for others.
+            string path = Write((md, il) =>
+            {
+                il.Add(0x14);
+                Ldfld(il, 0x70000001);
+                foreach (int token in new[] { 0x06FFFFFF, 0x2B000000, 0x2BFFFFFF, 0x1B000001, 0x0A000009 })
+                {
+                    il.Add(0x28);
+                    il.AddRange(BitConverter.GetBytes(token));
+                }
+            });
+            var scan = AssemblyUseScanner.Scan(path);
+            Assert.Empty(scan.Uses);
+        }
+
+        [Fact]
+        public void A_method_body_rva_outside_the_image_is_a_bad_image()
+        {
+            string path = Write((md, il) => { }, bodyRva: 0x7FFFFF00);
+            var e = Assert.Throws<BadImageFormatException>(() => AssemblyUseScanner.Scan(path));
+            Assert.Contains(path, e.Message);
+        }
+
+        /// <summary>
+        /// Every input the fuzzer found (tests/fuzz/regressions/scan, the harness's format: a mode byte, the assembly's
+        /// length, the assembly, then its PDB or its types assembly) scans or is a BadImageFormatException naming the file.
+        /// </summary>
+        [Fact]
+        public void Fuzz_regressions_scan_or_are_a_bad_image()
+        {
+            var dir = Path.Combine(Fixtures.RepoRoot, "tests", "fuzz", "regressions", "scan");
+            var files = Directory.GetFiles(dir).Where(f => !f.EndsWith(".md", StringComparison.Ordinal)).OrderBy(f => f, StringComparer.Ordinal).ToList();
+            Assert.NotEmpty(files);
+            foreach (var file in files)
+            {
+                var data = File.ReadAllBytes(file);
+                var work = Directory.CreateTempSubdirectory("scan-regression-").FullName;
+                try
+                {
+                    int mode = data[0] % 4, first = (int)Math.Min(BitConverter.ToUInt32(data, 1), (uint)(data.Length - 5));
+                    string app = Path.Combine(work, "ScanProbe.dll"), types = Path.Combine(work, "ScanProbe.BtfTypes.dll");
+                    File.WriteAllBytes(app, data.AsSpan(5, first).ToArray());
+                    var second = data.AsSpan(5 + first).ToArray();
+                    if (mode == 1) File.WriteAllBytes(Path.Combine(work, "ScanProbe.pdb"), second);
+                    if (mode >= 2) File.WriteAllBytes(types, second);
+                    try { AssemblyUseScanner.Scan(app, mode == 2 ? new[] { types } : null); }
+                    catch (BadImageFormatException e) { Assert.True(e.Message.Contains(app, StringComparison.Ordinal), Path.GetFileName(file) + ": " + e.Message); }
+                    catch (Exception e) { Assert.Fail(Path.GetFileName(file) + ": " + e); }
+                }
+                finally { Directory.Delete(work, true); }
+            }
+        }
+
+        // ---- a minimal assembly: <Module>, class C with one static method M whose IL the test writes (ends in ret) ----
+
+        private static string Write(Action<MetadataBuilder, List<byte>> build, int bodyRva = -1)
+        {
+            var md = new MetadataBuilder();
+            md.AddModule(0, md.GetOrAddString("Hostile.dll"), md.GetOrAddGuid(Guid.NewGuid()), default, default);
+            md.AddAssembly(md.GetOrAddString("Hostile"), new Version(1, 0), default, default, 0, AssemblyHashAlgorithm.Sha1);
+            md.AddTypeDefinition(0, default, md.GetOrAddString("<Module>"), default, MetadataTokens.FieldDefinitionHandle(1), MetadataTokens.MethodDefinitionHandle(1));
+            var il = new List<byte>();
+            build(md, il);
+            il.Add(0x2A); // ret
+            var bodies = new BlobBuilder();
+            var encoder = new MethodBodyStreamEncoder(bodies);
+            var body = new BlobBuilder();
+            body.WriteBytes(il.ToArray());
+            int offset = encoder.AddMethodBody(new InstructionEncoder(body), maxStack: 8);
+            var signature = new BlobBuilder();
+            new BlobEncoder(signature).MethodSignature().Parameters(0, r => r.Void(), p => { });
+            // C is the last type (its method list starts at method 1; the test's own types have none).
+            md.AddTypeDefinition(TypeAttributes.Public | TypeAttributes.Abstract | TypeAttributes.Sealed, md.GetOrAddString("App"), md.GetOrAddString("C"),
+                default, MetadataTokens.FieldDefinitionHandle(1), MetadataTokens.MethodDefinitionHandle(1));
+            md.AddMethodDefinition(MethodAttributes.Public | MethodAttributes.Static, MethodImplAttributes.IL, md.GetOrAddString("M"), md.GetOrAddBlob(signature), bodyRva >= 0 ? bodyRva : offset, default);
+            var pe = new ManagedPEBuilder(new PEHeaderBuilder(imageCharacteristics: Characteristics.Dll | Characteristics.ExecutableImage), new MetadataRootBuilder(md), bodies);
+            var image = new BlobBuilder();
+            pe.Serialize(image);
+            var dir = Directory.CreateTempSubdirectory("scan-hostile-").FullName;
+            string path = Path.Combine(dir, "Hostile.dll");
+            using (var f = File.Create(path)) image.WriteContentTo(f);
+            return path;
+        }
+
+        private static TypeDefinitionHandle AddType(MetadataBuilder md, string name)
+            => md.AddTypeDefinition(TypeAttributes.Public, default, md.GetOrAddString(name), default, MetadataTokens.FieldDefinitionHandle(1), MetadataTokens.MethodDefinitionHandle(1));
+
+        private static BlobHandle FieldSignature(MetadataBuilder md)
+        {
+            var b = new BlobBuilder();
+            new BlobEncoder(b).FieldSignature().Int32();
+            return md.GetOrAddBlob(b);
+        }
+
+        private static void Ldfld(List<byte> il, int token)
+        {
+            il.Add(0x7B);
+            il.AddRange(BitConverter.GetBytes(token));
+        }
+    }
+}
