@@ -70,6 +70,31 @@ namespace BtfBindings.Tests.Compatibility
         }
 
         [Fact]
+        public void A_signature_claiming_more_elements_than_it_holds_is_a_bad_image_not_gigabytes()
+        {
+            // kernel.ValueOf<T>(...) whose instantiation blob says 2^29 - 1 generic arguments in 6 bytes: System.Reflection.Metadata's
+            // decoder reserves an array of that many before reading one (a 9 KB input took 3 GB in the fuzzer).
+            string path = Write((md, il) =>
+            {
+                var runtime = md.AddAssemblyReference(md.GetOrAddString("BtfBindings.Runtime"), new Version(0, 1), default, default, 0, default);
+                var kernel = md.AddTypeReference(runtime, md.GetOrAddString("BtfBindings"), md.GetOrAddString("TargetKernel"));
+                var sig = new BlobBuilder();
+                new BlobEncoder(sig).MethodSignature(genericParameterCount: 1, isInstanceMethod: true).Parameters(1, r => r.Type().Int64(), p => p.AddParameter().Type().GenericMethodTypeParameter(0));
+                var valueOf = md.AddMemberReference(kernel, md.GetOrAddString("ValueOf"), md.GetOrAddBlob(sig));
+                var spec = md.AddMethodSpecification(valueOf, md.GetOrAddBlob(new byte[] { 0x0A, 0xDF, 0xFF, 0xFF, 0xFF, 0x08 }));
+                il.Add(0x14); // ldnull (the kernel)
+                il.Add(0x16); // ldc.i4.0 (the enumerator)
+                il.Add(0x6F);
+                il.AddRange(BitConverter.GetBytes(MetadataTokens.GetToken(spec)));
+            });
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var e = Assert.Throws<BadImageFormatException>(() => AssemblyUseScanner.Scan(path));
+            Assert.Contains(path, e.Message);
+            Assert.Contains("declares more elements than it holds", e.Message);
+            Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 16 << 20, "the scan allocated " + (GC.GetAllocatedBytesForCurrentThread() - before) + " bytes");
+        }
+
+        [Fact]
         public void A_method_body_rva_outside_the_image_is_a_bad_image()
         {
             string path = Write((md, il) => { }, bodyRva: 0x7FFFFF00);

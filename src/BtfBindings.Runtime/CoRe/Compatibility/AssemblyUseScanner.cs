@@ -348,6 +348,17 @@ namespace BtfBindings.Compatibility
                 return false;
             }
 
+            /// <summary>
+            /// Throws when a count in the signature blob (parameters, generic arguments, array sizes and bounds) is more than
+            /// the blob's bytes could hold: System.Reflection.Metadata's decoder reserves that many elements before reading
+            /// them, and a few bytes claiming 2^29 parameters took 3 GB.
+            /// </summary>
+            public void CheckSignature(BlobHandle blob)
+            {
+                var r = Md.GetBlobReader(blob);
+                if (!SignatureCounts.Fit(ref r)) throw Bad($"signature blob 0x{MetadataTokens.GetHeapOffset(blob):x} declares more elements than it holds");
+            }
+
             public bool IsRuntimeType(EntityHandle h, string name)
             {
                 if (h.Kind == HandleKind.TypeReference)
@@ -486,6 +497,7 @@ namespace BtfBindings.Compatibility
                     foreach (var fh in m.Md.GetTypeDefinition(th).GetFields())
                     {
                         var f = m.Md.GetFieldDefinition(fh);
+                        m.CheckSignature(f.Signature);
                         var t = f.DecodeSignature(types, null);
                         if (t != null && t != parent && Generated(t) is { Anonymous: true, AnonymousIn: null } inner)
                             inner.AnonymousIn = (parent, m.Md.GetString(f.Name));
@@ -867,19 +879,40 @@ namespace BtfBindings.Compatibility
                 }
             }
 
-            private string? FieldType(EntityHandle h) => h.Kind switch
+            // (Each signature's counts checked first: System.Reflection.Metadata allocates what a count says before reading.)
+            private string? FieldType(EntityHandle h)
             {
-                HandleKind.FieldDefinition => _md.GetFieldDefinition((FieldDefinitionHandle)h).DecodeSignature(_types, null),
-                HandleKind.MemberReference => _md.GetMemberReference((MemberReferenceHandle)h).DecodeFieldSignature(_types, null),
-                _ => null,
-            };
+                switch (h.Kind)
+                {
+                    case HandleKind.FieldDefinition:
+                        var f = _md.GetFieldDefinition((FieldDefinitionHandle)h);
+                        _m.CheckSignature(f.Signature);
+                        return f.DecodeSignature(_types, null);
+                    case HandleKind.MemberReference:
+                        var r = _md.GetMemberReference((MemberReferenceHandle)h);
+                        _m.CheckSignature(r.Signature);
+                        return r.DecodeFieldSignature(_types, null);
+                    default:
+                        return null;
+                }
+            }
 
-            private string? ReturnType(EntityHandle h) => h.Kind switch
+            private string? ReturnType(EntityHandle h)
             {
-                HandleKind.MethodDefinition => _md.GetMethodDefinition((MethodDefinitionHandle)h).DecodeSignature(_types, null).ReturnType,
-                HandleKind.MemberReference => _md.GetMemberReference((MemberReferenceHandle)h).DecodeMethodSignature(_types, null).ReturnType,
-                _ => null,
-            };
+                switch (h.Kind)
+                {
+                    case HandleKind.MethodDefinition:
+                        var m = _md.GetMethodDefinition((MethodDefinitionHandle)h);
+                        _m.CheckSignature(m.Signature);
+                        return m.DecodeSignature(_types, null).ReturnType;
+                    case HandleKind.MemberReference:
+                        var r = _md.GetMemberReference((MemberReferenceHandle)h);
+                        _m.CheckSignature(r.Signature);
+                        return r.DecodeMethodSignature(_types, null).ReturnType;
+                    default:
+                        return null;
+                }
+            }
 
             private bool IsViewExists(Il.Instruction ins)
                 => (ins.Op == 0x28 || ins.Op == 0x6F) && Member(ins.Operand, out var owner, out var name, out _) && owner != null && _c.ViewOf(owner) != null
@@ -966,6 +999,7 @@ namespace BtfBindings.Compatibility
                 string name = _md.GetString(mr.Name);
                 int back = name switch { "ValueOf" => 1, "EnumValueExists" => 1, "TryValueOf" => 2, _ => 0 };
                 if (back == 0 || k - back < 0) return false;
+                _m.CheckSignature(spec.Signature);
                 var args = spec.DecodeSignature(_types, null);
                 if (args.Length != 1 || args[0] is not string key || !(_c.Enum(key) is { } e)) return false;
                 if (!Il.TryConstant(_code[k - back], out long value)) return false;
@@ -1026,6 +1060,79 @@ namespace BtfBindings.Compatibility
             public string? GetTypeFromDefinition(MetadataReader reader, TypeDefinitionHandle handle, byte rawTypeKind) => _m.KeyOf(handle);
             public string? GetTypeFromReference(MetadataReader reader, TypeReferenceHandle handle, byte rawTypeKind) => _m.KeyOf(handle);
             public string? GetTypeFromSpecification(MetadataReader reader, object? genericContext, TypeSpecificationHandle handle, byte rawTypeKind) => null;
+        }
+
+        /// <summary>
+        /// Walks a field, method or method-spec signature (ECMA-335 II.23.2) checking each count against the bytes left;
+        /// anything it does not follow is left to System.Reflection.Metadata's decoder (which throws BadImageFormatException).
+        /// </summary>
+        internal static class SignatureCounts
+        {
+            public static bool Fit(ref BlobReader r)
+            {
+                if (r.RemainingBytes == 0) return true;
+                byte header = r.ReadByte();
+                switch (header & 0x0F)
+                {
+                    case 0x06: return Type(ref r, 0); // field
+                    case 0x0A: return Types(ref r, 0); // method spec: generic arguments
+                    case 0x07: case 0x08: return true; // locals, properties: not decoded here
+                    default: return Method(ref r, header, 0);
+                }
+            }
+
+            private static bool Count(ref BlobReader r, out int n) => r.TryReadCompressedInteger(out n) && n <= r.RemainingBytes;
+
+            private static bool Types(ref BlobReader r, int depth)
+            {
+                if (!Count(ref r, out int n)) return false;
+                for (int i = 0; i < n; i++) if (!Type(ref r, depth)) return false;
+                return true;
+            }
+
+            private static bool Method(ref BlobReader r, byte header, int depth)
+            {
+                if ((header & 0x10) != 0 && !Count(ref r, out _)) return false; // generic parameter count
+                if (!Count(ref r, out int n)) return false;
+                for (int i = 0; i <= n; i++) if (!Type(ref r, depth)) return false; // the return type, then the parameters
+                return true;
+            }
+
+            private static bool Type(ref BlobReader r, int depth)
+            {
+                if (depth > 64) return false;
+                while (r.RemainingBytes > 0)
+                {
+                    byte code = r.ReadByte();
+                    switch (code)
+                    {
+                        case 0x1F: case 0x20: // custom modifier: a type token, then the type
+                            if (!r.TryReadCompressedInteger(out _)) return false;
+                            continue;
+                        case 0x41: case 0x45: case 0x10: // sentinel, pinned, byref
+                            continue;
+                        case 0x0F: case 0x1D: // pointer, szarray
+                            return Type(ref r, depth + 1);
+                        case 0x11: case 0x12: case 0x13: case 0x1E: // valuetype/class token, generic parameter index
+                            return r.TryReadCompressedInteger(out _);
+                        case 0x14: // array: element type, rank, sizes, lower bounds
+                            if (!Type(ref r, depth + 1) || !r.TryReadCompressedInteger(out _) || !Count(ref r, out int sizes)) return false;
+                            for (int i = 0; i < sizes; i++) if (!r.TryReadCompressedInteger(out _)) return false;
+                            if (!Count(ref r, out int bounds)) return false;
+                            for (int i = 0; i < bounds; i++) if (!r.TryReadCompressedSignedInteger(out _)) return false;
+                            return true;
+                        case 0x15: // generic instance: class/valuetype, the type token, the arguments
+                            if (r.RemainingBytes == 0) return false;
+                            r.ReadByte();
+                            return r.TryReadCompressedInteger(out _) && Types(ref r, depth + 1);
+                        case 0x1B: // function pointer
+                            return r.RemainingBytes > 0 && Method(ref r, r.ReadByte(), depth + 1);
+                        default:
+                            return true; // a primitive (or a code the decoder rejects itself)
+                    }
+                }
+                return false;
+            }
         }
 
         /// <summary>A minimal IL decoder: opcode, operand (token, local slot or constant) and offset of each instruction.</summary>
