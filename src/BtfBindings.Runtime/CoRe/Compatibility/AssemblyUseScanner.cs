@@ -925,7 +925,8 @@ namespace BtfBindings.Compatibility
                 source = null;
                 for (int depth = 0; depth < 32; depth++)
                 {
-                    var g = _c.Generated(t)!;
+                    // (A holder's key may name a type that is not generated: two types of one name in hostile metadata.)
+                    if (_c.Generated(t) is not { } g) break;
                     if (!g.Anonymous) { root = g.KernelName; source = g.Source; return true; }
                     if (_c.AnonymousIn(t, g) is not { } up) break;
                     path = up.field + "." + path;
