@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.IO;
+using Microsoft.CodeAnalysis;
 
 namespace BtfBindings.Generator
 {
@@ -32,6 +34,22 @@ namespace BtfBindings.Generator
             foreach (var a in options.AdditionalFiles)
                 if (IsManifest(a.Path)) texts.Add(a.GetText(ct)?.ToString() ?? "");
             return texts;
+        }
+
+        /// <summary>
+        /// The manifest as the incremental generators read it: each manifest AdditionalFile's path and text (normally one),
+        /// collected. Plain strings, so an edit that leaves the manifest alone keeps every step after it cached.
+        /// </summary>
+        public static IncrementalValueProvider<ImmutableArray<(string Path, string Text)>> Read(IncrementalGeneratorInitializationContext context)
+            => context.AdditionalTextsProvider
+                .Where(static t => IsManifest(t.Path))
+                .Select(static (t, ct) => (t.Path, t.GetText(ct)?.ToString() ?? ""))
+                .Collect();
+
+        /// <summary>The texts of <see cref="Read"/>'s manifests.</summary>
+        public static IEnumerable<string> Texts(ImmutableArray<(string Path, string Text)> manifests)
+        {
+            foreach (var m in manifests) yield return m.Text;
         }
 
         /// <summary>True for the manifest's path.</summary>

@@ -34,11 +34,8 @@ namespace BtfBindings.Generator
 
         public void Initialize(IncrementalGeneratorInitializationContext context)
         {
-            var files = context.AdditionalTextsProvider
-                .Where(static t => BtfFileManifest.IsManifest(t.Path))
-                .Select(static (t, ct) => t.GetText(ct)?.ToString() ?? "")
-                .Collect()
-                .Select(static (texts, _) => BtfFileManifest.Parse(texts))
+            var files = BtfFileManifest.Read(context)
+                .Select(static (m, _) => BtfFileManifest.Parse(BtfFileManifest.Texts(m)))
                 .WithTrackingName(Steps.Files);
 
             var features = context.CompilationProvider

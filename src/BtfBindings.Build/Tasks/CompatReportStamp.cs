@@ -22,22 +22,37 @@ namespace BtfBindings.Build
         public static string Of(string package, string buildPath, string buildHash, IReadOnlyList<CompatTargetFile> targets,
             IReadOnlyList<(CompatUse use, IReadOnlyList<CompatUseSite> sites)> uses)
         {
-            var sb = new StringBuilder();
+            var sb = new StringBuilder(16 * 1024);
             // Escaped so that fields cannot run into each other; null ("\0") is not "" (compat.json tells them apart).
-            void Field(object? v) => sb.Append(v == null ? "\\0" : Convert.ToString(v, CultureInfo.InvariantCulture)!.Replace("\\", "\\\\").Replace("\t", "\\t").Replace("\n", "\\n").Replace("\r", "\\r")).Append('\t');
-            Field(package); Field(buildPath); Field(buildHash.ToUpperInvariant()); sb.Append('\n');
+            void Text(string? v)
+            {
+                if (v == null) { sb.Append("\\0\t"); return; }
+                foreach (char c in v)
+                    switch (c)
+                    {
+                        case '\\': sb.Append("\\\\"); break;
+                        case '\t': sb.Append("\\t"); break;
+                        case '\n': sb.Append("\\n"); break;
+                        case '\r': sb.Append("\\r"); break;
+                        default: sb.Append(c); break;
+                    }
+                sb.Append('\t');
+            }
+            void Number(int v) => sb.Append(v.ToString(CultureInfo.InvariantCulture)).Append('\t');
+            Text(package); Text(buildPath); Text(buildHash.ToUpperInvariant()); sb.Append('\n');
             foreach (var t in targets)
             {
-                Field(t.Path); Field(t.Sha256?.ToUpperInvariant()); Field(t.Info.Label); Field(t.Info.Release); Field(t.Info.Arch);
-                Field(t.Info.Distro); Field(t.Info.DistroVersion); sb.Append('\n');
+                Text(t.Path); Text(t.Sha256?.ToUpperInvariant()); Text(t.Info.Label); Text(t.Info.Release); Text(t.Info.Arch);
+                Text(t.Info.Distro); Text(t.Info.DistroVersion); sb.Append('\n');
             }
-            foreach (var (use, sites) in uses)
+            for (int u = 0; u < uses.Count; u++) // (indexed: a tuple enumerator is generic code compiled in each build process)
             {
-                Field((int)use.Kind); Field((int)use.Access); Field(use.TypeKeyword); Field(use.TypeName); Field(use.Member); sb.Append('\n');
+                var (use, sites) = uses[u];
+                Number((int)use.Kind); Number((int)use.Access); Text(use.TypeKeyword); Text(use.TypeName); Text(use.Member); sb.Append('\n');
                 foreach (var s in sites)
                 {
                     sb.Append(' ');
-                    Field(s.Method); Field(s.ILOffset); Field(s.Document); Field(s.Line); Field(s.Guarded); sb.Append('\n');
+                    Text(s.Method); Number(s.ILOffset); Text(s.Document); Number(s.Line); Text(s.Guarded ? "True" : "False"); sb.Append('\n');
                 }
             }
             return sb.ToString();

@@ -26,13 +26,21 @@ namespace BtfBindings.Build
         [Required] public ITaskItem[] Targets { get; set; } = Array.Empty<ITaskItem>();
         /// <summary>The manifest's target lines (the hashes and raw copies HashBtfTargets wrote), tab-separated.</summary>
         public string[] TargetLines { get; set; } = Array.Empty<string>();
+        /// <summary>
+        /// The compile's reference paths (ReferencePath): where the assemblies the scanned one references are, the types
+        /// assembly among them (obj/ holds none of them). Framework references are skipped.
+        /// </summary>
+        public ITaskItem[] References { get; set; } = Array.Empty<ITaskItem>();
         /// <summary>Where compat.json, compat.md and compat.verdicts go.</summary>
         [Required] public string OutputDirectory { get; set; } = "";
 
         public override bool Execute()
         {
             AssemblyUseScan scan;
-            try { scan = AssemblyUseScanner.Scan(Assembly); }
+            var references = new List<string>();
+            foreach (var r in References)
+                if (r.GetMetadata("FrameworkReferenceName").Length == 0) references.Add(r.GetMetadata("FullPath"));
+            try { scan = AssemblyUseScanner.Scan(Assembly, references); }
             catch (Exception e) when (e is BadImageFormatException || e is IOException || e is UnauthorizedAccessException)
             {
                 Log.LogMessage(MessageImportance.High, "BtfTarget: no compatibility report: cannot read {0}: {1}", Assembly, e.Message);

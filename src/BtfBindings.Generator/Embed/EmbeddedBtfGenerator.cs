@@ -19,14 +19,11 @@ namespace BtfBindings.Embed
     {
         public void Initialize(IncrementalGeneratorInitializationContext context)
         {
-            var manifests = context.AdditionalTextsProvider
-                .Where(static t => BtfFileManifest.IsManifest(t.Path))
-                .Select(static (t, ct) => (path: t.Path, text: t.GetText(ct)?.ToString() ?? ""))
-                .Collect();
-            var files = manifests.Select(static (m, _) => BtfFileManifest.Parse(m.Select(x => x.text)));
+            var manifests = BtfFileManifest.Read(context);
+            var files = manifests.Select(static (m, _) => BtfFileManifest.Parse(BtfFileManifest.Texts(m)));
             var targets = manifests.Select(static (m, _) => new EmbedTargets(
-                new EquatableArray<BtfTargetRef>(BtfFileManifest.ParseTargets(m.Select(x => x.text)).Where(t => t.Embed)),
-                m.Length > 0 ? Path.Combine(Path.GetDirectoryName(m[0].path) ?? "", "btfbindings") : ""));
+                new EquatableArray<BtfTargetRef>(BtfFileManifest.ParseTargets(BtfFileManifest.Texts(m)).Where(t => t.Embed)),
+                m.Length > 0 ? Path.Combine(Path.GetDirectoryName(m[0].Path) ?? "", "btfbindings") : ""));
             // The IDE's compilations come with DesignTimeBuild=true: no code there uses the embedded blobs, so the IDE never
             // reads or minimizes a target, whatever is edited.
             var designTime = context.AnalyzerConfigOptionsProvider

@@ -22,11 +22,8 @@ namespace BtfBindings.Objects
     {
         public void Initialize(IncrementalGeneratorInitializationContext context)
         {
-            var objects = context.AdditionalTextsProvider
-                .Where(static t => BtfFileManifest.IsManifest(t.Path))
-                .Select(static (t, ct) => t.GetText(ct)?.ToString() ?? "")
-                .Collect()
-                .SelectMany(static (texts, _) => BtfFileManifest.ParseObjects(texts));
+            var objects = BtfFileManifest.Read(context)
+                .SelectMany(static (m, _) => BtfFileManifest.ParseObjects(BtfFileManifest.Texts(m)));
             var rootNamespace = context.AnalyzerConfigOptionsProvider
                 .Select(static (o, _) => o.GlobalOptions.TryGetValue("build_property.RootNamespace", out var ns) ? ns : "");
             var features = context.CompilationProvider.Select((c, _) => BtfSourceGenerator.ReadFeatures(c));

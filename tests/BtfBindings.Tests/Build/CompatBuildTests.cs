@@ -23,11 +23,13 @@ namespace BtfBindings.Tests.Build
 
         public CompatBuildTests(JourneyFeed feed, ITestOutputHelper log) { _feed = feed; _log = log; }
 
+        private const string Request = @"[BtfTypes(""task_struct"")]
+public static partial class Kernel { }
+";
+
         private const string Code = @"using BtfBindings;
 
-[BtfTypes(""task_struct"")]
-public static partial class Kernel { }
-
+" + Request + @"
 public static class Program
 {
     static uint Plain(Kernel.task_struct t) => t.__state;                                      // #plain-missing
@@ -41,24 +43,32 @@ public static class Program
 }
 ";
 
-        private static int Line(string marker) => Code.Split('\n').Select((l, i) => (l, i)).Single(x => x.l.Contains(marker)).i + 1;
-
-        [FullFact]
-        public void Build_warns_at_uses_against_BtfTargets_from_a_btfhub_tree()
+        /// <param name="requestInOwnFile">
+        /// The request in Kernel.cs (the default path: real builds compile it into obj/…/btftypes/App.BtfTypes.dll, so the
+        /// report must find the generated types through the compile's references, not beside obj/…/App.dll), or in Program.cs
+        /// (the types compiled with the app).
+        /// </param>
+        [FullTheory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public void Build_warns_at_uses_against_BtfTargets_from_a_btfhub_tree(bool requestInOwnFile)
         {
             var tree = BtfHubTree.Make();
-            var app = _feed.NewApp("compat", "net10.0", @"    <BtfFile Include=""x86_64-6.12.btf"" />
-    <BtfTarget Include=""btfhub/**/*.btf.tar.xz"" />", Code);
+            string code = requestInOwnFile ? Code.Replace(Request, "") : Code;
+            int Line(string marker) => code.Split('\n').Select((l, i) => (l, i)).Single(x => x.l.Contains(marker)).i + 1;
+            var app = _feed.NewApp(requestInOwnFile ? "compat-types" : "compat", "net10.0", @"    <BtfFile Include=""x86_64-6.12.btf"" />
+    <BtfTarget Include=""btfhub/**/*.btf.tar.xz"" />", code);
+            if (requestInOwnFile) File.WriteAllText(Path.Combine(app, "Kernel.cs"), "using BtfBindings;\n\n" + Request);
             File.Copy(Fixtures.Path("x86_64-6.12"), Path.Combine(app, "x86_64-6.12.btf"));
             CopyTree(tree, Path.Combine(app, "btfhub"));
             int targets = Directory.GetFiles(Path.Combine(app, "btfhub"), "*.btf.tar.xz", SearchOption.AllDirectories).Length;
             Assert.Equal(BtfHubTree.Kernels.Length, targets);
 
-            var (code, output, time) = _feed.Dotnet(app, JourneyFeed.BuildArgs);
+            var (exit, output, time) = _feed.Dotnet(app, JourneyFeed.BuildArgs);
             _log.WriteLine($"build: {time.TotalSeconds:F1} s");
             var warnings = output.Split('\n').Select(l => l.Trim()).Where(l => l.Contains(": warning BTFB")).Distinct().ToList();
             foreach (var w in warnings) _log.WriteLine(w);
-            Assert.True(code == 0, output);
+            Assert.True(exit == 0, output);
 
             string[] At(string marker) => warnings.Where(w => Regex.IsMatch(w, $@"Program\.cs\({Line(marker)},\d+\): warning")).ToArray();
             // Only 5.10 (the one target older than 5.14, where state became __state) lacks it: named, with the count.
@@ -73,6 +83,7 @@ public static class Program
             Assert.Contains("x86_64 5.10", moved);
             Assert.Contains("read it through task_struct.View", moved);
             Assert.Empty(At("#view-moved"));
+            if (requestInOwnFile) Assert.True(File.Exists(Path.Combine(app, "obj", "Debug", "net10.0", "btftypes", "App.BtfTypes.dll")), "the request was not compiled into the types assembly");
 
             // The reports in obj/: every use the assembly's code makes, its verdict per target, the source line.
             string dir = Path.Combine(app, "obj", "Debug", "net10.0", "btfbindings");
@@ -94,9 +105,9 @@ public static class Program
 
             // Nothing changed: the next build neither hashes the targets again nor rewrites the report.
             var stamp = File.GetLastWriteTimeUtc(Path.Combine(dir, "compat.json"));
-            (code, output, time) = _feed.Dotnet(app, "build", "-nologo", "-o", "out", "-nodeReuse:false", "-v:d");
+            (exit, output, time) = _feed.Dotnet(app, "build", "-nologo", "-o", "out", "-nodeReuse:false", "-v:d");
             _log.WriteLine($"no-op build: {time.TotalSeconds:F1} s");
-            Assert.True(code == 0, output);
+            Assert.True(exit == 0, output);
             Assert.DoesNotContain("BtfTarget: hashed", output);
             Assert.Contains("Skipping target \"BtfBindingsCompatReport\" because all output files are up-to-date", output);
             Assert.Equal(stamp, File.GetLastWriteTimeUtc(Path.Combine(dir, "compat.json")));
@@ -105,9 +116,9 @@ public static class Program
             // uses at the same sites, and writes nothing.
             string program = Path.Combine(app, "Program.cs");
             File.WriteAllText(program, File.ReadAllText(program).Replace("\"edit 0\"", "\"edit 1\""));
-            (code, output, time) = _feed.Dotnet(app, "build", "-nologo", "-o", "out", "-nodeReuse:false", "-v:n");
+            (exit, output, time) = _feed.Dotnet(app, "build", "-nologo", "-o", "out", "-nodeReuse:false", "-v:n");
             _log.WriteLine($"incremental build, literal edited: {time.TotalSeconds:F1} s");
-            Assert.True(code == 0, output);
+            Assert.True(exit == 0, output);
             Assert.Contains("unchanged (same uses, sites, targets and BtfFile)", output);
             Assert.Equal(stamp, File.GetLastWriteTimeUtc(Path.Combine(dir, "compat.json")));
 
@@ -115,8 +126,8 @@ public static class Program
             File.WriteAllText(program, File.ReadAllText(program).Replace("    public static void Main()",
                 "    static int NewUse(Kernel.task_struct.View v) => v.tgid;                                  // #new-use\n\n    public static void Main()"));
             int newLine = File.ReadAllText(program).Split('\n').Select((l, i) => (l, i)).Single(x => x.l.Contains("#new-use")).i + 1;
-            (code, output, _) = _feed.Dotnet(app, "build", "-nologo", "-o", "out", "-nodeReuse:false", "-v:n");
-            Assert.True(code == 0, output);
+            (exit, output, _) = _feed.Dotnet(app, "build", "-nologo", "-o", "out", "-nodeReuse:false", "-v:n");
+            Assert.True(exit == 0, output);
             Assert.DoesNotContain("unchanged (same uses", output);
             using (var again = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "compat.json"))))
             {
@@ -130,8 +141,8 @@ public static class Program
             var bad = Path.Combine(app, "btfhub", "debian", "99", "x86_64", "9.9.9-bad.btf.tar.xz");
             Directory.CreateDirectory(Path.GetDirectoryName(bad)!);
             File.WriteAllBytes(bad, new byte[] { 0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 });
-            (code, output, _) = _feed.Dotnet(app, JourneyFeed.BuildArgs);
-            Assert.True(code == 0, output);
+            (exit, output, _) = _feed.Dotnet(app, JourneyFeed.BuildArgs);
+            Assert.True(exit == 0, output);
             Assert.Contains(output.Split('\n'), l => l.Contains("warning BTFB026") && l.Contains("9.9.9-bad.btf.tar.xz"));
             Assert.DoesNotContain("AD0001", output);       // no analyzer crash
             Assert.DoesNotContain("MSB4018", output);      // no task crash

@@ -14,16 +14,20 @@ namespace BtfBindings.Tests.Build
     /// <summary>
     /// The language-server session of <see cref="LanguageServerCompatTests"/>: the app of <see cref="LanguageServerSession"/>
     /// with two <c>BtfTarget</c> kernels from the BTFHub-shaped tree (x86_64 5.10 and 6.12), its own raw-BTF cache, and a
-    /// <see cref="FileOpenWatch"/> on the targets' folders and that cache, started before the server.
+    /// <see cref="FileOpenWatch"/> on the targets' folders and that cache, started before the server. Its types: task_struct,
+    /// mm_slot (two disagreeing definitions in 5.10) and the enum bpf_func_id (grown since 5.10).
     /// </summary>
     public sealed class CompatLanguageServerSession : LanguageServerSession
     {
-        public const string Kernel = "[BtfBindings.BtfTypes(\"task_struct\")]\npublic static partial class Kernel { }\n";
+        public const string Kernel = "[BtfBindings.BtfTypes(\"task_struct\", \"mm_slot\", \"bpf_func_id\")]\npublic static partial class Kernel { }\n";
 
         /// <summary>Program.cs with <paramref name="read"/> as State's body and <paramref name="main"/> as Main's.</summary>
-        public static string Program(string read, string main = "") => $@"static class Program
+        public static string Program(string read, string main = "") => ProgramWith($"static uint State(Kernel.task_struct.View v) => {read};", main);
+
+        /// <summary>Program.cs with <paramref name="method"/> (one line, the use's: marked <c>#use</c>) and <paramref name="main"/> as Main's body.</summary>
+        public static string ProgramWith(string method, string main = "") => $@"static class Program
 {{
-    static uint State(Kernel.task_struct.View v) => {read}; // #use
+    {method} // #use
     static void Main()
     {{
 {main}    }}
@@ -69,8 +73,10 @@ namespace BtfBindings.Tests.Build
     /// <summary>
     /// The build-time compatibility check (BtfCompatAnalyzer) in an editor, through the real language server (csharp-ls with
     /// analyzers enabled, diagnostics pulled per document): BTFB019 at the use naming the kernel that lacks the field, gone when
-    /// the use is guarded, and kept without any BTF work (no target file opened or read by anyone) after an edit that adds no use.
-    /// The fixtures' fact (bpftool, pinned in Compatibility/ClassificationTests): 6.12's task_struct.__state is absent on 5.10.
+    /// the use is guarded, and kept without any BTF work (no target file opened or read by anyone) after an edit that adds no use;
+    /// likewise BTFB020 (a field whose type changed kind), BTFB022 (a plain struct read of a field that moved), BTFB019 for an
+    /// enumerator passed to <c>TargetKernel.ValueOf</c>, and BTFB021 (same-named types disagreeing), which no guard silences.
+    /// Every expected kernel comes from bpftool's dumps of the fixtures (build time 6.12, targets 5.10 and 6.12).
     /// </summary>
     [Collection(PackageTier.Name)]
     public class LanguageServerCompatTests : IClassFixture<CompatLanguageServerSession>
@@ -98,7 +104,6 @@ namespace BtfBindings.Tests.Build
             string uri = _s.ProgramUri;
             bool pull = _s.ServerCapabilities?["diagnosticProvider"] != null; // csharp-ls 0.28 offers pull; pushed ones count too
             string Show(IReadOnlyList<JsonNode?> ds) => LanguageServerTests.Show(ds);
-            string Context(IReadOnlyList<JsonNode?> ds) => $"Program.cs diagnostics: {Show(ds)}\n{_s.Summary()}\n{c.RecentTraffic(6)}";
             int line = UseLine(CompatLanguageServerSession.Program(CompatLanguageServerSession.Unguarded));
             int targets = CompatLanguageServerSession.Targets.Length;
             const string unused = "        int unrelated;\n"; // CS0168: shows the server analysed the edited text
@@ -112,7 +117,7 @@ namespace BtfBindings.Tests.Build
                 _out.WriteLine($"server diagnosticProvider: {_s.ServerCapabilities?["diagnosticProvider"]?.ToJsonString() ?? "(none: push only)"}; "
                     + $"publishDiagnostics received: {c.Notifications.Count(n => n.method == "textDocument/publishDiagnostics")}");
                 var missing = ds.Where(IsMissing).ToList();
-                Assert.True(missing.Count == 1, "expected one BTFB019 on Program.cs. " + Context(ds));
+                Assert.True(missing.Count == 1, "expected one BTFB019 on Program.cs. " + Context(c, ds));
                 Assert.Equal(line, (int?)missing[0]?["range"]?["start"]?["line"]);
                 Assert.Equal(2, (int?)missing[0]?["severity"]); // LSP Warning
                 string message = missing[0]?["message"]?.ToString() ?? "";
@@ -131,7 +136,7 @@ namespace BtfBindings.Tests.Build
                 ds = await LanguageServerTests.DiagnosticsUntil(c, uri, pull, d => d.Any(x => LanguageServerTests.Code(x) == "CS0168"), LanguageServerTests.Settle);
                 _s.Time("unrelated edit seen (CS0168)", sw.Elapsed);
                 _out.WriteLine("after an unrelated edit: " + Show(ds));
-                Assert.True(ds.Any(x => LanguageServerTests.Code(x) == "CS0168"), "the server never analysed the edited text (no CS0168 for 'int unrelated;'). " + Context(ds));
+                Assert.True(ds.Any(x => LanguageServerTests.Code(x) == "CS0168"), "the server never analysed the edited text (no CS0168 for 'int unrelated;'). " + Context(c, ds));
                 var kept = Assert.Single(ds, IsMissing);
                 Assert.Equal(message, kept?["message"]?.ToString());
                 Assert.Equal(line, (int?)kept?["range"]?["start"]?["line"]);
@@ -144,14 +149,151 @@ namespace BtfBindings.Tests.Build
                 ds = await LanguageServerTests.DiagnosticsUntil(c, uri, pull, d => !d.Any(IsMissing) && d.Any(x => LanguageServerTests.Code(x) == "CS0168"), LanguageServerTests.Settle);
                 _s.Time("guard seen (BTFB019 gone)", sw.Elapsed);
                 _out.WriteLine("guarded: " + Show(ds));
-                Assert.True(ds.Any(x => LanguageServerTests.Code(x) == "CS0168"), "the server never analysed the guarded text. " + Context(ds));
-                Assert.False(ds.Any(IsMissing), "BTFB019 stays on a use guarded by Has___state. " + Context(ds));
+                Assert.True(ds.Any(x => LanguageServerTests.Code(x) == "CS0168"), "the server never analysed the guarded text. " + Context(c, ds));
+                Assert.False(ds.Any(IsMissing), "BTFB019 stays on a use guarded by Has___state. " + Context(c, ds));
                 Assert.DoesNotContain(ds, d => LanguageServerTests.Code(d).StartsWith("BTFB", StringComparison.Ordinal));
                 again = watch.Drain();
                 Assert.True(again.Count == 0, $"guarding a known use made the server open or read target BTF: {string.Join(", ", again.Distinct())}");
             }
             finally { _s.EditProgram(CompatLanguageServerSession.Program(CompatLanguageServerSession.Unguarded)); }
         });
+
+        // The fixtures' facts for the cases below, from bpftool (libbpf's parser): build time is 6.12, 5.10 the other target.
+        private static BpftoolTypes Dump(string kernel) => Bpftool.Types(Fixtures.Path(kernel));
+
+        /// <summary>A member of <paramref name="t"/> by name, anonymous members flattened as C names them; with its bit offset.</summary>
+        private static (BpftoolMember m, long bits)? Member(BpftoolTypes d, BpftoolType t, string name, long baseBits = 0)
+        {
+            foreach (var m in t.Members)
+            {
+                if (m.Name == name) return (m, baseBits + m.BitsOffset);
+                if (m.Name.Length == 0 && d[d.Resolve(m.TypeId)] is { IsComposite: true } inner && Member(d, inner, name, baseBits + m.BitsOffset) is { } found)
+                    return found;
+            }
+            return null;
+        }
+
+        /// <summary>The type (typedefs and qualifiers skipped) at the end of a member path from a named struct.</summary>
+        private static BpftoolType TypeAt(BpftoolTypes d, string root, params string[] path)
+        {
+            var t = d.Composite(root);
+            foreach (var name in path)
+                t = d[d.Resolve((Member(d, t, name) ?? throw new InvalidOperationException($"bpftool: {d.Source} has no {t.Name}.{name}")).m.TypeId)];
+            return t;
+        }
+
+        private static string Others => $"5.10 (1 of {CompatLanguageServerSession.Targets.Length} targets)";
+
+        [FullSkippableFact]
+        public Task Field_whose_type_changed_kind_warns_BTFB020_at_the_view_read_and_clears_when_guarded() => Run(async c =>
+        {
+            // bpftool: 6.12's sched_avg.util_est (task_struct.se.avg) is an INT, 5.10's a STRUCT util_est: libbpf's field rule
+            // (bpf_core_fields_are_compat) rejects a kind change, so on 5.10 the view reports the field missing.
+            Assert.Equal("INT", TypeAt(Dump("x86_64-6.12"), "task_struct", "se", "avg", "util_est").Kind);
+            Assert.Equal("STRUCT", TypeAt(Dump("x86_64-5.10"), "task_struct", "se", "avg", "util_est").Kind);
+            await Case(c, "BTFB020", $"'task_struct.se.avg.util_est' is incompatible on {Others}; guard it with Has_util_est",
+                main => CompatLanguageServerSession.Program("v.se.avg.util_est", main),
+                main => CompatLanguageServerSession.Program("v.se.avg.Has_util_est ? v.se.avg.util_est : 0u", main));
+        });
+
+        [FullSkippableFact]
+        public Task Plain_struct_read_of_a_moved_field_warns_BTFB022_and_clears_read_through_the_view() => Run(async c =>
+        {
+            // bpftool: task_struct.pid is an int on both kernels, at different offsets (so a view finds it, a plain struct does not).
+            var (o, n) = (Dump("x86_64-5.10"), Dump("x86_64-6.12"));
+            var (om, oldBits) = Member(o, o.Composite("task_struct"), "pid")!.Value;
+            var (nm, newBits) = Member(n, n.Composite("task_struct"), "pid")!.Value;
+            Assert.NotEqual(oldBits, newBits);
+            Assert.Equal((o[o.Resolve(om.TypeId)].Kind, o[o.Resolve(om.TypeId)].Size), (n[n.Resolve(nm.TypeId)].Kind, n[n.Resolve(nm.TypeId)].Size));
+            await Case(c, "BTFB022", $"'task_struct.pid' is moved on {Others}; read it through task_struct.View",
+                main => CompatLanguageServerSession.ProgramWith("static int Pid(in Kernel.task_struct t) => t.pid;", main),
+                main => CompatLanguageServerSession.ProgramWith("static int Pid(Kernel.task_struct.View t) => t.pid;", main));
+        });
+
+        [FullSkippableFact]
+        public Task Enumerator_missing_on_a_target_warns_at_ValueOf_and_clears_when_checked_with_EnumValueExists() => Run(async c =>
+        {
+            // bpftool: 6.12's enum bpf_func_id has BPF_FUNC_user_ringbuf_drain, 5.10's does not.
+            const string value = "BPF_FUNC_user_ringbuf_drain", e = "Kernel.bpf_func_id." + value;
+            Assert.Contains(Dump("x86_64-6.12").All.Single(t => t.IsEnum && t.Name == "bpf_func_id").Values, v => v.Name == value);
+            Assert.DoesNotContain(Dump("x86_64-5.10").All.Single(t => t.IsEnum && t.Name == "bpf_func_id").Values, v => v.Name == value);
+            const string method = "static Kernel.bpf_func_id Drain(BtfBindings.TargetKernel k) => ";
+            await Case(c, "BTFB019", $"'enum bpf_func_id::{value}' is missing on {Others}; check it with TargetKernel.EnumValueExists or TryValueOf first",
+                main => CompatLanguageServerSession.ProgramWith(method + $"k.ValueOf({e});", main),
+                main => CompatLanguageServerSession.ProgramWith(method + $"k.EnumValueExists({e}) ? k.ValueOf({e}) : default;", main));
+        });
+
+        [FullSkippableFact]
+        public Task Ambiguous_type_on_a_target_warns_BTFB021_and_a_guard_does_not_silence_it() => Run(async c =>
+        {
+            // bpftool: 5.10 has two structs mm_slot (ksm's and khugepaged's) that both have mm, at different offsets, so libbpf
+            // finds two matching candidates that disagree (field offset ambiguity); 6.12 has one.
+            var o = Dump("x86_64-5.10");
+            var slots = o.All.Where(t => t.Kind == "STRUCT" && t.Name == "mm_slot").ToList();
+            Assert.Equal(2, slots.Count);
+            var offsets = slots.Select(t => Member(o, t, "mm")!.Value.bits).ToList();
+            Assert.NotEqual(offsets[0], offsets[1]);
+            Assert.Single(Dump("x86_64-6.12").All, t => t.Kind == "STRUCT" && t.Name == "mm_slot");
+            string message = $"'mm_slot.mm' is ambiguous on {Others}; CO-RE cannot pick one of the candidates there; leave those targets out or avoid the field";
+            string program = CompatLanguageServerSession.ProgramWith("static string Mm(Kernel.mm_slot.View s) => s.mm.ToString();", Marker("ambiguous"));
+            try
+            {
+                var ds = await Analysed(c, program, "ambiguous", d => d.Any(x => LanguageServerTests.Code(x) == "BTFB021"), LanguageServerTests.FirstAnswer);
+                AssertOnly(ds, "BTFB021", UseLine(program), message);
+                // Has_mm cannot help: no test picks a candidate, so the warning stays (the message advises no guard).
+                program = CompatLanguageServerSession.ProgramWith("static string Mm(Kernel.mm_slot.View s) => s.Has_mm ? s.mm.ToString() : \"\";", Marker("ambiguous_guarded"));
+                ds = await Analysed(c, program, "ambiguous_guarded", d => d.Any(x => LanguageServerTests.Code(x) == "BTFB021"), LanguageServerTests.Settle);
+                AssertOnly(ds, "BTFB021", UseLine(program), message);
+            }
+            finally { _s.EditProgram(CompatLanguageServerSession.Program(CompatLanguageServerSession.Unguarded)); }
+        });
+
+        /// <summary>An unused local in Main: its CS0168 (naming it) shows the server analysed the text that has it.</summary>
+        private static string Marker(string name) => $"        int {name};\n";
+
+        /// <summary>
+        /// Program.cs as <paramref name="use"/> makes it (given Main's body): exactly one <paramref name="code"/> (a warning, with
+        /// <paramref name="message"/>) at the use's line and no other BTFB; then as <paramref name="fixedUse"/> makes it: no BTFB
+        /// at all. Program.cs is put back after.
+        /// </summary>
+        private async Task Case(LspClient c, string code, string message, Func<string, string> use, Func<string, string> fixedUse)
+        {
+            string useMarker = code.ToLowerInvariant() + "_use", fixedMarker = code.ToLowerInvariant() + "_fixed";
+            try
+            {
+                string text = use(Marker(useMarker));
+                var ds = await Analysed(c, text, useMarker, d => d.Any(x => LanguageServerTests.Code(x) == code), LanguageServerTests.FirstAnswer);
+                AssertOnly(ds, code, UseLine(text), message);
+                ds = await Analysed(c, fixedUse(Marker(fixedMarker)), fixedMarker, d => !d.Any(x => LanguageServerTests.Code(x) == code), LanguageServerTests.Settle);
+                Assert.True(!ds.Any(d => LanguageServerTests.Code(d).StartsWith("BTFB", StringComparison.Ordinal)), $"{code} stays on the fixed use. " + Context(c, ds));
+            }
+            finally { _s.EditProgram(CompatLanguageServerSession.Program(CompatLanguageServerSession.Unguarded)); }
+        }
+
+        /// <summary>Puts <paramref name="text"/> in Program.cs and polls its diagnostics until the server analysed it (the marker's CS0168) and <paramref name="done"/> holds.</summary>
+        private async Task<IReadOnlyList<JsonNode?>> Analysed(LspClient c, string text, string marker, Func<IReadOnlyList<JsonNode?>, bool> done, TimeSpan timeout)
+        {
+            bool seen(IReadOnlyList<JsonNode?> ds) => ds.Any(d => LanguageServerTests.Code(d) == "CS0168" && (d?["message"]?.ToString() ?? "").Contains($"'{marker}'", StringComparison.Ordinal));
+            _s.EditProgram(text);
+            var sw = Stopwatch.StartNew();
+            var ds = await LanguageServerTests.DiagnosticsUntil(c, _s.ProgramUri, _s.ServerCapabilities?["diagnosticProvider"] != null, d => seen(d) && done(d), timeout);
+            _s.Time($"{marker} analysed", sw.Elapsed);
+            _out.WriteLine($"{marker}: {LanguageServerTests.Show(ds)}");
+            Assert.True(seen(ds), $"the server never analysed the text with '{marker}' (no CS0168 naming it). " + Context(c, ds));
+            return ds;
+        }
+
+        /// <summary>Exactly one <paramref name="code"/> and no other BTFB: a warning at <paramref name="line"/> saying <paramref name="message"/>.</summary>
+        private void AssertOnly(IReadOnlyList<JsonNode?> ds, string code, int line, string message)
+        {
+            var ours = ds.Where(d => LanguageServerTests.Code(d).StartsWith("BTFB", StringComparison.Ordinal)).ToList();
+            Assert.True(ours.Count == 1 && LanguageServerTests.Code(ours[0]) == code, $"expected one {code} and no other BTFB on Program.cs. " + Context(_s.Client!, ds));
+            Assert.Equal(line, (int?)ours[0]?["range"]?["start"]?["line"]);
+            Assert.Equal(2, (int?)ours[0]?["severity"]); // LSP Warning
+            Assert.Equal(message, ours[0]?["message"]?.ToString());
+        }
+
+        private string Context(LspClient c, IReadOnlyList<JsonNode?> ds) => $"Program.cs diagnostics: {LanguageServerTests.Show(ds)}\n{_s.Summary()}\n{c.RecentTraffic(6)}";
 
         private Task Run(Func<LspClient, Task> body) => _s.Run(body, _out);
     }

@@ -44,7 +44,6 @@ namespace BtfBindings.Tests.Build
         public const string BodyEnd = "    }\n}\n";
 
         private readonly List<string> _timings = new List<string>();
-        private readonly Stopwatch _total = Stopwatch.StartNew();
         private readonly string _items, _kernelText, _programText, _properties;
         private Exception? _initError;
         private int _programVersion = 1, _kernelVersion = 1;

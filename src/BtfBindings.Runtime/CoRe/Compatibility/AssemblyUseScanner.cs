@@ -1,4 +1,5 @@
 using System;
+using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.IO;
@@ -66,7 +67,20 @@ namespace BtfBindings.Compatibility
 
         /// <summary>The uses with their sites, one entry per distinct use (what a check takes).</summary>
         public IReadOnlyList<(CompatUse use, IReadOnlyList<CompatUseSite> sites)> Grouped()
-            => Uses.GroupBy(u => u.use).Select(g => (g.Key, (IReadOnlyList<CompatUseSite>)g.Select(x => x.site).ToArray())).ToArray();
+        {
+            // In first-use order. (Not LINQ's GroupBy: over tuples its generic code is compiled afresh in each build process.)
+            var sites = new Dictionary<CompatUse, List<CompatUseSite>>();
+            var order = new List<CompatUse>();
+            for (int i = 0; i < Uses.Count; i++)
+            {
+                var (use, site) = Uses[i];
+                if (!sites.TryGetValue(use, out var list)) { sites[use] = list = new List<CompatUseSite>(); order.Add(use); }
+                list.Add(site);
+            }
+            var grouped = new (CompatUse, IReadOnlyList<CompatUseSite>)[order.Count];
+            for (int i = 0; i < grouped.Length; i++) grouped[i] = (order[i], sites[order[i]].ToArray());
+            return grouped;
+        }
     }
 
     /// <summary>
@@ -80,9 +94,15 @@ namespace BtfBindings.Compatibility
     /// user's and is skipped. The source line comes from a portable PDB when there is one. Self-contained and netstandard2.0-
     /// compatible, so the build task can link this file.
     /// </summary>
+    /// <remarks>
+    /// The build runs this after every compile, in a fresh MSBuild process: a generated type is read only when the code
+    /// touches it (its layout in place from the #US heap, not as a string), member owners are cached per token, and no
+    /// collection is keyed by a System.Reflection.Metadata struct (each such instantiation is JIT-compiled on every build).
+    /// </remarks>
     internal static class AssemblyUseScanner
     {
         private const string RuntimeNamespace = "BtfBindings";
+        private const string RuntimeAssembly = "BtfBindings.Runtime";
 
         // A generated struct/union: kernel name ("" for anonymous), field names, source BTF.
         private sealed class Gen
@@ -90,15 +110,18 @@ namespace BtfBindings.Compatibility
             public string KernelName = "";
             public HashSet<string>? Fields; // null when the layout could not be read: every member counts
             public string? Source;
+            public bool Anonymous => KernelName.Length == 0;
             public (string parent, string field)? AnonymousIn;
         }
 
         /// <summary>
-        /// Scans the assembly at <paramref name="path"/>. Generated types may be in it or in an assembly it references that
-        /// sits beside it (the opt-in <c>BtfTypesAssembly</c>, <c>App.BtfTypes.dll</c>): such references are read too.
+        /// Scans the assembly at <paramref name="path"/>. Generated types may be in it or in an assembly it references (the
+        /// types assembly <c>App.BtfTypes.dll</c>, a library's): each reference is looked for among
+        /// <paramref name="references"/> (the compile's reference paths: a build scans obj/, where references are not
+        /// copied), else beside the assembly, and read when it references BtfBindings.Runtime (only those hold generated types).
         /// </summary>
         /// <exception cref="BadImageFormatException">It is not a .NET assembly (the message names the file).</exception>
-        public static AssemblyUseScan Scan(string path)
+        public static AssemblyUseScan Scan(string path, IEnumerable<string>? references = null)
         {
             using var main = Module.Open(path, required: true)!;
             var catalog = new Catalog();
@@ -106,14 +129,19 @@ namespace BtfBindings.Compatibility
             var extra = new List<Module>();
             try
             {
+                var given = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase); // assembly names are case-insensitive
+                foreach (var r in references ?? Array.Empty<string>())
+                    if (r.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)) given[System.IO.Path.GetFileNameWithoutExtension(r)] = r;
                 string dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path)) ?? ".";
                 foreach (var ah in main.Md.AssemblyReferences)
                 {
-                    string name = main.Md.GetString(main.Md.GetAssemblyReference(ah).Name);
-                    var m = Module.Open(System.IO.Path.Combine(dir, name + ".dll"), required: false);
+                    var handle = main.Md.GetAssemblyReference(ah).Name;
+                    if (main.Md.StringComparer.Equals(handle, RuntimeAssembly)) continue;
+                    string name = main.Md.GetString(handle);
+                    var m = Module.Open(given.TryGetValue(name, out var file) ? file : System.IO.Path.Combine(dir, name + ".dll"), required: false);
                     if (m == null) continue;
                     extra.Add(m);
-                    catalog.Add(m);
+                    if (m.ReferencesRuntime()) catalog.Add(m);
                 }
                 MetadataReaderProvider? pdbProvider = null;
                 try
@@ -123,8 +151,7 @@ namespace BtfBindings.Compatibility
                     var pdb = pdbProvider?.GetMetadataReader();
                     var scanner = new Scanner(main, catalog, pdb);
                     var uses = scanner.Run();
-                    var sources = catalog.Generated.Values.Select(g => g.Source).Where(s => !string.IsNullOrEmpty(s)).Select(s => s!).Distinct().OrderBy(s => s, StringComparer.Ordinal).ToArray();
-                    return new AssemblyUseScan(path, uses, sources, catalog.Generated.Count, pdb != null, scanner.SourceOf);
+                    return new AssemblyUseScan(path, uses, catalog.Sources(), catalog.GeneratedCount, pdb != null, scanner.SourceOf);
                 }
                 finally { pdbProvider?.Dispose(); }
             }
@@ -138,6 +165,8 @@ namespace BtfBindings.Compatibility
             public MetadataReader Md = null!;
             public string Name = "";
             private Stream? _stream;
+            private Dictionary<string, int>? _rows; // type key -> TypeDef row, made on the first look-up
+            private readonly Dictionary<int, string?> _keys = new Dictionary<int, string?>(); // TypeDef/TypeRef token -> key
 
             public static Module? Open(string path, bool required)
             {
@@ -162,18 +191,34 @@ namespace BtfBindings.Compatibility
 
             public void Dispose() { Pe.Dispose(); _stream?.Dispose(); }
 
+            public bool ReferencesRuntime()
+            {
+                foreach (var ah in Md.AssemblyReferences)
+                    if (Md.StringComparer.Equals(Md.GetAssemblyReference(ah).Name, RuntimeAssembly)) return true;
+                return false;
+            }
+
             /// <summary>"Assembly!Namespace.Outer/Inner": a type's identity across assemblies.</summary>
             public string KeyOf(TypeDefinitionHandle h)
             {
+                int token = MetadataTokens.GetToken(h);
+                if (_keys.TryGetValue(token, out var key)) return key!;
                 var td = Md.GetTypeDefinition(h);
                 var outer = td.GetDeclaringType();
-                if (!outer.IsNil) return KeyOf(outer) + "/" + Md.GetString(td.Name);
-                string ns = Md.GetString(td.Namespace);
-                return Name + "!" + (ns.Length == 0 ? "" : ns + ".") + Md.GetString(td.Name);
+                if (!outer.IsNil) key = KeyOf(outer) + "/" + Md.GetString(td.Name);
+                else
+                {
+                    string ns = Md.GetString(td.Namespace);
+                    key = Name + "!" + (ns.Length == 0 ? "" : ns + ".") + Md.GetString(td.Name);
+                }
+                _keys[token] = key;
+                return key;
             }
 
             public string? KeyOf(TypeReferenceHandle h)
             {
+                int token = MetadataTokens.GetToken(h);
+                if (_keys.TryGetValue(token, out var key)) return key;
                 var tr = Md.GetTypeReference(h);
                 var scope = tr.ResolutionScope;
                 string name = Md.GetString(tr.Name);
@@ -181,16 +226,22 @@ namespace BtfBindings.Compatibility
                 {
                     case HandleKind.TypeReference:
                         var outer = KeyOf((TypeReferenceHandle)scope);
-                        return outer == null ? null : outer + "/" + name;
+                        key = outer == null ? null : outer + "/" + name;
+                        break;
                     case HandleKind.AssemblyReference:
                         string ns = Md.GetString(tr.Namespace);
-                        return Md.GetString(Md.GetAssemblyReference((AssemblyReferenceHandle)scope).Name) + "!" + (ns.Length == 0 ? "" : ns + ".") + name;
+                        key = Md.GetString(Md.GetAssemblyReference((AssemblyReferenceHandle)scope).Name) + "!" + (ns.Length == 0 ? "" : ns + ".") + name;
+                        break;
                     case HandleKind.ModuleDefinition:
                         string ns2 = Md.GetString(tr.Namespace);
-                        return Name + "!" + (ns2.Length == 0 ? "" : ns2 + ".") + name;
+                        key = Name + "!" + (ns2.Length == 0 ? "" : ns2 + ".") + name;
+                        break;
                     default:
-                        return null;
+                        key = null;
+                        break;
                 }
+                _keys[token] = key;
+                return key;
             }
 
             public string? KeyOf(EntityHandle h) => h.Kind switch
@@ -199,6 +250,19 @@ namespace BtfBindings.Compatibility
                 HandleKind.TypeReference => KeyOf((TypeReferenceHandle)h),
                 _ => null,
             };
+
+            /// <summary>The type of this module with <paramref name="key"/>.</summary>
+            public bool TryFind(string key, out TypeDefinitionHandle handle)
+            {
+                if (_rows == null)
+                {
+                    _rows = new Dictionary<string, int>(StringComparer.Ordinal);
+                    foreach (var th in Md.TypeDefinitions) _rows[KeyOf(th)] = MetadataTokens.GetRowNumber(th);
+                }
+                bool found = _rows.TryGetValue(key, out int row);
+                handle = found ? MetadataTokens.TypeDefinitionHandle(row) : default;
+                return found;
+            }
 
             public bool IsRuntimeType(EntityHandle h, string name)
             {
@@ -214,63 +278,148 @@ namespace BtfBindings.Compatibility
                 }
                 return false;
             }
+
+            /// <summary>A generated struct/union: it implements the runtime's IBtfType.</summary>
+            public bool IsGenerated(TypeDefinitionHandle th)
+            {
+                foreach (var ih in Md.GetTypeDefinition(th).GetInterfaceImplementations())
+                    if (IsRuntimeType(Md.GetInterfaceImplementation(ih).Interface, "IBtfType")) return true;
+                return false;
+            }
+
+            /// <summary>The method of <paramref name="td"/> named <paramref name="name"/> that has a body, if any.</summary>
+            public bool TryMethod(TypeDefinition td, string name, out MethodDefinition method)
+            {
+                foreach (var mh in td.GetMethods())
+                {
+                    method = Md.GetMethodDefinition(mh);
+                    if (Md.StringComparer.Equals(method.Name, name)) return true;
+                }
+                method = default;
+                return false;
+            }
         }
 
         // A generated enum: kernel name and its enumerators' constants (first name per value, as declared).
         private sealed class GenEnum
         {
             public string Name = "";
-            public List<(long value, string name)> Values = new List<(long, string)>();
+            public readonly List<EnumValue> Values = new List<EnumValue>();
         }
 
-        // The generated types of every module read, by key.
+        private sealed class EnumValue
+        {
+            public EnumValue(long value, string name) { Value = value; Name = name; }
+            public readonly long Value;
+            public readonly string Name;
+        }
+
+        // The generated types of the modules read, looked up by key when the code first touches them.
         private sealed class Catalog
         {
-            public readonly Dictionary<string, Gen> Generated = new Dictionary<string, Gen>(StringComparer.Ordinal);
-            public readonly Dictionary<string, string> Views = new Dictionary<string, string>(StringComparer.Ordinal); // View key -> its type's key
-            public readonly Dictionary<string, GenEnum> Enums = new Dictionary<string, GenEnum>(StringComparer.Ordinal);
+            private readonly List<Module> _modules = new List<Module>();
+            private readonly Dictionary<string, Gen?> _generated = new Dictionary<string, Gen?>(StringComparer.Ordinal);
+            private readonly Dictionary<string, string?> _views = new Dictionary<string, string?>(StringComparer.Ordinal); // View key -> its type's key
+            private readonly Dictionary<string, GenEnum?> _enums = new Dictionary<string, GenEnum?>(StringComparer.Ordinal);
+            private readonly HashSet<Module> _anonymousNamed = new HashSet<Module>();
+            private readonly SortedSet<string> _sources = new SortedSet<string>(StringComparer.Ordinal);
 
+            /// <summary>How many generated struct/union types the modules hold.</summary>
+            public int GeneratedCount { get; private set; }
+
+            public string[] Sources() => _sources.ToArray();
+
+            // Counts the module's generated types and notes their sources; their layouts are read when used.
             public void Add(Module m)
             {
-                var md = m.Md;
-                var found = new List<(TypeDefinitionHandle, string)>();
-                foreach (var th in md.TypeDefinitions)
+                _modules.Add(m);
+                foreach (var th in m.Md.TypeDefinitions)
                 {
+                    if (!m.IsGenerated(th)) continue;
+                    GeneratedCount++;
+                    if (LayoutText.TryFind(m, th, out var text) && text.Value(3) is { Length: > 0 } source) _sources.Add(source);
+                }
+            }
+
+            /// <summary>The generated struct/union with <paramref name="key"/>, or null.</summary>
+            public Gen? Generated(string key)
+            {
+                if (_generated.TryGetValue(key, out var g)) return g;
+                g = null;
+                if (Find(key, out var m, out var th) && m.IsGenerated(th))
+                {
+                    g = new Gen { KernelName = m.Md.GetString(m.Md.GetTypeDefinition(th).Name) };
+                    if (LayoutText.TryFind(m, th, out var text)) text.ReadInto(g);
+                }
+                _generated[key] = g;
+                return g;
+            }
+
+            /// <summary>The key of the generated type whose View has <paramref name="key"/>, or null.</summary>
+            public string? ViewOf(string key)
+            {
+                if (_views.TryGetValue(key, out var owner)) return owner;
+                owner = null;
+                const string suffix = "/View";
+                if (key.EndsWith(suffix, StringComparison.Ordinal) && Generated(key.Substring(0, key.Length - suffix.Length)) != null && Find(key, out _, out _))
+                    owner = key.Substring(0, key.Length - suffix.Length);
+                _views[key] = owner;
+                return owner;
+            }
+
+            /// <summary>
+            /// The generated enum with <paramref name="key"/>, or null: an enum type beside a <c>BtfEnumLayouts</c> class that
+            /// has a <c>Create_&lt;name&gt;</c> method for it.
+            /// </summary>
+            public GenEnum? Enum(string key)
+            {
+                if (_enums.TryGetValue(key, out var e)) return e;
+                e = null;
+                if (Find(key, out var m, out var th))
+                {
+                    var md = m.Md;
                     var td = md.GetTypeDefinition(th);
-                    foreach (var ih in td.GetInterfaceImplementations())
+                    var outer = td.GetDeclaringType();
+                    string name = md.GetString(td.Name);
+                    if (!outer.IsNil && IsEnum(md, td) && m.TryFind(m.KeyOf(outer) + "/BtfEnumLayouts", out var layouts)
+                        && m.TryMethod(md.GetTypeDefinition(layouts), "Create_" + name, out _))
+                        e = ReadEnum(md, td, name);
+                }
+                _enums[key] = e;
+                return e;
+            }
+
+            /// <summary>Where the anonymous type <paramref name="key"/> is held: the (first) generated field of that type.</summary>
+            public (string parent, string field)? AnonymousIn(string key, Gen g)
+            {
+                if (g.AnonymousIn != null || !Find(key, out var m, out _) || !_anonymousNamed.Add(m)) return g.AnonymousIn;
+                var types = new SignatureTypes(m);
+                foreach (var th in m.Md.TypeDefinitions)
+                {
+                    if (!m.IsGenerated(th)) continue;
+                    string parent = m.KeyOf(th);
+                    foreach (var fh in m.Md.GetTypeDefinition(th).GetFields())
                     {
-                        if (!m.IsRuntimeType(md.GetInterfaceImplementation(ih).Interface, "IBtfType")) continue;
-                        var g = new Gen { KernelName = md.GetString(td.Name) };
-                        ReadLayout(m, td, g);
-                        string key = m.KeyOf(th);
-                        Generated[key] = g;
-                        found.Add((th, key));
-                        foreach (var nh in td.GetNestedTypes())
-                            if (md.GetString(md.GetTypeDefinition(nh).Name) == "View") Views[m.KeyOf(nh)] = key;
-                        break;
-                    }
-                    // Generated enums sit beside a BtfEnumLayouts class with a Create_<name> method per enum.
-                    if (md.GetString(td.Name) == "BtfEnumLayouts" && td.GetDeclaringType() is var outer && !outer.IsNil)
-                    {
-                        var creates = new HashSet<string>(td.GetMethods().Select(x => md.GetString(md.GetMethodDefinition(x).Name)).Where(n => n.StartsWith("Create_", StringComparison.Ordinal)).Select(n => n.Substring(7)));
-                        foreach (var nh in md.GetTypeDefinition(outer).GetNestedTypes())
-                        {
-                            var nt = md.GetTypeDefinition(nh);
-                            string n = md.GetString(nt.Name);
-                            if (creates.Contains(n) && IsEnum(md, nt)) Enums[m.KeyOf(nh)] = ReadEnum(md, nt, n);
-                        }
+                        var f = m.Md.GetFieldDefinition(fh);
+                        var t = f.DecodeSignature(types, null);
+                        if (t != null && t != parent && Generated(t) is { Anonymous: true, AnonymousIn: null } inner)
+                            inner.AnonymousIn = (parent, m.Md.GetString(f.Name));
                     }
                 }
-                // Anonymous types are named through the (single) generated field of that type.
-                var types = new SignatureTypes(m);
-                foreach (var (th, key) in found)
-                    foreach (var fh in md.GetTypeDefinition(th).GetFields())
+                return g.AnonymousIn;
+            }
+
+            private bool Find(string key, out Module module, out TypeDefinitionHandle th)
+            {
+                int bang = key.IndexOf('!');
+                foreach (var m in _modules)
+                    if (bang > 0 && m.Name.Length == bang && string.CompareOrdinal(m.Name, 0, key, 0, bang) == 0)
                     {
-                        var f = md.GetFieldDefinition(fh);
-                        var t = f.DecodeSignature(types, null);
-                        if (t != null && t != key && Generated.TryGetValue(t, out var inner) && inner.KernelName.Length == 0 && inner.AnonymousIn == null)
-                            inner.AnonymousIn = (key, md.GetString(f.Name));
+                        module = m;
+                        return m.TryFind(key, out th);
                     }
+                module = null!; th = default;
+                return false;
             }
 
             private static bool IsEnum(MetadataReader md, TypeDefinition t)
@@ -299,36 +448,127 @@ namespace BtfBindings.Compatibility
                         ConstantTypeCode.UInt64 => unchecked((long)r.ReadUInt64()),
                         _ => null,
                     };
-                    if (v.HasValue) e.Values.Add((v.Value, md.GetString(f.Name)));
+                    if (v.HasValue) e.Values.Add(new EnumValue(v.Value, md.GetString(f.Name)));
                 }
                 return e;
             }
+        }
 
-            // The static constructor passes the encoded layout to BtfTypeLayout.Decode: its first ldstr that parses as one.
-            private static void ReadLayout(Module m, TypeDefinition td, Gen g)
+        /// <summary>
+        /// The encoded layout a generated type's static constructor passes to <c>BtfTypeLayout.Decode</c> (its first
+        /// <c>ldstr</c> that has the format), read in place from the #US heap: tens of KB per type, which are not made into
+        /// strings for the types the code does not touch.
+        /// </summary>
+        private readonly unsafe struct LayoutText
+        {
+            private readonly byte* _text; // UTF-16LE
+            private readonly int _length; // in chars
+
+            private LayoutText(byte* text, int length) { _text = text; _length = length; }
+
+            public static bool TryFind(Module m, TypeDefinitionHandle th, out LayoutText layout)
             {
-                foreach (var mh in td.GetMethods())
-                {
-                    var md = m.Md.GetMethodDefinition(mh);
-                    if (m.Md.GetString(md.Name) != ".cctor" || md.RelativeVirtualAddress == 0) continue;
-                    foreach (var ins in Il.Decode(m.Pe.GetMethodBody(md.RelativeVirtualAddress).GetILBytes()))
-                    {
-                        if (ins.Op != 0x72) continue; // ldstr
-                        if (TryParseLayout(m.Md.GetUserString(MetadataTokens.UserStringHandle(ins.Operand)), g)) return;
-                    }
-                }
+                layout = default;
+                var md = m.Md;
+                if (!m.TryMethod(md.GetTypeDefinition(th), ".cctor", out var cctor) || cctor.RelativeVirtualAddress == 0) return false;
+                var il = m.Pe.GetMethodBody(cctor.RelativeVirtualAddress).GetILReader();
+                var code = new ReadOnlySpan<byte>(il.StartPointer, il.Length);
+                for (int at = 0; Il.TryNext(code, ref at, out var ins);)
+                    if (ins.Op == 0x72 && TryRead(md, ins.Operand, out layout) && layout.IsLayout()) return true; // ldstr
+                layout = default;
+                return false;
             }
 
-            // BtfTypeLayout.Decode's format: name, kind, size, source, pointer size, by-typedef, count, then 11 values per field.
-            private static bool TryParseLayout(string s, Gen g)
+            // A user string by its token, bounds-checked (the token comes from IL that may be hostile).
+            private static bool TryRead(MetadataReader md, int token, out LayoutText text)
             {
-                var v = s.Split('\0');
-                if (v.Length < 7 || !int.TryParse(v[6], out int n) || n < 0 || v.Length != 7 + 11 * n) return false;
-                g.KernelName = v[0];
-                g.Source = v[3];
-                g.Fields = new HashSet<string>(StringComparer.Ordinal);
-                for (int i = 0; i < n; i++) g.Fields.Add(v[7 + 11 * i]);
+                text = default;
+                int offset = token & 0xFFFFFF, size = md.GetHeapSize(HeapIndex.UserString);
+                if ((token >> 24) != 0x70 || offset <= 0 || offset >= size) return false;
+                var r = new BlobReader(md.MetadataPointer + md.GetHeapMetadataOffset(HeapIndex.UserString) + offset, size - offset);
+                if (!r.TryReadCompressedInteger(out int bytes) || bytes > r.RemainingBytes) return false;
+                text = new LayoutText(r.CurrentPointer, bytes / 2); // the odd last byte is a flag
                 return true;
+            }
+
+            private char At(int i) => (char)(_text[2 * i] | _text[2 * i + 1] << 8);
+
+            // BtfTypeLayout.Decode's format: name, kind, size, source, pointer size, by-typedef, count, then 11 values per field.
+            private bool IsLayout()
+            {
+                int values = 1;
+                for (int i = 0; i < _length; i++) if (At(i) == '\0') values++;
+                return values >= 7 && TryCount(out int n) && values == 7 + 11L * n;
+            }
+
+            private bool TryCount(out int n)
+            {
+                n = 0;
+                int start = Start(6), end = End(start);
+                if (start < 0 || end == start || end - start > 9) return false;
+                for (int i = start; i < end; i++)
+                {
+                    char c = At(i);
+                    if (c < '0' || c > '9') return false;
+                    n = n * 10 + (c - '0');
+                }
+                return true;
+            }
+
+            private int Start(int index)
+            {
+                int i = 0;
+                for (int v = 0; v < index; v++)
+                {
+                    while (i < _length && At(i) != '\0') i++;
+                    if (i == _length) return -1;
+                    i++;
+                }
+                return i;
+            }
+
+            private int End(int start)
+            {
+                int i = start;
+                while (i < _length && At(i) != '\0') i++;
+                return i;
+            }
+
+            private string Text(int start, int end)
+            {
+                int n = end - start;
+                if (n == 0) return "";
+                if (n > 256) // names are short; a long value is rare
+                {
+                    var heap = new char[n];
+                    for (int i = 0; i < n; i++) heap[i] = At(start + i);
+                    return new string(heap);
+                }
+                char* chars = stackalloc char[n];
+                for (int i = 0; i < n; i++) chars[i] = At(start + i);
+                return new string(chars, 0, n);
+            }
+
+            /// <summary>Value <paramref name="index"/>, or null when there are fewer.</summary>
+            public string? Value(int index)
+            {
+                int start = Start(index);
+                return start < 0 ? null : Text(start, End(start));
+            }
+
+            /// <summary>The kernel name, the source and the field names (one pass).</summary>
+            public void ReadInto(Gen g)
+            {
+                g.Fields = new HashSet<string>(StringComparer.Ordinal);
+                int v = 0;
+                for (int start = 0; start <= _length; v++)
+                {
+                    int end = End(start);
+                    if (v == 0) g.KernelName = Text(start, end);
+                    else if (v == 3) g.Source = Text(start, end);
+                    else if (v >= 7 && (v - 7) % 11 == 0) g.Fields.Add(Text(start, end));
+                    start = end + 1;
+                }
             }
         }
 
@@ -340,6 +580,9 @@ namespace BtfBindings.Compatibility
             private readonly Catalog _c;
             public readonly Dictionary<CompatUse, string> SourceOf = new Dictionary<CompatUse, string>();
             private readonly SignatureTypes _types;
+            private readonly Dictionary<int, string?> _owners = new Dictionary<int, string?>(); // member token -> its type's key
+            private Il.Instruction[] _code = new Il.Instruction[256]; // the method being scanned, reused
+            private int _count;
 
             public Scanner(Module main, Catalog catalog, MetadataReader? pdb)
             {
@@ -357,28 +600,41 @@ namespace BtfBindings.Compatibility
                 public bool Guard; // a View's Has_x or Exists("x"): the check, not a use
             }
 
+            // Where a use is: the method's name and sequence points, made when the method's first use is found.
+            private sealed class SiteContext
+            {
+                public MethodDefinitionHandle Handle;
+                public string? Name;
+                public SequencePointCollection Points;
+                public bool HasPoints, PointsRead;
+            }
+
             public List<(CompatUse, CompatUseSite)> Run()
             {
                 var uses = new List<(CompatUse, CompatUseSite)>();
+                var site = new SiteContext();
                 foreach (var th in _md.TypeDefinitions)
                 {
                     if (IsGeneratedCode(th)) continue;
-                    var td = _md.GetTypeDefinition(th);
-                    string typeName = FullName(th);
-                    foreach (var mh in td.GetMethods())
+                    foreach (var mh in _md.GetTypeDefinition(th).GetMethods())
                     {
                         var m = _md.GetMethodDefinition(mh);
                         if (m.RelativeVirtualAddress == 0) continue;
-                        ScanMethod(mh, typeName + "." + _md.GetString(m.Name), _m.Pe.GetMethodBody(m.RelativeVirtualAddress).GetILBytes(), uses);
+                        var il = _m.Pe.GetMethodBody(m.RelativeVirtualAddress).GetILReader();
+                        _count = Il.Decode(Span(il), ref _code);
+                        site.Handle = mh; site.Name = null; site.HasPoints = false; site.PointsRead = false;
+                        ScanMethod(site, uses);
                     }
                 }
                 return uses;
             }
 
+            private static unsafe ReadOnlySpan<byte> Span(BlobReader r) => new ReadOnlySpan<byte>(r.StartPointer, r.Length);
+
             private bool IsGeneratedCode(TypeDefinitionHandle th)
             {
                 for (var t = th; !t.IsNil; t = _md.GetTypeDefinition(t).GetDeclaringType())
-                    if (_c.Generated.ContainsKey(_m.KeyOf(t)) || _md.GetString(_md.GetTypeDefinition(t).Name) == "BtfEnumLayouts") return true;
+                    if (_m.IsGenerated(t) || _md.StringComparer.Equals(_md.GetTypeDefinition(t).Name, "BtfEnumLayouts")) return true;
                 return false;
             }
 
@@ -392,55 +648,49 @@ namespace BtfBindings.Compatibility
                 return ns.Length == 0 ? name : ns + "." + name;
             }
 
-            private void ScanMethod(MethodDefinitionHandle mh, string method, byte[]? il, List<(CompatUse, CompatUseSite)> uses)
+            private void ScanMethod(SiteContext method, List<(CompatUse, CompatUseSite)> uses)
             {
-                if (il == null) return;
-                var code = Il.Decode(il);
-                SequencePointCollection? points = null;
-                if (_pdb != null)
-                {
-                    try { points = _pdb.GetMethodDebugInformation(mh.ToDebugInformationHandle()).GetSequencePoints(); }
-                    catch (BadImageFormatException) { points = null; }
-                }
+                var code = _code;
+                int count = _count;
                 // The chain so far: the path from its root, and where it can continue.
                 string? root = null, path = null, source = null;
                 Access last = default;
                 int chainEnd = -1, chainStart = 0, first = uses.Count;
-                var guards = new List<(string path, int offset)>();
+                List<(string path, int offset)>? guards = null;
                 void Flush()
                 {
                     if (root == null) return;
                     if (last.Guard)
                     {
-                        guards.Add((root + "." + path, code[chainStart].Offset));
+                        (guards ??= new List<(string, int)>()).Add((root + "." + path, code[chainStart].Offset));
                         root = null; path = null; chainEnd = -1;
                         return;
                     }
                     var use = new CompatUse(CompatUseKind.Field, root, path, last.Kind);
-                    uses.Add((use, Site(method, code[chainStart].Offset, points)));
+                    uses.Add((use, Site(method, code[chainStart].Offset)));
                     if (source != null && !SourceOf.ContainsKey(use)) SourceOf[use] = source;
                     root = null; path = null; chainEnd = -1;
                 }
-                for (int k = 0; k < code.Count; k++)
+                for (int k = 0; k < count; k++)
                 {
                     var ins = code[k];
-                    if (TryEnumValue(code, k, out var enumUse))
+                    if (TryEnumValue(k, out var enumUse))
                     {
                         Flush();
-                        uses.Add((enumUse!, Site(method, ins.Offset, points)));
+                        uses.Add((enumUse!, Site(method, ins.Offset)));
                         continue;
                     }
-                    if (!TryAccess(code, k, out var a))
+                    if (!TryAccess(k, out var a))
                     {
                         // A chain continues over the spill of a view into a temporary: stloc N; ldloca N.
-                        if (root != null && k == chainEnd + 1 && k + 1 < code.Count && Il.StoresLocal(ins, out int slot) && Il.LoadsLocalAddress(code[k + 1], slot))
+                        if (root != null && k == chainEnd + 1 && k + 1 < count && Il.StoresLocal(ins, out int slot) && Il.LoadsLocalAddress(code[k + 1], slot))
                         {
                             chainEnd = k + 1;
                             k++;
                             continue;
                         }
                         // ... and over the name an Exists("x") check passes.
-                        if (root != null && k == chainEnd + 1 && ins.Op == 0x72 && k + 1 < code.Count && IsViewExists(code[k + 1]))
+                        if (root != null && k == chainEnd + 1 && ins.Op == 0x72 && k + 1 < count && IsViewExists(code[k + 1]))
                         {
                             chainEnd = k;
                             continue;
@@ -461,6 +711,7 @@ namespace BtfBindings.Compatibility
                     if (a.Result == null) Flush();
                 }
                 Flush();
+                if (guards == null) return;
                 // A view use after a check of the same member path in the same method counts as guarded (the guard's
                 // control flow is not followed: the build's analyzer does that at the use site).
                 for (int u = first; u < uses.Count; u++)
@@ -472,29 +723,30 @@ namespace BtfBindings.Compatibility
                 }
             }
 
-            // A method or field token: its declaring type's key, name and (for methods) signature.
-            private bool Member(int token, out string? owner, out string name, out EntityHandle handle)
+            // A method or field token: its declaring type's key (cached per token) and name.
+            private bool Member(int token, out string? owner, out StringHandle name, out EntityHandle handle)
             {
                 handle = MetadataTokens.EntityHandle(token);
-                owner = null; name = "";
+                owner = null; name = default;
                 switch (handle.Kind)
                 {
                     case HandleKind.FieldDefinition:
                         {
                             var f = _md.GetFieldDefinition((FieldDefinitionHandle)handle);
-                            owner = _m.KeyOf(f.GetDeclaringType()); name = _md.GetString(f.Name);
+                            owner = _m.KeyOf(f.GetDeclaringType()); name = f.Name;
                             return true;
                         }
                     case HandleKind.MethodDefinition:
                         {
                             var m = _md.GetMethodDefinition((MethodDefinitionHandle)handle);
-                            owner = _m.KeyOf(m.GetDeclaringType()); name = _md.GetString(m.Name);
+                            owner = _m.KeyOf(m.GetDeclaringType()); name = m.Name;
                             return true;
                         }
                     case HandleKind.MemberReference:
                         {
-                            var r = _md.GetMemberReference((MemberReferenceHandle)handle);
-                            owner = _m.KeyOf(r.Parent); name = _md.GetString(r.Name);
+                            if (!_owners.TryGetValue(token, out owner))
+                                _owners[token] = owner = _m.KeyOf(_md.GetMemberReference((MemberReferenceHandle)handle).Parent);
+                            name = _md.GetMemberReference((MemberReferenceHandle)handle).Name;
                             return owner != null;
                         }
                     default:
@@ -517,7 +769,8 @@ namespace BtfBindings.Compatibility
             };
 
             private bool IsViewExists(Il.Instruction ins)
-                => (ins.Op == 0x28 || ins.Op == 0x6F) && Member(ins.Operand, out var owner, out var name, out _) && owner != null && _c.Views.ContainsKey(owner) && name == "Exists";
+                => (ins.Op == 0x28 || ins.Op == 0x6F) && Member(ins.Operand, out var owner, out var name, out _) && owner != null && _c.ViewOf(owner) != null
+                   && _md.StringComparer.Equals(name, "Exists");
 
             // The rooted (named) type and path of member m of generated type t, through the fields holding anonymous types.
             private bool Root(string t, string member, out string? root, out string? path, out string? source)
@@ -526,9 +779,9 @@ namespace BtfBindings.Compatibility
                 source = null;
                 for (int depth = 0; depth < 32; depth++)
                 {
-                    var g = _c.Generated[t];
-                    if (g.KernelName.Length > 0) { root = g.KernelName; source = g.Source; return true; }
-                    if (g.AnonymousIn is not { } up) break;
+                    var g = _c.Generated(t)!;
+                    if (!g.Anonymous) { root = g.KernelName; source = g.Source; return true; }
+                    if (_c.AnonymousIn(t, g) is not { } up) break;
                     path = up.field + "." + path;
                     t = up.parent;
                 }
@@ -536,37 +789,40 @@ namespace BtfBindings.Compatibility
                 return false;
             }
 
-            private bool TryAccess(List<Il.Instruction> code, int k, out Access a)
+            private bool TryAccess(int k, out Access a)
             {
                 a = default;
-                var ins = code[k];
+                var ins = _code[k];
                 switch (ins.Op)
                 {
                     case 0x7B: case 0x7C: case 0x7D: // ldfld, ldflda, stfld
                         {
-                            if (!Member(ins.Operand, out var owner, out var name, out var h) || owner == null || !_c.Generated.TryGetValue(owner, out var g)) return false;
+                            if (!Member(ins.Operand, out var owner, out var fname, out var h) || owner == null || !(_c.Generated(owner) is { } g)) return false;
+                            string name = _md.GetString(fname);
                             if (g.Fields != null && !g.Fields.Contains(name)) return false;
                             a.Owner = owner; a.Member = name; a.Kind = CompatAccess.Plain;
-                            if (ins.Op != 0x7D && FieldType(h) is string t && _c.Generated.ContainsKey(t)) a.Result = t;
+                            if (ins.Op != 0x7D && FieldType(h) is string t && _c.Generated(t) != null) a.Result = t;
                             return true;
                         }
                     case 0x28: case 0x6F: // call, callvirt
                         {
-                            if (!Member(ins.Operand, out var declaring, out var mname, out var h) || declaring == null) return false;
-                            if (mname == "Exists" && k > 0 && code[k - 1].Op == 0x72 && _c.Views.TryGetValue(declaring, out var checkedView))
+                            if (!Member(ins.Operand, out var declaring, out var mhandle, out var h) || declaring == null) return false;
+                            string? viewOf = _c.ViewOf(declaring);
+                            if (viewOf == null && _c.Generated(declaring) == null) return false;
+                            string mname = _md.GetString(mhandle);
+                            if (mname == "Exists" && k > 0 && _code[k - 1].Op == 0x72 && viewOf != null)
                             {
-                                a.Owner = checkedView; a.Kind = CompatAccess.View; a.Guard = true;
-                                a.Member = _md.GetUserString(MetadataTokens.UserStringHandle(code[k - 1].Operand));
+                                a.Owner = viewOf; a.Kind = CompatAccess.View; a.Guard = true;
+                                a.Member = _md.GetUserString(MetadataTokens.UserStringHandle(_code[k - 1].Operand));
                                 return true;
                             }
                             bool getter = mname.StartsWith("get_", StringComparison.Ordinal);
                             if (!getter && !mname.StartsWith("set_", StringComparison.Ordinal)) return false;
                             string name = mname.Substring(4);
                             string owner;
-                            if (_c.Views.TryGetValue(declaring, out var viewOf)) { owner = viewOf; a.Kind = CompatAccess.View; }
-                            else if (_c.Generated.ContainsKey(declaring)) { owner = declaring; a.Kind = CompatAccess.Plain; }
-                            else return false;
-                            var g = _c.Generated[owner];
+                            if (viewOf != null) { owner = viewOf; a.Kind = CompatAccess.View; }
+                            else { owner = declaring; a.Kind = CompatAccess.Plain; }
+                            var g = _c.Generated(owner)!;
                             if (getter && a.Kind == CompatAccess.View && name.StartsWith("Has_", StringComparison.Ordinal) && (g.Fields == null || g.Fields.Contains(name.Substring(4))))
                             {
                                 a.Owner = owner; a.Member = name.Substring(4); a.Guard = true;
@@ -574,7 +830,7 @@ namespace BtfBindings.Compatibility
                             }
                             if (g.Fields != null ? !g.Fields.Contains(name) : name.StartsWith("Has_", StringComparison.Ordinal)) return false;
                             a.Owner = owner; a.Member = name;
-                            if (getter && a.Kind == CompatAccess.View && ReturnType(h) is string ret && _c.Views.TryGetValue(ret, out var inner)) a.Result = inner;
+                            if (getter && a.Kind == CompatAccess.View && ReturnType(h) is string ret && _c.ViewOf(ret) is { } inner) a.Result = inner;
                             return true;
                         }
                     default:
@@ -583,10 +839,10 @@ namespace BtfBindings.Compatibility
             }
 
             // kernel.ValueOf(E.X) / EnumValueExists(E.X) / TryValueOf(E.X, out v): the constant before the call (or before the out argument).
-            private bool TryEnumValue(List<Il.Instruction> code, int k, out CompatUse? use)
+            private bool TryEnumValue(int k, out CompatUse? use)
             {
                 use = null;
-                var ins = code[k];
+                var ins = _code[k];
                 if (ins.Op != 0x28 && ins.Op != 0x6F) return false;
                 var h = MetadataTokens.EntityHandle(ins.Operand);
                 if (h.Kind != HandleKind.MethodSpecification) return false;
@@ -598,27 +854,39 @@ namespace BtfBindings.Compatibility
                 int back = name switch { "ValueOf" => 1, "EnumValueExists" => 1, "TryValueOf" => 2, _ => 0 };
                 if (back == 0 || k - back < 0) return false;
                 var args = spec.DecodeSignature(_types, null);
-                if (args.Length != 1 || args[0] is not string key || !_c.Enums.TryGetValue(key, out var e)) return false;
-                if (!Il.TryConstant(code[k - back], out long value)) return false;
-                foreach (var (v, n) in e.Values)
-                    if (v == value) { use = new CompatUse(CompatUseKind.EnumValue, e.Name, n, CompatAccess.View); return true; } // the first with the value (aliases share it)
+                if (args.Length != 1 || args[0] is not string key || !(_c.Enum(key) is { } e)) return false;
+                if (!Il.TryConstant(_code[k - back], out long value)) return false;
+                foreach (var v in e.Values)
+                    if (v.Value == value) { use = new CompatUse(CompatUseKind.EnumValue, e.Name, v.Name, CompatAccess.View); return true; } // the first with the value (aliases share it)
                 return false;
             }
 
-            private CompatUseSite Site(string method, int offset, SequencePointCollection? points)
+            private CompatUseSite Site(SiteContext method, int offset)
             {
-                if (points is SequencePointCollection sps && _pdb != null)
+                if (method.Name == null)
                 {
-                    SequencePoint? best = null;
-                    foreach (var sp in sps)
+                    var m = _md.GetMethodDefinition(method.Handle);
+                    method.Name = FullName(m.GetDeclaringType()) + "." + _md.GetString(m.Name);
+                }
+                if (_pdb != null && !method.PointsRead)
+                {
+                    method.PointsRead = true;
+                    try { method.Points = _pdb.GetMethodDebugInformation(method.Handle.ToDebugInformationHandle()).GetSequencePoints(); method.HasPoints = true; }
+                    catch (BadImageFormatException) { method.HasPoints = false; }
+                }
+                if (method.HasPoints && _pdb != null)
+                {
+                    bool found = false;
+                    SequencePoint best = default;
+                    foreach (var sp in method.Points)
                     {
                         if (sp.IsHidden || sp.Offset > offset) continue;
-                        if (best == null || sp.Offset >= best.Value.Offset) best = sp;
+                        if (!found || sp.Offset >= best.Offset) { best = sp; found = true; }
                     }
-                    if (best is SequencePoint b)
-                        return new CompatUseSite(method, offset, _pdb.GetString(_pdb.GetDocument(b.Document).Name), b.StartLine);
+                    if (found)
+                        return new CompatUseSite(method.Name, offset, _pdb.GetString(_pdb.GetDocument(best.Document).Name), best.StartLine);
                 }
-                return new CompatUseSite(method, offset);
+                return new CompatUseSite(method.Name, offset);
             }
         }
 
@@ -658,37 +926,49 @@ namespace BtfBindings.Compatibility
                 public long Wide { get; }
             }
 
-            public static List<Instruction> Decode(byte[]? il)
+            /// <summary>
+            /// Decodes <paramref name="il"/> into <paramref name="buffer"/> (grown as needed, reused across methods) and
+            /// returns the count; malformed code ends the list where it stops making sense rather than being misread.
+            /// </summary>
+            public static int Decode(ReadOnlySpan<byte> il, ref Instruction[] buffer)
             {
-                var list = new List<Instruction>();
-                if (il == null) return list;
-                int i = 0;
-                while (i < il.Length)
+                int count = 0;
+                for (int at = 0; TryNext(il, ref at, out var ins);)
                 {
-                    int start = i;
-                    int op = il[i++];
-                    if (op == 0xFE)
-                    {
-                        if (i >= il.Length) break;
-                        op = 0xFE00 | il[i++];
-                    }
-                    int size = OperandSize(op, il, i);
-                    if (size < 0 || i + size > il.Length) break; // malformed: stop rather than misread
-                    long operand = size switch
-                    {
-                        1 => op == 0x1F ? (sbyte)il[i] : il[i],
-                        2 => BitConverter.ToUInt16(il, i),
-                        4 => BitConverter.ToInt32(il, i),
-                        8 => BitConverter.ToInt64(il, i),
-                        _ => 0,
-                    };
-                    list.Add(new Instruction(start, op, operand));
-                    i += size;
+                    if (count == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2);
+                    buffer[count++] = ins;
                 }
-                return list;
+                return count;
             }
 
-            private static int OperandSize(int op, byte[] il, int at)
+            /// <summary>The instruction at <paramref name="at"/>, which moves past it; false at the end or on malformed code.</summary>
+            public static bool TryNext(ReadOnlySpan<byte> il, ref int at, out Instruction ins)
+            {
+                ins = default;
+                int i = at;
+                if (i >= il.Length) return false;
+                int op = il[i++];
+                if (op == 0xFE)
+                {
+                    if (i >= il.Length) return false;
+                    op = 0xFE00 | il[i++];
+                }
+                int size = OperandSize(op, il, i);
+                if (size < 0 || size > il.Length - i) return false;
+                long operand = size switch
+                {
+                    1 => op == 0x1F ? (sbyte)il[i] : il[i],
+                    2 => BinaryPrimitives.ReadUInt16LittleEndian(il.Slice(i)),
+                    4 => BinaryPrimitives.ReadInt32LittleEndian(il.Slice(i)),
+                    8 => BinaryPrimitives.ReadInt64LittleEndian(il.Slice(i)),
+                    _ => 0,
+                };
+                ins = new Instruction(at, op, operand);
+                at = i + size;
+                return true;
+            }
+
+            private static int OperandSize(int op, ReadOnlySpan<byte> il, int at)
             {
                 switch (op)
                 {
@@ -700,7 +980,7 @@ namespace BtfBindings.Compatibility
                     case 0x21: case 0x23: return 8;
                     case 0x45:
                         if (at + 4 > il.Length) return -1;
-                        long n = BitConverter.ToUInt32(il, at);
+                        long n = BinaryPrimitives.ReadUInt32LittleEndian(il.Slice(at));
                         return n > (il.Length - at) / 4 ? -1 : 4 + (int)n * 4;
                     case 0xFE06: case 0xFE07: case 0xFE15: case 0xFE16: case 0xFE1C: return 4;
                     case 0xFE09: case 0xFE0A: case 0xFE0B: case 0xFE0C: case 0xFE0D: case 0xFE0E: return 2;
