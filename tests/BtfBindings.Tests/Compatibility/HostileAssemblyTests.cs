@@ -94,6 +94,44 @@ namespace BtfBindings.Tests.Compatibility
             Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 16 << 20, "the scan allocated " + (GC.GetAllocatedBytesForCurrentThread() - before) + " bytes");
         }
 
+        /// <summary>The count check passes real signatures (encoded by System.Reflection.Metadata's own encoder) and stops only
+        /// counts the blob cannot hold: a generic parameter count reserves nothing and may exceed the blob.</summary>
+        [Fact]
+        public void Signature_count_check_passes_real_signatures_and_stops_impossible_counts()
+        {
+            var generic = new BlobBuilder(); // static void M<T0..T9>()
+            new BlobEncoder(generic).MethodSignature(genericParameterCount: 10).Parameters(0, r => r.Void(), p => { });
+            var rich = new BlobBuilder(); // instance int M(ref G<int, string>, int[,], T0*, delegate*<int, void>)
+            new BlobEncoder(rich).MethodSignature(isInstanceMethod: true).Parameters(4, r => r.Type().Int32(), p =>
+            {
+                var g = p.AddParameter().Type(isByRef: true).GenericInstantiation(MetadataTokens.TypeReferenceHandle(1), 2, isValueType: false);
+                g.AddArgument().Int32();
+                g.AddArgument().String();
+                p.AddParameter().Type().Array(e => e.Int32(), s => s.Shape(2, ImmutableArrayOf(3, 4), ImmutableArrayOf(0, -1)));
+                p.AddParameter().Type().Pointer().GenericMethodTypeParameter(0);
+                p.AddParameter().Type().FunctionPointer().Parameters(1, r => r.Void(), q => q.AddParameter().Type().Int32());
+            });
+            var field = new BlobBuilder(); // G<int[]> f
+            var fg = new BlobEncoder(field).FieldSignature().GenericInstantiation(MetadataTokens.TypeReferenceHandle(2), 1, isValueType: true);
+            fg.AddArgument().SZArray().Int32();
+            foreach (var b in new[] { generic, rich, field }) Assert.True(Fits(b.ToArray()), BitConverter.ToString(b.ToArray()));
+
+            Assert.False(Fits(new byte[] { 0x00, 0xDF, 0xFF, 0xFF, 0xFF, 0x01 })); // 2^29 - 1 parameters in one byte
+            Assert.False(Fits(new byte[] { 0x0A, 0x05, 0x08 }));                   // five generic arguments, one given
+            Assert.False(Fits(new byte[] { 0x06, 0x15, 0x12, 0x05, 0x40, 0x00 })); // field G<...> of 0x4000 arguments
+        }
+
+        private static System.Collections.Immutable.ImmutableArray<int> ImmutableArrayOf(params int[] v) => System.Collections.Immutable.ImmutableArray.Create(v);
+
+        private static unsafe bool Fits(byte[] blob)
+        {
+            fixed (byte* p = blob)
+            {
+                var r = new BlobReader(p, blob.Length);
+                return AssemblyUseScanner.SignatureCounts.Fit(ref r);
+            }
+        }
+
         [Fact]
         public void A_method_body_rva_outside_the_image_is_a_bad_image()
         {

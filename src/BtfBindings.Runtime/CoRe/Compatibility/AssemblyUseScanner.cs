@@ -1093,7 +1093,7 @@ namespace BtfBindings.Compatibility
 
             private static bool Method(ref BlobReader r, byte header, int depth)
             {
-                if ((header & 0x10) != 0 && !Count(ref r, out _)) return false; // generic parameter count
+                if ((header & 0x10) != 0 && !r.TryReadCompressedInteger(out _)) return false; // generic parameter count: nothing reserved for it, nor in the blob
                 if (!Count(ref r, out int n)) return false;
                 for (int i = 0; i <= n; i++) if (!Type(ref r, depth)) return false; // the return type, then the parameters
                 return true;
