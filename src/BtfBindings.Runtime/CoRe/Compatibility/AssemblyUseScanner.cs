@@ -879,40 +879,36 @@ namespace BtfBindings.Compatibility
                 }
             }
 
-            // (Each signature's counts checked first: System.Reflection.Metadata allocates what a count says before reading.)
             private string? FieldType(EntityHandle h)
             {
-                switch (h.Kind)
+                _m.CheckSignature(Signature(h));
+                return h.Kind switch
                 {
-                    case HandleKind.FieldDefinition:
-                        var f = _md.GetFieldDefinition((FieldDefinitionHandle)h);
-                        _m.CheckSignature(f.Signature);
-                        return f.DecodeSignature(_types, null);
-                    case HandleKind.MemberReference:
-                        var r = _md.GetMemberReference((MemberReferenceHandle)h);
-                        _m.CheckSignature(r.Signature);
-                        return r.DecodeFieldSignature(_types, null);
-                    default:
-                        return null;
-                }
+                    HandleKind.FieldDefinition => _md.GetFieldDefinition((FieldDefinitionHandle)h).DecodeSignature(_types, null),
+                    HandleKind.MemberReference => _md.GetMemberReference((MemberReferenceHandle)h).DecodeFieldSignature(_types, null),
+                    _ => null,
+                };
             }
 
             private string? ReturnType(EntityHandle h)
             {
-                switch (h.Kind)
+                _m.CheckSignature(Signature(h));
+                return h.Kind switch
                 {
-                    case HandleKind.MethodDefinition:
-                        var m = _md.GetMethodDefinition((MethodDefinitionHandle)h);
-                        _m.CheckSignature(m.Signature);
-                        return m.DecodeSignature(_types, null).ReturnType;
-                    case HandleKind.MemberReference:
-                        var r = _md.GetMemberReference((MemberReferenceHandle)h);
-                        _m.CheckSignature(r.Signature);
-                        return r.DecodeMethodSignature(_types, null).ReturnType;
-                    default:
-                        return null;
-                }
+                    HandleKind.MethodDefinition => _md.GetMethodDefinition((MethodDefinitionHandle)h).DecodeSignature(_types, null).ReturnType,
+                    HandleKind.MemberReference => _md.GetMemberReference((MemberReferenceHandle)h).DecodeMethodSignature(_types, null).ReturnType,
+                    _ => null,
+                };
             }
+
+            // A member's signature blob, checked before System.Reflection.Metadata decodes it (it reserves what a count says).
+            private BlobHandle Signature(EntityHandle h) => h.Kind switch
+            {
+                HandleKind.FieldDefinition => _md.GetFieldDefinition((FieldDefinitionHandle)h).Signature,
+                HandleKind.MethodDefinition => _md.GetMethodDefinition((MethodDefinitionHandle)h).Signature,
+                HandleKind.MemberReference => _md.GetMemberReference((MemberReferenceHandle)h).Signature,
+                _ => default,
+            };
 
             private bool IsViewExists(Il.Instruction ins)
                 => (ins.Op == 0x28 || ins.Op == 0x6F) && Member(ins.Operand, out var owner, out var name, out _) && owner != null && _c.ViewOf(owner) != null
