@@ -18,8 +18,15 @@ namespace BtfBindings.Tests.Compatibility
     /// BadImageFormatException naming the file (what its callers catch), never a stack overflow, an endless loop or another
     /// exception. The assemblies are written here with System.Reflection.Metadata's builder, each with one defect.
     /// </summary>
-    public class HostileAssemblyTests
+    public sealed class HostileAssemblyTests : IDisposable
     {
+        private readonly List<string> _dirs = new List<string>();
+
+        public void Dispose()
+        {
+            foreach (var d in _dirs) try { Directory.Delete(d, true); } catch (IOException) { }
+        }
+
         [Fact]
         public void A_type_reference_scoped_to_itself_is_a_bad_image_not_a_stack_overflow()
         {
@@ -172,7 +179,7 @@ namespace BtfBindings.Tests.Compatibility
 
         // ---- a minimal assembly: <Module>, class C with one static method M whose IL the test writes (ends in ret) ----
 
-        private static string Write(Action<MetadataBuilder, List<byte>> build, int bodyRva = -1)
+        private string Write(Action<MetadataBuilder, List<byte>> build, int bodyRva = -1)
         {
             var md = new MetadataBuilder();
             md.AddModule(0, md.GetOrAddString("Hostile.dll"), md.GetOrAddGuid(Guid.NewGuid()), default, default);
@@ -196,6 +203,7 @@ namespace BtfBindings.Tests.Compatibility
             var image = new BlobBuilder();
             pe.Serialize(image);
             var dir = Directory.CreateTempSubdirectory("scan-hostile-").FullName;
+            _dirs.Add(dir);
             string path = Path.Combine(dir, "Hostile.dll");
             using (var f = File.Create(path)) image.WriteContentTo(f);
             return path;
