@@ -9,9 +9,13 @@ namespace BtfBindings
 
         private string CandidateText => Candidates.Count == 0 ? "no candidates" : "candidates: " + string.Join("; ", Candidates);
 
-        /// <summary>The exception for using field <paramref name="f"/> (missing or unreadable, or <paramref name="extra"/>).</summary>
-        internal CoreFieldException FieldError(CoreFieldResolution f, string? extra)
+        /// <summary>
+        /// The exception for using field <paramref name="f"/>: for an ambiguous field the <see cref="CoreException"/> libbpf's
+        /// refusal stands for, else a <see cref="CoreFieldException"/> (missing or unreadable, or <paramref name="extra"/>).
+        /// </summary>
+        internal CoreException FieldError(CoreFieldResolution f, string? extra)
         {
+            if (f.AmbiguousCandidates is string[] disagree) return new CoreException(f.Problem + ".", Local.BtfName, KernelName, disagree, f.Name);
             string reason = extra ?? f.Problem ?? (f.Exists ? "unreadable" : "missing");
             string what = !f.Exists ? "does not exist in" : "cannot be used as generated on";
             string msg = $"{TypeLabel}.{f.Name} {what} kernel {KernelName}: {reason}. {CandidateText}. "
@@ -19,10 +23,10 @@ namespace BtfBindings
             return new CoreFieldException(msg, Local.BtfName, f.Name, KernelName, Candidates, reason);
         }
 
-        private CoreFieldException BeforeObject(CoreFieldResolution f)
+        private CoreException BeforeObject(CoreFieldResolution f)
             => FieldError(f, $"libbpf's load window for it is aligned in the outermost object and starts {-f.WindowOffset} bytes before this member; read it through the view of the object that contains the member");
 
-        private CoreFieldException Truncated(CoreFieldResolution f, int length)
+        private CoreException Truncated(CoreFieldResolution f, int length)
             => FieldError(f, $"the data holds {length} bytes, the field is at [{f.ByteOffset}, +{f.ByteSize}) of the {Size}-byte target type");
 
         /// <summary>
