@@ -44,18 +44,23 @@ namespace BtfBindings
                 sb.Append("  NOT VERIFIED (non-portable mode): ").Append(UnverifiedReason).Append("; the build-time offsets are used as they are\n");
                 return sb.ToString();
             }
+            var counts = new int[6];
+            foreach (var f in _fields) counts[(int)f.Status]++;
+            int ambiguous = counts[(int)CoreFieldStatus.Ambiguous];
             if (Target is BtfType t)
             {
                 sb.Append("  target: ").Append(_kernel?.Describe(t) ?? CoreResolver.Describe(t));
-                if (_targets.Length > 1) sb.Append(" (+").Append(_targets.Length - 1).Append(" more matching candidate").Append(_targets.Length > 2 ? "s" : "").Append(" agreeing on every field they share)");
+                if (_targets.Length > 1) sb.Append(" (+").Append(_targets.Length - 1).Append(" more matching candidate").Append(_targets.Length > 2 ? "s" : "")
+                    .Append(ambiguous == 0 ? " agreeing on every field they share)" : "; each field decided among those that have it)");
                 sb.Append('\n');
+                if (SizeAmbiguity != null) sb.Append("  ").Append(SizeAmbiguity).Append('\n');
             }
             else sb.Append("  target: the kernel has no such type\n");
             sb.Append("  ").Append(CandidateText).Append('\n');
-            var counts = new int[5];
-            foreach (var f in _fields) counts[(int)f.Status]++;
             sb.Append("  fields: ").Append(counts[0]).Append(" unchanged, ").Append(counts[1]).Append(" moved, ").Append(counts[2]).Append(" resized, ")
-              .Append(counts[3]).Append(" unreadable, ").Append(counts[4]).Append(" missing\n");
+              .Append(counts[3]).Append(" unreadable, ").Append(counts[4]).Append(" missing");
+            if (ambiguous > 0) sb.Append(", ").Append(ambiguous).Append(" ambiguous");
+            sb.Append('\n');
             foreach (var f in _fields)
             {
                 if (f.Status == CoreFieldStatus.Unchanged && !includeUnchanged) continue;

@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using BtfBindings.Compatibility;
+using BtfBindings.Tests.Support;
 using Xunit;
 
 namespace BtfBindings.Tests.CoRe
@@ -53,6 +54,9 @@ namespace BtfBindings.Tests.CoRe
             Assert.IsNotType<CoreFieldException>(Assert.Throws<CoreException>(() => r.ReadUInt64("mm", data)));
             Assert.IsNotType<CoreFieldException>(Assert.Throws<CoreException>(() => K510.ResolveField("mm_slot", "mm", Build)));
             Assert.IsNotType<CoreFieldException>(Assert.Throws<CoreException>(() => K510.FieldExists("mm_slot", "mm", Build)));
+            var report = r.Report();
+            Assert.Contains("1 ambiguous", report);
+            Assert.Contains("the size of struct mm_slot is ambiguous", report);
             // The other fields of the same resolution still read (khugepaged's bytes: hash.pprev at 8, mm_node.next at 16).
             System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(data.AsSpan(8), 0x1122334455667788);
             var hash = r.FieldBytes("hash", data);
@@ -86,6 +90,39 @@ namespace BtfBindings.Tests.CoRe
             Assert.Equal(CompatVerdict.Ambiguous, type.Verdict);
             Assert.Contains("size 48", type.Detail);
             Assert.Contains("size 112", type.Detail);
+        }
+
+        private const string ViewSource = @"
+using BtfBindings;
+namespace GenSameNamed
+{
+    [BtfTypes(""mm_slot"")]
+    public static partial class K { }
+    public static class Probe
+    {
+        public static string Next(byte[] d, TargetKernel k) { var s = new K.mm_slot.View(d, k); return s.Has_hash + "" "" + s.hash.next + "" "" + s.mm_node.prev; }
+        public static bool HasMm(byte[] d, TargetKernel k) => new K.mm_slot.View(d, k).Has_mm;
+        public static object Mm(byte[] d, TargetKernel k) => new K.mm_slot.View(d, k).mm;
+    }
+}";
+
+        [Fact]
+        public void A_generated_view_reads_the_one_candidate_fields_and_refuses_the_ambiguous_one()
+        {
+            // A 6.12 view over khugepaged's 5.10 mm_slot bytes: hash.next at 0, mm_node.prev at 24 (libbpf's offsets); mm refused.
+            var asm = GeneratedAssemblies.Build(Fixtures.Path("x86_64-6.12"), ViewSource);
+            var d = new byte[112];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(d.AsSpan(0), 0x1000);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(d.AsSpan(24), 0x2000);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(d.AsSpan(32), 0x3000);
+            Assert.Equal("True 0x0000000000001000 0x0000000000002000", GeneratedAssemblies.Call(asm, "GenSameNamed.Probe", "Next", d, K510));
+            foreach (var m in new[] { "HasMm", "Mm" })
+            {
+                var e = Assert.Throws<CoreException>(() => GeneratedAssemblies.Call(asm, "GenSameNamed.Probe", m, d, K510));
+                Assert.IsNotType<CoreFieldException>(e);
+                Assert.Contains("[29595]", e.Message);
+                Assert.Contains("[30148]", e.Message);
+            }
         }
 
         [Fact]
