@@ -15,7 +15,9 @@
 #   incremental      a string in Program.cs edited: as a user runs dotnet build (compiler server: the verdicts are memoised
 #                    there; MSBuild node reuse: the report task stays loaded), and with neither (verdicts from compat.verdicts)
 # The MSBuild nodes and the compiler server the default builds start stop by themselves when idle.
-# then, in process (bench harness), the targets' load time, the verdicts' time and the managed memory the parsed kernels take.
+# then the incremental build per step (MSBuild's performance summary: each target's and task's own time, steadier than
+# wall time), and, in process (bench harness), the targets' load time, the verdicts' time and the managed memory the parsed
+# kernels take.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -78,7 +80,7 @@ build() {  # build APP SHARED: true is `dotnet build` as a user runs it (compile
 }
 clean() { rm -rf "$work/$1/bin" "$work/$1/obj/Debug"; build "$1" false; }
 edit() { sed -i -E "s/\"edit [0-9]+: \"/\"edit $RANDOM: \"/" "$work/$1/Program.cs"; build "$1" "$2"; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 measure() {  # measure LABEL GOAL_MS CMD... (CMD gets the app name appended)
   local label="$1" goal="$2" i; shift 2
@@ -105,6 +107,27 @@ measure "clean build (no compiler server)" 2000 run_clean
 measure "no-op build" 50 run_noop
 measure "incremental, compiler server, node reuse" 50 run_edit_shared
 measure "incremental, no compiler server" 50 run_edit_fresh
+# Per step: the same incremental build (compiler server) at -v n with MSBuild's performance summary, so that the figures
+# are MSBuild's own timings of each target and task rather than whole-process wall time (whose run-to-run spread on this
+# machine is larger than the goal). "all targets" sums every target's exclusive time: the build's work without process
+# start-up and restore; _CleanGetCurrentAndPriorFileWrites is where a collection the report's allocations cause shows.
+perf_edit() {  # perf_edit APP: one literal edit, built with the summary; prints "name ms" lines
+  sed -i -E "s/\"edit [0-9]+: \"/\"edit $RANDOM: \"/" "$work/$1/Program.cs"
+  (cd "$work/$1" && env -u UseSharedCompilation dotnet build --no-restore -nologo -v n -clp:PerformanceSummary -p:UseSharedCompilation=true) > "$work/perf.log" 2>&1 \
+    || { cat "$work/perf.log" >&2; die "build failed: $1"; }
+  awk '/^Target Performance Summary:/ { t = 1; next } /^Task Performance Summary:/ { t = 0; k = 1; next }
+       t && $2 == "ms" { all += $1; if ($3 == "_CleanGetCurrentAndPriorFileWrites" || $3 == "CoreCompile" || $3 == "BtfBindingsCompatReport") print $3, $1 }
+       k && $2 == "ms" && ($3 == "WriteCompatReport" || $3 == "Csc") { print "task:" $3, $1 }
+       END { print "all-targets", all }' "$work/perf.log"
+}
+: > "$work/perf-with.txt"; : > "$work/perf-without.txt"
+for ((i = 1; i <= RUNS; i++)); do perf_edit with >> "$work/perf-with.txt"; perf_edit without >> "$work/perf-without.txt"; done
+echo "incremental, compiler server, per step (MSBuild's performance summary, median of $RUNS; with / without):"
+for step in all-targets CoreCompile task:Csc BtfBindingsCompatReport task:WriteCompatReport _CleanGetCurrentAndPriorFileWrites; do
+  w=$(awk -v s="$step" '$1 == s { print $2 }' "$work/perf-with.txt" | median)
+  o=$(awk -v s="$step" '$1 == s { print $2 }' "$work/perf-without.txt" | median)
+  printf "  %-36s with %5s ms, without %5s ms\n" "$step" "${w:--}" "${o:--}"
+done
 # In process, what the compiler does with the targets (the bench harness links the same rule): load, verdicts, memory kept.
 dotnet build -c Release "$here/BtfBindings.Bench" -nologo -v q >/dev/null || die "bench harness build failed"
 echo "in process, the analyzer's work from the archives (a cold compiler):"

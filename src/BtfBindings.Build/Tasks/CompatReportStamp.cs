@@ -1,61 +1,70 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.Text;
 using BtfBindings.Compatibility;
 
 namespace BtfBindings.Build
 {
     /// <summary>
-    /// <c>obj/…/btfbindings/compat.stamp</c>: what the compatibility report was made from — the package build (its rule),
-    /// the BtfFile and its hash, each target's path, hash and naming, each use with every site (method, IL offset, file,
-    /// line, guard) — as text, one line each (tens of KB for hundreds of uses; comparing it costs less than starting a
-    /// hash algorithm in a fresh build process). Verdicts are a function of the package, the hashes and the use, so an
-    /// equal stamp means an equal report: <see cref="WriteCompatReport"/> then classifies and writes nothing.
+    /// <c>obj/…/btfbindings/compat.stamp</c>: a 64-bit FNV-1a hash of what the compatibility report is made from — the
+    /// package build (its rule), the BtfFile's path and manifest line, each target's path, Release/Arch metadata and
+    /// manifest line (the lines HashBtfTargets writes carry each file's SHA-256, naming and raw copy), and every use with
+    /// every site (method, IL offset, file, line, guard) in scan order. Verdicts are a function of the package, the hashes
+    /// and the use, so an equal stamp means an equal report: <see cref="WriteCompatReport"/> then classifies and writes
+    /// nothing. Hashed as the fields come, with no text built: the check runs in MSBuild's own process after every
+    /// compile, where the garbage a task leaves can cost the build a collection (tens of ms) — more than the check itself.
     /// </summary>
-    internal static class CompatReportStamp
+    internal sealed class CompatReportStamp
     {
         /// <summary>The file's name.</summary>
         public const string FileName = "compat.stamp";
 
-        /// <summary>The stamp of a report.</summary>
-        public static string Of(string package, string buildPath, string buildHash, IReadOnlyList<CompatTargetFile> targets,
-            IReadOnlyList<(CompatUse use, IReadOnlyList<CompatUseSite> sites)> uses)
+        private ulong _hash = 14695981039346656037UL;
+
+        private void Byte(int b) => _hash = (_hash ^ (uint)(b & 0xFF)) * 1099511628211UL;
+
+        private void Add(long n)
         {
-            var sb = new StringBuilder(16 * 1024);
-            // Escaped so that fields cannot run into each other; null ("\0") is not "" (compat.json tells them apart).
-            void Text(string? v)
-            {
-                if (v == null) { sb.Append("\\0\t"); return; }
-                foreach (char c in v)
-                    switch (c)
-                    {
-                        case '\\': sb.Append("\\\\"); break;
-                        case '\t': sb.Append("\\t"); break;
-                        case '\n': sb.Append("\\n"); break;
-                        case '\r': sb.Append("\\r"); break;
-                        default: sb.Append(c); break;
-                    }
-                sb.Append('\t');
-            }
-            void Number(int v) => sb.Append(v.ToString(CultureInfo.InvariantCulture)).Append('\t');
-            Text(package); Text(buildPath); Text(buildHash.ToUpperInvariant()); sb.Append('\n');
+            for (int i = 0; i < 8; i++) Byte((int)(n >> (8 * i)));
+        }
+
+        // Length first, so that fields cannot run into each other; null (-1) is not "" (compat.json tells them apart).
+        private void Add(string? s)
+        {
+            if (s == null) { Add(-1L); return; }
+            Add((long)s.Length);
+            foreach (char c in s) { Byte(c); Byte(c >> 8); }
+        }
+
+        /// <summary>
+        /// The stamp of a report, or null when an input's content is not known from the manifest (a BtfFile or target
+        /// without its line): such a report is always made again.
+        /// </summary>
+        /// <param name="package">The package build (<see cref="VerdictFile.Header"/>).</param>
+        /// <param name="buildPath">The BtfFile.</param>
+        /// <param name="buildLine">Its manifest line.</param>
+        /// <param name="targets">Per target: its path, Release and Arch metadata, and its manifest line.</param>
+        /// <param name="uses">The scan's uses, one per site, in scan order.</param>
+        public static string? Of(string package, string buildPath, string? buildLine, IReadOnlyList<string?[]> targets,
+            IReadOnlyList<(CompatUse use, CompatUseSite site)> uses)
+        {
+            if (buildLine == null) return null;
+            var h = new CompatReportStamp();
+            h.Add(package); h.Add(buildPath); h.Add(buildLine);
+            h.Add(targets.Count);
             foreach (var t in targets)
             {
-                Text(t.Path); Text(t.Sha256?.ToUpperInvariant()); Text(t.Info.Label); Text(t.Info.Release); Text(t.Info.Arch);
-                Text(t.Info.Distro); Text(t.Info.DistroVersion); sb.Append('\n');
+                if (t.Length < 4 || t[3] == null) return null;
+                foreach (var part in t) h.Add(part);
             }
-            for (int u = 0; u < uses.Count; u++) // (indexed: a tuple enumerator is generic code compiled in each build process)
+            h.Add(uses.Count);
+            for (int i = 0; i < uses.Count; i++) // (indexed: a tuple enumerator is generic code compiled in each build process)
             {
-                var (use, sites) = uses[u];
-                Number((int)use.Kind); Number((int)use.Access); Text(use.TypeKeyword); Text(use.TypeName); Text(use.Member); sb.Append('\n');
-                foreach (var s in sites)
-                {
-                    sb.Append(' ');
-                    Text(s.Method); Number(s.ILOffset); Text(s.Document); Number(s.Line); Text(s.Guarded ? "True" : "False"); sb.Append('\n');
-                }
+                var (use, site) = uses[i];
+                h.Add((int)use.Kind); h.Add((int)use.Access); h.Add(use.TypeKeyword); h.Add(use.TypeName); h.Add(use.Member);
+                h.Add(site.Method); h.Add(site.ILOffset); h.Add(site.Document); h.Add(site.Line); h.Add(site.Guarded ? 1 : 0);
             }
-            return sb.ToString();
+            return h._hash.ToString("x16", CultureInfo.InvariantCulture);
         }
     }
 }

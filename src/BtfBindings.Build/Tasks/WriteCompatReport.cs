@@ -53,6 +53,19 @@ namespace BtfBindings.Build
                     scan.SourceFiles.Count == 0 ? "no BtfFile" : string.Join(", ", scan.SourceFiles));
                 return true;
             }
+            // Same uses at the same sites, same targets, same BtfFile, same package: the report would come out the same, so
+            // an edit that adds no use (most incremental builds) reads no verdict and writes nothing.
+            Directory.CreateDirectory(OutputDirectory);
+            string json = Path.Combine(OutputDirectory, "compat.json"), md = Path.Combine(OutputDirectory, "compat.md");
+            string stampFile = Path.Combine(OutputDirectory, CompatReportStamp.FileName);
+            string? stamp = Stamp(build, scan);
+            if (stamp != null && File.Exists(json) && File.Exists(md) && File.Exists(stampFile) && File.ReadAllText(stampFile) == stamp)
+            {
+                Log.LogMessage(MessageImportance.Normal, "BtfTarget: compatibility report in {0} unchanged (same uses, sites, targets and BtfFile)", OutputDirectory);
+                return true;
+            }
+            File.Delete(stampFile); // written again only after both reports are
+
             var lines = TargetLines.Select(l => l.Split('\t')).Where(p => p.Length > 2 && p[0] == "target").ToDictionary(p => p[1], p => p, StringComparer.Ordinal);
             string At(string[] p, int i) => p.Length > i ? p[i] : "";
             var targets = Targets.Select(item =>
@@ -68,19 +81,6 @@ namespace BtfBindings.Build
             string buildHash = TargetLines.Select(l => l.Split('\t')).FirstOrDefault(p => p.Length > 2 && p[0] == "file"
                 && string.Equals(Path.GetFullPath(p[1]), Path.GetFullPath(build), StringComparison.Ordinal))?[2] ?? CompatCheck.Sha256(build);
             var uses = scan.Grouped();
-
-            // Same uses at the same sites, same targets, same BtfFile, same package: the report would come out the same, so
-            // an edit that adds no use (most incremental builds) reads no verdict and writes nothing.
-            Directory.CreateDirectory(OutputDirectory);
-            string json = Path.Combine(OutputDirectory, "compat.json"), md = Path.Combine(OutputDirectory, "compat.md");
-            string stampFile = Path.Combine(OutputDirectory, CompatReportStamp.FileName);
-            string stamp = CompatReportStamp.Of(VerdictFile.Header, build, buildHash, targets, uses);
-            if (File.Exists(json) && File.Exists(md) && File.Exists(stampFile) && File.ReadAllText(stampFile) == stamp)
-            {
-                Log.LogMessage(MessageImportance.Normal, "BtfTarget: compatibility report in {0} unchanged (same uses, sites, targets and BtfFile)", OutputDirectory);
-                return true;
-            }
-            File.Delete(stampFile); // written again only after both reports are
 
             string cacheFile = Path.Combine(OutputDirectory, VerdictFile.FileName);
             var cache = VerdictFile.Load(cacheFile);
@@ -105,10 +105,36 @@ namespace BtfBindings.Build
             WriteIfChanged(json, CompatReportJson.Write(report));
             WriteIfChanged(md, CompatReportMarkdown.Write(report));
             WriteIfChanged(cacheFile, VerdictFile.Write(cache));
-            File.WriteAllText(stampFile, stamp);
+            if (stamp != null) File.WriteAllText(stampFile, stamp);
             Log.LogMessage(MessageImportance.Normal, "BtfTarget: compatibility report of {0} uses x {1} targets in {2} ({3} targets parsed, the rest from compat.verdicts)",
                 uses.Count, Targets.Length, OutputDirectory, parsed);
             return true;
+        }
+
+        // The report's stamp from the manifest lines as they are (no field split out of them) and the scan's uses.
+        private string? Stamp(string build, AssemblyUseScan scan)
+        {
+            string? buildLine = null;
+            string full = Path.GetFullPath(build);
+            foreach (var l in TargetLines)
+            {
+                int end = l.StartsWith("file\t", StringComparison.Ordinal) ? l.IndexOf('\t', 5) : -1;
+                if (end > 5 && string.Equals(Path.GetFullPath(l.Substring(5, end - 5)), full, StringComparison.Ordinal)) { buildLine = l; break; }
+            }
+            var targets = new string?[Targets.Length][];
+            for (int i = 0; i < Targets.Length; i++)
+            {
+                string path = Targets[i].GetMetadata("FullPath");
+                string? line = null;
+                foreach (var l in TargetLines)
+                    if (l.Length > 7 + path.Length && l.StartsWith("target\t", StringComparison.Ordinal) && string.CompareOrdinal(l, 7, path, 0, path.Length) == 0 && l[7 + path.Length] == '\t')
+                    {
+                        line = l;
+                        break;
+                    }
+                targets[i] = new[] { path, Targets[i].GetMetadata("Release"), Targets[i].GetMetadata("Arch"), line };
+            }
+            return CompatReportStamp.Of(VerdictFile.Header, build, buildLine, targets, scan.Uses);
         }
 
         // The BtfFile parsed once, and only when a verdict is not in compat.verdicts; an error names it, not a target.

@@ -135,35 +135,46 @@ namespace BtfBindings.Tests.Compatibility
         [Fact]
         public void The_report_stamp_changes_with_everything_the_report_says()
         {
-            CompatTargetFile T(string path, string hash) => new CompatTargetFile(path, KernelTargetInfo.FromPath(path), hash);
+            // A target as the task sees it: its path, Release and Arch metadata, and the manifest line HashBtfTargets wrote.
+            string?[] T(string path, string hash, string release = "", string arch = "", string? line = "")
+                => new[] { path, release, arch, line == "" ? $"target\t{path}\t{hash}\tfalse\t\t\t\t/cache/{hash}.btf" : line };
             var site = new CompatUseSite("App.Program.Use", 0x12, "/app/Program.cs", 7);
-            IReadOnlyList<(CompatUse, IReadOnlyList<CompatUseSite>)> Uses(params (string use, CompatUseSite site)[] u)
-                => u.Select(x => (Use(x.use).WithAccess(CompatAccess.View), (IReadOnlyList<CompatUseSite>)new[] { x.site })).ToArray();
-            string Of(string package = "p", string build = "/app/vmlinux.btf", string buildHash = "B", CompatTargetFile[]? targets = null,
-                IReadOnlyList<(CompatUse, IReadOnlyList<CompatUseSite>)>? uses = null)
-                => CompatReportStamp.Of(package, build, buildHash, targets ?? new[] { T("/t/debian/11/x86_64/5.10.0-46-amd64.btf.tar.xz", "AA") }, uses ?? Uses(("task_struct.pid", site)));
+            IReadOnlyList<(CompatUse, CompatUseSite)> Uses(params (string use, CompatUseSite site)[] u)
+                => u.Select(x => (Use(x.use).WithAccess(CompatAccess.View), x.site)).ToArray();
+            const string target = "/t/debian/11/x86_64/5.10.0-46-amd64.btf.tar.xz";
+            string? Of(string package = "p", string build = "/app/vmlinux.btf", string? buildLine = "file\t/app/vmlinux.btf\tBB", string?[][]? targets = null,
+                IReadOnlyList<(CompatUse, CompatUseSite)>? uses = null)
+                => CompatReportStamp.Of(package, build, buildLine, targets ?? new[] { T(target, "AA") }, uses ?? Uses(("task_struct.pid", site)));
 
-            string stamp = Of();
+            string? stamp = Of();
+            Assert.NotNull(stamp);
             Assert.Equal(stamp, Of());                         // same inputs, same stamp (a rebuild after editing a string)
-            Assert.Equal(stamp, Of(buildHash: "b"));           // hashes compare as the verdict file's keys do
             var different = new[]
             {
-                Of(package: "q"), Of(build: "/app/other.btf"), Of(buildHash: "C"),
-                Of(targets: new[] { T("/t/debian/11/x86_64/5.10.0-46-amd64.btf.tar.xz", "AB") }),
+                Of(package: "q"), Of(build: "/app/other.btf"), Of(buildLine: "file\t/app/vmlinux.btf\tBC"),
+                Of(targets: new[] { T(target, "AB") }),
                 Of(targets: new[] { T("/t/debian/11/x86_64/5.10.0-47-amd64.btf.tar.xz", "AA") }),
-                Of(targets: new[] { T("/t/debian/11/x86_64/5.10.0-46-amd64.btf.tar.xz", "AA"), T("/t/debian/12/x86_64/6.1.0-1-amd64.btf.tar.xz", "CC") }),
+                Of(targets: new[] { T(target, "AA"), T("/t/debian/12/x86_64/6.1.0-1-amd64.btf.tar.xz", "CC") }),
+                Of(targets: new[] { T(target, "AA", release: "5.10.0-46-custom") }),
+                Of(targets: new[] { T(target, "AA", arch: "aarch64") }),
+                Of(targets: Array.Empty<string?[]>()),
                 Of(uses: Uses(("task_struct.tgid", site))),
                 Of(uses: Uses(("task_struct.pid", site), ("task_struct.tgid", site))),
+                Of(uses: Uses(("task_struct.pid", site), ("task_struct.pid", site))),
                 Of(uses: Uses(("task_struct.pid", new CompatUseSite("App.Program.Use", 0x12, "/app/Program.cs", 8)))),
                 Of(uses: Uses(("task_struct.pid", new CompatUseSite("App.Program.Use", 0x13, "/app/Program.cs", 7)))),
                 Of(uses: Uses(("task_struct.pid", new CompatUseSite("App.Program.Other", 0x12, "/app/Program.cs", 7)))),
                 Of(uses: Uses(("task_struct.pid", site.AsGuarded()))),
-                Of(uses: new[] { (Use("task_struct.pid").WithAccess(CompatAccess.Plain), (IReadOnlyList<CompatUseSite>)new[] { site }) }),
+                Of(uses: new[] { (Use("task_struct.pid").WithAccess(CompatAccess.Plain), site) }),
                 Of(uses: Uses(("task_struct.pid", new CompatUseSite("App.Program.Use", 0x12, null, 7)))),
                 Of(uses: Uses(("task_struct.pid", new CompatUseSite("App.Program.Use", 0x12, "", 7)))),
+                Of(uses: Uses()),
             };
             Assert.DoesNotContain(stamp, different);
             Assert.Equal(different.Length, different.Distinct().Count());
+            // A file whose content the manifest does not give (no line): no stamp, so the report is always made again.
+            Assert.Null(Of(buildLine: null));
+            Assert.Null(Of(targets: new[] { T(target, "AA", line: null) }));
         }
     }
 }

@@ -108,10 +108,14 @@ namespace BtfBindings.Compatibility
         private sealed class Gen
         {
             public string KernelName = "";
-            public HashSet<string>? Fields; // null when the layout could not be read: every member counts
+            public LayoutText Layout; // the field names, read in place
+            public bool HasLayout; // false when the layout could not be read: every member counts
             public string? Source;
             public bool Anonymous => KernelName.Length == 0;
             public (string parent, string field)? AnonymousIn;
+
+            /// <summary>True when <paramref name="name"/> is one of its fields (or the layout could not be read).</summary>
+            public bool MayHave(string name) => !HasLayout || Layout.HasField(name);
         }
 
         /// <summary>
@@ -165,7 +169,7 @@ namespace BtfBindings.Compatibility
             public MetadataReader Md = null!;
             public string Name = "";
             private Stream? _stream;
-            private Dictionary<string, int>? _rows; // type key -> TypeDef row, made on the first look-up
+            private readonly Dictionary<string, int> _rows = new Dictionary<string, int>(StringComparer.Ordinal); // type key -> TypeDef row, as met
             private readonly Dictionary<int, string?> _keys = new Dictionary<int, string?>(); // TypeDef/TypeRef token -> key
 
             public static Module? Open(string path, bool required)
@@ -212,6 +216,7 @@ namespace BtfBindings.Compatibility
                     key = Name + "!" + (ns.Length == 0 ? "" : ns + ".") + Md.GetString(td.Name);
                 }
                 _keys[token] = key;
+                _rows[key] = MetadataTokens.GetRowNumber(h);
                 return key;
             }
 
@@ -251,17 +256,58 @@ namespace BtfBindings.Compatibility
                 _ => null,
             };
 
-            /// <summary>The type of this module with <paramref name="key"/>.</summary>
+            /// <summary>
+            /// The type of this module with <paramref name="key"/>: one whose key was made here, else found by its names,
+            /// outermost first (a reference from another module; no index of every type is built for those few look-ups).
+            /// </summary>
             public bool TryFind(string key, out TypeDefinitionHandle handle)
             {
-                if (_rows == null)
+                if (_rows.TryGetValue(key, out int row)) { handle = MetadataTokens.TypeDefinitionHandle(row); return true; }
+                handle = default;
+                int bang = key.IndexOf('!');
+                if (bang < 0 || string.CompareOrdinal(key, 0, Name, 0, Name.Length) != 0 || bang != Name.Length) return false;
+                var parts = key.Substring(bang + 1).Split('/');
+                int dot = parts[0].LastIndexOf('.');
+                string ns = dot < 0 ? "" : parts[0].Substring(0, dot);
+                var current = default(TypeDefinitionHandle);
+                for (int i = 0; i < parts.Length; i++)
                 {
-                    _rows = new Dictionary<string, int>(StringComparer.Ordinal);
-                    foreach (var th in Md.TypeDefinitions) _rows[KeyOf(th)] = MetadataTokens.GetRowNumber(th);
+                    string name = i == 0 ? parts[0].Substring(dot + 1) : parts[i];
+                    var outer = current;
+                    current = default;
+                    foreach (var th in Md.TypeDefinitions)
+                    {
+                        var td = Md.GetTypeDefinition(th);
+                        if (td.GetDeclaringType() == outer && Md.StringComparer.Equals(td.Name, name) && (!outer.IsNil || Md.StringComparer.Equals(td.Namespace, ns)))
+                        {
+                            current = th;
+                            break;
+                        }
+                    }
+                    if (current.IsNil) return false;
                 }
-                bool found = _rows.TryGetValue(key, out int row);
-                handle = found ? MetadataTokens.TypeDefinitionHandle(row) : default;
-                return found;
+                _rows[key] = MetadataTokens.GetRowNumber(current);
+                handle = current;
+                return true;
+            }
+
+            /// <summary>
+            /// The IL of the method body at <paramref name="rva"/>, in place (a tiny or fat header, ECMA-335 II.25.4.1-3):
+            /// no MethodBodyBlock per method of the app.
+            /// </summary>
+            /// <exception cref="BadImageFormatException">The body is not where the RVA says or runs past its section.</exception>
+            public unsafe ReadOnlySpan<byte> IL(int rva)
+            {
+                var block = Pe.GetSectionData(rva);
+                byte* p = block.Pointer;
+                int length = block.Length;
+                if (p != null && length >= 1 && (p[0] & 3) == 2 && p[0] >> 2 <= length - 1) return new ReadOnlySpan<byte>(p + 1, p[0] >> 2); // tiny
+                if (p != null && length >= 12 && (p[0] & 3) == 3)
+                {
+                    int header = (p[1] >> 4) * 4, size = BinaryPrimitives.ReadInt32LittleEndian(new ReadOnlySpan<byte>(p + 4, 4));
+                    if (header >= 12 && size >= 0 && size <= length - header) return new ReadOnlySpan<byte>(p + header, size);
+                }
+                throw new BadImageFormatException($"{Name}: the method body at RVA 0x{rva:x} is not a valid IL method body");
             }
 
             public bool IsRuntimeType(EntityHandle h, string name)
@@ -323,6 +369,7 @@ namespace BtfBindings.Compatibility
             private readonly Dictionary<string, GenEnum?> _enums = new Dictionary<string, GenEnum?>(StringComparer.Ordinal);
             private readonly HashSet<Module> _anonymousNamed = new HashSet<Module>();
             private readonly SortedSet<string> _sources = new SortedSet<string>(StringComparer.Ordinal);
+            private string? _lastSource; // (the types of one assembly share theirs: compared in place, not read again)
 
             /// <summary>How many generated struct/union types the modules hold.</summary>
             public int GeneratedCount { get; private set; }
@@ -337,7 +384,7 @@ namespace BtfBindings.Compatibility
                 {
                     if (!m.IsGenerated(th)) continue;
                     GeneratedCount++;
-                    if (LayoutText.TryFind(m, th, out var text) && text.Value(3) is { Length: > 0 } source) _sources.Add(source);
+                    if (LayoutText.TryFind(m, th, out var text) && !text.ValueIs(3, _lastSource) && text.Value(3) is { Length: > 0 } source) _sources.Add(_lastSource = source);
                 }
             }
 
@@ -459,20 +506,20 @@ namespace BtfBindings.Compatibility
         /// <c>ldstr</c> that has the format), read in place from the #US heap: tens of KB per type, which are not made into
         /// strings for the types the code does not touch.
         /// </summary>
-        private readonly unsafe struct LayoutText
+        private unsafe struct LayoutText
         {
             private readonly byte* _text; // UTF-16LE
             private readonly int _length; // in chars
+            private int[]? _fields; // where each field's name starts
 
-            private LayoutText(byte* text, int length) { _text = text; _length = length; }
+            private LayoutText(byte* text, int length) { _text = text; _length = length; _fields = null; }
 
             public static bool TryFind(Module m, TypeDefinitionHandle th, out LayoutText layout)
             {
                 layout = default;
                 var md = m.Md;
                 if (!m.TryMethod(md.GetTypeDefinition(th), ".cctor", out var cctor) || cctor.RelativeVirtualAddress == 0) return false;
-                var il = m.Pe.GetMethodBody(cctor.RelativeVirtualAddress).GetILReader();
-                var code = new ReadOnlySpan<byte>(il.StartPointer, il.Length);
+                var code = m.IL(cctor.RelativeVirtualAddress);
                 for (int at = 0; Il.TryNext(code, ref at, out var ins);)
                     if (ins.Op == 0x72 && TryRead(md, ins.Operand, out layout) && layout.IsLayout()) return true; // ldstr
                 layout = default;
@@ -549,6 +596,28 @@ namespace BtfBindings.Compatibility
                 return new string(chars, 0, n);
             }
 
+            /// <summary>True when value <paramref name="index"/> is <paramref name="s"/> (compared in place).</summary>
+            public bool ValueIs(int index, string? s)
+            {
+                int start = Start(index);
+                return s != null && start >= 0 && Equals(start, End(start), s);
+            }
+
+            private bool Equals(int start, int end, string s)
+            {
+                if (end - start != s.Length) return false;
+                for (int i = 0; i < s.Length; i++) if (At(start + i) != s[i]) return false;
+                return true;
+            }
+
+            /// <summary>True when a field is named <paramref name="name"/>.</summary>
+            public bool HasField(string name)
+            {
+                foreach (int start in _fields!)
+                    if (Equals(start, End(start), name)) return true;
+                return false;
+            }
+
             /// <summary>Value <paramref name="index"/>, or null when there are fewer.</summary>
             public string? Value(int index)
             {
@@ -556,19 +625,22 @@ namespace BtfBindings.Compatibility
                 return start < 0 ? null : Text(start, End(start));
             }
 
-            /// <summary>The kernel name, the source and the field names (one pass).</summary>
+            /// <summary>The kernel name, the source and where the field names are (one pass; the names stay in place).</summary>
             public void ReadInto(Gen g)
             {
-                g.Fields = new HashSet<string>(StringComparer.Ordinal);
+                var fields = new List<int>();
                 int v = 0;
                 for (int start = 0; start <= _length; v++)
                 {
                     int end = End(start);
                     if (v == 0) g.KernelName = Text(start, end);
                     else if (v == 3) g.Source = Text(start, end);
-                    else if (v >= 7 && (v - 7) % 11 == 0) g.Fields.Add(Text(start, end));
+                    else if (v >= 7 && (v - 7) % 11 == 0) fields.Add(start);
                     start = end + 1;
                 }
+                _fields = fields.ToArray();
+                g.Layout = this;
+                g.HasLayout = true;
             }
         }
 
@@ -581,6 +653,7 @@ namespace BtfBindings.Compatibility
             public readonly Dictionary<CompatUse, string> SourceOf = new Dictionary<CompatUse, string>();
             private readonly SignatureTypes _types;
             private readonly Dictionary<int, string?> _owners = new Dictionary<int, string?>(); // member token -> its type's key
+            private readonly Dictionary<int, string> _documents = new Dictionary<int, string>(); // PDB document row -> name
             private Il.Instruction[] _code = new Il.Instruction[256]; // the method being scanned, reused
             private int _count;
 
@@ -620,16 +693,13 @@ namespace BtfBindings.Compatibility
                     {
                         var m = _md.GetMethodDefinition(mh);
                         if (m.RelativeVirtualAddress == 0) continue;
-                        var il = _m.Pe.GetMethodBody(m.RelativeVirtualAddress).GetILReader();
-                        _count = Il.Decode(Span(il), ref _code);
+                        _count = Il.Decode(_m.IL(m.RelativeVirtualAddress), ref _code);
                         site.Handle = mh; site.Name = null; site.HasPoints = false; site.PointsRead = false;
                         ScanMethod(site, uses);
                     }
                 }
                 return uses;
             }
-
-            private static unsafe ReadOnlySpan<byte> Span(BlobReader r) => new ReadOnlySpan<byte>(r.StartPointer, r.Length);
 
             private bool IsGeneratedCode(TypeDefinitionHandle th)
             {
@@ -799,7 +869,7 @@ namespace BtfBindings.Compatibility
                         {
                             if (!Member(ins.Operand, out var owner, out var fname, out var h) || owner == null || !(_c.Generated(owner) is { } g)) return false;
                             string name = _md.GetString(fname);
-                            if (g.Fields != null && !g.Fields.Contains(name)) return false;
+                            if (!g.MayHave(name)) return false;
                             a.Owner = owner; a.Member = name; a.Kind = CompatAccess.Plain;
                             if (ins.Op != 0x7D && FieldType(h) is string t && _c.Generated(t) != null) a.Result = t;
                             return true;
@@ -823,12 +893,12 @@ namespace BtfBindings.Compatibility
                             if (viewOf != null) { owner = viewOf; a.Kind = CompatAccess.View; }
                             else { owner = declaring; a.Kind = CompatAccess.Plain; }
                             var g = _c.Generated(owner)!;
-                            if (getter && a.Kind == CompatAccess.View && name.StartsWith("Has_", StringComparison.Ordinal) && (g.Fields == null || g.Fields.Contains(name.Substring(4))))
+                            if (getter && a.Kind == CompatAccess.View && name.StartsWith("Has_", StringComparison.Ordinal) && g.MayHave(name.Substring(4)))
                             {
                                 a.Owner = owner; a.Member = name.Substring(4); a.Guard = true;
                                 return true;
                             }
-                            if (g.Fields != null ? !g.Fields.Contains(name) : name.StartsWith("Has_", StringComparison.Ordinal)) return false;
+                            if (g.HasLayout ? !g.Layout.HasField(name) : name.StartsWith("Has_", StringComparison.Ordinal)) return false;
                             a.Owner = owner; a.Member = name;
                             if (getter && a.Kind == CompatAccess.View && ReturnType(h) is string ret && _c.ViewOf(ret) is { } inner) a.Result = inner;
                             return true;
@@ -884,7 +954,11 @@ namespace BtfBindings.Compatibility
                         if (!found || sp.Offset >= best.Offset) { best = sp; found = true; }
                     }
                     if (found)
-                        return new CompatUseSite(method.Name, offset, _pdb.GetString(_pdb.GetDocument(best.Document).Name), best.StartLine);
+                    {
+                        int row = MetadataTokens.GetRowNumber(best.Document);
+                        if (!_documents.TryGetValue(row, out var document)) _documents[row] = document = _pdb.GetString(_pdb.GetDocument(best.Document).Name);
+                        return new CompatUseSite(method.Name, offset, document, best.StartLine);
+                    }
                 }
                 return new CompatUseSite(method.Name, offset);
             }
