@@ -330,8 +330,9 @@ namespace BtfBindings
             // Not modelled: within one object libbpf also narrows a root type's cached candidate list to those an
             // earlier relocation matched (cands->len = j), so there the order of the program's accesses can settle an
             // ambiguity; here every path is judged as if it were the object's only use of the type.
-            int primary = 0;
-            for (int c = 1; c < cands.Count; c++) if (found[c] > found[primary]) primary = c;
+            int primary = 0; // most fields found; on a tie the lowest type id, whatever order a parent's members gave
+            for (int c = 1; c < cands.Count; c++)
+                if (found[c] > found[primary] || found[c] == found[primary] && cands[c].Id < cands[primary].Id) primary = c;
 
             var fields = new CoreFieldResolution[local.Fields.Count];
             var having = new List<int>(cands.Count);
