@@ -7,6 +7,8 @@
 # Usage: bench/compat_build.sh [N]        N kernels (default 40)
 #   env RUNS   builds of each kind per app (default 3; the median is printed), alternating between the two apps
 #   env KEEP=1 keep the temporary folder and print its path
+#   env TASKS=il  run the package's IL task assembly (tasks/netstandard2.0) instead of the ReadyToRun one the targets pick on
+#                 Linux x64, to see what the precompiled tasks save
 #
 # Prints, each as with/without and the delta (goal: clean <= 2 s, no-op and incremental <= 50 ms):
 #   clean build      bin/ and obj/<config>/ removed, no compiler server or MSBuild node reuse (the analyzer parses every target;
@@ -74,9 +76,11 @@ for app in with without; do
 done
 
 ms() { local t0 t1; t0=$(date +%s%N); "$@" > "$work/build.log" 2>&1 || { cat "$work/build.log" >&2; die "build failed: $*"; }; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000000 )); }
+tasks=()
+if [ "${TASKS:-}" = il ]; then tasks=("-p:BtfBindingsTasksAssembly=$work/packages/btfbindings/$version/tasks/netstandard2.0/BtfBindings.Build.dll"); fi
 build() {  # build APP SHARED: true is `dotnet build` as a user runs it (compiler server, MSBuild node reuse); false starts all afresh
-  if [ "$2" = true ]; then (cd "$work/$1" && env -u UseSharedCompilation dotnet build --no-restore -nologo -v q -p:UseSharedCompilation=true)
-  else (cd "$work/$1" && env -u UseSharedCompilation dotnet build --no-restore -nologo -v q -nodeReuse:false -p:UseSharedCompilation=false); fi
+  if [ "$2" = true ]; then (cd "$work/$1" && env -u UseSharedCompilation dotnet build --no-restore -nologo -v q -p:UseSharedCompilation=true "${tasks[@]}")
+  else (cd "$work/$1" && env -u UseSharedCompilation dotnet build --no-restore -nologo -v q -nodeReuse:false -p:UseSharedCompilation=false "${tasks[@]}"); fi
 }
 clean() { rm -rf "$work/$1/bin" "$work/$1/obj/Debug"; build "$1" false; }
 edit() { sed -i -E "s/\"edit [0-9]+: \"/\"edit $RANDOM: \"/" "$work/$1/Program.cs"; build "$1" "$2"; }
@@ -98,7 +102,7 @@ run_noop() { build "$1" true; }
 run_edit_shared() { edit "$1" true; }
 run_edit_fresh() { edit "$1" false; }
 
-echo "== BtfTarget cost: $kernels kernels ($mb MB of .btf.tar.xz; all but 6 derived), 50 task_struct fields read through the View"
+echo "== BtfTarget cost (task assembly: ${TASKS:-as the targets pick it}): $kernels kernels ($mb MB of .btf.tar.xz; all but 6 derived), 50 task_struct fields read through the View"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 build with true >/dev/null; build without true >/dev/null     # warm-up: the compiler server, the SDK's own caches
 warnings=$(cd "$work/with" && rm -rf obj/Debug bin && env -u UseSharedCompilation dotnet build --no-restore -nologo -v q -nodeReuse:false -p:UseSharedCompilation=false 2>&1 | grep -c "warning BTFB0" || true)
@@ -113,7 +117,7 @@ measure "incremental, no compiler server" 50 run_edit_fresh
 # start-up and restore; _CleanGetCurrentAndPriorFileWrites is where a collection the report's allocations cause shows.
 perf_edit() {  # perf_edit APP: one literal edit, built with the summary; prints "name ms" lines
   sed -i -E "s/\"edit [0-9]+: \"/\"edit $RANDOM: \"/" "$work/$1/Program.cs"
-  (cd "$work/$1" && env -u UseSharedCompilation dotnet build --no-restore -nologo -v n -clp:PerformanceSummary -p:UseSharedCompilation=true) > "$work/perf.log" 2>&1 \
+  (cd "$work/$1" && env -u UseSharedCompilation dotnet build --no-restore -nologo -v n -clp:PerformanceSummary -p:UseSharedCompilation=true "${tasks[@]}") > "$work/perf.log" 2>&1 \
     || { cat "$work/perf.log" >&2; die "build failed: $1"; }
   awk '/^Target Performance Summary:/ { t = 1; next } /^Task Performance Summary:/ { t = 0; k = 1; next }
        t && $2 == "ms" { all += $1; if ($3 == "_CleanGetCurrentAndPriorFileWrites" || $3 == "CoreCompile" || $3 == "BtfBindingsCompatReport") print $3, $1 }

@@ -41,6 +41,7 @@ namespace BtfBindings.Tests.Build
                 Assert.Contains("lib/net8.0/BtfBindings.Bpf.dll", entries);    // the libbpf loader rides in the same package
                 Assert.Contains("analyzers/dotnet/cs/BtfBindings.Generator.dll", entries);
                 Assert.Contains("tasks/netstandard2.0/BtfBindings.Build.dll", entries);  // vmlinux.h for <BpfProgram>, where the targets look
+                Assert.Contains("tasks/linux-x64/BtfBindings.Build.dll", entries);       // the same, ReadyToRun (UserJourneyTests.ReadyToRun.cs)
                 Assert.Contains("buildTransitive/BtfBindings.targets", entries);
                 Assert.Contains("build/BtfBindings.props", entries);
             }

@@ -576,7 +576,10 @@ public static class Program
         /// Runs dotnet in <paramref name="workDir"/> as a user's shell would: this run's NUGET_PACKAGES, none of the MSBuild
         /// variables the test host may carry, and DOTNET_ROLL_FORWARD=Major so a net8.0 app runs where only .NET 10 is installed.
         /// </summary>
-        public (int code, string output, TimeSpan time) Dotnet(string workDir, params string[] args)
+        public (int code, string output, TimeSpan time) Dotnet(string workDir, params string[] args) => Dotnet((IReadOnlyDictionary<string, string>?)null, workDir, args);
+
+        /// <summary><see cref="Dotnet(string, string[])"/> with variables of the caller's added (e.g. the runtime's DOTNET_ knobs).</summary>
+        public (int code, string output, TimeSpan time) Dotnet(IReadOnlyDictionary<string, string>? extraEnv, string workDir, params string[] args)
         {
             var env = Environment.GetEnvironmentVariables().Keys.Cast<string>()
                 .Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)).ToDictionary(k => k, k => (string?)null);
@@ -584,6 +587,7 @@ public static class Program
             env["DOTNET_NOLOGO"] = "1";
             env["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
             env["DOTNET_ROLL_FORWARD"] = "Major";
+            foreach (var kv in extraEnv ?? new Dictionary<string, string>()) env[kv.Key] = kv.Value;
             var sw = Stopwatch.StartNew();
             var r = ProcessRunner.Run("dotnet", args, workDir, TimeSpan.FromMinutes(10), env);
             return (r.ExitCode, r.Output, sw.Elapsed);
