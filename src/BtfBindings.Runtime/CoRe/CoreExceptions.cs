@@ -4,9 +4,10 @@ using System.Collections.Generic;
 namespace BtfBindings
 {
     /// <summary>
-    /// A generated layout cannot be matched against a target kernel (CO-RE). Thrown as itself when several target types
-    /// match and give different layouts (libbpf's "field offset ambiguity"; the check that aya-rs/aya#1727 lacks): the
-    /// message lists every candidate and the first field that differs. <see cref="CoreFieldException"/> is the other case.
+    /// A generated layout cannot be matched against a target kernel (CO-RE). Thrown as itself when a field is used (or
+    /// checked) that several same-named target types have at different places (libbpf's "field offset ambiguity"; the
+    /// check that aya-rs/aya#1727 lacks): the message names the kernel, the field and the candidates that disagree.
+    /// <see cref="CoreFieldException"/> is the other case.
     /// </summary>
 #if BTFBINDINGS_GENERATOR
     internal
@@ -21,12 +22,12 @@ namespace BtfBindings
         /// <summary>The target kernel (release and BTF source), as <see cref="TargetKernel.Name"/> says it.</summary>
         public string Kernel { get; }
 
-        /// <summary>The target candidates considered, like <c>[3107] STRUCT 'task_struct' size 3264 (vmlinux)</c>.</summary>
+        /// <summary>The target candidates considered (for an ambiguity, those that disagree), like <c>[3107] STRUCT 'task_struct' size 3264 (vmlinux)</c>.</summary>
         public IReadOnlyList<string> Candidates { get; }
 
         /// <summary>
-        /// The field concerned: for an ambiguity the first one whose relocation differs between candidates (null when
-        /// the type sizes differ); for a <see cref="CoreFieldException"/> the field used (never null there).
+        /// The field concerned: for an ambiguity the field whose relocation differs between the candidates that have it;
+        /// for a <see cref="CoreFieldException"/> the field used (never null there).
         /// </summary>
         public string? FieldName { get; }
 

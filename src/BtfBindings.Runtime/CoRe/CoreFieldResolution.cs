@@ -20,6 +20,12 @@ namespace BtfBindings
         Unreadable,
         /// <summary>The target has no compatible field of this name.</summary>
         Missing,
+        /// <summary>
+        /// Several same-named target types have the field and place it differently: libbpf refuses every relocation of it
+        /// (field offset ambiguity), so checking (<see cref="CoreTypeResolution.Exists(int)"/>) or using it throws a
+        /// <see cref="CoreException"/> naming the kernel and the candidates; the type's other fields stay usable.
+        /// </summary>
+        Ambiguous,
     }
 
     /// <summary>
@@ -55,7 +61,7 @@ namespace BtfBindings
         /// <summary>True when the field exists and its value can be read and written as the generated type.</summary>
         public bool IsReadable { get; internal set; }
 
-        /// <summary>Why the field is missing or unreadable (null otherwise).</summary>
+        /// <summary>Why the field is missing, unreadable or ambiguous (null otherwise).</summary>
         public string? Problem { get; internal set; }
 
         /// <summary>True when the target has a member of this name whose type libbpf's field rule rejects (missing for CO-RE, but not absent).</summary>
@@ -125,6 +131,12 @@ namespace BtfBindings
         /// <summary>True for a flexible array (length 0) in the target.</summary>
         public bool IsFlexibleArray { get; internal set; }
 
+        /// <summary>For an ambiguous field (<see cref="CoreFieldStatus.Ambiguous"/>): the candidates that have it and disagree, else null.</summary>
+        internal string[]? AmbiguousCandidates { get; set; }
+
+        /// <summary>True when same-named candidates that have the field disagree on it (<see cref="CoreFieldStatus.Ambiguous"/>).</summary>
+        public bool IsAmbiguous => AmbiguousCandidates != null;
+
         /// <summary>The same field in every other matching candidate that has it (all identical to this one), for nested resolution.</summary>
         internal CoreFieldResolution[]? Agreeing { get; set; }
 
@@ -141,6 +153,7 @@ namespace BtfBindings
         /// <summary>One line: where the field is in the target, or why it is not there.</summary>
         public string Describe()
         {
+            if (IsAmbiguous) return "ambiguous: " + Problem;
             if (!Exists) return "missing: " + (Problem ?? "not found");
             string where = IsBitfield
                 ? $"bit {BitOffset} ({BitSize} bits; load {ByteSize} bytes at {WindowOffset}, <<{LeftShift} >>{RightShift}{(IsSigned ? " signed" : "")})"

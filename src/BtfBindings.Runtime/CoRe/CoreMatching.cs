@@ -8,7 +8,7 @@ namespace BtfBindings
 {
     /// <summary>
     /// libbpf's CO-RE field rules (<c>relo_core.c</c>: <c>bpf_core_match_member</c>, <c>bpf_core_fields_are_compat</c>,
-    /// <c>bpf_core_calc_field_relo</c>) applied to every field of a generated type at once.
+    /// <c>bpf_core_calc_field_relo</c>) applied to every field of a generated type against one candidate.
     /// </summary>
     internal static class CoreResolver
     {
@@ -297,8 +297,9 @@ namespace BtfBindings
         internal static string Describe(BtfType t) => $"[{t.Id}] {BtfKinds.Name(t.Kind)} '{(t.IsAnonymous ? "(anon)" : t.Name)}'";
     }
 
-    // The matching rules that need the kernel (its candidates, member maps and name): candidate agreement, as libbpf
-    // relocates a field against every candidate and requires the results to agree, and enum matching by enumerator name.
+    // The matching rules that need the kernel (its candidates, member maps and name): candidate agreement per field, as
+    // libbpf relocates each access path against the candidates on which it matches and requires those results to agree,
+    // and enum matching by enumerator name.
     sealed partial class TargetKernel // accessibility: see the main part
     {
         private CoreTypeResolution ResolveCandidates(BtfTypeLayout local, IReadOnlyList<BtfType> cands, string? context)
@@ -322,44 +323,73 @@ namespace BtfBindings
             for (int c = 0; c < cands.Count; c++)
                 results[c] = CoreResolver.ResolveFields(local, cands[c], MembersOf(cands[c]), out found[c]);
 
-            // libbpf: candidates that do not match are skipped, and every matching candidate must give the same answer.
-            // Whole type at once: a candidate matches when at least one field resolves in it (all of them when none
-            // does); for each field, every matching candidate that has it must resolve it identically (otherwise the
-            // layouts conflict: a CoreException, the check aya-rs/aya#1727 lacks); a field exists when any has it.
-            var matching = new List<int>(cands.Count);
-            for (int c = 0; c < cands.Count; c++) if (found[c] > 0) matching.Add(c);
-            if (matching.Count == 0) for (int c = 0; c < cands.Count; c++) matching.Add(c);
-            int primary = matching[0];
-            foreach (int c in matching) if (found[c] > found[primary]) primary = c;
+            // libbpf (bpf_core_calc_relo_insn) decides each access path on its own: the candidates on which that path does
+            // not match are skipped, and the relocation is refused only when several candidates on which it DOES match
+            // give different results. So each field is decided against the candidates that have it: one field's
+            // disagreement makes that field ambiguous (used, it throws: Exists, reads, Nested), not the whole type.
+            // Not modelled: within one object libbpf also narrows a root type's cached candidate list to those an
+            // earlier relocation matched (cands->len = j), so there the order of the program's accesses can settle an
+            // ambiguity; here every path is judged as if it were the object's only use of the type.
+            int primary = 0; // most fields found; on a tie the lowest type id, whatever order a parent's members gave
+            for (int c = 1; c < cands.Count; c++)
+                if (found[c] > found[primary] || found[c] == found[primary] && cands[c].Id < cands[primary].Id) primary = c;
 
             var fields = new CoreFieldResolution[local.Fields.Count];
+            var having = new List<int>(cands.Count);
             for (int i = 0; i < fields.Length; i++)
             {
-                CoreFieldResolution? chosen = null;
-                List<CoreFieldResolution>? agreeing = null;
-                int chosenCand = -1;
-                foreach (int c in matching)
+                having.Clear();
+                for (int c = 0; c < cands.Count; c++) if (results[c][i].Exists) having.Add(c);
+                if (having.Count == 0) { fields[i] = results[primary][i]; continue; }
+                var chosen = results[having[0]][i];
+                bool agree = true;
+                for (int k = 1; k < having.Count && agree; k++) agree = results[having[k]][i].SameAs(chosen);
+                if (!agree) { fields[i] = Ambiguous(label, local.Fields[i], i, cands, having, results); continue; }
+                fields[i] = chosen;
+                if (having.Count > 1)
                 {
-                    var fr = results[c][i];
-                    if (!fr.Exists) continue;
-                    if (chosen == null) { chosen = fr; chosenCand = c; continue; }
-                    if (!fr.SameAs(chosen))
-                    {
-                        var list = matching.Select(k => descriptions[k]).ToArray();
-                        throw new CoreException(
-                            $"{label} is ambiguous in kernel {Name}: {matching.Count} matching candidates disagree on field '{fr.Name}' "
-                            + $"({Describe(cands[chosenCand])}: {chosen.Describe()}; {Describe(cands[c])}: {fr.Describe()}). "
-                            + $"Candidates: {string.Join("; ", list)}. Resolve against one of them with TargetKernel.ResolveAgainst.",
-                            local.BtfName, Name, list, fr.Name);
-                    }
-                    (agreeing ??= new List<CoreFieldResolution> { chosen }).Add(fr);
+                    var agreeing = new CoreFieldResolution[having.Count];
+                    for (int k = 0; k < agreeing.Length; k++) agreeing[k] = results[having[k]][i];
+                    chosen.Agreeing = agreeing;
                 }
-                fields[i] = chosen ?? results[primary][i];
-                if (agreeing != null) fields[i].Agreeing = agreeing.ToArray();
             }
-            var targets = new List<BtfType>(matching.Count) { cands[primary] };
-            foreach (int c in matching) if (c != primary) targets.Add(cands[c]);
-            return new CoreTypeResolution(local, this, Name, targets.ToArray(), descriptions, fields, cands[primary].Size, IsBigEndian, true, null);
+            // The type's own targets: every candidate on which some field matches (all of them when none does).
+            var targets = new List<BtfType>(cands.Count) { cands[primary] };
+            for (int c = 0; c < cands.Count; c++)
+                if (c != primary && (found[c] > 0 || found[primary] == 0)) targets.Add(cands[c]);
+            return new CoreTypeResolution(local, this, Name, targets.ToArray(), descriptions, fields, cands[primary].Size, IsBigEndian, true, null,
+                SizeAmbiguity(label, cands));
+        }
+
+        /// <summary>A field the candidates that have it place differently: libbpf's "field offset ambiguity" / "relocation decision ambiguity".</summary>
+        private CoreFieldResolution Ambiguous(string label, BtfFieldLayout lf, int index, IReadOnlyList<BtfType> cands, List<int> having, CoreFieldResolution[][] results)
+        {
+            var parts = new string[having.Count];
+            for (int k = 0; k < parts.Length; k++) parts[k] = Describe(cands[having[k]]) + ": " + results[having[k]][index].Describe();
+            string why = $"{label}.{lf.Name} is ambiguous in kernel {Name}: the {having.Count} candidates that have it disagree ({string.Join("; ", parts)}), "
+                + "so libbpf refuses every relocation of it (field offset ambiguity). Resolve against one of them with TargetKernel.ResolveAgainst";
+            var ids = new string[having.Count];
+            for (int k = 0; k < ids.Length; k++) ids[k] = Describe(cands[having[k]]);
+            return new CoreFieldResolution(lf, index)
+            {
+                Problem = why, Status = CoreFieldStatus.Ambiguous, AmbiguousCandidates = ids,
+            };
+        }
+
+        /// <summary>
+        /// libbpf's <c>bpf_core_type_size</c> matches every same-named candidate of the kind (<c>bpf_core_types_are_compat</c>
+        /// looks no further for a struct or union) and refuses when their sizes differ: why, or null.
+        /// </summary>
+        private string? SizeAmbiguity(string label, IReadOnlyList<BtfType> cands)
+        {
+            for (int c = 1; c < cands.Count; c++)
+                if (cands[c].Size != cands[0].Size)
+                {
+                    var parts = new string[cands.Count];
+                    for (int k = 0; k < parts.Length; k++) parts[k] = Describe(cands[k]);
+                    return $"the size of {label} is ambiguous in kernel {Name}: its candidates differ ({string.Join("; ", parts)}), so libbpf refuses bpf_core_type_size (relocation decision ambiguity)";
+                }
+            return null;
         }
 
         private CoreEnumResolution ResolveEnumUncached(BtfTypeLayout enumLayout)

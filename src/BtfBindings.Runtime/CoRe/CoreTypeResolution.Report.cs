@@ -9,9 +9,13 @@ namespace BtfBindings
 
         private string CandidateText => Candidates.Count == 0 ? "no candidates" : "candidates: " + string.Join("; ", Candidates);
 
-        /// <summary>The exception for using field <paramref name="f"/> (missing or unreadable, or <paramref name="extra"/>).</summary>
-        internal CoreFieldException FieldError(CoreFieldResolution f, string? extra)
+        /// <summary>
+        /// The exception for using field <paramref name="f"/>: for an ambiguous field the <see cref="CoreException"/> libbpf's
+        /// refusal stands for, else a <see cref="CoreFieldException"/> (missing or unreadable, or <paramref name="extra"/>).
+        /// </summary>
+        internal CoreException FieldError(CoreFieldResolution f, string? extra)
         {
+            if (f.AmbiguousCandidates is string[] disagree) return new CoreException(f.Problem + ".", Local.BtfName, KernelName, disagree, f.Name);
             string reason = extra ?? f.Problem ?? (f.Exists ? "unreadable" : "missing");
             string what = !f.Exists ? "does not exist in" : "cannot be used as generated on";
             string msg = $"{TypeLabel}.{f.Name} {what} kernel {KernelName}: {reason}. {CandidateText}. "
@@ -19,10 +23,10 @@ namespace BtfBindings
             return new CoreFieldException(msg, Local.BtfName, f.Name, KernelName, Candidates, reason);
         }
 
-        private CoreFieldException BeforeObject(CoreFieldResolution f)
+        private CoreException BeforeObject(CoreFieldResolution f)
             => FieldError(f, $"libbpf's load window for it is aligned in the outermost object and starts {-f.WindowOffset} bytes before this member; read it through the view of the object that contains the member");
 
-        private CoreFieldException Truncated(CoreFieldResolution f, int length)
+        private CoreException Truncated(CoreFieldResolution f, int length)
             => FieldError(f, $"the data holds {length} bytes, the field is at [{f.ByteOffset}, +{f.ByteSize}) of the {Size}-byte target type");
 
         /// <summary>
@@ -40,18 +44,23 @@ namespace BtfBindings
                 sb.Append("  NOT VERIFIED (non-portable mode): ").Append(UnverifiedReason).Append("; the build-time offsets are used as they are\n");
                 return sb.ToString();
             }
+            var counts = new int[6];
+            foreach (var f in _fields) counts[(int)f.Status]++;
+            int ambiguous = counts[(int)CoreFieldStatus.Ambiguous];
             if (Target is BtfType t)
             {
                 sb.Append("  target: ").Append(_kernel?.Describe(t) ?? CoreResolver.Describe(t));
-                if (_targets.Length > 1) sb.Append(" (+").Append(_targets.Length - 1).Append(" more matching candidate").Append(_targets.Length > 2 ? "s" : "").Append(" agreeing on every field they share)");
+                if (_targets.Length > 1) sb.Append(" (+").Append(_targets.Length - 1).Append(" more matching candidate").Append(_targets.Length > 2 ? "s" : "")
+                    .Append(ambiguous == 0 ? " agreeing on every field they share)" : "; each field decided among those that have it)");
                 sb.Append('\n');
+                if (SizeAmbiguity != null) sb.Append("  ").Append(SizeAmbiguity).Append('\n');
             }
             else sb.Append("  target: the kernel has no such type\n");
             sb.Append("  ").Append(CandidateText).Append('\n');
-            var counts = new int[5];
-            foreach (var f in _fields) counts[(int)f.Status]++;
             sb.Append("  fields: ").Append(counts[0]).Append(" unchanged, ").Append(counts[1]).Append(" moved, ").Append(counts[2]).Append(" resized, ")
-              .Append(counts[3]).Append(" unreadable, ").Append(counts[4]).Append(" missing\n");
+              .Append(counts[3]).Append(" unreadable, ").Append(counts[4]).Append(" missing");
+            if (ambiguous > 0) sb.Append(", ").Append(ambiguous).Append(" ambiguous");
+            sb.Append('\n');
             foreach (var f in _fields)
             {
                 if (f.Status == CoreFieldStatus.Unchanged && !includeUnchanged) continue;

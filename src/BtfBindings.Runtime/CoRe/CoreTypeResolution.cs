@@ -15,6 +15,13 @@ namespace BtfBindings
     /// Immutable and thread-safe.
     /// </summary>
     /// <remarks>
+    /// When the kernel has several same-named types (5.10's two <c>struct mm_slot</c>), each field is decided, as libbpf
+    /// decides each access path, against the candidates that have it: a field only one of them has resolves there
+    /// (<c>mm_slot.hash</c> in khugepaged's); a field several have at different places is
+    /// <see cref="CoreFieldStatus.Ambiguous"/>, and checking it (<see cref="Exists(int)"/>, a view's <c>Has_x</c>) or
+    /// using it throws a <see cref="CoreException"/> naming the kernel and those candidates. Resolving never throws for that.
+    /// </remarks>
+    /// <remarks>
     /// <see cref="TargetKernel.Resolve{T}"/> returns the typed <see cref="CoreTypeResolution{T}"/>, which a generated view
     /// takes without checking at run time that the resolution is its type's.
     /// </remarks>
@@ -60,8 +67,9 @@ namespace BtfBindings
         private Dictionary<string, int>? _byName;
 
         internal CoreTypeResolution(BtfTypeLayout local, TargetKernel? kernel, string kernelName, BtfType[] targets, IReadOnlyList<string> candidates,
-            CoreFieldResolution[] fields, uint size, bool bigEndian, bool verified, string? unverifiedReason)
+            CoreFieldResolution[] fields, uint size, bool bigEndian, bool verified, string? unverifiedReason, string? sizeAmbiguity = null)
         {
+            SizeAmbiguity = sizeAmbiguity;
             Local = local;
             _kernel = kernel;
             KernelName = kernelName;
@@ -121,6 +129,7 @@ namespace BtfBindings
             Size = other.Size;
             IsVerified = other.IsVerified;
             UnverifiedReason = other.UnverifiedReason;
+            SizeAmbiguity = other.SizeAmbiguity;
         }
 
         /// <summary>
@@ -159,17 +168,27 @@ namespace BtfBindings
         /// <summary>True when the target has the type (a candidate of the same essential name and kind, or the type a parent's member has).</summary>
         public bool TypeExists => _targets.Length > 0 || !IsVerified;
 
-        /// <summary>The target type the offsets come from (the first of the agreeing candidates), or null.</summary>
+        /// <summary>The candidate with most of the fields (the size comes from it), or null. Each field's offset comes from the candidates that have it.</summary>
         public BtfType? Target => _targets.Length > 0 ? _targets[0] : (BtfType?)null;
 
-        /// <summary>Every target type that matched and agreed (same-named duplicates with identical layouts).</summary>
+        /// <summary>Every same-named target type on which at least one field matched (all candidates when none did); each field is decided among those that have it.</summary>
         public IReadOnlyList<BtfType> Targets => _targets;
 
         /// <summary>Every candidate considered, described like <c>[3107] STRUCT 'task_struct' size 3264 (vmlinux)</c>.</summary>
         public IReadOnlyList<string> Candidates { get; }
 
-        /// <summary>The target's size of the type (the build-time size in non-portable mode; 0 when the type is missing).</summary>
+        /// <summary>
+        /// The target's size of the type (the build-time size in non-portable mode; 0 when the type is missing). With several
+        /// candidates of different sizes this is <see cref="Target"/>'s (the one with most of the fields), and
+        /// <see cref="IsSizeAmbiguous"/> says libbpf would refuse <c>bpf_core_type_size</c>.
+        /// </summary>
         public uint Size { get; }
+
+        /// <summary>True when the same-named candidates differ in size (libbpf refuses <c>bpf_core_type_size</c> there: relocation decision ambiguity).</summary>
+        public bool IsSizeAmbiguous => SizeAmbiguity != null;
+
+        /// <summary>Why the type's size is ambiguous (naming the kernel and the candidates), or null.</summary>
+        internal string? SizeAmbiguity { get; }
 
         /// <summary>True when the target kernel stores data big-endian (s390x); the view converts to host order.</summary>
         public bool TargetIsBigEndian => _bigEndian;
@@ -202,13 +221,21 @@ namespace BtfBindings
         }
 
         /// <summary><c>FIELD_EXISTS</c> for field <paramref name="index"/>.</summary>
-        public bool Exists(int index) => _fields[index].Exists;
+        /// <exception cref="CoreException">The field is ambiguous (<see cref="CoreFieldStatus.Ambiguous"/>): libbpf refuses its EXISTS relocation too.</exception>
+        public bool Exists(int index)
+        {
+            var f = _fields[index];
+            if (f.Exists) return true;
+            if (f.IsAmbiguous) throw FieldError(f, null);
+            return false;
+        }
 
         /// <summary><c>FIELD_EXISTS</c> for the field named <paramref name="name"/> (false for names the generated type does not have).</summary>
+        /// <exception cref="CoreException">The field is ambiguous (see <see cref="Exists(int)"/>).</exception>
         public bool Exists(string name)
         {
             int i = TryIndexOf(name);
-            return i >= 0 && _fields[i].Exists;
+            return i >= 0 && Exists(i);
         }
 
         /// <summary>Throws unless this resolution is for <paramref name="layout"/> (generated views call it so resolutions of other types cannot be mixed in).</summary>

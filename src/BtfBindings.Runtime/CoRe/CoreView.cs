@@ -92,10 +92,10 @@ namespace BtfBindings
             }
         }
 
-        /// <summary>True when the data holds the whole target object.</summary>
+        /// <summary>True when the data holds the whole target object (<see cref="CoreTypeResolution.Size"/>: with candidates of several sizes, the one with most of the fields).</summary>
         public bool IsComplete => (uint)Data.Length >= Resolution.Size;
 
-        /// <summary><c>FIELD_EXISTS</c> for field <paramref name="index"/>.</summary>
+        /// <summary><c>FIELD_EXISTS</c> for field <paramref name="index"/>; throws <see cref="CoreException"/> for an ambiguous field (<see cref="CoreTypeResolution.Exists(int)"/>).</summary>
         public bool Exists(int index) => Resolution.Exists(index);
 
         /// <summary>

@@ -131,11 +131,11 @@ namespace BtfBindings
         }
 
         /// <summary>
-        /// Resolves a generated type against this kernel (cached): every candidate is evaluated; candidates where no
-        /// field matches are dropped; all remaining ones must give identical results or a <see cref="CoreException"/>
-        /// lists them. Missing fields do not throw: they have <see cref="CoreFieldResolution.Exists"/> false.
+        /// Resolves a generated type against this kernel (cached): every same-named candidate is evaluated and each field is
+        /// decided, as libbpf decides each access path, among the candidates that have it; when those disagree the field is
+        /// <see cref="CoreFieldStatus.Ambiguous"/> (using or checking it throws a <see cref="CoreException"/> that names the
+        /// candidates), the others stay usable. Missing fields do not throw: they have <see cref="CoreFieldResolution.Exists"/> false.
         /// </summary>
-        /// <exception cref="CoreException">Same-named target types disagree.</exception>
         /// <exception cref="NotSupportedException">The generated type is anonymous (resolve it through its parent's field).</exception>
         public CoreTypeResolution Resolve(BtfTypeLayout local)
         {
@@ -296,7 +296,6 @@ namespace BtfBindings
         /// generated code. Cached.
         /// </summary>
         /// <exception cref="ArgumentException"><paramref name="buildTime"/> has no such type.</exception>
-        /// <exception cref="CoreException">Same-named target types disagree.</exception>
         public CoreTypeResolution Resolve(string typeName, Btf buildTime)
         {
             var root = LocalRoot(buildTime, typeName, out _);
@@ -321,7 +320,7 @@ namespace BtfBindings
         /// start of <paramref name="typeName"/>, bitfield load windows are computed there, as libbpf does.
         /// </summary>
         /// <exception cref="ArgumentException">The path does not name a member of the build-time type.</exception>
-        /// <exception cref="CoreException">Same-named target types disagree on the path.</exception>
+        /// <exception cref="CoreException">Same-named target types that have a member on the path disagree on it (libbpf refuses the relocation).</exception>
         public CoreFieldRelocation ResolveField(string typeName, string fieldPath, Btf buildTime)
         {
             ArgumentNullException.ThrowIfNull(fieldPath);
@@ -347,6 +346,7 @@ namespace BtfBindings
                 var lf = layout.Fields[i];
                 label += "." + part;
                 bool last = k == parts.Length - 1;
+                if (f.IsAmbiguous) throw res.FieldError(f, null);
                 if (!f.Exists) return CoreFieldRelocation.Missing(fieldPath, f.Problem ?? "not found").At(f);
                 if (index >= 0)
                 {

@@ -43,19 +43,14 @@ namespace BtfBindings.Tests.CoRe
             {
                 if (pt.IsNested || layout.Kind == BtfKind.Enum) continue;
                 var expected = oracle.Resolve(layout, oracle.RootCandidates(layout), root: true);
-                CoreTypeResolution r;
-                try { r = target.Resolve(layout); }
-                catch (CoreException e) when (e is not CoreFieldException)
-                {
-                    ambiguous++;
-                    if (expected != null) failures.Add(layout.BtfName + ": unexpected ambiguity");
-                    continue;
-                }
-                if (expected == null) { failures.Add(layout.BtfName + ": ambiguity not reported"); continue; }
+                var r = target.Resolve(layout);
+                if (expected.fields.Any(x => x.Ambiguous)) ambiguous++;
                 for (int i = 0; i < layout.Fields.Count; i++)
                 {
                     var f = r.Fields[i];
-                    var x = expected.Value.fields[i];
+                    var x = expected.fields[i];
+                    if (f.IsAmbiguous != x.Ambiguous) { failures.Add($"{layout.BtfName}.{f.Name}: {f.Describe()}, bpftool says {x}"); continue; }
+                    if (x.Ambiguous) continue;
                     if (!x.Exists) { missing++; if (f.Exists) failures.Add($"{layout.BtfName}.{f.Name}: exists, bpftool: missing"); continue; }
                     present++;
                     bool same = f.Exists && f.IsReadable == x.Readable && f.BitOffset == x.BitOffset && f.BitSize == x.BitSize && f.ByteOffset == x.ByteOffset
@@ -63,8 +58,8 @@ namespace BtfBindings.Tests.CoRe
                     if (!same) failures.Add($"{layout.BtfName}.{f.Name}: {f.Describe()} vs bpftool {x}");
                 }
             }
-            _out.WriteLine($"local.o -> {obj}: {present} fields present, {missing} missing, {ambiguous} ambiguous types");
-            CoreSummary.Record("local.o -> " + obj, $"{present} fields present in both, {missing} missing in target, {ambiguous} ambiguous types");
+            _out.WriteLine($"local.o -> {obj}: {present} fields present, {missing} missing, {ambiguous} types with ambiguous fields");
+            CoreSummary.Record("local.o -> " + obj, $"{present} fields present in both, {missing} missing in target, {ambiguous} types with ambiguous fields");
             Assert.True(failures.Count == 0, string.Join("\n", failures));
             Assert.Equal(obj == "target-dup.o" ? 2 : 1, ambiguous); // core_dup (flavor duplicates), plus core_dup2 in the linked object
         }
@@ -198,8 +193,13 @@ namespace BtfBindings.Tests.CoRe
         [Fact]
         public void Duplicate_candidates_conflicting_is_an_error_listing_them()
         {
-            var e = Assert.Throws<CoreException>(() => Target("target.o").Resolve(L("core_dup")));
+            // core_dup { a; b } against core_dup { a; b } and core_dup___other { b; a }: every field is in both, at other offsets.
+            var dup = Target("target.o").Resolve(L("core_dup"));
+            Assert.All(dup.Fields, f => Assert.Equal(CoreFieldStatus.Ambiguous, f.Status));
+            var e = Assert.Throws<CoreException>(() => dup.Exists("a"));
             _out.WriteLine(e.Message);
+            Assert.IsNotType<CoreFieldException>(e);
+            Assert.IsNotType<CoreFieldException>(Assert.Throws<CoreException>(() => dup.ReadInt64("b", Data("target.o", "g_dup"))));
             Assert.Equal(2, e.Candidates.Count);
             Assert.Contains(e.Candidates, c => c.Contains("'core_dup'"));
             Assert.Contains(e.Candidates, c => c.Contains("'core_dup___other'"));
@@ -227,8 +227,12 @@ namespace BtfBindings.Tests.CoRe
             Assert.Equal(10, Target("target.o").Resolve(L("core_dup2")).ReadInt64("b", Data("target.o", "g_dup2")));
             var t = Target("target-dup.o");
             Assert.Equal(2, t.FindCandidates("core_dup2", BtfKind.Struct).Count(c => c.Name == "core_dup2"));
-            var e = Assert.Throws<CoreException>(() => t.Resolve(L("core_dup2")));
+            // core_dup2 { int a; int b } and { int b; long a }: a is ambiguous (offset 0 vs 8, and a size libbpf cannot adjust), b too (4 vs 0).
+            var r = t.Resolve(L("core_dup2"));
+            var e = Assert.Throws<CoreException>(() => r.Exists("a"));
+            Assert.Equal(2, e.Candidates.Count);
             Assert.All(e.Candidates, c => Assert.Contains("'core_dup2'", c));
+            Assert.True(r["b"].IsAmbiguous);
         }
 
         [Theory]

@@ -164,13 +164,15 @@ namespace BtfBindings.Tests.CoRe
         public sealed class Expect
         {
             public bool Exists, Readable, Bitfield, Signed;
+            /// <summary>Candidates that have the field disagree on it (libbpf refuses its relocations): Exists is false.</summary>
+            public bool Ambiguous;
             public long BitOffset, BitSize, ByteOffset, ByteSize, ArrayLength, ArrayElementSize;
             public int LShift, RShift;
             public int MemberTypeId;
             public bool Same(Expect o) => Exists == o.Exists && Readable == o.Readable && Bitfield == o.Bitfield && Signed == o.Signed && BitOffset == o.BitOffset
                 && BitSize == o.BitSize && ByteOffset == o.ByteOffset && ByteSize == o.ByteSize && ArrayLength == o.ArrayLength && ArrayElementSize == o.ArrayElementSize
                 && LShift == o.LShift && RShift == o.RShift;
-            public override string ToString() => !Exists ? "missing" : $"bit {BitOffset}:{BitSize} byte {ByteOffset}+{ByteSize} bf={Bitfield} signed={Signed} readable={Readable} arr={ArrayLength}x{ArrayElementSize} <<{LShift} >>{RShift}";
+            public override string ToString() => Ambiguous ? "ambiguous" : !Exists ? "missing" : $"bit {BitOffset}:{BitSize} byte {ByteOffset}+{ByteSize} bf={Bitfield} signed={Signed} readable={Readable} arr={ArrayLength}x{ArrayElementSize} <<{LShift} >>{RShift}";
         }
 
         /// <summary>What libbpf's rules give for local field <paramref name="lf"/> in target composite <paramref name="target"/>.</summary>
@@ -257,11 +259,11 @@ namespace BtfBindings.Tests.CoRe
         }
 
         /// <summary>
-        /// The whole-type result over candidates: null = ambiguous (two matching candidates that both have a field disagree
-        /// on it); else per field the expectation (from any candidate that has it), the member types of every candidate that
-        /// has it, the matching candidates (the one with most fields first) and that one's size.
+        /// The result over candidates, field by field as libbpf decides each access path: per field the expectation from
+        /// the candidates that have it (<see cref="Expect.Ambiguous"/> when two of them disagree), the member types of
+        /// every candidate that has it, and the candidates where some field matches (the one with most fields first).
         /// </summary>
-        public (Expect[] fields, List<int>[] memberTypes, List<BpftoolType> targets)? Resolve(BtfTypeLayout local, List<BpftoolType> candidates, bool root)
+        public (Expect[] fields, List<int>[] memberTypes, List<BpftoolType> targets) Resolve(BtfTypeLayout local, List<BpftoolType> candidates, bool root)
         {
             var fields = local.Fields.Select(_ => new Expect()).ToArray();
             var members = local.Fields.Select(_ => new List<int>()).ToArray();
@@ -278,7 +280,7 @@ namespace BtfBindings.Tests.CoRe
                     var e = all[i][f];
                     if (!e.Exists) continue;
                     if (first == null) first = e;
-                    else if (!first.Same(e)) return null;
+                    else if (!first.Same(e)) { first = new Expect { Ambiguous = true }; members[f].Clear(); break; }
                     if (!members[f].Contains(e.MemberTypeId)) members[f].Add(e.MemberTypeId);
                 }
                 fields[f] = first ?? new Expect();

@@ -93,9 +93,18 @@ enum pid_type___x { PIDTYPE_PID___x, PIDTYPE_TGID___x = 7, PIDTYPE_NOTHERE___x }
             ("bpf_attr___x", "map_type"), ("bpf_attr___x", "key_size"), ("bpf_attr___x", "prog_type"), ("bpf_attr___x", "insn_cnt"),
         };
 
+        /// <summary>
+        /// Paths on <c>struct mm_slot</c>, a type 5.10 has twice (ksm's: link, mm_list, rmap_list, mm at 40; khugepaged's:
+        /// hash, mm_node, mm at 32) and 6.12 once (hash, mm_node, mm): members only one 5.10 candidate has, and <c>mm</c>,
+        /// which both have at different offsets. Each goes in an object of its own: within one object libbpf narrows a
+        /// root type's candidates to those earlier relocations matched (relo_core.c <c>cands->len = j</c>, a per-load
+        /// cache), so a path's answer there depends on the program's other accesses; alone, it is that path's own answer.
+        /// </summary>
+        private static readonly string[] SameNamedPaths = { "hash", "hash.next", "hash.pprev", "mm_node", "mm_node.prev", "mm" };
+
         private enum K { FieldOffset = 0, FieldSize = 1, FieldExists = 2, FieldSigned = 3, FieldLShift = 4, FieldRShift = 5, EnumValue, EnumExists, TypeExists, TypeSize }
 
-        private sealed record Relo(K Kind, string Root, bool Union, string Path, bool Bitfield = false)
+        private sealed record Relo(K Kind, string Root, bool Union, string Path, bool Bitfield = false, bool Alone = false)
         {
             public string Label => Kind switch
             {
@@ -189,6 +198,14 @@ enum pid_type___x { PIDTYPE_PID___x, PIDTYPE_TGID___x = 7, PIDTYPE_NOTHERE___x }
                 relos.Add(new Relo(K.EnumExists, "pid_type___x", false, v));
                 relos.Add(new Relo(K.EnumValue, "pid_type___x", false, v));
             }
+            if (btf.FindTypes("mm_slot", BtfKind.Struct).Count == 1) // one local mm_slot (6.12): its paths against 5.10's two
+            {
+                foreach (var path in SameNamedPaths)
+                    foreach (var kind in new[] { K.FieldExists, K.FieldOffset, K.FieldSize })
+                        relos.Add(new Relo(kind, "mm_slot", false, path, Alone: true));
+                relos.Add(new Relo(K.TypeExists, "mm_slot", false, "", Alone: true));
+                relos.Add(new Relo(K.TypeSize, "mm_slot", false, "", Alone: true));
+            }
             relos.Add(new Relo(K.TypeExists, "pid_type___x", false, "enum"));
             relos.Add(new Relo(K.TypeSize, "pid_type___x", false, "enum"));
 
@@ -231,10 +248,11 @@ enum pid_type___x { PIDTYPE_PID___x, PIDTYPE_TGID___x = 7, PIDTYPE_NOTHERE___x }
         private static (List<(string obj, int[] indices)> objects, List<string> rejected) CompileAll(string dir, string build, string head, List<Relo> relos)
         {
             var units = new List<List<int[]>>();
-            var plain = Enumerable.Range(0, relos.Count).Where(i => !relos[i].Bitfield).ToArray();
+            var plain = Enumerable.Range(0, relos.Count).Where(i => !relos[i].Bitfield && !relos[i].Alone).ToArray();
             for (int s = 0; s < plain.Length; s += ChunkSize) units.Add(new List<int[]> { plain.Skip(s).Take(ChunkSize).ToArray() });
             var fields = Enumerable.Range(0, relos.Count).Where(i => relos[i].Bitfield).GroupBy(i => relos[i].Root + "." + relos[i].Path).Select(g => g.ToArray()).ToList();
             for (int s = 0; s < fields.Count; s += 48) units.Add(fields.Skip(s).Take(48).ToList());
+            foreach (int i in Enumerable.Range(0, relos.Count).Where(i => relos[i].Alone)) units.Add(new List<int[]> { new[] { i } });
             var objects = new System.Collections.Concurrent.ConcurrentBag<(string, int[])>();
             var rejected = new System.Collections.Concurrent.ConcurrentBag<string>();
             int n = 0;
@@ -305,6 +323,7 @@ enum pid_type___x { PIDTYPE_PID___x, PIDTYPE_TGID___x = 7, PIDTYPE_NOTHERE___x }
                             {
                                 var t = k.Resolve(r.Root, local);
                                 exists = t.TypeExists; size = t.Size;
+                                if (r.Kind == K.TypeSize && t.IsSizeAmbiguous) return ("error", 0, "size ambiguous"); // libbpf: relocation decision ambiguity
                             }
                             // libbpf: type-based relocations give 0 when the target has no such type (no poisoning).
                             return ("value", r.Kind == K.TypeExists ? (exists ? 1UL : 0) : exists ? size : 0, null);

@@ -119,6 +119,7 @@ namespace BtfBindings.Compatibility
                 var res = target.Resolve(use.TypeName, buildTime);
                 if (res.Candidates.Count == 0)
                     return new CompatResult(CompatVerdict.Missing, $"the kernel has no {(res.Local.Kind == BtfKind.Union ? "union" : "struct")} named {FlavorRules.EssentialName(use.TypeName)} (or a ___flavor of it)");
+                if (res.SizeAmbiguity != null) return new CompatResult(CompatVerdict.Ambiguous, res.SizeAmbiguity);
                 string size = "size " + res.Size.ToString(CultureInfo.InvariantCulture);
                 return res.Size == res.Local.Size ? new CompatResult(CompatVerdict.Ok, size)
                     : new CompatResult(CompatVerdict.Moved, size + "; build time: size " + res.Local.Size.ToString(CultureInfo.InvariantCulture));
