@@ -58,7 +58,9 @@ namespace BtfBindings.Build
             Directory.CreateDirectory(OutputDirectory);
             string json = Path.Combine(OutputDirectory, "compat.json"), md = Path.Combine(OutputDirectory, "compat.md");
             string stampFile = Path.Combine(OutputDirectory, CompatReportStamp.FileName);
-            string? stamp = Stamp(build, scan);
+            string? buildLine = ManifestLines(build, out var targetLines);
+            string? stamp = CompatReportStamp.Of(VerdictFile.Header, build, buildLine,
+                Targets.Select((item, i) => new[] { item.GetMetadata("FullPath"), item.GetMetadata("Release"), item.GetMetadata("Arch"), targetLines[i] }).ToArray(), scan.Uses);
             if (stamp != null && File.Exists(json) && File.Exists(md) && File.Exists(stampFile) && File.ReadAllText(stampFile) == stamp)
             {
                 Log.LogMessage(MessageImportance.Normal, "BtfTarget: compatibility report in {0} unchanged (same uses, sites, targets and BtfFile)", OutputDirectory);
@@ -66,20 +68,18 @@ namespace BtfBindings.Build
             }
             File.Delete(stampFile); // written again only after both reports are
 
-            var lines = TargetLines.Select(l => l.Split('\t')).Where(p => p.Length > 2 && p[0] == "target").ToDictionary(p => p[1], p => p, StringComparer.Ordinal);
             string At(string[] p, int i) => p.Length > i ? p[i] : "";
-            var targets = Targets.Select(item =>
+            var targets = Targets.Select((item, i) =>
             {
                 string path = item.GetMetadata("FullPath");
-                lines.TryGetValue(path, out var line);
+                var line = targetLines[i]?.Split('\t');
                 var info = KernelTargetInfo.FromPath(path, NullIfEmpty(item.GetMetadata("Release")), NullIfEmpty(item.GetMetadata("Arch")));
                 // The hash and raw copy HashBtfTargets wrote; without its line, hashed here.
                 return new CompatTargetFile(path, info, line != null ? At(line, 2) : CompatCheck.Sha256(path), line != null ? At(line, 7) : null);
             }).ToArray();
             // The manifest already holds the BtfFile's SHA-256 (GetFileHash): hashing its ~5 MB again was most of an
             // incremental build's report time.
-            string buildHash = TargetLines.Select(l => l.Split('\t')).FirstOrDefault(p => p.Length > 2 && p[0] == "file"
-                && string.Equals(Path.GetFullPath(p[1]), Path.GetFullPath(build), StringComparison.Ordinal))?[2] ?? CompatCheck.Sha256(build);
+            string buildHash = buildLine != null ? At(buildLine.Split('\t'), 2) : CompatCheck.Sha256(build);
             var uses = scan.Grouped();
 
             string cacheFile = Path.Combine(OutputDirectory, VerdictFile.FileName);
@@ -111,8 +111,10 @@ namespace BtfBindings.Build
             return true;
         }
 
-        // The report's stamp from the manifest lines as they are (no field split out of them) and the scan's uses.
-        private string? Stamp(string build, AssemblyUseScan scan)
+        // The manifest lines HashBtfTargets wrote for the BtfFile ("file", path, SHA-256) and for each target ("target", path,
+        // SHA-256, …, raw copy; null where there is none), found without splitting every line: the unchanged path stamps
+        // them as they are, the rest splits only these.
+        private string? ManifestLines(string build, out string?[] targetLines)
         {
             string? buildLine = null;
             string full = Path.GetFullPath(build);
@@ -121,20 +123,18 @@ namespace BtfBindings.Build
                 int end = l.StartsWith("file\t", StringComparison.Ordinal) ? l.IndexOf('\t', 5) : -1;
                 if (end > 5 && string.Equals(Path.GetFullPath(l.Substring(5, end - 5)), full, StringComparison.Ordinal)) { buildLine = l; break; }
             }
-            var targets = new string?[Targets.Length][];
+            targetLines = new string?[Targets.Length];
             for (int i = 0; i < Targets.Length; i++)
             {
                 string path = Targets[i].GetMetadata("FullPath");
-                string? line = null;
                 foreach (var l in TargetLines)
                     if (l.Length > 7 + path.Length && l.StartsWith("target\t", StringComparison.Ordinal) && string.CompareOrdinal(l, 7, path, 0, path.Length) == 0 && l[7 + path.Length] == '\t')
                     {
-                        line = l;
+                        targetLines[i] = l;
                         break;
                     }
-                targets[i] = new[] { path, Targets[i].GetMetadata("Release"), Targets[i].GetMetadata("Arch"), line };
             }
-            return CompatReportStamp.Of(VerdictFile.Header, build, buildLine, targets, scan.Uses);
+            return buildLine;
         }
 
         // The BtfFile parsed once, and only when a verdict is not in compat.verdicts; an error names it, not a target.
