@@ -28,6 +28,41 @@ namespace BtfBindings
             return new CoreFieldRelocation(path, true, null, bitOffset, size * 8, false, bitOffset / 8, size, signed, l, r);
         }
 
+        /// <summary>
+        /// This relocation as several same-named candidates give it: <paramref name="refused"/> are the kinds whose values
+        /// differ between them (libbpf refuses those), <paramref name="loadable"/> false when one of them cannot load a bitfield.
+        /// </summary>
+        internal CoreFieldRelocation Ambiguous(CoreRelocationKinds refused, bool loadable, string? problem, string[] candidates, string? viewProblem)
+        {
+            var r = new CoreFieldRelocation(Path, Exists, problem, BitOffset, BitSize, IsBitfield, ByteOffset, ByteSize, IsSigned, LeftShift, RightShift, loadable && IsLoadable)
+            {
+                AmbiguousKinds = refused, AmbiguousCandidates = refused != CoreRelocationKinds.None ? candidates : null, ViewProblem = viewProblem,
+            };
+            return r.At(Member!);
+        }
+
+        /// <summary>
+        /// The relocations libbpf refuses because the same-named candidates on which the path matches give different
+        /// values for them (a different size, signedness or bitfield shifts at one offset; <see cref="Problem"/> names them
+        /// and the candidates). At different offsets libbpf refuses every relocation: <see cref="TargetKernel.ResolveField"/> throws.
+        /// </summary>
+        public CoreRelocationKinds AmbiguousKinds { get; private set; }
+
+        /// <summary>The candidates that disagree (see <see cref="AmbiguousKinds"/>), else null.</summary>
+        internal string[]? AmbiguousCandidates { get; private set; }
+
+        /// <summary>
+        /// Why a generated view cannot reach this path although libbpf relocates it (a struct member on the way that the
+        /// candidates put at different offsets: the view places the member, libbpf sums each candidate's path), else null.
+        /// </summary>
+        internal string? ViewProblem { get; private set; }
+
+        internal CoreResolver.RelocationValues Values
+            => new CoreResolver.RelocationValues(BitOffset, ByteOffset, ByteSize, default, IsSigned, LeftShift, RightShift);
+
+        /// <summary>The values, for messages: "offset 8 size 4 signed &lt;&lt;32 &gt;&gt;32".</summary>
+        internal string Describe() => $"offset {ByteOffset} size {ByteSize}{(IsSigned ? " signed" : "")} <<{LeftShift} >>{RightShift}{(IsBitfield ? $" (bit {BitOffset}:{BitSize})" : "")}";
+
         /// <summary>The resolution of the member the path ends at, or stops at when missing (readability, why not).</summary>
         internal CoreFieldResolution? Member { get; private set; }
 
@@ -37,7 +72,7 @@ namespace BtfBindings
         public string Path { get; }
         /// <summary><c>FIELD_EXISTS</c>.</summary>
         public bool Exists { get; }
-        /// <summary>Why the field is missing or not loadable, else null.</summary>
+        /// <summary>Why the field is missing, not loadable or ambiguous (<see cref="AmbiguousKinds"/>), else null.</summary>
         public string? Problem { get; }
         /// <summary>
         /// False when the field is missing, or is a bitfield no naturally aligned 8-byte load holds (then libbpf refuses
@@ -63,6 +98,6 @@ namespace BtfBindings
 
         /// <inheritdoc />
         public override string ToString() => !Exists ? $"{Path}: missing ({Problem})"
-            : $"{Path}: offset {ByteOffset} size {ByteSize}{(IsSigned ? " signed" : "")} <<{LeftShift} >>{RightShift}{(IsBitfield ? $" (bit {BitOffset}:{BitSize})" : "")}";
+            : $"{Path}: {Describe()}{(AmbiguousKinds != CoreRelocationKinds.None ? $" (ambiguous: {CoreResolver.Spell(AmbiguousKinds)})" : "")}";
     }
 }

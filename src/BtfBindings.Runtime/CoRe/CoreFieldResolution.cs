@@ -21,9 +21,12 @@ namespace BtfBindings
         /// <summary>The target has no compatible field of this name.</summary>
         Missing,
         /// <summary>
-        /// Several same-named target types have the field and place it differently: libbpf refuses every relocation of it
-        /// (field offset ambiguity), so checking (<see cref="CoreTypeResolution.Exists(int)"/>) or using it throws a
-        /// <see cref="CoreException"/> naming the kernel and the candidates; the type's other fields stay usable.
+        /// Several same-named target types have the field and disagree on it; <see cref="CoreFieldResolution.AmbiguousKinds"/>
+        /// says on what. At different offsets libbpf refuses every relocation of it (field offset ambiguity): checking
+        /// (<see cref="CoreTypeResolution.Exists(int)"/>) or using it throws a <see cref="CoreException"/> naming the kernel
+        /// and the candidates. At one offset with another size, signedness or bitfield shifts, libbpf refuses only those
+        /// relocations: the field exists and its offset holds (a struct member's view works), reading its value throws.
+        /// The type's other fields stay usable.
         /// </summary>
         Ambiguous,
     }
@@ -137,29 +140,35 @@ namespace BtfBindings
         /// <summary>True when same-named candidates that have the field disagree on it (<see cref="CoreFieldStatus.Ambiguous"/>).</summary>
         public bool IsAmbiguous => AmbiguousCandidates != null;
 
-        /// <summary>The same field in every other matching candidate that has it (all identical to this one), for nested resolution.</summary>
+        /// <summary>
+        /// The relocations libbpf refuses for this field because the same-named candidates that have it give different
+        /// values: <see cref="CoreRelocationKinds.All"/> when they put it at different offsets (then <see cref="Exists"/>
+        /// is false and checking it throws), else the kinds that differ (size, signedness, shifts); None when unambiguous.
+        /// </summary>
+        public CoreRelocationKinds AmbiguousKinds { get; internal set; }
+
+        /// <summary>The same field in every candidate that has it at this offset (agreeing on it, or on all but <see cref="AmbiguousKinds"/>), for nested resolution.</summary>
         internal CoreFieldResolution[]? Agreeing { get; set; }
 
         /// <summary>True when the field exists as a plain (non-bitfield, byte-aligned) field.</summary>
         internal bool IsPlain => Exists && !IsBitfield;
 
-        /// <summary>Whether two candidates resolve this field identically (libbpf compares the relocated values).</summary>
-        internal bool SameAs(CoreFieldResolution o)
-            => Exists == o.Exists && IsReadable == o.IsReadable && BitOffset == o.BitOffset && BitSize == o.BitSize
-               && ByteOffset == o.ByteOffset && WindowOffset == o.WindowOffset && ByteSize == o.ByteSize && IsSigned == o.IsSigned && IsBitfield == o.IsBitfield
-               && LeftShift == o.LeftShift && RightShift == o.RightShift && TargetKind == o.TargetKind
-               && ArrayLength == o.ArrayLength && ArrayElementSize == o.ArrayElementSize && InnerElementSize == o.InnerElementSize;
+        /// <summary>The values libbpf compares between candidates (<see cref="CoreResolver.Disagreement"/>); the array shape and readability count as size.</summary>
+        internal CoreResolver.RelocationValues Values
+            => new CoreResolver.RelocationValues(BitOffset, WindowOffset, ByteSize,
+                (ArrayLength, ArrayElementSize, InnerElementSize, IsReadable, IsBitfield),
+                IsSigned, LeftShift, RightShift);
 
         /// <summary>One line: where the field is in the target, or why it is not there.</summary>
         public string Describe()
         {
-            if (IsAmbiguous) return "ambiguous: " + Problem;
+            if (IsAmbiguous && !Exists) return "ambiguous: " + Problem;
             if (!Exists) return "missing: " + (Problem ?? "not found");
             string where = IsBitfield
                 ? $"bit {BitOffset} ({BitSize} bits; load {ByteSize} bytes at {WindowOffset}, <<{LeftShift} >>{RightShift}{(IsSigned ? " signed" : "")})"
                 : $"offset {ByteOffset}, size {ByteSize}";
             if (ArrayLength > 0 || IsFlexibleArray) where += IsFlexibleArray ? ", flexible array" : $", {ArrayLength} x {ArrayElementSize} bytes";
-            return IsReadable ? where : where + "; unreadable: " + Problem;
+            return IsAmbiguous ? where + "; ambiguous: " + Problem : IsReadable ? where : where + "; unreadable: " + Problem;
         }
 
         /// <inheritdoc />

@@ -202,6 +202,52 @@ namespace BtfBindings
             r.Status = problem != null ? CoreFieldStatus.Unreadable : StatusOf(lf, r);
         }
 
+        /// <summary>One candidate's relocated values for a field or access path, as libbpf compares candidates.</summary>
+        internal readonly struct RelocationValues
+        {
+            public readonly ulong BitOffset;
+            public readonly long ByteOffset;
+            public readonly ulong ByteSize;
+            public readonly (uint length, uint element, uint inner, bool readable, bool bitfield) Shape;
+            public readonly bool Signed;
+            public readonly int LeftShift;
+            public readonly int RightShift;
+            public RelocationValues(ulong bitOffset, long byteOffset, ulong byteSize, (uint, uint, uint, bool, bool) shape, bool signed, int leftShift, int rightShift)
+            {
+                BitOffset = bitOffset; ByteOffset = byteOffset; ByteSize = byteSize; Shape = shape; Signed = signed; LeftShift = leftShift; RightShift = rightShift;
+            }
+        }
+
+        /// <summary>
+        /// The relocations libbpf refuses when two candidates on which a field path matches give these values
+        /// (relo_core.c <c>bpf_core_calc_relo_insn</c>): every one, <c>FIELD_EXISTS</c> too, when their bit offsets differ
+        /// ("field offset ambiguity"); otherwise each kind whose value differs ("relocation decision ambiguity").
+        /// The one rule for views (per field) and for access paths by name.
+        /// </summary>
+        internal static CoreRelocationKinds Disagreement(in RelocationValues a, in RelocationValues b)
+        {
+            if (a.BitOffset != b.BitOffset) return CoreRelocationKinds.All;
+            var k = CoreRelocationKinds.None;
+            if (a.ByteOffset != b.ByteOffset) k |= CoreRelocationKinds.ByteOffset;
+            if (a.ByteSize != b.ByteSize || a.Shape != b.Shape) k |= CoreRelocationKinds.ByteSize;
+            if (a.Signed != b.Signed) k |= CoreRelocationKinds.Signed;
+            if (a.LeftShift != b.LeftShift) k |= CoreRelocationKinds.LeftShift;
+            if (a.RightShift != b.RightShift) k |= CoreRelocationKinds.RightShift;
+            return k;
+        }
+
+        /// <summary>The refused relocations in words: "size, signedness".</summary>
+        internal static string Spell(CoreRelocationKinds k)
+        {
+            var parts = new List<string>(5);
+            if ((k & CoreRelocationKinds.ByteOffset) != 0) parts.Add("byte offset");
+            if ((k & CoreRelocationKinds.ByteSize) != 0) parts.Add("size");
+            if ((k & CoreRelocationKinds.Signed) != 0) parts.Add("signedness");
+            if ((k & CoreRelocationKinds.LeftShift) != 0) parts.Add("left shift");
+            if ((k & CoreRelocationKinds.RightShift) != 0) parts.Add("right shift");
+            return string.Join(", ", parts);
+        }
+
         internal static CoreFieldStatus StatusOf(BtfFieldLayout lf, CoreFieldResolution r)
         {
             bool resized = lf.IsBitfield || r.IsBitfield ? (lf.IsBitfield != r.IsBitfield || lf.BitSize != r.BitSize) : lf.ByteSize != r.ByteSize;
@@ -342,9 +388,10 @@ namespace BtfBindings
                 for (int c = 0; c < cands.Count; c++) if (results[c][i].Exists) having.Add(c);
                 if (having.Count == 0) { fields[i] = results[primary][i]; continue; }
                 var chosen = results[having[0]][i];
-                bool agree = true;
-                for (int k = 1; k < having.Count && agree; k++) agree = results[having[k]][i].SameAs(chosen);
-                if (!agree) { fields[i] = Ambiguous(label, local.Fields[i], i, cands, having, results); continue; }
+                var refused = CoreRelocationKinds.None;
+                var values = chosen.Values;
+                for (int k = 1; k < having.Count; k++) refused |= CoreResolver.Disagreement(values, results[having[k]][i].Values);
+                if (refused == CoreRelocationKinds.All) { fields[i] = Ambiguous(label, local.Fields[i], i, cands, having, results); continue; }
                 fields[i] = chosen;
                 if (having.Count > 1)
                 {
@@ -352,6 +399,7 @@ namespace BtfBindings
                     for (int k = 0; k < agreeing.Length; k++) agreeing[k] = results[having[k]][i];
                     chosen.Agreeing = agreeing;
                 }
+                if (refused != CoreRelocationKinds.None) PartlyAmbiguous(label, chosen, refused, cands, having, results);
             }
             // The type's own targets: every candidate on which some field matches (all of them when none does).
             var targets = new List<BtfType>(cands.Count) { cands[primary] };
@@ -372,8 +420,32 @@ namespace BtfBindings
             for (int k = 0; k < ids.Length; k++) ids[k] = Describe(cands[having[k]]);
             return new CoreFieldResolution(lf, index)
             {
-                Problem = why, Status = CoreFieldStatus.Ambiguous, AmbiguousCandidates = ids,
+                Problem = why, Status = CoreFieldStatus.Ambiguous, AmbiguousCandidates = ids, AmbiguousKinds = CoreRelocationKinds.All,
             };
+        }
+
+        /// <summary>
+        /// A field the candidates that have it put at one offset but give another size, signedness or shifts: libbpf
+        /// relocates its EXISTS and BYTE_OFFSET and refuses the rest ("relocation decision ambiguity"), so it exists and a
+        /// struct member's view still works, but its value cannot be read or written.
+        /// </summary>
+        private void PartlyAmbiguous(string label, CoreFieldResolution f, CoreRelocationKinds refused, IReadOnlyList<BtfType> cands, List<int> having, CoreFieldResolution[][] results)
+        {
+            var parts = new string[having.Count];
+            var ids = new string[having.Count];
+            for (int k = 0; k < parts.Length; k++)
+            {
+                ids[k] = Describe(cands[having[k]]);
+                parts[k] = ids[k] + ": " + results[having[k]][f.Index].Describe();
+            }
+            f.Problem = $"{label}.{f.Name} is ambiguous in kernel {Name}: the {having.Count} candidates that have it put it at one offset but differ in its {CoreResolver.Spell(refused)} ({string.Join("; ", parts)}), "
+                + "so libbpf relocates its existence and offset and refuses the rest (relocation decision ambiguity). Resolve against one of them with TargetKernel.ResolveAgainst";
+            f.AmbiguousKinds = refused;
+            f.AmbiguousCandidates = ids;
+            f.Status = CoreFieldStatus.Ambiguous;
+            var kind = f.Local.Kind;
+            // A struct/union member is reached through its own resolution (its fields decided in turn); any other value is read whole.
+            if (kind != BtfFieldKind.Struct && kind != BtfFieldKind.Union || (refused & CoreRelocationKinds.ByteOffset) != 0) f.IsReadable = false;
         }
 
         /// <summary>

@@ -113,7 +113,7 @@ namespace BtfBindings
         public Span<byte> FieldBytes(int index, Span<byte> data)
         {
             var f = _fields[index];
-            if (!f.Exists) throw FieldError(f, null);
+            if (!f.Exists || f.IsAmbiguous) throw FieldError(f, null); // an ambiguous size: libbpf refuses FIELD_BYTE_SIZE
             if (f.IsBitfield) throw FieldError(f, "it is a bitfield in the target; read it with Read");
             if (f.ByteOffset > (uint)data.Length) throw Truncated(f, data.Length);
             int len = (int)Math.Min(f.ByteSize, (uint)data.Length - f.ByteOffset);

@@ -19,7 +19,9 @@ namespace BtfBindings
     /// decides each access path, against the candidates that have it: a field only one of them has resolves there
     /// (<c>mm_slot.hash</c> in khugepaged's); a field several have at different places is
     /// <see cref="CoreFieldStatus.Ambiguous"/>, and checking it (<see cref="Exists(int)"/>, a view's <c>Has_x</c>) or
-    /// using it throws a <see cref="CoreException"/> naming the kernel and those candidates. Resolving never throws for that.
+    /// using it throws a <see cref="CoreException"/> naming the kernel and those candidates; a field they put at one
+    /// offset with another size, signedness or bitfield shifts exists and keeps its offset (libbpf relocates those), only
+    /// its value is refused (<see cref="CoreFieldResolution.AmbiguousKinds"/>). Resolving never throws for that.
     /// </remarks>
     /// <remarks>
     /// <see cref="TargetKernel.Resolve{T}"/> returns the typed <see cref="CoreTypeResolution{T}"/>, which a generated view
@@ -221,7 +223,7 @@ namespace BtfBindings
         }
 
         /// <summary><c>FIELD_EXISTS</c> for field <paramref name="index"/>.</summary>
-        /// <exception cref="CoreException">The field is ambiguous (<see cref="CoreFieldStatus.Ambiguous"/>): libbpf refuses its EXISTS relocation too.</exception>
+        /// <exception cref="CoreException">The candidates that have the field put it at different offsets (<see cref="CoreFieldResolution.AmbiguousKinds"/> is All): libbpf refuses its EXISTS relocation too.</exception>
         public bool Exists(int index)
         {
             var f = _fields[index];
@@ -322,7 +324,7 @@ namespace BtfBindings
         public Span<byte> ElementBytes(int index, int i, Span<byte> data)
         {
             var f = _fields[index];
-            if (!f.Exists) throw FieldError(f, null);
+            if (!f.Exists || f.IsAmbiguous) throw FieldError(f, null);
             if (i < 0 || (!f.IsFlexibleArray && (uint)i >= f.ArrayLength))
                 throw new ArgumentOutOfRangeException(nameof(i), i, $"{TypeLabel}.{f.Name}[{i}]: the target array has {f.ArrayLength} elements");
             ulong start = f.ByteOffset + (ulong)(uint)i * f.ArrayElementSize;
@@ -340,7 +342,7 @@ namespace BtfBindings
                 u.Rebase(_rootBase + f.ByteOffset * 8);
                 return u;
             }
-            if (!f.Exists) throw FieldError(f, null);
+            if (!f.Exists || element && f.IsAmbiguous) throw FieldError(f, null); // a member of another size is resolved field by field, an element of another size cannot be placed
             if (element && f.ArrayElementSize != f.InnerElementSize)
                 throw FieldError(f, "only one-dimensional arrays of structs have element views");
             // Every candidate that has the field contributes its member type: they must agree too, field by field
@@ -372,7 +374,7 @@ namespace BtfBindings
             for (int i = 0; i < _fields.Length; i++)
             {
                 var f = _fields[i];
-                if (f.Exists && f.IsBitfield)
+                if (f.Exists && f.IsBitfield && !f.IsAmbiguous) // an ambiguous one stays refused
                 {
                     var lf = f.Local;
                     string? problem = CoreResolver.ApplyWindow(f, rootBaseBits, _bigEndian);

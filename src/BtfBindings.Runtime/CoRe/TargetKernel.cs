@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Linq;
 using System.Runtime.CompilerServices;
 
@@ -169,9 +170,12 @@ namespace BtfBindings
                 throw new NotSupportedException("an anonymous type has no name to look up in the target (libbpf rejects anonymous roots too); resolve its parent and use Nested() on the field");
             if (local.Kind != BtfKind.Struct && local.Kind != BtfKind.Union)
                 throw new NotSupportedException($"{local.BtfName} is a {local.Kind}; field resolution is for structs and unions (use ResolveEnum for enums)");
-            var cands = local.NamedByTypedef ? TypedefCandidates(local.BtfName) : FindCandidates(local.BtfName, local.Kind);
-            return ResolveCandidates(local, cands, context: null);
+            return ResolveCandidates(local, RootCandidates(local), context: null);
         }
+
+        /// <summary>libbpf's candidates for a root type: same essential name and kind, or behind a same-named typedef.</summary>
+        private IReadOnlyList<BtfType> RootCandidates(BtfTypeLayout local)
+            => local.NamedByTypedef ? TypedefCandidates(local.BtfName) : FindCandidates(local.BtfName, local.Kind);
 
         /// <summary>
         /// For a type the kernel leaves anonymous and names with a typedef (<c>atomic_t</c>): the structs/unions behind
@@ -320,13 +324,110 @@ namespace BtfBindings
         /// start of <paramref name="typeName"/>, bitfield load windows are computed there, as libbpf does.
         /// </summary>
         /// <exception cref="ArgumentException">The path does not name a member of the build-time type.</exception>
-        /// <exception cref="CoreException">Same-named target types that have a member on the path disagree on it (libbpf refuses the relocation).</exception>
+        /// <remarks>
+        /// With several same-named candidates, the path is matched in each (libbpf's <c>bpf_core_calc_relo_insn</c>): those
+        /// where it matches must put it at one bit offset, else this throws; values that still differ (size, signedness,
+        /// shifts) are listed in <see cref="CoreFieldRelocation.AmbiguousKinds"/>, the relocations libbpf refuses.
+        /// </remarks>
+        /// <exception cref="CoreException">The candidates on which the path matches put it at different offsets (libbpf refuses every relocation of it, FIELD_EXISTS too).</exception>
         public CoreFieldRelocation ResolveField(string typeName, string fieldPath, Btf buildTime)
         {
             ArgumentNullException.ThrowIfNull(fieldPath);
             var layout = LocalRoot(buildTime, typeName, out var layouts);
-            var res = Resolve(layout);
+            var merged = Resolve(layout);
             var parts = fieldPath.Split('.');
+            var cands = Vmlinux == null || layout.BtfName.Length == 0 ? Array.Empty<BtfType>() : RootCandidates(layout);
+            if (cands.Count <= 1) return Walk(merged, layout, layouts, typeName, fieldPath, parts, buildTime);
+
+            // libbpf matches the whole path in every candidate and compares the results (bpf_core_calc_relo_insn).
+            var single = _single.GetOrAdd(layout, l =>
+            {
+                var list = new CoreTypeResolution[cands.Count];
+                for (int c = 0; c < list.Length; c++) list[c] = ResolveCandidates(l, new[] { cands[c] }, context: null);
+                return list;
+            });
+            var rel = new CoreFieldRelocation[single.Length];
+            var matching = new List<int>(single.Length);
+            for (int c = 0; c < single.Length; c++)
+            {
+                rel[c] = Walk(single[c], layout, layouts, typeName, fieldPath, parts, buildTime);
+                if (rel[c].Exists) matching.Add(c);
+            }
+            if (matching.Count == 0)
+            {
+                int primary = merged.Target is BtfType t ? Math.Max(0, IndexOf(cands, t)) : 0;
+                return rel[primary];
+            }
+            var first = rel[matching[0]];
+            var refused = CoreRelocationKinds.None;
+            bool loadable = true;
+            foreach (int c in matching)
+            {
+                refused |= CoreResolver.Disagreement(first.Values, rel[c].Values);
+                loadable &= rel[c].IsLoadable;
+            }
+            string? viewProblem = ViewProblem(merged, layouts, layout, parts);
+            if (refused == CoreRelocationKinds.None && loadable && viewProblem == null) return first;
+            var ids = new string[matching.Count];
+            var values = new string[matching.Count];
+            for (int k = 0; k < ids.Length; k++)
+            {
+                ids[k] = Describe(cands[matching[k]]);
+                values[k] = rel[matching[k]].Describe();
+            }
+            string label = typeName + "." + fieldPath;
+            if (refused == CoreRelocationKinds.All)
+                throw new CoreException($"{label} is ambiguous in kernel {Name}: {Count(ids.Length, layout)} ({Ids(cands, matching)}) put it at {string.Join(" vs ", matching.Select(c => Bits(rel[c].BitOffset)))}, "
+                    + $"so libbpf refuses every relocation of it, FIELD_EXISTS too (field offset ambiguity): {string.Join("; ", ids.Zip(values, (a, b) => a + ": " + b))}", typeName, Name, ids, fieldPath);
+            string? why = refused == CoreRelocationKinds.None ? first.Problem
+                : $"{label} is ambiguous in kernel {Name}: {Count(ids.Length, layout)} ({Ids(cands, matching)}) put it at {Bits(first.BitOffset)} but differ in its {CoreResolver.Spell(refused)} "
+                  + $"({string.Join("; ", ids.Zip(values, (a, b) => a + ": " + b))}), so libbpf relocates its existence{((refused & CoreRelocationKinds.ByteOffset) == 0 ? " and offset" : "")} and refuses the rest (relocation decision ambiguity)";
+            return first.Ambiguous(refused, loadable, why, ids, viewProblem);
+        }
+
+        private readonly ConcurrentDictionary<BtfTypeLayout, CoreTypeResolution[]> _single = new ConcurrentDictionary<BtfTypeLayout, CoreTypeResolution[]>(ReferenceComparer<BtfTypeLayout>.Instance);
+
+        private static int IndexOf(IReadOnlyList<BtfType> list, BtfType t)
+        {
+            for (int i = 0; i < list.Count; i++) if (list[i].Id == t.Id && ReferenceEquals(list[i].Btf, t.Btf)) return i;
+            return -1;
+        }
+
+        private static string Count(int n, BtfTypeLayout layout) => $"{n} {(layout.Kind == BtfKind.Union ? "union" : "struct")} {FlavorRules.EssentialName(layout.BtfName)}";
+
+        private static string Ids(IReadOnlyList<BtfType> cands, List<int> matching) => string.Join(", ", matching.Select(c => "[" + cands[c].Id.ToString(CultureInfo.InvariantCulture) + "]"));
+
+        private static string Bits(ulong bitOffset) => bitOffset % 8 == 0
+            ? "byte " + (bitOffset / 8).ToString(CultureInfo.InvariantCulture) : "bit " + bitOffset.ToString(CultureInfo.InvariantCulture);
+
+        /// <summary>
+        /// Why a generated view cannot reach the path though libbpf relocates it: a struct member on the way that the
+        /// candidates put at different offsets (the view places that member first; libbpf sums each candidate's whole path).
+        /// </summary>
+        private static string? ViewProblem(CoreTypeResolution res, PlannedLayouts layouts, BtfTypeLayout layout, string[] parts)
+        {
+            for (int k = 0; k < parts.Length - 1; k++)
+            {
+                string name = parts[k];
+                int br = name.IndexOf('[');
+                if (br >= 0) name = name.Substring(0, br);
+                int i = res.TryIndexOf(name);
+                if (i < 0) return null;
+                var f = res.Fields[i];
+                if (f.IsAmbiguous && (br >= 0 || (f.AmbiguousKinds & CoreRelocationKinds.ByteOffset) != 0)) return f.Problem;
+                if (!f.Exists) return null;
+                var next = layouts.FieldTypeLayout(layout, i);
+                if (next == null) return null;
+                try { res = br >= 0 ? res.Element(i, next) : res.Nested(i, next); }
+                catch (CoreException e) { return e.Message; }
+                layout = next;
+            }
+            return null;
+        }
+
+        /// <summary>The access path walked through one resolution (each member's resolution in turn), relocated from the root.</summary>
+        private CoreFieldRelocation Walk(CoreTypeResolution res, BtfTypeLayout layout, PlannedLayouts layouts, string typeName, string fieldPath, string[] parts, Btf buildTime)
+        {
             ulong baseBits = 0;
             string label = typeName;
             for (int k = 0; k < parts.Length; k++)
@@ -402,6 +503,8 @@ namespace BtfBindings
             var r = ResolveField(typeName, fieldPath, buildTime);
             if (!r.Exists)
                 throw new CoreFieldException($"{typeName}.{fieldPath} does not exist in kernel {Name}: {r.Problem}", typeName, fieldPath, Name, Array.Empty<string>(), r.Problem ?? "");
+            if ((r.AmbiguousKinds & CoreRelocationKinds.ByteOffset) != 0)
+                throw new CoreException(r.Problem + ".", typeName, Name, r.AmbiguousCandidates, fieldPath);
             return r.ByteOffset;
         }
 

@@ -341,6 +341,12 @@ enum pid_type___x { PIDTYPE_PID___x, PIDTYPE_TGID___x = 7, PIDTYPE_NOTHERE___x }
                             var f = k.ResolveField(r.Root, r.Path, local);
                             if (r.Kind == K.FieldExists) return ("value", f.Exists ? 1UL : 0, f.Problem);
                             if (!f.Exists) return ("poison", 0, f.Problem);
+                            var kind = r.Kind switch
+                            {
+                                K.FieldOffset => CoreRelocationKinds.ByteOffset, K.FieldSize => CoreRelocationKinds.ByteSize, K.FieldSigned => CoreRelocationKinds.Signed,
+                                K.FieldLShift => CoreRelocationKinds.LeftShift, _ => CoreRelocationKinds.RightShift,
+                            };
+                            if ((f.AmbiguousKinds & kind) != 0) return ("error", 0, f.Problem); // libbpf: relocation decision ambiguity
                             if (!f.IsLoadable) return ("error", 0, f.Problem); // libbpf: "can't be satisfied for bitfield"
                             ulong v = r.Kind switch
                             {
@@ -357,6 +363,75 @@ enum pid_type___x { PIDTYPE_PID___x, PIDTYPE_TGID___x = 7, PIDTYPE_NOTHERE___x }
                 }
             }
             catch (CoreException e) when (e is not CoreFieldException) { return ("error", 0, e.Message); }
+        }
+
+        /// <summary>
+        /// Field paths of tests/fixtures/ambiguity (target.c): same-named <c>___a</c>/<c>___b</c> candidates that put a field
+        /// at one offset with another size, signedness or bitfield width, at other offsets, and struct members whose
+        /// nested fields move with them (or, through a member that moved, land alike). Scalar leaves get every kind.
+        /// </summary>
+        private static readonly (string root, string path, bool scalar)[] AmbiguityRows =
+        {
+            ("amb_size", "v", true), ("amb_size", "w", true), ("amb_sign", "v", true), ("amb_sign", "w", true),
+            ("amb_move", "v", true), ("amb_move", "w", true),
+            ("amb_bits", "f", true), ("amb_bits", "g", true), ("amb_bits", "h", true),
+            ("amb_nest", "b", false), ("amb_nest", "b.c", true), ("amb_nest", "b.d", true),
+            ("amb_shift", "b", false), ("amb_shift", "b.c", true), ("amb_shift", "b.d", true),
+            ("amb_member", "m", false), ("amb_member", "m.c", true), ("amb_member", "m.d", true),
+        };
+
+        /// <summary>
+        /// libbpf decides ambiguity per relocation: on synthetic same-named candidates (tests/fixtures/ambiguity) every
+        /// relocation kind of every row, each with local types of its own (<c>AMB_LOCAL(___rN)</c>, so libbpf's per-type
+        /// candidate cache is not narrowed by another row), is relocated or refused by libbpf 1.1 exactly as by us.
+        /// </summary>
+        [FullSkippableFact]
+        public void Same_named_candidates_agree_with_libbpf_per_relocation_kind()
+        {
+            if (!OperatingSystem.IsLinux()) throw new SkipTestException("not Linux");
+            var dir = Path.Combine(Path.GetTempPath(), "btfbindings-libbpf-amb-" + Environment.ProcessId);
+            Directory.CreateDirectory(dir);
+            try
+            {
+                string driver = LibbpfOracles.Executable("core_oracle");
+                var relos = new List<Relo>();
+                var src = new StringBuilder("typedef unsigned long long __u64;\n#define SEC(n) __attribute__((section(n), used))\n");
+                src.Append("#include \"").Append(Path.Combine(Fixtures.RepoRoot, "tests", "fixtures", "ambiguity", "local.h")).Append("\"\n");
+                foreach (var (root, path, scalar) in AmbiguityRows)
+                    foreach (var kind in scalar ? new[] { K.FieldExists, K.FieldOffset, K.FieldSize, K.FieldSigned, K.FieldLShift, K.FieldRShift } : new[] { K.FieldExists, K.FieldOffset, K.FieldSize })
+                    {
+                        int i = relos.Count;
+                        relos.Add(new Relo(kind, $"{root}___r{i}", false, path));
+                        src.Append($"AMB_LOCAL(___r{i})\nSEC(\"oracle\") __u64 r{i}(void *ctx) {{ return __builtin_preserve_field_info(((struct {root}___r{i} *)0)->{path}, {(int)kind}); }}\n");
+                    }
+                src.Append("char LICENSE[] SEC(\"license\") = \"GPL\";\n");
+                string c = Path.Combine(dir, "amb.bpf.c"), o = Path.Combine(dir, "amb.o");
+                File.WriteAllText(c, src.ToString());
+                var cc = ProcessRunner.Run("clang", ["-target", "bpf", "-g", "-O2", "-c", c, "-o", o]);
+                Assert.True(cc.ExitCode == 0, "clang: " + cc.StdErr);
+                string target = Fixtures.Path("ambiguity/target.o");
+                var lib = RunOracle(driver, o, target);
+                var local = Btf.Load(o);
+                var kernel = new TargetKernel(Btf.Load(target), "ambiguity/target.o");
+                var disagreements = new List<string>();
+                int refused = 0, relocated = 0;
+                for (int i = 0; i < relos.Count; i++)
+                {
+                    var r = relos[i];
+                    Assert.True(lib.ByIndex.TryGetValue(i, out var l), $"libbpf printed nothing for {r.Label}");
+                    var ours = Ours(kernel, local, r);
+                    string theirs = l.state == "value" ? l.value.ToString(CultureInfo.InvariantCulture) : l.state + (l.error != null ? " (" + l.error + ")" : "");
+                    _out.WriteLine($"{r.Kind,-12} {r.Root.Substring(0, r.Root.IndexOf("___", StringComparison.Ordinal))}.{r.Path,-4} libbpf {theirs}; ours {(ours.state == "value" ? ours.value.ToString(CultureInfo.InvariantCulture) : ours.state)}");
+                    if (l.state == "error") refused++; else relocated++;
+                    if (l.state != ours.state || l.state == "value" && l.value != ours.value) disagreements.Add($"{r.Label}: ours {Show(ours)}, libbpf {theirs}");
+                }
+                string line = $"ambiguity rows: {relos.Count} relocations ({refused} refused by libbpf, {relocated} relocated), {disagreements.Count} disagreements";
+                _out.WriteLine(line);
+                CoreSummary.Record("libbpf differential, same-named candidates", line);
+                Assert.True(disagreements.Count == 0, string.Join("\n", disagreements));
+                Assert.True(refused > 0 && relocated > 0, line); // the rows exercise both answers
+            }
+            finally { try { Directory.Delete(dir, recursive: true); } catch (IOException) { } }
         }
 
         private static string Show((string state, ulong value, string? why) x) => x.state == "value" ? x.value.ToString(CultureInfo.InvariantCulture) : x.state + (x.why != null ? " (" + x.why + ")" : "");
