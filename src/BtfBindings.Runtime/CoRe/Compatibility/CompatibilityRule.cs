@@ -55,8 +55,9 @@ namespace BtfBindings.Compatibility
                 bool incompatible = r.Member?.HasIncompatibleType == true;
                 return new CompatResult(incompatible ? CompatVerdict.Incompatible : CompatVerdict.Missing, r.Problem ?? "not found");
             }
-            // What a view needs: a struct/union member only its offset (its own fields are decided in turn), a value all of it.
-            bool composite = r.Member?.Local.Kind is BtfFieldKind.Struct or BtfFieldKind.Union && !r.IsBitfield;
+            // What a view needs: a struct/union member only its offset (its own fields are decided in turn), a value all of
+            // it; a plain read copies the build-time size, so it needs the size too.
+            bool composite = r.Member?.Local.Kind is BtfFieldKind.Struct or BtfFieldKind.Union && !r.IsBitfield && use.Access != CompatAccess.Plain;
             var needed = composite ? CoreRelocationKinds.ByteOffset : CoreRelocationKinds.Value;
             if ((r.AmbiguousKinds & needed) != 0) return new CompatResult(CompatVerdict.Ambiguous, r.Problem ?? "ambiguous");
             if (r.ViewProblem != null && use.Access != CompatAccess.Plain) return new CompatResult(CompatVerdict.Ambiguous, r.ViewProblem);
