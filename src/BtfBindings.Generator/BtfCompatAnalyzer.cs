@@ -121,6 +121,7 @@ namespace BtfBindings.Generator
             if (file == null) return;
 
             var verdicts = new CompatVerdict[ctx.Targets.Count];
+            var details = new string[ctx.Targets.Count];
             try
             {
                 // Concurrent uses start at different targets, so a clean build parses several targets at once.
@@ -130,10 +131,11 @@ namespace BtfBindings.Generator
                     oc.CancellationToken.ThrowIfCancellationRequested();
                     int i = (start + k) % verdicts.Length;
                     string key = VerdictFile.Key(ctx.Targets[i].Hash, file.Hash, use);
-                    if (ctx.Known.TryGetValue(key, out var known)) { verdicts[i] = known.Verdict; continue; }
+                    if (ctx.Known.TryGetValue(key, out var known)) { verdicts[i] = known.Verdict; details[i] = known.Detail; continue; }
                     var r = BtfCache.Verdict(ctx.Targets[i], file, use, ctx.Kept);
                     ctx.Added[key] = r;
                     verdicts[i] = r.Verdict;
+                    details[i] = r.Detail;
                 }
             }
             catch (ArgumentException) { return; }      // not a path the build-time BTF has (a renamed C# member): nothing to judge
@@ -148,6 +150,9 @@ namespace BtfBindings.Generator
                 var selected = verdicts.Select(x => x == v).ToArray();
                 if (!selected.Any(s => s)) return;
                 string what = "'" + use.Text + "' is " + TargetGrouping.Name(v) + " on " + TargetGrouping.Describe(ctx.Infos, selected);
+                // An ambiguity names the candidates (on the first such target): "2 struct mm_slot ([29595], [30148]) put mm at byte 40 vs byte 32".
+                if (v == CompatVerdict.Ambiguous && Array.FindIndex(verdicts, x => x == v) is int first && !string.IsNullOrEmpty(details[first]))
+                    what += ": " + details[first];
                 oc.ReportDiagnostic(Diagnostic.Create(d, location, what, advice));
             }
             string guard = use.Kind == CompatUseKind.EnumValue ? "check it with TargetKernel.EnumValueExists or TryValueOf first"

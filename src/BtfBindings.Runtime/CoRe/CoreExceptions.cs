@@ -31,6 +31,9 @@ namespace BtfBindings
         /// </summary>
         public string? FieldName { get; }
 
+        /// <summary>For an ambiguity: the candidates and what they disagree on, in a few words (compatibility reports and BTFB021 show it).</summary>
+        internal string? Summary { get; set; }
+
         /// <summary>Creates the exception.</summary>
         public CoreException(string message, string typeName, string kernel, IReadOnlyList<string>? candidates = null, string? fieldName = null, Exception? inner = null)
             : base(message, inner)

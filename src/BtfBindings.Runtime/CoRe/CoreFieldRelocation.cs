@@ -32,11 +32,11 @@ namespace BtfBindings
         /// This relocation as several same-named candidates give it: <paramref name="refused"/> are the kinds whose values
         /// differ between them (libbpf refuses those), <paramref name="loadable"/> false when one of them cannot load a bitfield.
         /// </summary>
-        internal CoreFieldRelocation Ambiguous(CoreRelocationKinds refused, bool loadable, string? problem, string[] candidates, string? viewProblem)
+        internal CoreFieldRelocation Ambiguous(CoreRelocationKinds refused, bool loadable, string? problem, string? summary, string[] candidates, string? viewProblem)
         {
             var r = new CoreFieldRelocation(Path, Exists, problem, BitOffset, BitSize, IsBitfield, ByteOffset, ByteSize, IsSigned, LeftShift, RightShift, loadable && IsLoadable)
             {
-                AmbiguousKinds = refused, AmbiguousCandidates = refused != CoreRelocationKinds.None ? candidates : null, ViewProblem = viewProblem,
+                AmbiguousKinds = refused, AmbiguousCandidates = refused != CoreRelocationKinds.None ? candidates : null, ViewProblem = viewProblem, AmbiguitySummary = summary,
             };
             return r.At(Member!);
         }
@@ -47,6 +47,9 @@ namespace BtfBindings
         /// and the candidates). At different offsets libbpf refuses every relocation: <see cref="TargetKernel.ResolveField"/> throws.
         /// </summary>
         public CoreRelocationKinds AmbiguousKinds { get; private set; }
+
+        /// <summary>The candidates and what they disagree on, in a few words ("2 struct s ([3], [5]) put v at byte 0 but differ in its size"), else null.</summary>
+        internal string? AmbiguitySummary { get; private set; }
 
         /// <summary>The candidates that disagree (see <see cref="AmbiguousKinds"/>), else null.</summary>
         internal string[]? AmbiguousCandidates { get; private set; }

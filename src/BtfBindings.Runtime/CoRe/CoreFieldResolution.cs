@@ -134,6 +134,9 @@ namespace BtfBindings
         /// <summary>True for a flexible array (length 0) in the target.</summary>
         public bool IsFlexibleArray { get; internal set; }
 
+        /// <summary>For an ambiguous field: the candidates and what they disagree on, in a few words ("2 struct mm_slot ([29595], [30148]) put mm at byte 40 vs byte 32").</summary>
+        internal string? AmbiguitySummary { get; set; }
+
         /// <summary>For an ambiguous field (<see cref="CoreFieldStatus.Ambiguous"/>): the candidates that have it and disagree, else null.</summary>
         internal string[]? AmbiguousCandidates { get; set; }
 

@@ -391,7 +391,7 @@ namespace BtfBindings
                 var refused = CoreRelocationKinds.None;
                 var values = chosen.Values;
                 for (int k = 1; k < having.Count; k++) refused |= CoreResolver.Disagreement(values, results[having[k]][i].Values);
-                if (refused == CoreRelocationKinds.All) { fields[i] = Ambiguous(label, local.Fields[i], i, cands, having, results); continue; }
+                if (refused == CoreRelocationKinds.All) { fields[i] = MarkAmbiguous(label, chosen, refused, cands, having, results); continue; }
                 fields[i] = chosen;
                 if (having.Count > 1)
                 {
@@ -399,7 +399,7 @@ namespace BtfBindings
                     for (int k = 0; k < agreeing.Length; k++) agreeing[k] = results[having[k]][i];
                     chosen.Agreeing = agreeing;
                 }
-                if (refused != CoreRelocationKinds.None) PartlyAmbiguous(label, chosen, refused, cands, having, results);
+                if (refused != CoreRelocationKinds.None) MarkAmbiguous(label, chosen, refused, cands, having, results);
             }
             // The type's own targets: every candidate on which some field matches (all of them when none does).
             var targets = new List<BtfType>(cands.Count) { cands[primary] };
@@ -409,43 +409,57 @@ namespace BtfBindings
                 SizeAmbiguity(label, cands));
         }
 
-        /// <summary>A field the candidates that have it place differently: libbpf's "field offset ambiguity" / "relocation decision ambiguity".</summary>
-        private CoreFieldResolution Ambiguous(string label, BtfFieldLayout lf, int index, IReadOnlyList<BtfType> cands, List<int> having, CoreFieldResolution[][] results)
-        {
-            var parts = new string[having.Count];
-            for (int k = 0; k < parts.Length; k++) parts[k] = Describe(cands[having[k]]) + ": " + results[having[k]][index].Describe();
-            string why = $"{label}.{lf.Name} is ambiguous in kernel {Name}: the {having.Count} candidates that have it disagree ({string.Join("; ", parts)}), "
-                + "so libbpf refuses every relocation of it (field offset ambiguity). Resolve against one of them with TargetKernel.ResolveAgainst";
-            var ids = new string[having.Count];
-            for (int k = 0; k < ids.Length; k++) ids[k] = Describe(cands[having[k]]);
-            return new CoreFieldResolution(lf, index)
-            {
-                Problem = why, Status = CoreFieldStatus.Ambiguous, AmbiguousCandidates = ids, AmbiguousKinds = CoreRelocationKinds.All,
-            };
-        }
-
         /// <summary>
-        /// A field the candidates that have it put at one offset but give another size, signedness or shifts: libbpf
-        /// relocates its EXISTS and BYTE_OFFSET and refuses the rest ("relocation decision ambiguity"), so it exists and a
-        /// struct member's view still works, but its value cannot be read or written.
+        /// A field the candidates that have it place differently (<paramref name="refused"/> All: libbpf's "field offset
+        /// ambiguity", the field is not usable at all) or give another size, signedness or shifts at one offset (libbpf
+        /// relocates its existence and offset and refuses the rest: it exists and a struct member's view still works, but
+        /// its value cannot be read or written).
         /// </summary>
-        private void PartlyAmbiguous(string label, CoreFieldResolution f, CoreRelocationKinds refused, IReadOnlyList<BtfType> cands, List<int> having, CoreFieldResolution[][] results)
+        private CoreFieldResolution MarkAmbiguous(string label, CoreFieldResolution chosen, CoreRelocationKinds refused, IReadOnlyList<BtfType> cands, List<int> having, CoreFieldResolution[][] results)
         {
-            var parts = new string[having.Count];
-            var ids = new string[having.Count];
-            for (int k = 0; k < parts.Length; k++)
+            int index = chosen.Index;
+            var types = new BtfType[having.Count];
+            var bits = new ulong[having.Count];
+            var details = new string[having.Count];
+            for (int k = 0; k < having.Count; k++)
             {
-                ids[k] = Describe(cands[having[k]]);
-                parts[k] = ids[k] + ": " + results[having[k]][f.Index].Describe();
+                types[k] = cands[having[k]];
+                bits[k] = results[having[k]][index].BitOffset;
+                details[k] = results[having[k]][index].Describe();
             }
-            f.Problem = $"{label}.{f.Name} is ambiguous in kernel {Name}: the {having.Count} candidates that have it put it at one offset but differ in its {CoreResolver.Spell(refused)} ({string.Join("; ", parts)}), "
-                + "so libbpf relocates its existence and offset and refuses the rest (relocation decision ambiguity). Resolve against one of them with TargetKernel.ResolveAgainst";
+            var f = refused == CoreRelocationKinds.All ? new CoreFieldResolution(chosen.Local, index) { Status = CoreFieldStatus.Ambiguous } : chosen;
+            f.AmbiguitySummary = AmbiguitySummary(types, f.Name, bits, refused);
+            f.Problem = AmbiguityText(label + "." + f.Name, f.AmbiguitySummary, refused, types, details);
             f.AmbiguousKinds = refused;
-            f.AmbiguousCandidates = ids;
+            f.AmbiguousCandidates = types.Select(Describe).ToArray();
             f.Status = CoreFieldStatus.Ambiguous;
             var kind = f.Local.Kind;
             // A struct/union member is reached through its own resolution (its fields decided in turn); any other value is read whole.
             if (kind != BtfFieldKind.Struct && kind != BtfFieldKind.Union || (refused & CoreRelocationKinds.ByteOffset) != 0) f.IsReadable = false;
+            return f;
+        }
+
+        /// <summary>"2 struct mm_slot ([29595], [30148]) put mm at byte 40 vs byte 32", or "… put v at byte 0 but differ in its size".</summary>
+        internal static string AmbiguitySummary(IReadOnlyList<BtfType> types, string member, IReadOnlyList<ulong> bitOffsets, CoreRelocationKinds refused)
+        {
+            var t = types[0];
+            string head = $"{types.Count} {(t.Kind == BtfKind.Union ? "union" : "struct")} {FlavorRules.EssentialName(t.Name)} ({string.Join(", ", types.Select(x => "[" + x.Id.ToString(CultureInfo.InvariantCulture) + "]"))}) put {member} at ";
+            return refused == CoreRelocationKinds.All ? head + string.Join(" vs ", bitOffsets.Select(Bits))
+                : head + Bits(bitOffsets[0]) + " but differ in its " + CoreResolver.Spell(refused);
+        }
+
+        private static string Bits(ulong bitOffset) => bitOffset % 8 == 0
+            ? "byte " + (bitOffset / 8).ToString(CultureInfo.InvariantCulture) : "bit " + bitOffset.ToString(CultureInfo.InvariantCulture);
+
+        /// <summary>The whole message: what, where, what libbpf does, each candidate's values, and the way out.</summary>
+        internal string AmbiguityText(string label, string summary, CoreRelocationKinds refused, IReadOnlyList<BtfType> types, IReadOnlyList<string> details)
+        {
+            var parts = new string[types.Count];
+            for (int k = 0; k < parts.Length; k++) parts[k] = Describe(types[k]) + ": " + details[k];
+            string libbpf = refused == CoreRelocationKinds.All
+                ? "so libbpf refuses every relocation of it, FIELD_EXISTS too (field offset ambiguity)"
+                : $"so libbpf relocates its existence{((refused & CoreRelocationKinds.ByteOffset) == 0 ? " and offset" : "")} and refuses the rest (relocation decision ambiguity)";
+            return $"{label} is ambiguous in kernel {Name}: {summary}, {libbpf} ({string.Join("; ", parts)}). Resolve against one of them with TargetKernel.ResolveAgainst";
         }
 
         /// <summary>

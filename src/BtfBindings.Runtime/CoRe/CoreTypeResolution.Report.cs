@@ -15,7 +15,7 @@ namespace BtfBindings
         /// </summary>
         internal CoreException FieldError(CoreFieldResolution f, string? extra)
         {
-            if (f.AmbiguousCandidates is string[] disagree) return new CoreException(f.Problem + ".", Local.BtfName, KernelName, disagree, f.Name);
+            if (f.AmbiguousCandidates is string[] disagree) return new CoreException(f.Problem + ".", Local.BtfName, KernelName, disagree, f.Name) { Summary = f.AmbiguitySummary };
             string reason = extra ?? f.Problem ?? (f.Exists ? "unreadable" : "missing");
             string what = !f.Exists ? "does not exist in" : "cannot be used as generated on";
             string msg = $"{TypeLabel}.{f.Name} {what} kernel {KernelName}: {reason}. {CandidateText}. "

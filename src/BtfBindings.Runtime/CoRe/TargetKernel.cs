@@ -368,21 +368,14 @@ namespace BtfBindings
             }
             string? viewProblem = ViewProblem(merged, layouts, layout, parts);
             if (refused == CoreRelocationKinds.None && loadable && viewProblem == null) return first;
-            var ids = new string[matching.Count];
-            var values = new string[matching.Count];
-            for (int k = 0; k < ids.Length; k++)
-            {
-                ids[k] = Describe(cands[matching[k]]);
-                values[k] = rel[matching[k]].Describe();
-            }
-            string label = typeName + "." + fieldPath;
+            var types = matching.Select(c => cands[c]).ToArray();
+            var ids = types.Select(Describe).ToArray();
+            string summary = AmbiguitySummary(types, fieldPath, matching.Select(c => rel[c].BitOffset).ToArray(), refused);
+            string why = AmbiguityText(typeName + "." + fieldPath, summary, refused, types, matching.Select(c => rel[c].Describe()).ToArray());
             if (refused == CoreRelocationKinds.All)
-                throw new CoreException($"{label} is ambiguous in kernel {Name}: {Count(ids.Length, layout)} ({Ids(cands, matching)}) put it at {string.Join(" vs ", matching.Select(c => Bits(rel[c].BitOffset)))}, "
-                    + $"so libbpf refuses every relocation of it, FIELD_EXISTS too (field offset ambiguity): {string.Join("; ", ids.Zip(values, (a, b) => a + ": " + b))}", typeName, Name, ids, fieldPath);
-            string? why = refused == CoreRelocationKinds.None ? first.Problem
-                : $"{label} is ambiguous in kernel {Name}: {Count(ids.Length, layout)} ({Ids(cands, matching)}) put it at {Bits(first.BitOffset)} but differ in its {CoreResolver.Spell(refused)} "
-                  + $"({string.Join("; ", ids.Zip(values, (a, b) => a + ": " + b))}), so libbpf relocates its existence{((refused & CoreRelocationKinds.ByteOffset) == 0 ? " and offset" : "")} and refuses the rest (relocation decision ambiguity)";
-            return first.Ambiguous(refused, loadable, why, ids, viewProblem);
+                throw new CoreException(why + ".", typeName, Name, ids, fieldPath) { Summary = summary };
+            return refused == CoreRelocationKinds.None ? first.Ambiguous(refused, loadable, first.Problem, null, ids, viewProblem)
+                : first.Ambiguous(refused, loadable, why, summary, ids, viewProblem);
         }
 
         private readonly ConcurrentDictionary<BtfTypeLayout, CoreTypeResolution[]> _single = new ConcurrentDictionary<BtfTypeLayout, CoreTypeResolution[]>(ReferenceComparer<BtfTypeLayout>.Instance);
@@ -392,13 +385,6 @@ namespace BtfBindings
             for (int i = 0; i < list.Count; i++) if (list[i].Id == t.Id && ReferenceEquals(list[i].Btf, t.Btf)) return i;
             return -1;
         }
-
-        private static string Count(int n, BtfTypeLayout layout) => $"{n} {(layout.Kind == BtfKind.Union ? "union" : "struct")} {FlavorRules.EssentialName(layout.BtfName)}";
-
-        private static string Ids(IReadOnlyList<BtfType> cands, List<int> matching) => string.Join(", ", matching.Select(c => "[" + cands[c].Id.ToString(CultureInfo.InvariantCulture) + "]"));
-
-        private static string Bits(ulong bitOffset) => bitOffset % 8 == 0
-            ? "byte " + (bitOffset / 8).ToString(CultureInfo.InvariantCulture) : "bit " + bitOffset.ToString(CultureInfo.InvariantCulture);
 
         /// <summary>
         /// Why a generated view cannot reach the path though libbpf relocates it: a struct member on the way that the
@@ -414,12 +400,13 @@ namespace BtfBindings
                 int i = res.TryIndexOf(name);
                 if (i < 0) return null;
                 var f = res.Fields[i];
-                if (f.IsAmbiguous && (br >= 0 || (f.AmbiguousKinds & CoreRelocationKinds.ByteOffset) != 0)) return f.Problem;
+                if (f.IsAmbiguous && (br >= 0 || (f.AmbiguousKinds & CoreRelocationKinds.ByteOffset) != 0))
+                    return $"{f.AmbiguitySummary}, and a view reaches {string.Join(".", parts)} through {parts[k]}";
                 if (!f.Exists) return null;
                 var next = layouts.FieldTypeLayout(layout, i);
                 if (next == null) return null;
                 try { res = br >= 0 ? res.Element(i, next) : res.Nested(i, next); }
-                catch (CoreException e) { return e.Message; }
+                catch (CoreException e) { return e.Summary ?? e.Message; }
                 layout = next;
             }
             return null;

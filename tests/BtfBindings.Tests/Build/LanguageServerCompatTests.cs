@@ -236,7 +236,9 @@ namespace BtfBindings.Tests.Build
             var offsets = slots.Select(t => Member(o, t, "mm")!.Value.bits).ToList();
             Assert.NotEqual(offsets[0], offsets[1]);
             Assert.Single(Dump("x86_64-6.12").All, t => t.Kind == "STRUCT" && t.Name == "mm_slot");
-            string message = $"'mm_slot.mm' is ambiguous on {Others}; CO-RE cannot pick one of the candidates there; leave those targets out or avoid the field";
+            // The message names the candidates and their offsets, in bpftool's type-id order.
+            string where = string.Join(", ", slots.Select(t => $"[{t.Id}]")) + ") put mm at " + string.Join(" vs ", offsets.Select(b => $"byte {b / 8}"));
+            string message = $"'mm_slot.mm' is ambiguous on {Others}: 2 struct mm_slot ({where}; CO-RE cannot pick one of the candidates there; leave those targets out or avoid the field";
             string program = CompatLanguageServerSession.ProgramWith("static string Mm(Kernel.mm_slot.View s) => s.mm.ToString();", Marker("ambiguous"));
             try
             {

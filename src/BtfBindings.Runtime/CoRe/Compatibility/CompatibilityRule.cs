@@ -49,7 +49,7 @@ namespace BtfBindings.Compatibility
 
             CoreFieldRelocation r;
             try { r = target.ResolveField(use.TypeName, use.Member!, buildTime); }
-            catch (CoreException e) { return new CompatResult(CompatVerdict.Ambiguous, e.Message); }
+            catch (CoreException e) { return new CompatResult(CompatVerdict.Ambiguous, e.Summary ?? e.Message); }
             if (!r.Exists)
             {
                 bool incompatible = r.Member?.HasIncompatibleType == true;
@@ -59,7 +59,7 @@ namespace BtfBindings.Compatibility
             // it; a plain read copies the build-time size, so it needs the size too.
             bool composite = r.Member?.Local.Kind is BtfFieldKind.Struct or BtfFieldKind.Union && !r.IsBitfield && use.Access != CompatAccess.Plain;
             var needed = composite ? CoreRelocationKinds.ByteOffset : CoreRelocationKinds.Value;
-            if ((r.AmbiguousKinds & needed) != 0) return new CompatResult(CompatVerdict.Ambiguous, r.Problem ?? "ambiguous");
+            if ((r.AmbiguousKinds & needed) != 0) return new CompatResult(CompatVerdict.Ambiguous, r.AmbiguitySummary ?? r.Problem ?? "ambiguous");
             if (r.ViewProblem != null && use.Access != CompatAccess.Plain) return new CompatResult(CompatVerdict.Ambiguous, r.ViewProblem);
             if (!r.IsLoadable) return new CompatResult(CompatVerdict.Incompatible, r.Problem ?? "the bitfield cannot be loaded");
             if (r.Member is { IsReadable: false } m) return new CompatResult(CompatVerdict.Incompatible, m.Problem ?? "cannot be read as the generated type");
