@@ -117,6 +117,40 @@ namespace BtfBindings.Tests.CoRe
             Assert.Equal(CompatVerdict.Ok, plain.Verdict);
         }
 
+        private const string ViewSource = @"
+using BtfBindings;
+namespace GenPerKind
+{
+    [BtfTypes(""amb_size"", ""amb_sign"", ""amb_member"")]
+    public static partial class K { }
+    public static class Probe
+    {
+        public static bool HasV(byte[] d, TargetKernel k) => new K.amb_size.View(d, k).Has_v;
+        public static object V(byte[] d, TargetKernel k) => new K.amb_size.View(d, k).v;
+        public static object SignW(byte[] d, TargetKernel k) => new K.amb_sign.View(d, k).w;
+        public static object SignV(byte[] d, TargetKernel k) => new K.amb_sign.View(d, k).v;
+        public static string Member(byte[] d, TargetKernel k) { var s = new K.amb_member.View(d, k); return s.Has_m + "" "" + s.m.c; }
+        public static object MemberD(byte[] d, TargetKernel k) => new K.amb_member.View(d, k).m.d;
+    }
+}";
+
+        [Fact]
+        public void A_generated_view_checks_and_reaches_what_libbpf_relocates_and_refuses_the_rest()
+        {
+            var asm = GeneratedAssemblies.Build(Fixtures.Path("ambiguity/local.o"), ViewSource);
+            var d = new byte[16];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(d.AsSpan(4), -7);
+            Assert.Equal(true, GeneratedAssemblies.Call(asm, "GenPerKind.Probe", "HasV", d, K));           // EXISTS relocates
+            Assert.Equal(-7, Convert.ToInt32(GeneratedAssemblies.Call(asm, "GenPerKind.Probe", "SignW", d, K)));
+            Assert.Equal("True -7", GeneratedAssemblies.Call(asm, "GenPerKind.Probe", "Member", d, K));     // m at 4 in both, m.c at 0 in m
+            foreach (var (m, what) in new[] { ("V", "differ in its size"), ("SignV", "differ in its signedness"), ("MemberD", "put d at byte 4 vs byte 8") })
+            {
+                var e = Assert.Throws<CoreException>(() => GeneratedAssemblies.Call(asm, "GenPerKind.Probe", m, d, K));
+                Assert.IsNotType<CoreFieldException>(e);
+                Assert.Contains(what, e.Message);
+            }
+        }
+
         [Theory]
         [InlineData("amb_size", "v", "Ambiguous")]
         [InlineData("amb_sign", "w", "Ok")]
