@@ -63,7 +63,7 @@ namespace BtfBindings.Generator
             "On some BtfTarget kernels the field's type changed kind (libbpf's compatibility rule) or cannot be read as the generated type: a view reports it missing there.");
 
         public static readonly DiagnosticDescriptor AmbiguousOnTargets = OnTargets("BTFB021", "Kernel type ambiguous on target kernels",
-            "On some BtfTarget kernels several same-named types disagree about the field, so CO-RE (libbpf and BtfBindings) refuses to relocate it.");
+            "On some BtfTarget kernels several same-named types disagree about the field (its offset, or the size, signedness or bitfield shifts a read needs), so CO-RE (libbpf and BtfBindings) refuses to relocate it. The message names the candidates of the first such kernel.");
 
         public static readonly DiagnosticDescriptor MovedForPlainRead = OnTargets("BTFB022", "Plain struct read of a field that moves",
             "A plain generated struct reads the build-time offset; on some BtfTarget kernels the field is elsewhere. A view relocates it.");

@@ -95,7 +95,7 @@ namespace BtfBindings
         /// <summary>True when the data holds the whole target object (<see cref="CoreTypeResolution.Size"/>: with candidates of several sizes, the one with most of the fields).</summary>
         public bool IsComplete => (uint)Data.Length >= Resolution.Size;
 
-        /// <summary><c>FIELD_EXISTS</c> for field <paramref name="index"/>; throws <see cref="CoreException"/> for an ambiguous field (<see cref="CoreTypeResolution.Exists(int)"/>).</summary>
+        /// <summary><c>FIELD_EXISTS</c> for field <paramref name="index"/>; throws <see cref="CoreException"/> for a field same-named candidates put at different offsets (<see cref="CoreTypeResolution.Exists(int)"/>).</summary>
         public bool Exists(int index) => Resolution.Exists(index);
 
         /// <summary>
