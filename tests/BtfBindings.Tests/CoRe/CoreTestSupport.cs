@@ -164,8 +164,10 @@ namespace BtfBindings.Tests.CoRe
         public sealed class Expect
         {
             public bool Exists, Readable, Bitfield, Signed;
-            /// <summary>Candidates that have the field disagree on it (libbpf refuses its relocations): Exists is false.</summary>
+            /// <summary>Candidates that have the field disagree on it (libbpf refuses the relocations whose values differ).</summary>
             public bool Ambiguous;
+            /// <summary>…at different bit offsets: libbpf refuses every relocation of it, EXISTS too (Exists is false).</summary>
+            public bool OffsetAmbiguous;
             public long BitOffset, BitSize, ByteOffset, ByteSize, ArrayLength, ArrayElementSize;
             public int LShift, RShift;
             public int MemberTypeId;
@@ -280,7 +282,8 @@ namespace BtfBindings.Tests.CoRe
                     var e = all[i][f];
                     if (!e.Exists) continue;
                     if (first == null) first = e;
-                    else if (!first.Same(e)) { first = new Expect { Ambiguous = true }; members[f].Clear(); break; }
+                    else if (first.BitOffset != e.BitOffset) { first = new Expect { Ambiguous = true, OffsetAmbiguous = true }; members[f].Clear(); break; }
+                    else if (!first.Same(e)) first = new Expect { Ambiguous = true, Exists = true, BitOffset = first.BitOffset };
                     if (!members[f].Contains(e.MemberTypeId)) members[f].Add(e.MemberTypeId);
                 }
                 fields[f] = first ?? new Expect();

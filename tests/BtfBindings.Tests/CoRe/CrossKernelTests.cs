@@ -105,7 +105,9 @@ namespace BtfBindings.Tests.CoRe
                 if (x.Ambiguous)
                 {
                     c.Ambiguous++;
-                    if (!Throws(() => r.Exists(i))) failures.Add($"{label}.{f.Name}: ambiguous, but Exists did not throw");
+                    // At different offsets libbpf refuses EXISTS too; at one offset (another size, signedness…) it relocates EXISTS and the offset.
+                    if (x.OffsetAmbiguous ? !Throws(() => r.Exists(i)) : Throws(() => r.Exists(i)) || f.BitOffset != x.BitOffset || f.AmbiguousKinds == CoreRelocationKinds.All)
+                        failures.Add($"{label}.{f.Name}: {f.Describe()}, bpftool says ambiguous {(x.OffsetAmbiguous ? "in offset" : $"at bit {x.BitOffset}")}");
                     continue;
                 }
                 if (f.Exists != x.Exists) { failures.Add($"{label}.{f.Name}: exists={f.Exists} ({f.Problem}), bpftool says {x}"); continue; }

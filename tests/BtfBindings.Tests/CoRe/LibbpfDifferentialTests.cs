@@ -206,6 +206,13 @@ enum pid_type___x { PIDTYPE_PID___x, PIDTYPE_TGID___x = 7, PIDTYPE_NOTHERE___x }
                 relos.Add(new Relo(K.TypeExists, "mm_slot", false, "", Alone: true));
                 relos.Add(new Relo(K.TypeSize, "mm_slot", false, "", Alone: true));
             }
+            // 64-bit kernels have two struct elf_thread_core_info (binfmt_elf's and compat_binfmt_elf's; 32-bit ones one): prstatus at one
+            // offset with another size (elf_prstatus, compat_elf_prstatus), so libbpf relocates its EXISTS and offset and
+            // refuses its size; next agrees; notes follows prstatus, so its offset differs (every relocation refused, EXISTS too).
+            if (btf.FindTypes("elf_thread_core_info", BtfKind.Struct).Count > 1)
+                foreach (var path in new[] { "prstatus", "next", "notes" })
+                    foreach (var kind in new[] { K.FieldExists, K.FieldOffset, K.FieldSize })
+                        relos.Add(new Relo(kind, "elf_thread_core_info", false, path, Alone: true));
             relos.Add(new Relo(K.TypeExists, "pid_type___x", false, "enum"));
             relos.Add(new Relo(K.TypeSize, "pid_type___x", false, "enum"));
 
