@@ -78,6 +78,11 @@ namespace BtfBindings.Tests.CoRe
             Assert.Contains("differ in its size", e.Message);
             Assert.Throws<CoreException>(() => size.FieldBytes("v", data));
             Assert.Throws<CoreException>(() => size.Exists("w"));               // w: byte 4 vs byte 8
+            var report = size.Report();
+            Assert.Contains("2 ambiguous", report);
+            Assert.Contains("put v at byte 0 but differ in its size, left shift, right shift", report);
+            Assert.Contains("put w at byte 4 vs byte 8", report);
+            Assert.StartsWith("offset 0, size 4; ambiguous: ", size["v"].Describe());
 
             var sign = K.Resolve("amb_sign", Local);
             Assert.True(sign.Exists("v"));
