@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.IO;
 using BtfBindings.Compatibility;
 
 namespace BtfBindings.Build
@@ -37,34 +38,60 @@ namespace BtfBindings.Build
         }
 
         /// <summary>
-        /// The stamp of a report, or null when an input's content is not known from the manifest (a BtfFile or target
-        /// without its line): such a report is always made again.
+        /// Starts the stamp of a report, or returns null when the BtfFile's content is not known from the manifest (no
+        /// line): such a report is always made again. Then <see cref="AddTarget"/> for each target, then <see cref="Finish"/>.
         /// </summary>
         /// <param name="package">The package build (<see cref="VerdictFile.Header"/>).</param>
         /// <param name="buildPath">The BtfFile.</param>
         /// <param name="buildLine">Its manifest line.</param>
-        /// <param name="targets">Per target: its path, Release and Arch metadata, and its manifest line.</param>
-        /// <param name="uses">The scan's uses, one per site, in scan order.</param>
-        public static string? Of(string package, string buildPath, string? buildLine, IReadOnlyList<string?[]> targets,
-            IReadOnlyList<(CompatUse use, CompatUseSite site)> uses)
+        /// <param name="targets">How many targets follow.</param>
+        public static CompatReportStamp? Begin(string package, string buildPath, string? buildLine, int targets)
         {
             if (buildLine == null) return null;
             var h = new CompatReportStamp();
             h.Add(package); h.Add(buildPath); h.Add(buildLine);
-            h.Add(targets.Count);
-            foreach (var t in targets)
-            {
-                if (t.Length < 4 || t[3] == null) return null;
-                foreach (var part in t) h.Add(part);
-            }
-            h.Add(uses.Count);
+            h.Add(targets);
+            return h;
+        }
+
+        /// <summary>Adds a target: its path, Release and Arch metadata and manifest line; false (no stamp) when it has no line.</summary>
+        public bool AddTarget(string path, string? release, string? arch, string? line)
+        {
+            if (line == null) return false;
+            Add(path); Add(release); Add(arch); Add(line);
+            return true;
+        }
+
+        /// <summary>Adds the scan's uses, one per site, in scan order, and returns the stamp.</summary>
+        public string Finish(IReadOnlyList<(CompatUse use, CompatUseSite site)> uses)
+        {
+            Add(uses.Count);
             for (int i = 0; i < uses.Count; i++) // (indexed: a tuple enumerator is generic code compiled in each build process)
             {
                 var (use, site) = uses[i];
-                h.Add((int)use.Kind); h.Add((int)use.Access); h.Add(use.TypeKeyword); h.Add(use.TypeName); h.Add(use.Member);
-                h.Add(site.Method); h.Add(site.ILOffset); h.Add(site.Document); h.Add(site.Line); h.Add(site.Guarded ? 1 : 0);
+                Add((int)use.Kind); Add((int)use.Access); Add(use.TypeKeyword); Add(use.TypeName); Add(use.Member);
+                Add(site.Method); Add(site.ILOffset); Add(site.Document); Add(site.Line); Add(site.Guarded ? 1 : 0);
             }
-            return h._hash.ToString("x16", CultureInfo.InvariantCulture);
+            return _hash.ToString("x16", CultureInfo.InvariantCulture);
+        }
+
+        /// <summary>
+        /// True when <paramref name="file"/> holds <paramref name="stamp"/>: read through a buffer of the stamp's size, not
+        /// File.ReadAllText's 8 KB of stream and reader buffers for 16 bytes (garbage in MSBuild's process; see above).
+        /// </summary>
+        public static bool Matches(string file, string stamp)
+        {
+            try
+            {
+                using var f = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 1);
+                var bytes = new byte[stamp.Length + 1]; // one more: a longer file is not a match
+                int n = 0, r;
+                while (n < bytes.Length && (r = f.Read(bytes, n, bytes.Length - n)) > 0) n += r;
+                if (n != stamp.Length) return false;
+                for (int i = 0; i < n; i++) if (bytes[i] != stamp[i]) return false;
+                return true;
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { return false; }
         }
     }
 }

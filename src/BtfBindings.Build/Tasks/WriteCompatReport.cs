@@ -59,9 +59,11 @@ namespace BtfBindings.Build
             string json = Path.Combine(OutputDirectory, "compat.json"), md = Path.Combine(OutputDirectory, "compat.md");
             string stampFile = Path.Combine(OutputDirectory, CompatReportStamp.FileName);
             string? buildLine = ManifestLines(build, out var targetLines);
-            string? stamp = CompatReportStamp.Of(VerdictFile.Header, build, buildLine,
-                Targets.Select((item, i) => new[] { item.GetMetadata("FullPath"), item.GetMetadata("Release"), item.GetMetadata("Arch"), targetLines[i] }).ToArray(), scan.Uses);
-            if (stamp != null && File.Exists(json) && File.Exists(md) && File.Exists(stampFile) && File.ReadAllText(stampFile) == stamp)
+            var stamping = CompatReportStamp.Begin(VerdictFile.Header, build, buildLine, Targets.Length);
+            for (int i = 0; i < Targets.Length && stamping != null; i++)
+                if (!stamping.AddTarget(Targets[i].GetMetadata("FullPath"), Targets[i].GetMetadata("Release"), Targets[i].GetMetadata("Arch"), targetLines[i])) stamping = null;
+            string? stamp = stamping?.Finish(scan.Uses);
+            if (stamp != null && File.Exists(json) && File.Exists(md) && CompatReportStamp.Matches(stampFile, stamp))
             {
                 Log.LogMessage(MessageImportance.Normal, "BtfTarget: compatibility report in {0} unchanged (same uses, sites, targets and BtfFile)", OutputDirectory);
                 return true;

@@ -144,7 +144,14 @@ namespace BtfBindings.Tests.Compatibility
             const string target = "/t/debian/11/x86_64/5.10.0-46-amd64.btf.tar.xz";
             string? Of(string package = "p", string build = "/app/vmlinux.btf", string? buildLine = "file\t/app/vmlinux.btf\tBB", string?[][]? targets = null,
                 IReadOnlyList<(CompatUse, CompatUseSite)>? uses = null)
-                => CompatReportStamp.Of(package, build, buildLine, targets ?? new[] { T(target, "AA") }, uses ?? Uses(("task_struct.pid", site)));
+            {
+                // As WriteCompatReport stamps: the BtfFile, each target (metadata as given), the uses.
+                targets ??= new[] { T(target, "AA") };
+                var stamping = CompatReportStamp.Begin(package, build, buildLine, targets.Length);
+                foreach (var t in targets)
+                    if (stamping == null || !stamping.AddTarget(t[0]!, t[1], t[2], t[3])) return null;
+                return stamping?.Finish(uses ?? Uses(("task_struct.pid", site)));
+            }
 
             string? stamp = Of();
             Assert.NotNull(stamp);
@@ -175,6 +182,30 @@ namespace BtfBindings.Tests.Compatibility
             // A file whose content the manifest does not give (no line): no stamp, so the report is always made again.
             Assert.Null(Of(buildLine: null));
             Assert.Null(Of(targets: new[] { T(target, "AA", line: null) }));
+        }
+
+        [Fact]
+        public void A_stamp_file_matches_only_its_exact_content()
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "btfstamp-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            try
+            {
+                string file = Path.Combine(dir, CompatReportStamp.FileName);
+                const string stamp = "0123456789abcdef";
+                Assert.False(CompatReportStamp.Matches(file, stamp)); // none yet
+                File.WriteAllText(file, stamp);                       // as the task writes it
+                Assert.True(CompatReportStamp.Matches(file, stamp));
+                Assert.False(CompatReportStamp.Matches(file, "0123456789abcdee"));
+                File.WriteAllText(file, stamp + "\n");
+                Assert.False(CompatReportStamp.Matches(file, stamp)); // longer
+                File.WriteAllText(file, stamp.Substring(0, 15));
+                Assert.False(CompatReportStamp.Matches(file, stamp)); // shorter
+                File.WriteAllText(file, "");
+                Assert.False(CompatReportStamp.Matches(file, stamp));
+                Assert.False(CompatReportStamp.Matches(dir, stamp));  // a folder of that name
+            }
+            finally { Directory.Delete(dir, true); }
         }
     }
 }
