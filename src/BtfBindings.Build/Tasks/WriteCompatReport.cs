@@ -24,8 +24,12 @@ namespace BtfBindings.Build
         [Required] public ITaskItem[] BtfFiles { get; set; } = Array.Empty<ITaskItem>();
         /// <summary>The BtfTarget items (metadata Release, Arch).</summary>
         [Required] public ITaskItem[] Targets { get; set; } = Array.Empty<ITaskItem>();
-        /// <summary>The manifest's target lines (the hashes and raw copies HashBtfTargets wrote), tab-separated.</summary>
-        public string[] TargetLines { get; set; } = Array.Empty<string>();
+        /// <summary>
+        /// The project's manifest (BtfBindings.btfrefs): the BtfFile lines with their SHA-256 and the target lines
+        /// HashBtfTargets wrote (hash, naming, raw copy). Read here, not passed as items: 40 targets' lines as MSBuild items
+        /// were ~0.1 MB of garbage in MSBuild's process per build.
+        /// </summary>
+        [Required] public string Manifest { get; set; } = "";
         /// <summary>
         /// The compile's reference paths (ReferencePath): where the assemblies the scanned one references are, the types
         /// assembly among them (obj/ holds none of them). Framework references are skipped.
@@ -58,15 +62,16 @@ namespace BtfBindings.Build
             Directory.CreateDirectory(OutputDirectory);
             string json = Path.Combine(OutputDirectory, "compat.json"), md = Path.Combine(OutputDirectory, "compat.md");
             string stampFile = Path.Combine(OutputDirectory, CompatReportStamp.FileName);
-            string? buildLine = ManifestLines(build, out var targetLines);
-            string? stamp = CompatReportStamp.Of(VerdictFile.Header, build, buildLine,
-                Targets.Select((item, i) => new[] { item.GetMetadata("FullPath"), item.GetMetadata("Release"), item.GetMetadata("Arch"), targetLines[i] }).ToArray(), scan.Uses);
-            if (stamp != null && File.Exists(json) && File.Exists(md) && File.Exists(stampFile) && File.ReadAllText(stampFile) == stamp)
+            var stamping = CompatReportStamp.Begin(VerdictFile.Header, build, Manifest, Targets.Length);
+            foreach (var t in Targets) stamping?.AddTarget(t.GetMetadata("FullPath"), t.GetMetadata("Release"), t.GetMetadata("Arch"));
+            string? stamp = stamping?.Finish(scan.Uses);
+            if (stamp != null && File.Exists(json) && File.Exists(md) && CompatReportStamp.Matches(stampFile, stamp))
             {
                 Log.LogMessage(MessageImportance.Normal, "BtfTarget: compatibility report in {0} unchanged (same uses, sites, targets and BtfFile)", OutputDirectory);
                 return true;
             }
             File.Delete(stampFile); // written again only after both reports are
+            string? buildLine = ManifestLines(build, File.Exists(Manifest) ? File.ReadAllLines(Manifest) : Array.Empty<string>(), out var targetLines);
 
             string At(string[] p, int i) => p.Length > i ? p[i] : "";
             var targets = Targets.Select((item, i) =>
@@ -111,14 +116,13 @@ namespace BtfBindings.Build
             return true;
         }
 
-        // The manifest lines HashBtfTargets wrote for the BtfFile ("file", path, SHA-256) and for each target ("target", path,
-        // SHA-256, …, raw copy; null where there is none), found without splitting every line: the unchanged path stamps
-        // them as they are, the rest splits only these.
-        private string? ManifestLines(string build, out string?[] targetLines)
+        // The manifest lines for the BtfFile ("file", path, SHA-256) and for each target ("target", path, SHA-256, …, raw
+        // copy; null where there is none), found without splitting every line.
+        private string? ManifestLines(string build, string[] lines, out string?[] targetLines)
         {
             string? buildLine = null;
             string full = Path.GetFullPath(build);
-            foreach (var l in TargetLines)
+            foreach (var l in lines)
             {
                 int end = l.StartsWith("file\t", StringComparison.Ordinal) ? l.IndexOf('\t', 5) : -1;
                 if (end > 5 && string.Equals(Path.GetFullPath(l.Substring(5, end - 5)), full, StringComparison.Ordinal)) { buildLine = l; break; }
@@ -127,7 +131,7 @@ namespace BtfBindings.Build
             for (int i = 0; i < Targets.Length; i++)
             {
                 string path = Targets[i].GetMetadata("FullPath");
-                foreach (var l in TargetLines)
+                foreach (var l in lines)
                     if (l.Length > 7 + path.Length && l.StartsWith("target\t", StringComparison.Ordinal) && string.CompareOrdinal(l, 7, path, 0, path.Length) == 0 && l[7 + path.Length] == '\t')
                     {
                         targetLines[i] = l;

@@ -212,7 +212,16 @@ namespace App
             var objUse = new CompatUse(CompatUseKind.Field, "task_dump_hdr", "pid", CompatAccess.Plain);
             var objUseNamedLikeKernel = new CompatUse(CompatUseKind.Field, "iphdr", "ttl", CompatAccess.Plain);
             var two = new AssemblyUseScan("x.dll", new[] { (kernelUse, site), (objUse, site), (objUseNamedLikeKernel, site) }, new[] { "task_dump.bpf.o", "x86_64-6.12.btf.gz" }, 3, false,
-                new Dictionary<CompatUse, string> { [kernelUse] = "x86_64-6.12.btf.gz", [objUse] = "task_dump.bpf.o", [objUseNamedLikeKernel] = "task_dump.bpf.o" });
+                new (int, string?)[] { (0, "x86_64-6.12.btf.gz"), (1, "task_dump.bpf.o") }); // the source of uses 0.., then 1..
+            Assert.Equal(new[] { "x86_64-6.12.btf.gz", "task_dump.bpf.o", "task_dump.bpf.o" }, new[] { kernelUse, objUse, objUseNamedLikeKernel }.Select(u => two.SourceOf[u]));
+            // Uses without a source (enumerators) between: none; a use met again keeps its first source.
+            var enumUse = new CompatUse(CompatUseKind.EnumValue, "bpf_func_id", "BPF_FUNC_map_lookup_elem", CompatAccess.View);
+            var runs = new AssemblyUseScan("y.dll", new[] { (kernelUse, site), (enumUse, site), (objUse, site), (kernelUse, site) }, new[] { "a", "b" }, 2, false,
+                new (int, string?)[] { (0, "a"), (1, null), (2, "b") });
+            Assert.Equal(2, runs.SourceOf.Count);
+            Assert.Equal("a", runs.SourceOf[kernelUse]);
+            Assert.Equal("b", runs.SourceOf[objUse]);
+            Assert.False(runs.SourceOf.ContainsKey(enumUse));
             var kept = two.ForBuildBtf(Fixtures.Kernel("x86_64-6.12"), Fixtures.Path("x86_64-6.12"), out skipped);
             Assert.Equal(new[] { kernelUse }, kept.Select(k => k.use));
             Assert.Equal(new[] { "generated from task_dump.bpf.o", "generated from task_dump.bpf.o" }, skipped.Select(x => x.reason));

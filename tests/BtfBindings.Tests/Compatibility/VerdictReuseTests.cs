@@ -135,16 +135,27 @@ namespace BtfBindings.Tests.Compatibility
         [Fact]
         public void The_report_stamp_changes_with_everything_the_report_says()
         {
-            // A target as the task sees it: its path, Release and Arch metadata, and the manifest line HashBtfTargets wrote.
+            // A target as the task sees it: its path, Release and Arch metadata; its line (hash, raw copy) is in the manifest.
             string?[] T(string path, string hash, string release = "", string arch = "", string? line = "")
                 => new[] { path, release, arch, line == "" ? $"target\t{path}\t{hash}\tfalse\t\t\t\t/cache/{hash}.btf" : line };
             var site = new CompatUseSite("App.Program.Use", 0x12, "/app/Program.cs", 7);
             IReadOnlyList<(CompatUse, CompatUseSite)> Uses(params (string use, CompatUseSite site)[] u)
                 => u.Select(x => (Use(x.use).WithAccess(CompatAccess.View), x.site)).ToArray();
             const string target = "/t/debian/11/x86_64/5.10.0-46-amd64.btf.tar.xz";
+            string dir = Path.Combine(Path.GetTempPath(), "btfstamp-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
             string? Of(string package = "p", string build = "/app/vmlinux.btf", string? buildLine = "file\t/app/vmlinux.btf\tBB", string?[][]? targets = null,
                 IReadOnlyList<(CompatUse, CompatUseSite)>? uses = null)
-                => CompatReportStamp.Of(package, build, buildLine, targets ?? new[] { T(target, "AA") }, uses ?? Uses(("task_struct.pid", site)));
+            {
+                // As WriteCompatReport stamps: the BtfFile, the manifest (its lines as the targets write them), each target, the uses.
+                targets ??= new[] { T(target, "AA") };
+                string manifest = Path.Combine(dir, Guid.NewGuid().ToString("N") + ".btfrefs");
+                var lines = targets.Select(t => t[3]).Prepend(buildLine).Where(l => l != null);
+                if (buildLine != null || targets.Length > 0) File.WriteAllText(manifest, string.Concat(lines.Select(l => l + "\n")));
+                var stamping = CompatReportStamp.Begin(package, build, manifest, targets.Length);
+                foreach (var t in targets) stamping?.AddTarget(t[0]!, t[1], t[2]);
+                return stamping?.Finish(uses ?? Uses(("task_struct.pid", site)));
+            }
 
             string? stamp = Of();
             Assert.NotNull(stamp);
@@ -153,6 +164,7 @@ namespace BtfBindings.Tests.Compatibility
             {
                 Of(package: "q"), Of(build: "/app/other.btf"), Of(buildLine: "file\t/app/vmlinux.btf\tBC"),
                 Of(targets: new[] { T(target, "AB") }),
+                Of(targets: new[] { T(target, "AA", line: $"target\t{target}\tAA\tfalse\t\t\t\t/other/AA.btf") }), // another raw copy
                 Of(targets: new[] { T("/t/debian/11/x86_64/5.10.0-47-amd64.btf.tar.xz", "AA") }),
                 Of(targets: new[] { T(target, "AA"), T("/t/debian/12/x86_64/6.1.0-1-amd64.btf.tar.xz", "CC") }),
                 Of(targets: new[] { T(target, "AA", release: "5.10.0-46-custom") }),
@@ -172,9 +184,33 @@ namespace BtfBindings.Tests.Compatibility
             };
             Assert.DoesNotContain(stamp, different);
             Assert.Equal(different.Length, different.Distinct().Count());
-            // A file whose content the manifest does not give (no line): no stamp, so the report is always made again.
-            Assert.Null(Of(buildLine: null));
-            Assert.Null(Of(targets: new[] { T(target, "AA", line: null) }));
+            // No manifest to read: no stamp, so the report is always made again.
+            Assert.Null(Of(buildLine: null, targets: Array.Empty<string?[]>()));
+            Directory.Delete(dir, true);
+        }
+
+        [Fact]
+        public void A_stamp_file_matches_only_its_exact_content()
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "btfstamp-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            try
+            {
+                string file = Path.Combine(dir, CompatReportStamp.FileName);
+                const string stamp = "0123456789abcdef";
+                Assert.False(CompatReportStamp.Matches(file, stamp)); // none yet
+                File.WriteAllText(file, stamp);                       // as the task writes it
+                Assert.True(CompatReportStamp.Matches(file, stamp));
+                Assert.False(CompatReportStamp.Matches(file, "0123456789abcdee"));
+                File.WriteAllText(file, stamp + "\n");
+                Assert.False(CompatReportStamp.Matches(file, stamp)); // longer
+                File.WriteAllText(file, stamp.Substring(0, 15));
+                Assert.False(CompatReportStamp.Matches(file, stamp)); // shorter
+                File.WriteAllText(file, "");
+                Assert.False(CompatReportStamp.Matches(file, stamp));
+                Assert.False(CompatReportStamp.Matches(dir, stamp));  // a folder of that name
+            }
+            finally { Directory.Delete(dir, true); }
         }
     }
 }

@@ -14,14 +14,34 @@ namespace BtfBindings.Compatibility
     internal sealed class AssemblyUseScan
     {
         internal AssemblyUseScan(string path, IReadOnlyList<(CompatUse use, CompatUseSite site)> uses, IReadOnlyList<string> sources, int generatedTypes, bool hasPdb,
-            IReadOnlyDictionary<CompatUse, string>? sourceOf = null)
+            IReadOnlyList<(int first, string? source)>? sourceRuns = null)
         {
             Path = path; Uses = uses; SourceFiles = sources; GeneratedTypes = generatedTypes; HasPdb = hasPdb;
-            SourceOf = sourceOf ?? new Dictionary<CompatUse, string>();
+            _sourceRuns = sourceRuns ?? Array.Empty<(int, string?)>();
         }
 
+        // The source of Uses[first..] up to the next run's first (null: none): one entry per change, not one per use.
+        private readonly IReadOnlyList<(int first, string? source)> _sourceRuns;
+        private Dictionary<CompatUse, string>? _sourceOf;
+
         /// <summary>The BTF file (as its generated layout names it) each struct/union use's root type was generated from; enumerator uses have none.</summary>
-        public IReadOnlyDictionary<CompatUse, string> SourceOf { get; }
+        public IReadOnlyDictionary<CompatUse, string> SourceOf
+        {
+            get
+            {
+                if (_sourceOf != null) return _sourceOf;
+                var map = new Dictionary<CompatUse, string>();
+                for (int r = 0; r < _sourceRuns.Count; r++)
+                {
+                    var (first, source) = _sourceRuns[r];
+                    int end = r + 1 < _sourceRuns.Count ? _sourceRuns[r + 1].first : Uses.Count;
+                    if (source == null) continue;
+                    for (int i = first; i < end; i++)
+                        if (!map.ContainsKey(Uses[i].use)) map[Uses[i].use] = source;
+                }
+                return _sourceOf = map;
+            }
+        }
 
         /// <summary>
         /// The uses to check against kernels with <paramref name="buildTime"/> (read from <paramref name="buildPath"/>) as the
@@ -96,7 +116,7 @@ namespace BtfBindings.Compatibility
     /// </summary>
     /// <remarks>
     /// The build runs this after every compile, in a fresh MSBuild process: a generated type is read only when the code
-    /// touches it (its layout in place from the #US heap, not as a string), member owners are cached per token, and no
+    /// touches it (its layout in place from the #US heap, not as a string), type keys are cached per token, and no
     /// collection is keyed by a System.Reflection.Metadata struct (each such instantiation is JIT-compiled on every build).
     /// </remarks>
     internal static class AssemblyUseScanner
@@ -114,8 +134,8 @@ namespace BtfBindings.Compatibility
             public bool Anonymous => KernelName.Length == 0;
             public (string parent, string field)? AnonymousIn;
 
-            /// <summary>True when <paramref name="name"/> is one of its fields (or the layout could not be read).</summary>
-            public bool MayHave(string name) => !HasLayout || Layout.HasField(name);
+            /// <summary>True when <paramref name="utf8"/> from byte <paramref name="from"/> names one of its fields (or the layout could not be read).</summary>
+            public bool MayHave(ReadOnlySpan<byte> utf8, int from) => !HasLayout || Layout.HasField(utf8, from);
         }
 
         /// <summary>
@@ -160,17 +180,21 @@ namespace BtfBindings.Compatibility
                 MetadataReaderProvider? pdbProvider = null;
                 try
                 {
-                    try { main.Pe.TryOpenAssociatedPortablePdb(System.IO.Path.GetFullPath(path), p => File.Exists(p) ? File.OpenRead(p) : null, out pdbProvider, out _); }
+                    try { main.Pe.TryOpenAssociatedPortablePdb(System.IO.Path.GetFullPath(path), p => File.Exists(p) ? Unbuffered(p) : null, out pdbProvider, out _); }
                     catch (Exception e) when (e is BadImageFormatException or IOException or InvalidOperationException or ArgumentException or OverflowException) { pdbProvider = null; } // a bad PDB only costs the lines
                     var pdb = pdbProvider?.GetMetadataReader();
                     var scanner = new Scanner(main, catalog, pdb);
                     var uses = scanner.Run();
-                    return new AssemblyUseScan(path, uses, catalog.Sources(), catalog.GeneratedCount, pdb != null, scanner.SourceOf);
+                    return new AssemblyUseScan(path, uses, catalog.Sources(), catalog.GeneratedCount, pdb != null, scanner.SourceRuns);
                 }
                 finally { pdbProvider?.Dispose(); }
             }
             finally { foreach (var m in extra) m.Dispose(); }
         }
+
+        // A file read through System.Reflection.Metadata, which reads the headers in small pieces and the rest in one: a
+        // FileStream's own 4 KB buffer would only be garbage left in MSBuild's process.
+        private static FileStream Unbuffered(string path) => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
 
         // One assembly file: its PE reader, metadata and name (the prefix of its type keys).
         private sealed class Module : IDisposable
@@ -186,12 +210,12 @@ namespace BtfBindings.Compatibility
             public static Module? Open(string path, bool required)
             {
                 if (!required && !File.Exists(path)) return null;
-                var stream = File.OpenRead(path);
+                var stream = Unbuffered(path);
                 var pe = new PEReader(stream);
                 try
                 {
                     if (!pe.HasMetadata) throw new BadImageFormatException($"{path} is not a .NET assembly (no metadata)", path);
-                    var md = pe.GetMetadataReader();
+                    var md = pe.GetMetadataReader(MetadataReaderOptions.None); // (no WinRT projection: no virtual handles, every name is in #Strings)
                     string name = md.IsAssembly ? md.GetString(md.GetAssemblyDefinition().Name) : System.IO.Path.GetFileNameWithoutExtension(path);
                     return new Module { Pe = pe, Md = md, Name = name, Path = path, _stream = stream };
                 }
@@ -334,18 +358,87 @@ namespace BtfBindings.Compatibility
                 throw Bad($"the method body at RVA 0x{rva:x} is not a valid IL method body");
             }
 
-            /// <summary>The handle of an IL operand token when it names an existing row of one of <paramref name="tables"/>.</summary>
-            public bool TryToken(int token, out EntityHandle handle, params TableIndex[] tables)
+            /// <summary>
+            /// The UTF-8 bytes of a #Strings entry, in place (a member name the code touches is compared there, not made into
+            /// a string first); bounds-checked, as the handle may come from hostile metadata.
+            /// </summary>
+            public unsafe ReadOnlySpan<byte> Utf8(StringHandle h)
+            {
+                int offset = MetadataTokens.GetHeapOffset(h), size = Md.GetHeapSize(HeapIndex.String);
+                if (offset < 0 || offset >= size) throw Bad($"string 0x{offset:x} is past the #Strings heap ({size} bytes)");
+                byte* p = Md.MetadataPointer + Md.GetHeapMetadataOffset(HeapIndex.String) + offset;
+                int n = 0;
+                while (n < size - offset && p[n] != 0) n++;
+                return new ReadOnlySpan<byte>(p, n);
+            }
+
+            /// <summary>
+            /// The name <paramref name="h"/> names, from byte <paramref name="skip"/> on (the field an accessor's "get_"
+            /// prefixes: one string, not two). Not cached: a cache costs more than the few names a use makes.
+            /// </summary>
+            public string NameOf(StringHandle h, int skip = 0)
+            {
+                var bytes = Utf8(h);
+                return skip >= bytes.Length ? "" : Utf8String(bytes.Slice(skip));
+            }
+
+            private static unsafe string Utf8String(ReadOnlySpan<byte> bytes)
+            {
+                fixed (byte* p = bytes) return System.Text.Encoding.UTF8.GetString(p, bytes.Length);
+            }
+
+            /// <summary>True when the #Strings entry <paramref name="h"/> is <paramref name="ascii"/> (compared in place).</summary>
+            public bool NameIs(StringHandle h, string ascii) => NameIs(Utf8(h), ascii, 0);
+
+            /// <summary>True when <paramref name="utf8"/> from byte <paramref name="from"/> is <paramref name="ascii"/>, or starts with it when <paramref name="prefix"/>.</summary>
+            public static bool NameIs(ReadOnlySpan<byte> utf8, string ascii, int from, bool prefix = false)
+            {
+                if (prefix ? utf8.Length - from < ascii.Length : utf8.Length - from != ascii.Length) return false;
+                for (int i = 0; i < ascii.Length; i++) if (utf8[from + i] != ascii[i]) return false;
+                return true;
+            }
+
+            /// <summary>
+            /// The key of the named type a field signature (<paramref name="method"/> false) or a method's return type is,
+            /// read in place (II.23.2: custom modifiers and by-ref skipped; a token's row checked against its table), or null
+            /// for any other type: the scanner only follows a chain into generated structs and views. With
+            /// <paramref name="named"/>, only a type of that name has a key made (a view getter's return type is a View or
+            /// nothing the chain follows).
+            /// </summary>
+            public string? SignatureType(BlobHandle blob, bool method, string? named = null)
+            {
+                var r = Md.GetBlobReader(blob);
+                if (!SignatureCounts.TryNamedType(ref r, method, out int coded)) return null;
+                int row = coded >> 2;
+                var table = (coded & 3) == 0 ? TableIndex.TypeDef : TableIndex.TypeRef;
+                if (row < 1 || row > Md.GetTableRowCount(table))
+                    throw Bad($"signature blob 0x{MetadataTokens.GetHeapOffset(blob):x} names type row {row} of table {table}, which has {Md.GetTableRowCount(table)}");
+                if (table == TableIndex.TypeDef)
+                {
+                    var def = MetadataTokens.TypeDefinitionHandle(row);
+                    return named == null || NameIs(Md.GetTypeDefinition(def).Name, named) ? KeyOf(def) : null;
+                }
+                var tref = MetadataTokens.TypeReferenceHandle(row);
+                return named == null || NameIs(Md.GetTypeReference(tref).Name, named) ? KeyOf(tref) : null;
+            }
+
+            /// <summary>
+            /// The handle of an IL operand token when it names an existing row of <paramref name="table"/> (or of
+            /// <paramref name="or"/>, <paramref name="orElse"/>): the token comes from IL that may be hostile. (Not a
+            /// <c>params</c> array: this runs for every token of the app's IL.)
+            /// </summary>
+            public bool TryToken(int token, out EntityHandle handle, TableIndex table, TableIndex? or = null, TableIndex? orElse = null)
             {
                 handle = default;
-                int row = token & 0xFFFFFF;
-                foreach (var t in tables)
-                    if ((token >>> 24) == (int)t && row >= 1 && row <= Md.GetTableRowCount(t))
-                    {
-                        handle = MetadataTokens.EntityHandle(token);
-                        return true;
-                    }
-                return false;
+                int row = token & 0xFFFFFF, kind = token >>> 24;
+                TableIndex t;
+                if (kind == (int)table) t = table;
+                else if (or is { } o && kind == (int)o) t = o;
+                else if (orElse is { } e && kind == (int)e) t = e;
+                else return false;
+                if (row < 1 || row > Md.GetTableRowCount(t)) return false;
+                handle = MetadataTokens.EntityHandle(token);
+                return true;
             }
 
             /// <summary>
@@ -668,6 +761,22 @@ namespace BtfBindings.Compatibility
                 return false;
             }
 
+            /// <summary>True when a field is named <paramref name="utf8"/> from byte <paramref name="from"/> (compared in place).</summary>
+            public bool HasField(ReadOnlySpan<byte> utf8, int from)
+            {
+                var name = utf8.Slice(from);
+                foreach (byte b in name)
+                    if (b >= 0x80) return HasField(System.Text.Encoding.UTF8.GetString(name.ToArray())); // (kernel names are ASCII)
+                foreach (int start in _fields!)
+                {
+                    int end = End(start), i = 0;
+                    if (end - start != name.Length) continue;
+                    while (i < name.Length && At(start + i) == name[i]) i++;
+                    if (i == name.Length) return true;
+                }
+                return false;
+            }
+
             /// <summary>Value <paramref name="index"/>, or null when there are fewer.</summary>
             public string? Value(int index)
             {
@@ -678,17 +787,18 @@ namespace BtfBindings.Compatibility
             /// <summary>The kernel name, the source and where the field names are (one pass; the names stay in place).</summary>
             public void ReadInto(Gen g)
             {
-                var fields = new List<int>();
+                TryCount(out int n); // (IsLayout checked it: 7 + 11n values)
+                var fields = new int[n];
                 int v = 0;
                 for (int start = 0; start <= _length; v++)
                 {
                     int end = End(start);
                     if (v == 0) g.KernelName = Text(start, end);
                     else if (v == 3) g.Source = Text(start, end);
-                    else if (v >= 7 && (v - 7) % 11 == 0) fields.Add(start);
+                    else if (v >= 7 && (v - 7) % 11 == 0) fields[(v - 7) / 11] = start;
                     start = end + 1;
                 }
-                _fields = fields.ToArray();
+                _fields = fields;
                 g.Layout = this;
                 g.HasLayout = true;
             }
@@ -700,11 +810,11 @@ namespace BtfBindings.Compatibility
             private readonly MetadataReader _md;
             private readonly MetadataReader? _pdb;
             private readonly Catalog _c;
-            public readonly Dictionary<CompatUse, string> SourceOf = new Dictionary<CompatUse, string>();
+            public readonly List<(int first, string? source)> SourceRuns = new List<(int, string?)>(); // see AssemblyUseScan.SourceOf
             private readonly SignatureTypes _types;
-            private readonly Dictionary<int, string?> _owners = new Dictionary<int, string?>(); // member token -> its type's key
             private readonly Dictionary<int, string> _documents = new Dictionary<int, string>(); // PDB document row -> name
-            private Il.Instruction[] _code = new Il.Instruction[256]; // the method being scanned, reused
+            private Il.Instruction[] _code = Array.Empty<Il.Instruction>(); // the method being scanned (reused; as long as the longest)
+            private int _rva; // its body's
             private int _count;
 
             public Scanner(Module main, Catalog catalog, MetadataReader? pdb)
@@ -743,7 +853,8 @@ namespace BtfBindings.Compatibility
                     {
                         var m = _md.GetMethodDefinition(mh);
                         if (m.RelativeVirtualAddress == 0) continue;
-                        _count = Il.Decode(_m.IL(m.RelativeVirtualAddress), ref _code);
+                        _rva = m.RelativeVirtualAddress;
+                        _count = Il.Decode(_m.IL(_rva), ref _code);
                         site.Handle = mh; site.Name = null; site.HasPoints = false; site.PointsRead = false;
                         ScanMethod(site, uses);
                     }
@@ -792,8 +903,7 @@ namespace BtfBindings.Compatibility
                         return;
                     }
                     var use = new CompatUse(CompatUseKind.Field, root, path, last.Kind);
-                    uses.Add((use, Site(method, code[chainStart].Offset)));
-                    if (source != null && !SourceOf.ContainsKey(use)) SourceOf[use] = source;
+                    Add(uses, use, Site(method, code[chainStart].Offset), source);
                     root = null; path = null; chainEnd = -1;
                 }
                 for (int k = 0; k < count; k++)
@@ -802,7 +912,7 @@ namespace BtfBindings.Compatibility
                     if (TryEnumValue(k, out var enumUse))
                     {
                         Flush();
-                        uses.Add((enumUse!, Site(method, ins.Offset)));
+                        Add(uses, enumUse!, Site(method, ins.Offset), null);
                         continue;
                     }
                     if (!TryAccess(k, out var a))
@@ -848,7 +958,13 @@ namespace BtfBindings.Compatibility
                 }
             }
 
-            // A method or field token: its declaring type's key (cached per token) and name.
+            private void Add(List<(CompatUse, CompatUseSite)> uses, CompatUse use, CompatUseSite site, string? source)
+            {
+                if (SourceRuns.Count == 0 ? source != null : SourceRuns[SourceRuns.Count - 1].source != source) SourceRuns.Add((uses.Count, source));
+                uses.Add((use, site));
+            }
+
+            // A method or field token: its declaring type's key and name.
             private bool Member(int token, out string? owner, out StringHandle name, out EntityHandle handle)
             {
                 owner = null; name = default;
@@ -869,9 +985,9 @@ namespace BtfBindings.Compatibility
                         }
                     case HandleKind.MemberReference:
                         {
-                            if (!_owners.TryGetValue(token, out owner))
-                                _owners[token] = owner = _m.KeyOf(_md.GetMemberReference((MemberReferenceHandle)handle).Parent);
-                            name = _md.GetMemberReference((MemberReferenceHandle)handle).Name;
+                            var mr = _md.GetMemberReference((MemberReferenceHandle)handle);
+                            owner = _m.KeyOf(mr.Parent); // (keys are cached per type token)
+                            name = mr.Name;
                             return owner != null;
                         }
                     default:
@@ -879,29 +995,7 @@ namespace BtfBindings.Compatibility
                 }
             }
 
-            private string? FieldType(EntityHandle h)
-            {
-                _m.CheckSignature(Signature(h));
-                return h.Kind switch
-                {
-                    HandleKind.FieldDefinition => _md.GetFieldDefinition((FieldDefinitionHandle)h).DecodeSignature(_types, null),
-                    HandleKind.MemberReference => _md.GetMemberReference((MemberReferenceHandle)h).DecodeFieldSignature(_types, null),
-                    _ => null,
-                };
-            }
-
-            private string? ReturnType(EntityHandle h)
-            {
-                _m.CheckSignature(Signature(h));
-                return h.Kind switch
-                {
-                    HandleKind.MethodDefinition => _md.GetMethodDefinition((MethodDefinitionHandle)h).DecodeSignature(_types, null).ReturnType,
-                    HandleKind.MemberReference => _md.GetMemberReference((MemberReferenceHandle)h).DecodeMethodSignature(_types, null).ReturnType,
-                    _ => null,
-                };
-            }
-
-            // A member's signature blob, checked before System.Reflection.Metadata decodes it (it reserves what a count says).
+            // A member's signature blob.
             private BlobHandle Signature(EntityHandle h) => h.Kind switch
             {
                 HandleKind.FieldDefinition => _md.GetFieldDefinition((FieldDefinitionHandle)h).Signature,
@@ -941,10 +1035,10 @@ namespace BtfBindings.Compatibility
                     case 0x7B: case 0x7C: case 0x7D: // ldfld, ldflda, stfld
                         {
                             if (!Member(ins.Operand, out var owner, out var fname, out var h) || owner == null || !(_c.Generated(owner) is { } g)) return false;
-                            string name = _md.GetString(fname);
-                            if (name.Length == 0 || !g.MayHave(name)) return false;
-                            a.Owner = owner; a.Member = name; a.Kind = CompatAccess.Plain;
-                            if (ins.Op != 0x7D && FieldType(h) is string t && _c.Generated(t) != null) a.Result = t;
+                            var name = _m.Utf8(fname);
+                            if (name.Length == 0 || !g.MayHave(name, 0)) return false;
+                            a.Owner = owner; a.Member = _m.NameOf(fname); a.Kind = CompatAccess.Plain;
+                            if (ins.Op != 0x7D && _m.SignatureType(Signature(h), method: false) is string t && _c.Generated(t) != null) a.Result = t;
                             return true;
                         }
                     case 0x28: case 0x6F: // call, callvirt
@@ -952,29 +1046,29 @@ namespace BtfBindings.Compatibility
                             if (!Member(ins.Operand, out var declaring, out var mhandle, out var h) || declaring == null) return false;
                             string? viewOf = _c.ViewOf(declaring);
                             if (viewOf == null && _c.Generated(declaring) == null) return false;
-                            string mname = _md.GetString(mhandle);
-                            if (mname == "Exists" && k > 0 && _code[k - 1].Op == 0x72 && viewOf != null)
+                            var mname = _m.Utf8(mhandle); // (compared in place: most calls are not of a field's accessor)
+                            if (Module.NameIs(mname, "Exists", 0) && k > 0 && _code[k - 1].Op == 0x72 && viewOf != null)
                             {
                                 a.Owner = viewOf; a.Kind = CompatAccess.View; a.Guard = true;
                                 a.Member = _md.GetUserString(MetadataTokens.UserStringHandle(_code[k - 1].Operand));
                                 return true;
                             }
-                            bool getter = mname.StartsWith("get_", StringComparison.Ordinal);
-                            if (!getter && !mname.StartsWith("set_", StringComparison.Ordinal)) return false;
-                            string name = mname.Substring(4);
-                            if (name.Length == 0) return false;
+                            bool getter = Module.NameIs(mname, "get_", 0, prefix: true);
+                            if (!getter && !Module.NameIs(mname, "set_", 0, prefix: true)) return false;
+                            if (mname.Length == 4) return false;
                             string owner;
                             if (viewOf != null) { owner = viewOf; a.Kind = CompatAccess.View; }
                             else { owner = declaring; a.Kind = CompatAccess.Plain; }
                             var g = _c.Generated(owner)!;
-                            if (getter && a.Kind == CompatAccess.View && name.StartsWith("Has_", StringComparison.Ordinal) && g.MayHave(name.Substring(4)))
+                            bool has = Module.NameIs(mname, "Has_", 4, prefix: true);
+                            if (getter && a.Kind == CompatAccess.View && has && g.MayHave(mname, 8))
                             {
-                                a.Owner = owner; a.Member = name.Substring(4); a.Guard = true;
+                                a.Owner = owner; a.Member = _m.NameOf(mhandle, 8); a.Guard = true;
                                 return true;
                             }
-                            if (g.HasLayout ? !g.Layout.HasField(name) : name.StartsWith("Has_", StringComparison.Ordinal)) return false;
-                            a.Owner = owner; a.Member = name;
-                            if (getter && a.Kind == CompatAccess.View && ReturnType(h) is string ret && _c.ViewOf(ret) is { } inner) a.Result = inner;
+                            if (g.HasLayout ? !g.Layout.HasField(mname, 4) : has) return false;
+                            a.Owner = owner; a.Member = _m.NameOf(mhandle, 4);
+                            if (getter && a.Kind == CompatAccess.View && _m.SignatureType(Signature(h), method: true, named: "View") is string ret && _c.ViewOf(ret) is { } inner) a.Result = inner;
                             return true;
                         }
                     default:
@@ -999,7 +1093,7 @@ namespace BtfBindings.Compatibility
                 _m.CheckSignature(spec.Signature);
                 var args = spec.DecodeSignature(_types, null);
                 if (args.Length != 1 || args[0] is not string key || !(_c.Enum(key) is { } e)) return false;
-                if (!Il.TryConstant(_code[k - back], out long value)) return false;
+                if (!Il.TryConstant(_code[k - back], _m.IL(_rva), out long value)) return false;
                 foreach (var v in e.Values)
                     if (v.Value == value && v.Name.Length > 0 && e.Name.Length > 0) { use = new CompatUse(CompatUseKind.EnumValue, e.Name, v.Name, CompatAccess.View); return true; } // the first with the value (aliases share it)
                 return false;
@@ -1062,6 +1156,7 @@ namespace BtfBindings.Compatibility
         /// <summary>
         /// Walks a field, method or method-spec signature (ECMA-335 II.23.2) checking each count against the bytes left;
         /// anything it does not follow is left to System.Reflection.Metadata's decoder (which throws BadImageFormatException).
+        /// Also reads, in place, the one type the scanner follows a chain through (<see cref="TryNamedType"/>).
         /// </summary>
         internal static class SignatureCounts
         {
@@ -1076,6 +1171,32 @@ namespace BtfBindings.Compatibility
                     case 0x07: case 0x08: return true; // locals, properties: not decoded here
                     default: return Method(ref r, header, 0);
                 }
+            }
+
+            /// <summary>
+            /// The TypeDefOrRef coded index (II.24.2.6: TypeDef or TypeRef, not TypeSpec) of a field's type
+            /// (<paramref name="method"/> false) or a method's return type when it is a named class or value type, custom
+            /// modifiers and by-ref skipped; false for anything else.
+            /// </summary>
+            public static bool TryNamedType(ref BlobReader r, bool method, out int coded)
+            {
+                coded = 0;
+                if (r.RemainingBytes == 0) return false;
+                byte header = r.ReadByte();
+                if (method)
+                {
+                    if ((header & 0x10) != 0 && !r.TryReadCompressedInteger(out _)) return false; // generic parameter count
+                    if (!r.TryReadCompressedInteger(out _)) return false; // parameter count
+                }
+                else if ((header & 0x0F) != 0x06) return false;
+                while (r.RemainingBytes > 0)
+                {
+                    byte code = r.ReadByte();
+                    if (code is 0x10 or 0x45) continue; // byref, pinned
+                    if (code is 0x1F or 0x20) { if (!r.TryReadCompressedInteger(out _)) return false; continue; } // custom modifier's type
+                    return code is 0x11 or 0x12 && r.TryReadCompressedInteger(out coded) && (coded & 3) < 2; // valuetype, class
+                }
+                return false;
             }
 
             private static bool Count(ref BlobReader r, out int n) => r.TryReadCompressedInteger(out n) && n <= r.RemainingBytes;
@@ -1137,28 +1258,26 @@ namespace BtfBindings.Compatibility
         {
             public readonly struct Instruction
             {
-                public Instruction(int offset, int op, long operand) { Offset = offset; Op = op; Operand = (int)operand; Wide = operand; }
+                public Instruction(int offset, int op, int operand) { Offset = offset; Op = op; Operand = operand; }
                 public int Offset { get; }
                 /// <summary>The opcode: one byte, or 0xFE00 | second byte.</summary>
                 public int Op { get; }
-                /// <summary>Token, slot, branch target or 32-bit constant.</summary>
+                /// <summary>Token, slot, branch target or 32-bit constant (ldc.i8's is read from the IL: see <see cref="TryConstant"/>).</summary>
                 public int Operand { get; }
-                /// <summary>The operand of ldc.i8.</summary>
-                public long Wide { get; }
             }
 
             /// <summary>
-            /// Decodes <paramref name="il"/> into <paramref name="buffer"/> (grown as needed, reused across methods) and
-            /// returns the count; malformed code ends the list where it stops making sense rather than being misread.
+            /// Decodes <paramref name="il"/> into <paramref name="buffer"/> (reused across methods; grown to the count when
+            /// short, as counted first, so it is never larger than the longest method needs) and returns the count;
+            /// malformed code ends the list where it stops making sense rather than being misread.
             /// </summary>
             public static int Decode(ReadOnlySpan<byte> il, ref Instruction[] buffer)
             {
                 int count = 0;
-                for (int at = 0; TryNext(il, ref at, out var ins);)
-                {
-                    if (count == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2);
-                    buffer[count++] = ins;
-                }
+                for (int at = 0; TryNext(il, ref at, out _);) count++;
+                if (count > buffer.Length) buffer = new Instruction[count];
+                count = 0;
+                for (int at = 0; TryNext(il, ref at, out var ins);) buffer[count++] = ins;
                 return count;
             }
 
@@ -1176,13 +1295,12 @@ namespace BtfBindings.Compatibility
                 }
                 int size = OperandSize(op, il, i);
                 if (size < 0 || size > il.Length - i) return false;
-                long operand = size switch
+                int operand = size switch
                 {
                     1 => op == 0x1F ? (sbyte)il[i] : il[i],
                     2 => BinaryPrimitives.ReadUInt16LittleEndian(il.Slice(i)),
                     4 => BinaryPrimitives.ReadInt32LittleEndian(il.Slice(i)),
-                    8 => BinaryPrimitives.ReadInt64LittleEndian(il.Slice(i)),
-                    _ => 0,
+                    _ => 0, // (ldc.i8's 8 bytes: TryConstant; a switch's targets: not followed)
                 };
                 ins = new Instruction(at, op, operand);
                 at = i + size;
@@ -1221,13 +1339,14 @@ namespace BtfBindings.Compatibility
 
             public static bool LoadsLocalAddress(Instruction ins, int slot) => (ins.Op == 0x12 || ins.Op == 0xFE0D) && ins.Operand == slot;
 
-            public static bool TryConstant(Instruction ins, out long value)
+            /// <summary>The constant <paramref name="ins"/> of method body <paramref name="il"/> pushes, if it pushes one.</summary>
+            public static bool TryConstant(Instruction ins, ReadOnlySpan<byte> il, out long value)
             {
                 switch (ins.Op)
                 {
                     case >= 0x15 and <= 0x1E: value = ins.Op - 0x16; return true; // ldc.i4.m1 .. ldc.i4.8
                     case 0x1F: case 0x20: value = ins.Operand; return true;
-                    case 0x21: value = ins.Wide; return true;
+                    case 0x21 when ins.Offset + 9 <= il.Length: value = BinaryPrimitives.ReadInt64LittleEndian(il.Slice(ins.Offset + 1)); return true; // ldc.i8
                     default: value = 0; return false;
                 }
             }

@@ -119,7 +119,14 @@ namespace BtfBindings.Compatibility
         /// <inheritdoc />
         public override bool Equals(object? obj) => Equals(obj as CompatUse);
         /// <inheritdoc />
-        public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(Text) * 31 + (int)Access;
+        // From the fields Equals compares, not from Text: a build's scan hashes every use, and Text makes a string each time.
+        public override int GetHashCode()
+        {
+            int h = StringComparer.Ordinal.GetHashCode(TypeName);
+            h = h * 31 + (Member == null ? 0 : StringComparer.Ordinal.GetHashCode(Member));
+            h = h * 31 + StringComparer.Ordinal.GetHashCode(TypeKeyword);
+            return (h * 31 + (int)Kind) * 31 + (int)Access;
+        }
         /// <summary>Sorted by text, then access: the report's row order.</summary>
         public int CompareTo(CompatUse? other)
         {
