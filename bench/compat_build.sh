@@ -7,6 +7,7 @@
 # Usage: bench/compat_build.sh [N]        N kernels (default 40)
 #   env RUNS   builds of each kind per app (default 3; the median is printed), alternating between the two apps
 #   env KEEP=1 keep the temporary folder and print its path
+#   env GCPROBE=1 also print MSBuild's own allocations and gen0 collections in the incremental build, with vs without
 #   env TASKS=il  run the package's IL task assembly (tasks/netstandard2.0) instead of the ReadyToRun one the targets pick on
 #                 Linux x64, to see what the precompiled tasks save
 #
@@ -133,6 +134,33 @@ for step in all-targets CoreCompile task:Csc BtfBindingsCompatReport task:WriteC
   o=$(awk -v s="$step" '$1 == s { print $2 }' "$work/perf-without.txt" | median)
   printf "  %-36s with %5s ms, without %5s ms\n" "$step" "${w:--}" "${o:--}"
 done
+# GCPROBE=1: MSBuild's own allocations in the same incremental build, from the first target to the end of IncrementalClean
+# (a probe task in Directory.Build.targets), and whether a collection happened there: garbage the targets and tasks leave
+# in MSBuild's process is what tips a build into a ~35 ms gen0 collection.
+if [ "${GCPROBE:-}" = 1 ]; then
+  dotnet build -c Release "$here/gcprobe" -nologo -v q >/dev/null || die "gcprobe build failed"
+  for app in with without; do
+    printf '<Project>\n  <UsingTask TaskName="GcProbe" AssemblyFile="%s" />\n  <Target Name="GcProbeStart" BeforeTargets="_CheckForInvalidConfigurationAndPlatform"><GcProbe At="start" /></Target>\n  <Target Name="GcProbeEnd" AfterTargets="IncrementalClean"><GcProbe At="end" /></Target>\n</Project>\n' \
+      "$here/gcprobe/bin/Release/net10.0/GcProbe.dll" > "$work/$app/Directory.Build.targets"
+    build "$app" true >/dev/null   # (the project changed: a first build of its own)
+  done
+  : > "$work/gc-with.txt"; : > "$work/gc-without.txt"
+  for ((i = 1; i <= RUNS; i++)); do
+    for app in with without; do
+      sed -i -E "s/\"edit [0-9]+: \"/\"edit $RANDOM: \"/" "$work/$app/Program.cs"
+      (cd "$work/$app" && env -u UseSharedCompilation dotnet build --no-restore -nologo -v n -p:UseSharedCompilation=true "${tasks[@]}") > "$work/gc.log" 2>&1 \
+        || { cat "$work/gc.log" >&2; die "build failed: $app"; }
+      # allocated KB between the probes, and gen0 collections between them
+      awk '$1 == "GCPROBE" && $2 == "start" { a = $3; g = $4 } $1 == "GCPROBE" && $2 == "end" { printf "%.0f %d\n", ($3 - a) / 1024, $4 - g }' \
+        <(grep -o 'GCPROBE.*' "$work/gc.log") >> "$work/gc-$app.txt"
+    done
+  done
+  for app in with without; do rm "$work/$app/Directory.Build.targets"; done
+  wk=$(cut -d' ' -f1 "$work/gc-with.txt" | median); ok=$(cut -d' ' -f1 "$work/gc-without.txt" | median)
+  echo "incremental, compiler server, MSBuild's allocations from the first target to IncrementalClean's end (median of $RUNS):"
+  printf "  with %s KB, without %s KB: delta %+d KB; gen0 collections in that span per build: with [%s], without [%s]\n" "$wk" "$ok" $((wk - ok)) \
+    "$(cut -d' ' -f2 "$work/gc-with.txt" | paste -sd' ')" "$(cut -d' ' -f2 "$work/gc-without.txt" | paste -sd' ')"
+fi
 # In process, what the compiler does with the targets (the bench harness links the same rule): load, verdicts, memory kept.
 dotnet build -c Release "$here/BtfBindings.Bench" -nologo -v q >/dev/null || die "bench harness build failed"
 echo "in process, the analyzer's work from the archives (a cold compiler):"

@@ -102,7 +102,7 @@ echo "== 9. build-time compatibility: btfgen compat of 50 fields against 40 targ
 "$here/compat.sh" "$work/btfgen/btfgen"
 
 echo "== 10. BtfTarget items in a build: 50 used fields against 40 target kernels (6 real + 34 derived), clean/no-op/incremental vs the same app without them (goals: +2 s, +50 ms)"
-"$here/compat_build.sh" 40
+GCPROBE=1 "$here/compat_build.sh" 40
 
 echo "== 11. embedded BTF (<BtfTarget Embed=\"true\" />) for 40 kernels: task_struct + networking types, minimized, deduplicated, gzip'd"
 echo "   (goal: <= 1% of the full BTFs). 6 real Debian kernels + 34 DERIVED ones (tests/fixtures/make-btfhub-tree.sh --variants 40:"
