@@ -177,13 +177,33 @@ namespace BtfBindings.Tests.Compatibility
             }
         }
 
+        [Fact]
+        public void A_referenced_assembly_with_malformed_metadata_is_named_not_the_scanned_one()
+        {
+            // Lib.dll references BtfBindings.Runtime (so the scanner reads its types) and a type of it implements an interface
+            // through a TypeRef row past the table: System.Reflection.Metadata's error there names no file; ours names Lib.dll.
+            string lib = Write((md, il) =>
+            {
+                md.AddAssemblyReference(md.GetOrAddString("BtfBindings.Runtime"), new Version(1, 0), default, default, 0, default);
+                md.AddInterfaceImplementation(AddType(md, "T"), MetadataTokens.TypeReferenceHandle(0x3FFF));
+            }, name: "Lib");
+            string app = Write((md, il) => md.AddAssemblyReference(md.GetOrAddString("Lib"), new Version(1, 0), default, default, 0, default),
+                dir: Path.GetDirectoryName(lib));
+            var e = Assert.Throws<BadImageFormatException>(() => AssemblyUseScanner.Scan(app));
+            Assert.Equal(lib, e.FileName);
+            Assert.StartsWith(lib + " has malformed metadata", e.Message);
+            // given as a reference path (as the build passes them), the same
+            e = Assert.Throws<BadImageFormatException>(() => AssemblyUseScanner.Scan(app, new[] { lib }));
+            Assert.Equal(lib, e.FileName);
+        }
+
         // ---- a minimal assembly: <Module>, class C with one static method M whose IL the test writes (ends in ret) ----
 
-        private string Write(Action<MetadataBuilder, List<byte>> build, int bodyRva = -1)
+        private string Write(Action<MetadataBuilder, List<byte>> build, int bodyRva = -1, string name = "Hostile", string? dir = null)
         {
             var md = new MetadataBuilder();
-            md.AddModule(0, md.GetOrAddString("Hostile.dll"), md.GetOrAddGuid(Guid.NewGuid()), default, default);
-            md.AddAssembly(md.GetOrAddString("Hostile"), new Version(1, 0), default, default, 0, AssemblyHashAlgorithm.Sha1);
+            md.AddModule(0, md.GetOrAddString(name + ".dll"), md.GetOrAddGuid(Guid.NewGuid()), default, default);
+            md.AddAssembly(md.GetOrAddString(name), new Version(1, 0), default, default, 0, AssemblyHashAlgorithm.Sha1);
             md.AddTypeDefinition(0, default, md.GetOrAddString("<Module>"), default, MetadataTokens.FieldDefinitionHandle(1), MetadataTokens.MethodDefinitionHandle(1));
             var il = new List<byte>();
             build(md, il);
@@ -202,9 +222,12 @@ namespace BtfBindings.Tests.Compatibility
             var pe = new ManagedPEBuilder(new PEHeaderBuilder(imageCharacteristics: Characteristics.Dll | Characteristics.ExecutableImage), new MetadataRootBuilder(md), bodies);
             var image = new BlobBuilder();
             pe.Serialize(image);
-            var dir = Directory.CreateTempSubdirectory("scan-hostile-").FullName;
-            _dirs.Add(dir);
-            string path = Path.Combine(dir, "Hostile.dll");
+            if (dir == null)
+            {
+                dir = Directory.CreateTempSubdirectory("scan-hostile-").FullName;
+                _dirs.Add(dir);
+            }
+            string path = Path.Combine(dir, name + ".dll");
             using (var f = File.Create(path)) image.WriteContentTo(f);
             return path;
         }

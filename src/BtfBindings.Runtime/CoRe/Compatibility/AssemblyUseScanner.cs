@@ -151,7 +151,7 @@ namespace BtfBindings.Compatibility
             try { return ScanFile(path, references); }
             catch (BadImageFormatException e) when (e.FileName == null)
             {
-                throw new BadImageFormatException($"{path} (or its PDB, or an assembly it references) has malformed metadata: {e.Message}", path, e);
+                throw new BadImageFormatException($"{path} (or its PDB) has malformed metadata: {e.Message}", path, e); // (a referenced assembly's errors name it)
             }
         }
 
@@ -233,15 +233,26 @@ namespace BtfBindings.Compatibility
 
             public bool ReferencesRuntime()
             {
-                foreach (var ah in Md.AssemblyReferences)
-                    if (Md.StringComparer.Equals(Md.GetAssemblyReference(ah).Name, RuntimeAssembly)) return true;
-                return false;
+                try
+                {
+                    foreach (var ah in Md.AssemblyReferences)
+                        if (Md.StringComparer.Equals(Md.GetAssemblyReference(ah).Name, RuntimeAssembly)) return true;
+                    return false;
+                }
+                catch (BadImageFormatException e) when (e.FileName == null) { throw Named(e); }
             }
 
             /// <summary>How deep types may nest (declaring types, resolution scopes): deeper is a cycle in hostile metadata.</summary>
             public const int MaxNesting = 64;
 
             public BadImageFormatException Bad(string what) => new BadImageFormatException($"{Path}: {what}", Path);
+
+            /// <summary>
+            /// System.Reflection.Metadata's error met while reading this module, which names no file, as one that names it
+            /// (a referenced types assembly must not be reported as the scanned one).
+            /// </summary>
+            public BadImageFormatException Named(BadImageFormatException e)
+                => e.FileName != null ? e : new BadImageFormatException($"{Path} has malformed metadata: {e.Message}", Path, e);
 
             /// <summary>"Assembly!Namespace.Outer/Inner": a type's identity across assemblies.</summary>
             public string KeyOf(TypeDefinitionHandle h) => KeyOf(h, 0);
@@ -522,12 +533,16 @@ namespace BtfBindings.Compatibility
             public void Add(Module m)
             {
                 _modules.Add(m);
-                foreach (var th in m.Md.TypeDefinitions)
+                try
                 {
-                    if (!m.IsGenerated(th)) continue;
-                    GeneratedCount++;
-                    if (LayoutText.TryFind(m, th, out var text) && !text.ValueIs(3, _lastSource) && text.Value(3) is { Length: > 0 } source) _sources.Add(_lastSource = source);
+                    foreach (var th in m.Md.TypeDefinitions)
+                    {
+                        if (!m.IsGenerated(th)) continue;
+                        GeneratedCount++;
+                        if (LayoutText.TryFind(m, th, out var text) && !text.ValueIs(3, _lastSource) && text.Value(3) is { Length: > 0 } source) _sources.Add(_lastSource = source);
+                    }
                 }
+                catch (BadImageFormatException e) when (e.FileName == null) { throw m.Named(e); }
             }
 
             /// <summary>The generated struct/union with <paramref name="key"/>, or null.</summary>
@@ -535,10 +550,17 @@ namespace BtfBindings.Compatibility
             {
                 if (_generated.TryGetValue(key, out var g)) return g;
                 g = null;
-                if (Find(key, out var m, out var th) && m.IsGenerated(th))
+                if (Find(key, out var m, out var th))
                 {
-                    g = new Gen { KernelName = m.Md.GetString(m.Md.GetTypeDefinition(th).Name) };
-                    if (LayoutText.TryFind(m, th, out var text)) text.ReadInto(g);
+                    try
+                    {
+                        if (m.IsGenerated(th))
+                        {
+                            g = new Gen { KernelName = m.Md.GetString(m.Md.GetTypeDefinition(th).Name) };
+                            if (LayoutText.TryFind(m, th, out var text)) text.ReadInto(g);
+                        }
+                    }
+                    catch (BadImageFormatException e) when (e.FileName == null) { throw m.Named(e); }
                 }
                 _generated[key] = g;
                 return g;
@@ -566,13 +588,17 @@ namespace BtfBindings.Compatibility
                 e = null;
                 if (Find(key, out var m, out var th))
                 {
-                    var md = m.Md;
-                    var td = md.GetTypeDefinition(th);
-                    var outer = td.GetDeclaringType();
-                    string name = md.GetString(td.Name);
-                    if (!outer.IsNil && IsEnum(md, td) && m.TryFind(m.KeyOf(outer) + "/BtfEnumLayouts", out var layouts)
-                        && m.TryMethod(md.GetTypeDefinition(layouts), "Create_" + name, out _))
-                        e = ReadEnum(md, td, name);
+                    try
+                    {
+                        var md = m.Md;
+                        var td = md.GetTypeDefinition(th);
+                        var outer = td.GetDeclaringType();
+                        string name = md.GetString(td.Name);
+                        if (!outer.IsNil && IsEnum(md, td) && m.TryFind(m.KeyOf(outer) + "/BtfEnumLayouts", out var layouts)
+                            && m.TryMethod(md.GetTypeDefinition(layouts), "Create_" + name, out _))
+                            e = ReadEnum(md, td, name);
+                    }
+                    catch (BadImageFormatException x) when (x.FileName == null) { throw m.Named(x); }
                 }
                 _enums[key] = e;
                 return e;
@@ -583,19 +609,23 @@ namespace BtfBindings.Compatibility
             {
                 if (g.AnonymousIn != null || !Find(key, out var m, out _) || !_anonymousNamed.Add(m)) return g.AnonymousIn;
                 var types = new SignatureTypes(m);
-                foreach (var th in m.Md.TypeDefinitions)
+                try
                 {
-                    if (!m.IsGenerated(th)) continue;
-                    string parent = m.KeyOf(th);
-                    foreach (var fh in m.Md.GetTypeDefinition(th).GetFields())
+                    foreach (var th in m.Md.TypeDefinitions)
                     {
-                        var f = m.Md.GetFieldDefinition(fh);
-                        m.CheckSignature(f.Signature);
-                        var t = f.DecodeSignature(types, null);
-                        if (t != null && t != parent && Generated(t) is { Anonymous: true, AnonymousIn: null } inner)
-                            inner.AnonymousIn = (parent, m.Md.GetString(f.Name));
+                        if (!m.IsGenerated(th)) continue;
+                        string parent = m.KeyOf(th);
+                        foreach (var fh in m.Md.GetTypeDefinition(th).GetFields())
+                        {
+                            var f = m.Md.GetFieldDefinition(fh);
+                            m.CheckSignature(f.Signature);
+                            var t = f.DecodeSignature(types, null);
+                            if (t != null && t != parent && Generated(t) is { Anonymous: true, AnonymousIn: null } inner)
+                                inner.AnonymousIn = (parent, m.Md.GetString(f.Name));
+                        }
                     }
                 }
+                catch (BadImageFormatException e) when (e.FileName == null) { throw m.Named(e); }
                 return g.AnonymousIn;
             }
 
@@ -606,7 +636,8 @@ namespace BtfBindings.Compatibility
                     if (bang > 0 && m.Name.Length == bang && string.CompareOrdinal(m.Name, 0, key, 0, bang) == 0)
                     {
                         module = m;
-                        return m.TryFind(key, out th);
+                        try { return m.TryFind(key, out th); }
+                        catch (BadImageFormatException e) when (e.FileName == null) { throw m.Named(e); }
                     }
                 module = null!; th = default;
                 return false;
