@@ -46,7 +46,7 @@ namespace BtfBindings
         /// values for them (a different size, signedness or bitfield shifts at one offset; <see cref="Problem"/> names them
         /// and the candidates). At different offsets libbpf refuses every relocation: <see cref="TargetKernel.ResolveField"/> throws.
         /// </summary>
-        public CoreRelocationKinds AmbiguousKinds { get; private set; }
+        internal CoreRelocationKinds AmbiguousKinds { get; private set; }
 
         /// <summary>The candidates and what they disagree on, in a few words ("2 struct s ([3], [5]) put v at byte 0 but differ in its size"), else null.</summary>
         internal string? AmbiguitySummary { get; private set; }

@@ -148,7 +148,7 @@ namespace BtfBindings
         /// values: <see cref="CoreRelocationKinds.All"/> when they put it at different offsets (then <see cref="Exists"/>
         /// is false and checking it throws), else the kinds that differ (size, signedness, shifts); None when unambiguous.
         /// </summary>
-        public CoreRelocationKinds AmbiguousKinds { get; internal set; }
+        internal CoreRelocationKinds AmbiguousKinds { get; set; }
 
         /// <summary>The same field in every candidate that has it at this offset (agreeing on it, or on all but <see cref="AmbiguousKinds"/>), for nested resolution.</summary>
         internal CoreFieldResolution[]? Agreeing { get; set; }

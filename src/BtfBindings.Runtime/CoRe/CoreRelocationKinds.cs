@@ -7,13 +7,9 @@ namespace BtfBindings
     /// refuses when several same-named target types have it and give different values
     /// (<see cref="CoreFieldResolution.AmbiguousKinds"/>).
     /// </summary>
+    /// <remarks>Internal: the API stays small (a field's <c>IsAmbiguous</c> and the exception's message say the rest).</remarks>
     [Flags]
-#if BTFBINDINGS_GENERATOR
-    internal
-#else
-    public
-#endif
-    enum CoreRelocationKinds
+    internal enum CoreRelocationKinds
     {
         /// <summary>No relocation.</summary>
         None = 0,
