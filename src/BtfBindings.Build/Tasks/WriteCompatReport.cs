@@ -97,7 +97,7 @@ namespace BtfBindings.Build
                 results = CompatCheck.Classify(targets, uses.Select(x => x.use).ToArray(), LazyBuild(build), (t, u) => cache.TryGetValue(Key(t, u), out var r) ? r : null,
                     0, out parsed);
             }
-            catch (Exception e) when (e is CompatInputException || e is ArgumentException)
+            catch (Exception e) when (e is CompatInputException || e is CompatUseException)
             {
                 // A target that cannot be read must not pass silently: its kernels are simply not checked.
                 Log.LogWarning(null, "BTFB026", null, null, 0, 0, 0, 0, "BtfTarget: no compatibility check or report: {0}", e.Message);

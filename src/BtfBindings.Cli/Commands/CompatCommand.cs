@@ -32,7 +32,7 @@ namespace BtfBindings.Cli.Commands
                 try { return Run(ctx, pr.GetValue(paths) ?? Array.Empty<string>(), pr.GetValue(targets) ?? Array.Empty<string>(), pr.GetValue(btf), pr.GetValue(assembly), pr.GetValue(json), pr.GetValue(markdown)); }
                 catch (CompatInputException e) { ctx.Error(e.Message); return BtfGenCommand.ExitError; }
                 catch (BadImageFormatException e) { ctx.Error(e.Message); return BtfGenCommand.ExitError; }
-                catch (ArgumentException e) { ctx.Error(e.Message); return BtfGenCommand.ExitError; }
+                catch (CompatUseException e) { ctx.Error(e.Message); return BtfGenCommand.ExitError; }
             }));
             return cmd;
         }

@@ -64,6 +64,7 @@ namespace BtfBindings.Tests.Cli
             var e = CliSupport.Check(2, "compat", "-t", tree, "-b", X612, "task_struct.no_such").StdErr;
             Assert.Contains("no_such", e);
             Assert.Contains("x86_64-6.12", e);
+            Assert.DoesNotContain("(Parameter", e); // the user's use, not an API parameter
             Assert.Contains("task_struct..pid", CliSupport.Check(2, "compat", "-t", tree, "-b", X612, "task_struct..pid").StdErr);
             Assert.Contains("nothing to check", CliSupport.Check(2, "compat", "-t", tree, "-b", X612).StdErr);
             Assert.Contains("not both", CliSupport.Check(2, "compat", "-t", tree, "-b", X612, "-a", X612, "task_struct.pid").StdErr);

@@ -134,10 +134,14 @@ namespace BtfBindings.Tests.Compatibility
         [Fact]
         public void Use_the_build_time_btf_lacks_is_an_argument_error_naming_it()
         {
-            var e = Assert.Throws<ArgumentException>(() => Classify(Old, New, "task_struct.no_such_field"));
+            // CompatUseException (an ArgumentException): the user's use, said without an API parameter's name.
+            var e = Assert.Throws<CompatUseException>(() => Classify(Old, New, "task_struct.no_such_field"));
             Assert.Contains("no_such_field", e.Message);
-            e = Assert.Throws<ArgumentException>(() => Classify(Old, New, "enum pageflags::PG_nope"));
+            Assert.DoesNotContain("(Parameter", e.Message);
+            e = Assert.Throws<CompatUseException>(() => Classify(Old, New, "enum pageflags::PG_nope"));
             Assert.Contains("PG_nope", e.Message);
+            e = Assert.Throws<CompatUseException>(() => Classify(Old, New, "struct no_such_type"));
+            Assert.Contains("no_such_type", e.Message);
             Assert.Null(CompatUse.TryParse("task_struct..pid", out var err));
             Assert.Contains("task_struct..pid", err);
         }

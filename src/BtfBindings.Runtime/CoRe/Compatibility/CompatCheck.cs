@@ -14,6 +14,15 @@ namespace BtfBindings.Compatibility
     }
 
     /// <summary>
+    /// A use names a type, member or enumerator the build-time BTF lacks (the message names the BTF): the user's input,
+    /// reported as an error, where any other ArgumentException is a bug and must not pass for one.
+    /// </summary>
+    internal sealed class CompatUseException : ArgumentException
+    {
+        public CompatUseException(string message, Exception? inner = null) : base(message, inner) { }
+    }
+
+    /// <summary>
     /// Runs a check: every use against every target, one target loaded at a time per worker (40 full kernels never
     /// sit in memory together), verdicts from <see cref="CompatibilityRule"/>, the result as a <see cref="CompatReport"/>.
     /// </summary>
@@ -56,7 +65,7 @@ namespace BtfBindings.Compatibility
         /// <summary>
         /// Checks <paramref name="uses"/> (generated from <paramref name="buildTime"/>) against every target file.
         /// </summary>
-        /// <exception cref="ArgumentException">A use names something <paramref name="buildTime"/> lacks.</exception>
+        /// <exception cref="CompatUseException">A use names something <paramref name="buildTime"/> lacks.</exception>
         /// <exception cref="CompatInputException">A target cannot be read (the message names the file).</exception>
         public static CompatReport Run(Btf buildTime, string? buildPath, IReadOnlyList<string> targetPaths,
             IReadOnlyList<(CompatUse use, IReadOnlyList<CompatUseSite> sites)> uses, int parallelism = 0)
@@ -75,7 +84,7 @@ namespace BtfBindings.Compatibility
         /// <paramref name="buildTime"/> is asked for only when a verdict is computed. A target's <see cref="CompatTargetFile.Sha256"/>
         /// is filled in when it was not given; <paramref name="parsed"/> says how many targets were read.
         /// </summary>
-        /// <exception cref="ArgumentException">A use names something the build-time BTF lacks.</exception>
+        /// <exception cref="CompatUseException">A use names something the build-time BTF lacks.</exception>
         /// <exception cref="CompatInputException">A target cannot be read (the first in the order given; the message names the file),
         /// or <paramref name="buildTime"/> threw it.</exception>
         public static CompatResult[][] Classify(IReadOnlyList<CompatTargetFile> targets, IReadOnlyList<CompatUse> uses, Func<Btf> buildTime,
@@ -108,7 +117,7 @@ namespace BtfBindings.Compatibility
                 {
                     failures[t] = new CompatInputException($"target '{target.Path}' cannot be read as BTF: {e.Message}", e);
                 }
-                catch (Exception e) when (e is ArgumentException or CompatInputException) { failures[t] = e; }
+                catch (Exception e) when (e is CompatUseException or CompatInputException) { failures[t] = e; }
             });
             foreach (var f in failures) if (f != null) throw f; // the first bad target in the order given
             parsed = count;

@@ -19,25 +19,36 @@ namespace BtfBindings.Compatibility
         private static TargetKernel BuildKernel(Btf buildTime) => BuildKernels.GetValue(buildTime, b => new TargetKernel(b, "build-time BTF " + b.SourceName));
 
         /// <summary>Checks that <paramref name="buildTime"/> has what <paramref name="use"/> names (before any target is loaded).</summary>
-        /// <exception cref="ArgumentException">It does not; the message names the BTF.</exception>
+        /// <exception cref="CompatUseException">It does not; the message names the BTF.</exception>
         public static void Validate(CompatUse use, Btf buildTime) => Classify(BuildKernel(buildTime), use, buildTime);
 
         /// <summary>
         /// The verdict on <paramref name="use"/> in <paramref name="target"/> for code generated from <paramref name="buildTime"/>.
         /// </summary>
-        /// <exception cref="ArgumentException">The use names a type, member or enumerator <paramref name="buildTime"/> lacks (the message names the BTF).</exception>
+        /// <exception cref="CompatUseException">The use names a type, member or enumerator <paramref name="buildTime"/> lacks (the message names the BTF).</exception>
         public static CompatResult Classify(TargetKernel target, CompatUse use, Btf buildTime)
         {
             ArgumentNullException.ThrowIfNull(target);
             ArgumentNullException.ThrowIfNull(use);
             ArgumentNullException.ThrowIfNull(buildTime);
             if (!target.IsPortable) return new CompatResult(CompatVerdict.Missing, "the target has no BTF: " + target.NonPortableReason);
-            return use.Kind switch
+            try
             {
-                CompatUseKind.Field => ClassifyField(target, use, buildTime),
-                CompatUseKind.EnumValue => ClassifyEnumValue(target, use, buildTime),
-                _ => ClassifyType(target, use, buildTime),
-            };
+                return use.Kind switch
+                {
+                    CompatUseKind.Field => ClassifyField(target, use, buildTime),
+                    CompatUseKind.EnumValue => ClassifyEnumValue(target, use, buildTime),
+                    _ => ClassifyType(target, use, buildTime),
+                };
+            }
+            // TargetKernel's look-ups say "not in the build-time BTF" with an ArgumentException naming their parameter;
+            // to the user that is their use, said without the parameter.
+            catch (ArgumentException e) when (e is not CompatUseException and not ArgumentNullException)
+            {
+                string suffix = e.ParamName != null ? $" (Parameter '{e.ParamName}')" : "";
+                string message = suffix.Length > 0 && e.Message.EndsWith(suffix, StringComparison.Ordinal) ? e.Message.Substring(0, e.Message.Length - suffix.Length) : e.Message;
+                throw new CompatUseException(message, e);
+            }
         }
 
         private static CompatResult ClassifyField(TargetKernel target, CompatUse use, Btf buildTime)
@@ -45,7 +56,7 @@ namespace BtfBindings.Compatibility
             CoreFieldRelocation built;
             try { built = BuildKernel(buildTime).ResolveField(use.TypeName, use.Member!, buildTime); }
             catch (CoreException e) { return new CompatResult(CompatVerdict.Ambiguous, "the build-time BTF itself is ambiguous: " + e.Message); }
-            if (!built.Exists) throw new ArgumentException($"{use.Text} is not usable in the build-time BTF {buildTime.SourceName}: {built.Problem}");
+            if (!built.Exists) throw new CompatUseException($"{use.Text} is not usable in the build-time BTF {buildTime.SourceName}: {built.Problem}");
 
             CoreFieldRelocation r;
             try { r = target.ResolveField(use.TypeName, use.Member!, buildTime); }
@@ -104,7 +115,7 @@ namespace BtfBindings.Compatibility
         {
             foreach (var kv in local.Local.EnumValues)
                 if (kv.Key == use.Member) return local[use.Member!];
-            throw new ArgumentException($"enum {use.TypeName} in the build-time BTF {buildTime.SourceName} has no enumerator {use.Member}");
+            throw new CompatUseException($"enum {use.TypeName} in the build-time BTF {buildTime.SourceName} has no enumerator {use.Member}");
         }
 
         private static string Show(ulong v, bool signed) => signed ? ((long)v).ToString(CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture);
