@@ -608,7 +608,6 @@ namespace BtfBindings.Compatibility
             public (string parent, string field)? AnonymousIn(string key, Gen g)
             {
                 if (g.AnonymousIn != null || !Find(key, out var m, out _) || !_anonymousNamed.Add(m)) return g.AnonymousIn;
-                var types = new SignatureTypes(m);
                 try
                 {
                     foreach (var th in m.Md.TypeDefinitions)
@@ -618,8 +617,7 @@ namespace BtfBindings.Compatibility
                         foreach (var fh in m.Md.GetTypeDefinition(th).GetFields())
                         {
                             var f = m.Md.GetFieldDefinition(fh);
-                            m.CheckSignature(f.Signature);
-                            var t = f.DecodeSignature(types, null);
+                            var t = m.SignatureType(f.Signature, method: false); // (the same in-place read as a chain's next type)
                             if (t != null && t != parent && Generated(t) is { Anonymous: true, AnonymousIn: null } inner)
                                 inner.AnonymousIn = (parent, m.Md.GetString(f.Name));
                         }
